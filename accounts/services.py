@@ -1,0 +1,220 @@
+"""Writes on organizations, users, memberships and invitations.
+
+Each service is keyword-only, runs in one transaction, and assumes the
+caller checked the actor's role (views do that with csplatform.permissions).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    User,
+    normalize_email,
+    role_at_least,
+)
+from accounts.tokens import make_invitation_token
+from csplatform.tasks import enqueue_on_commit
+from csplatform.tenancy import current_organization
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    slug: str,
+    name: str,
+    owner_email: str,
+    owner_password: str | None = None,
+    currency: str = "USD",
+    time_zone: str = "UTC",
+    default_locale: str = "en",
+) -> Organization:
+    """Create an organization and make `owner_email` its owner (creating the user if new).
+
+    A new user without a password gets an unusable one and signs in after a
+    password reset. Raises ValidationError naming the bad field.
+    """
+    organization = Organization(
+        slug=slug,
+        name=name,
+        currency=currency.upper(),
+        time_zone=time_zone,
+        default_locale=default_locale,
+    )
+    organization.full_clean()
+    organization.save()
+    user = user_get_or_create(email=owner_email, password=owner_password)
+    Membership.objects.create(user=user, organization=organization, role=Role.OWNER)
+    return organization
+
+
+def user_get_or_create(*, email: str, password: str | None = None, full_name: str = "") -> User:
+    """The user with this email, created if absent (with `password`, else an unusable one)."""
+    email = normalize_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User(email=email, full_name=full_name)
+        user.full_clean(exclude=["password"])
+        user.set_password(password)  # None gives an unusable password
+        user.save()
+    return user
+
+
+def membership_add(*, organization: Organization, user: User, role: str) -> Membership:
+    """Give `user` `role` in `organization`; an existing member keeps the higher of the two."""
+    membership, created = Membership.objects.get_or_create(
+        organization=organization, user=user, defaults={"role": role}
+    )
+    if not created and not role_at_least(membership.role, role):
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def _ensure_an_owner_remains(membership: Membership) -> None:
+    if membership.role != Role.OWNER:
+        return
+    owners = Membership.objects.filter(organization=membership.organization, role=Role.OWNER)
+    if not owners.exclude(pk=membership.pk).exists():
+        raise ValidationError(
+            _("An organization needs at least one owner: make someone else owner first.")
+        )
+
+
+def _ensure_can_grant(actor: Membership, role: str) -> None:
+    if role == Role.OWNER and actor.role != Role.OWNER:
+        raise ValidationError(_("Only an owner can make someone an owner."))
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str, actor: Membership) -> Membership:
+    """Change a member's role. Only owners grant or take away ownership; one owner must remain."""
+    if role not in Role.values:
+        raise ValidationError(_("%(role)s is not a role.") % {"role": role})
+    if membership.role == Role.OWNER or role == Role.OWNER:
+        _ensure_can_grant(actor, Role.OWNER)
+    if role != Role.OWNER:
+        _ensure_an_owner_remains(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: Membership) -> None:
+    """Remove a member from the organization; one owner must remain."""
+    if membership.role == Role.OWNER:
+        _ensure_can_grant(actor, Role.OWNER)
+    _ensure_an_owner_remains(membership)
+    membership.delete()
+
+
+def invitation_create(*, email: str, role: str, invited_by: Membership) -> Invitation:
+    """Invite `email` to the current organization with `role`, and email the link on commit.
+
+    An open invitation to the same address is revoked and replaced (a resend).
+    """
+    organization = current_organization()
+    email = normalize_email(email)
+    _ensure_can_grant(invited_by, role)
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(
+            email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(email=email, role=role, invited_by=invited_by.user)
+        from accounts.tasks import send_invitation_email
+
+        enqueue_on_commit(send_invitation_email, organization.pk, invitation.pk)
+    return invitation
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    """Revoke an open invitation; its link stops working at once."""
+    if invitation.is_open:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+
+
+def invitation_url(invitation: Invitation) -> str:
+    token = make_invitation_token(
+        organization_id=invitation.organization_id, invitation_id=invitation.pk
+    )
+    return settings.SITE_URL + reverse("invitation_accept", args=[token])
+
+
+def invitation_send_email(*, invitation_id: int) -> bool:
+    """Email an open invitation's link, in the organization's language, once.
+
+    Returns whether it sent. The row is locked and stamped in the same
+    transaction, so a retried task does not send twice once this commits.
+    """
+    invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
+    if invitation is None or not invitation.is_open or invitation.emailed_at is not None:
+        return False
+    organization = current_organization()
+    context = {
+        "organization": organization,
+        "invitation": invitation,
+        "inviter": invitation.invited_by,
+        "url": invitation_url(invitation),
+        "role_label": invitation.get_role_display(),  # type: ignore[attr-defined]
+    }
+    with translation.override(organization.default_locale):
+        subject = _("You are invited to %(organization)s on csplatform") % {
+            "organization": organization.name
+        }
+        text = render_to_string("accounts/email/invitation.txt", context)
+        html = render_to_string("accounts/email/invitation.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[invitation.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+    invitation.emailed_at = timezone.now()
+    invitation.save(update_fields=["emailed_at"])
+    return True
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """Accept an open invitation for `user`, whose email must be the invited one."""
+    if not invitation.is_open:
+        raise ValidationError(_("This invitation is no longer valid."))
+    if normalize_email(user.email) != normalize_email(invitation.email):
+        raise ValidationError(
+            _("This invitation is for %(email)s; sign in with that address to accept it.")
+            % {"email": invitation.email}
+        )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership_add(
+        organization=Organization.objects.get(pk=invitation.organization_id),
+        user=user,
+        role=invitation.role,
+    )
+
+
+def invitations_purge_stale(*, older_than_days: int = 30) -> int:
+    """Delete the current organization's invitations that closed over `older_than_days` ago.
+
+    Returns how many were deleted. Idempotent: a second run deletes nothing.
+    """
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    stale = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True)
+    deleted, _by_model = stale.delete()
+    return deleted

@@ -1,0 +1,198 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import InvitationForm, RoleForm, SignUpForm
+from accounts.models import Invitation, Membership, normalize_email
+from accounts.tokens import ExpiredToken, InvalidToken, read_invitation_token
+from csplatform.permissions import admin_required
+from csplatform.tenancy import current_organization, tenant_context
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Straight into the only organization, or to the switcher when there are several."""
+    memberships = list(request.user.memberships.select_related("organization"))  # type: ignore[union-attr]
+    active = [m for m in memberships if m.organization.is_active]
+    if len(active) == 1:
+        return redirect("dashboards:home", org_slug=active[0].organization.slug)
+    return redirect("organization_list")
+
+
+@login_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        request.user.memberships.select_related("organization")  # type: ignore[union-attr]
+        .filter(organization__is_active=True)
+        .order_by("organization__name")
+    )
+    return render(request, "accounts/organization_list.html", {"memberships": memberships})
+
+
+def _members_page(
+    request: HttpRequest, invitation_form: InvitationForm | None = None, status: int = 200
+) -> HttpResponse:
+    organization = current_organization()
+    actor = request.membership  # type: ignore[attr-defined]
+    memberships = (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    invitations = Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True
+    ).order_by("-created_at")
+    rows = [(m, RoleForm(initial={"role": m.role}, actor=actor)) for m in memberships]
+    context = {
+        "member_rows": rows,
+        "invitations": invitations,
+        "invitation_form": invitation_form or InvitationForm(actor=actor),
+        "invitation_ttl_days": settings.INVITATION_TTL_DAYS,
+    }
+    return render(request, "accounts/members.html", context, status=status)
+
+
+@admin_required
+def members(request: HttpRequest, org_slug: str) -> HttpResponse:
+    return _members_page(request)
+
+
+@admin_required
+@require_POST
+def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    actor = request.membership  # type: ignore[attr-defined]
+    form = InvitationForm(request.POST, actor=actor)
+    if form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=actor
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+            )
+            return redirect("accounts:members", org_slug=org_slug)
+    return _members_page(request, invitation_form=form, status=400)
+
+
+@admin_required
+@require_POST
+def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id)
+    services.invitation_revoke(invitation=invitation)
+    messages.success(request, _("Invitation to %(email)s revoked.") % {"email": invitation.email})
+    return redirect("accounts:members", org_slug=org_slug)
+
+
+def _member(membership_id: int) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user"),
+        pk=membership_id,
+        organization=current_organization(),  # Membership is the tenancy's own table.
+    )
+
+
+@admin_required
+@require_POST
+def member_role(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+    membership = _member(membership_id)
+    form = RoleForm(request.POST, actor=request.membership)  # type: ignore[attr-defined]
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the roles offered."))
+        return redirect("accounts:members", org_slug=org_slug)
+    try:
+        services.membership_change_role(
+            membership=membership,
+            role=form.cleaned_data["role"],
+            actor=request.membership,  # type: ignore[attr-defined]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(email)s is now %(role)s.")
+            % {"email": membership.user.email, "role": membership.get_role_display()},  # type: ignore[attr-defined]
+        )
+    return redirect("accounts:members", org_slug=org_slug)
+
+
+@admin_required
+@require_POST
+def member_remove(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+    membership = _member(membership_id)
+    try:
+        services.membership_remove(membership=membership, actor=request.membership)  # type: ignore[attr-defined]
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
+    return redirect("accounts:members", org_slug=org_slug)
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link. The signed token names the organization, so it sets the tenant."""
+    try:
+        ref = read_invitation_token(token)
+    except ExpiredToken:
+        return _invitation_problem(request, _("This invitation has expired."), status=410)
+    except InvalidToken:
+        return _invitation_problem(request, _("This invitation link is not valid."), status=404)
+    with tenant_context(ref.organization_id) as organization:
+        invitation = Invitation.objects.filter(pk=ref.invitation_id).first()
+        if invitation is None or not invitation.is_open or not organization.is_active:
+            return _invitation_problem(
+                request, _("This invitation is no longer valid."), status=410
+            )
+        return _invitation_accept_step(request, invitation)
+
+
+def _invitation_problem(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    return render(request, "accounts/invitation_problem.html", {"message": message}, status=status)
+
+
+def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    organization = current_organization()
+    user = request.user
+    context: dict[str, object] = {
+        "invitation": invitation,
+        "invitation_organization": organization,
+    }
+    if user.is_authenticated:
+        if normalize_email(user.email) != normalize_email(invitation.email):  # type: ignore[union-attr]
+            context["wrong_user"] = True
+            return render(request, "accounts/invitation_accept.html", context, status=403)
+        if request.method == "POST":
+            services.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
+            messages.success(request, _("Welcome to %(name)s.") % {"name": organization.name})
+            return redirect("dashboards:home", org_slug=organization.slug)
+        return render(request, "accounts/invitation_accept.html", context)
+
+    existing = services.User.objects.filter(email__iexact=invitation.email).first()
+    if existing is not None:
+        return redirect_to_login(request.get_full_path(), reverse("login"))
+    form = SignUpForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        new_user = services.user_get_or_create(
+            email=invitation.email,
+            password=form.cleaned_data["password1"],
+            full_name=form.cleaned_data["full_name"],
+        )
+        services.invitation_accept(invitation=invitation, user=new_user)
+        login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to %(name)s.") % {"name": organization.name})
+        return redirect("dashboards:home", org_slug=organization.slug)
+    context["form"] = form
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/invitation_accept.html", context, status=status)

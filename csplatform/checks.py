@@ -1,0 +1,32 @@
+"""System checks for configuration that would silently weaken tenant isolation."""
+
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.db import connections
+
+
+@register(Tags.database)
+def check_database_role_obeys_rls(
+    app_configs: Any = None, databases: list[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """csplatform.E001: the database role must not be a superuser or BYPASSRLS."""
+    errors: list[CheckMessage] = []
+    for alias in databases or []:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
+                "WHERE rolname = current_user"
+            )
+            role, is_superuser, bypasses_rls = cursor.fetchone()
+        if is_superuser or bypasses_rls:
+            errors.append(
+                Error(
+                    f"The database role {role!r} ({alias}) is a superuser or has BYPASSRLS, "
+                    "so Postgres row-level security would not isolate tenants.",
+                    hint="Connect with a role created NOSUPERUSER NOBYPASSRLS: run "
+                    "`make db` (scripts/create_db_role.sh), then set DATABASE_URL to it.",
+                    id="csplatform.E001",
+                )
+            )
+    return errors

@@ -1,0 +1,14 @@
+"""Every periodic job, in one place. Times are UTC.
+
+A sweep takes no organization: it fans out one task per active organization,
+so one slow tenant never holds up the others.
+"""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    "purge-stale-invitations": {
+        "task": "accounts.tasks.purge_stale_invitations_sweep",
+        "schedule": crontab(hour="3", minute="17"),
+    },
+}

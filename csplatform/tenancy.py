@@ -1,0 +1,212 @@
+"""Tenancy: the one place that knows which organization a piece of work is for.
+
+The current organization lives in a ContextVar. It is set by
+`TenantMiddleware` (from `/o/<org_slug>/…` after checking membership), by
+API-key authentication, by a signed token, or by `with tenant_context(org):`
+in tasks and commands.
+
+Isolation is enforced twice:
+
+1. `TenantModel.objects` filters by the current organization and *raises*
+   `TenantScopeError` when none is set. The escape hatch is spelled
+   `Model.objects.unscoped()`; grep for it in review.
+2. Every tenant-owned table has Postgres row-level security (see
+   `csplatform.rls`) keyed on the transaction-local setting
+   `app.organization_id`, which `tenant_context` sets with
+   `set_config(..., true)` inside its own transaction. A transaction-local
+   setting cannot outlive the request or task on a reused connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+if TYPE_CHECKING:
+    from accounts.models import Membership, Organization
+
+DB_SETTING = "app.organization_id"
+
+_current_organization: ContextVar[Organization | None] = ContextVar(
+    "current_organization", default=None
+)
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned model was queried or saved with no (or the wrong) organization set."""
+
+
+def organization_model() -> type[Organization]:
+    return apps.get_model(settings.TENANT_MODEL)  # type: ignore[return-value]
+
+
+def membership_model() -> type[Membership]:
+    return apps.get_model(settings.TENANT_MEMBERSHIP_MODEL)  # type: ignore[return-value]
+
+
+def current_organization() -> Organization:
+    """The organization of the work in progress; raises TenantScopeError if there is none."""
+    organization = _current_organization.get()
+    if organization is None:
+        raise TenantScopeError(
+            "No organization is set. Wrap the work in `with tenant_context(org):`, or "
+            "reach it through a /o/<org_slug>/ URL."
+        )
+    return organization
+
+
+def current_organization_id() -> int | None:
+    organization = _current_organization.get()
+    return None if organization is None else organization.pk
+
+
+def _set_database_tenant(organization_id: int | None) -> None:
+    # Transaction-local (`true`): gone at COMMIT/ROLLBACK, never left on a pooled connection.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, true)",
+            [DB_SETTING, "" if organization_id is None else str(organization_id)],
+        )
+
+
+@contextmanager
+def tenant_context(organization: Organization | int) -> Iterator[Organization]:
+    """Run the block for one organization, in one transaction.
+
+    Sets the ContextVar and Postgres' transaction-local `app.organization_id`.
+    Nested blocks (another organization inside) restore the outer one on exit.
+    An exception rolls the block back, and the setting with it.
+    """
+    if not isinstance(organization, models.Model):
+        organization = organization_model().objects.get(pk=organization)
+    previous = _current_organization.get()
+    inside_outer_transaction = connection.in_atomic_block
+    token = _current_organization.set(organization)
+    try:
+        with transaction.atomic():
+            _set_database_tenant(organization.pk)
+            yield organization
+            if inside_outer_transaction:
+                # A released savepoint keeps SET LOCAL: put the outer value back.
+                # (On an exception the rollback to the savepoint undoes it.)
+                _set_database_tenant(None if previous is None else previous.pk)
+    finally:
+        _current_organization.reset(token)
+
+
+class TenantQuerySet(models.QuerySet):
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        organization_id = current_organization_id()
+        objs = list(objs)
+        for obj in objs:
+            _claim_for_current_organization(obj, organization_id)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    """Fail-closed: filters by the current organization, raises when there is none."""
+
+    use_in_migrations = False
+
+    def get_queryset(self) -> TenantQuerySet:
+        organization_id = current_organization_id()
+        if organization_id is None:
+            raise TenantScopeError(
+                f"{self.model.__name__} is tenant-owned and no organization is set. Use "
+                "`with tenant_context(org):`, or `.unscoped()` with a comment saying why."
+            )
+        return super().get_queryset().filter(organization_id=organization_id)
+
+    def unscoped(self) -> TenantQuerySet:
+        """Every organization's rows that the database lets through. Rare; say why beside it."""
+        return super().get_queryset()
+
+
+def _claim_for_current_organization(obj: TenantModel, organization_id: int | None) -> None:
+    if organization_id is None:
+        raise TenantScopeError(
+            f"Cannot save a {type(obj).__name__} with no organization set: use tenant_context()."
+        )
+    if obj.organization_id is None:
+        obj.organization_id = organization_id
+    elif obj.organization_id != organization_id:
+        raise TenantScopeError(
+            f"This {type(obj).__name__} belongs to organization {obj.organization_id}, "
+            f"not to the current organization {organization_id}."
+        )
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned model: an organization column, a scoped manager, RLS.
+
+    A new subclass needs `EnableRowLevelSecurity("<model>")` in its migration;
+    tests/test_tenancy_isolation.py finds every subclass and proves both layers.
+    """
+
+    organization = models.ForeignKey(
+        settings.TENANT_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _claim_for_current_organization(self, current_organization_id())
+        super().save(*args, **kwargs)
+
+
+def tenant_models() -> list[type[TenantModel]]:
+    """Every concrete tenant-owned model, found by introspection."""
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, TenantModel) and not model._meta.proxy
+    ]
+
+
+class TenantMiddleware:
+    """Resolves `/o/<org_slug>/…` to an organization the user belongs to, and enters it.
+
+    Anonymous users go to the login page; a signed-in user who is not a member
+    gets a 404, whether or not the organization exists.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.organization = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        slug = match.kwargs.get("org_slug")
+        if slug is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login  # needs the user model loaded
+
+            return redirect_to_login(request.get_full_path())
+        membership = (
+            membership_model()
+            .objects.select_related("organization")
+            .filter(user=request.user, organization__slug=slug, organization__is_active=True)
+            .first()
+        )
+        if membership is None:
+            raise Http404("No such organization.")
+        request.organization = membership.organization  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        with tenant_context(membership.organization):
+            return self.get_response(request)

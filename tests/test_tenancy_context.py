@@ -1,0 +1,54 @@
+import pytest
+from django.db import connection
+
+from accounts.models import Invitation
+from csplatform.tenancy import TenantScopeError, current_organization, tenant_context
+from tests.factories import InvitationFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _db_tenant():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.organization_id', true)")
+        return cursor.fetchone()[0]
+
+
+def test_it_restores_the_outer_organization_after_a_nested_block():
+    org_a, org_b = OrganizationFactory(), OrganizationFactory()
+    with tenant_context(org_a):
+        InvitationFactory()
+        with tenant_context(org_b):
+            assert current_organization() == org_b
+            assert _db_tenant() == str(org_b.pk)
+            assert Invitation.objects.count() == 0
+        assert current_organization() == org_a
+        assert _db_tenant() == str(org_a.pk)
+        assert Invitation.objects.count() == 1
+    with pytest.raises(TenantScopeError):
+        current_organization()
+
+
+def test_it_restores_the_outer_organization_after_a_nested_block_fails():
+    org_a, org_b = OrganizationFactory(), OrganizationFactory()
+    with tenant_context(org_a):
+        with pytest.raises(ValueError, match="boom"), tenant_context(org_b):
+            raise ValueError("boom")
+        assert _db_tenant() == str(org_a.pk)
+        assert current_organization() == org_a
+
+
+def test_it_accepts_an_organization_id():
+    organization = OrganizationFactory()
+    with tenant_context(organization.pk) as entered:
+        assert entered == organization
+
+
+def test_it_claims_rows_for_the_current_organization_in_bulk():
+    organization = OrganizationFactory()
+    with tenant_context(organization):
+        created = Invitation.objects.bulk_create(
+            [InvitationFactory.build(), InvitationFactory.build()]
+        )
+        assert {i.organization_id for i in created} == {organization.pk}
+        assert Invitation.objects.count() == 2

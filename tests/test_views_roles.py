@@ -1,0 +1,88 @@
+"""The owner / admin / manager / viewer / outsider / anonymous matrix for every view.
+
+Every URL under /o/<org_slug>/ must appear in ORG_VIEWS: the last test finds
+them by introspection, so a new page cannot skip this matrix.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from csplatform.tenancy import tenant_context
+from tests.factories import InvitationFactory
+
+PERSONAS = ["owner", "admin", "manager", "viewer", "outsider"]
+RANK = {"viewer": 0, "manager": 1, "admin": 2, "owner": 3}
+
+# url name -> (method, minimum role, expected status when allowed)
+ORG_VIEWS = {
+    "dashboards:home": ("get", "viewer", 200),  # viewers are redirected to the executive page
+    "dashboards:executive": ("get", "viewer", 200),
+    "accounts:members": ("get", "admin", 200),
+    "accounts:invitation_create": ("post", "admin", 400),  # empty form: 400 with its errors
+    "accounts:member_role": ("post", "admin", 302),
+    "accounts:member_remove": ("post", "admin", 302),
+    "accounts:invitation_revoke": ("post", "admin", 302),
+}
+
+
+def _url(name, team):
+    kwargs = {"org_slug": team.organization.slug}
+    if name in {"accounts:member_role", "accounts:member_remove"}:
+        kwargs["membership_id"] = team.organization.memberships.get(user=team.viewer).pk
+    if name == "accounts:invitation_revoke":
+        with tenant_context(team.organization):
+            kwargs["invitation_id"] = InvitationFactory().pk
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", ORG_VIEWS)
+def test_it_applies_roles_to_every_organization_view(name, persona, team, signed_in):
+    method, minimum, allowed_status = ORG_VIEWS[name]
+    client = signed_in(team.user(persona))
+    response = getattr(client, method)(_url(name, team), follow=method == "get")
+
+    if persona == "outsider":
+        assert response.status_code == 404
+    elif RANK[persona] >= RANK[minimum]:
+        assert response.status_code == allowed_status
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", ORG_VIEWS)
+def test_it_sends_anonymous_visitors_to_sign_in(name, team, client):
+    method, _minimum, _status = ORG_VIEWS[name]
+    response = getattr(client, method)(_url(name, team))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_answers_404_for_an_organization_that_does_not_exist(team, signed_in):
+    response = signed_in(team.owner).get("/o/no-such-org/")
+    assert response.status_code == 404
+
+
+def test_it_shows_viewers_only_the_executive_dashboard(team, signed_in):
+    response = signed_in(team.viewer).get(
+        reverse("dashboards:home", kwargs={"org_slug": team.organization.slug})
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith("/executive/")
+    page = signed_in(team.viewer).get(response["Location"]).content.decode()
+    assert "Members" not in page and "Workspace" not in page
+
+
+def _org_url_names(resolver=None, prefix="", namespace=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace or namespace
+            yield from _org_url_names(pattern, route, ns)
+        elif isinstance(pattern, URLPattern) and "<slug:org_slug>" in route:
+            yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+
+def test_it_covers_every_organization_url_in_the_role_matrix():
+    assert set(_org_url_names()) == set(ORG_VIEWS)
