@@ -20,7 +20,7 @@ class EmailAuthenticationForm(AuthenticationForm):
         return normalize_email(self.cleaned_data["username"])
 
 
-def _role_choices(actor: Membership) -> list[tuple[str, str]]:
+def _role_choices(actor: Membership) -> list[tuple[str, Any]]:
     """The roles `actor` may hand out: only owners make owners."""
     return [
         (value, label)
@@ -60,7 +60,7 @@ class SignUpForm(forms.Form):
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label=_("Password again"),
+        label=_("Confirm password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )

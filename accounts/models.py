@@ -68,7 +68,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -106,7 +106,7 @@ class Organization(models.Model):
                 _("Use lower-case letters, digits and single hyphens, e.g. acme-brasil."),
             )
         ],
-        help_text=_("Used in addresses: /o/<slug>/."),
+        help_text=_("Used in addresses, e.g. /o/acme-brasil/."),
     )
     name = models.CharField(_("name"), max_length=200)
     currency = models.CharField(

@@ -103,7 +103,7 @@ def _ensure_can_grant(actor: Membership, role: str) -> None:
 def membership_change_role(*, membership: Membership, role: str, actor: Membership) -> Membership:
     """Change a member's role. Only owners grant or take away ownership; one owner must remain."""
     if role not in Role.values:
-        raise ValidationError(_("%(role)s is not a role.") % {"role": role})
+        raise ValidationError(_("%(role)s is not a valid role.") % {"role": role})
     if membership.role == Role.OWNER or role == Role.OWNER:
         _ensure_can_grant(actor, Role.OWNER)
     if role != Role.OWNER:
@@ -168,15 +168,15 @@ def invitation_send_email(*, invitation_id: int) -> bool:
     if invitation is None or not invitation.is_open or invitation.emailed_at is not None:
         return False
     organization = current_organization()
-    context = {
-        "organization": organization,
-        "invitation": invitation,
-        "inviter": invitation.invited_by,
-        "url": invitation_url(invitation),
-        "role_label": invitation.get_role_display(),  # type: ignore[attr-defined]
-    }
     with translation.override(organization.default_locale):
-        subject = _("You are invited to %(organization)s on csplatform") % {
+        context = {
+            "organization": organization,
+            "invitation": invitation,
+            "inviter": invitation.invited_by,
+            "url": invitation_url(invitation),
+            "role_label": invitation.get_role_display(),
+        }
+        subject = _("You are invited to join %(organization)s on csplatform") % {
             "organization": organization.name
         }
         text = render_to_string("accounts/email/invitation.txt", context)

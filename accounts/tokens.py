@@ -19,11 +19,11 @@ class InvitationRef:
     invitation_id: int
 
 
-class InvalidToken(Exception):
+class InvalidTokenError(Exception):
     """The token was altered or is not one of ours."""
 
 
-class ExpiredToken(InvalidToken):
+class ExpiredTokenError(InvalidTokenError):
     """The token is genuine but older than the invitation's lifetime."""
 
 
@@ -36,10 +36,10 @@ def read_invitation_token(token: str) -> InvitationRef:
     try:
         payload = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired as exc:
-        raise ExpiredToken from exc
+        raise ExpiredTokenError from exc
     except signing.BadSignature as exc:
-        raise InvalidToken from exc
+        raise InvalidTokenError from exc
     try:
         return InvitationRef(organization_id=int(payload["o"]), invitation_id=int(payload["i"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidToken from exc
+        raise InvalidTokenError from exc

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import InvitationForm, RoleForm, SignUpForm
 from accounts.models import Invitation, Membership, normalize_email
-from accounts.tokens import ExpiredToken, InvalidToken, read_invitation_token
+from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
 from csplatform.permissions import admin_required
 from csplatform.tenancy import current_organization, tenant_context
 
@@ -123,7 +123,7 @@ def member_role(request: HttpRequest, org_slug: str, membership_id: int) -> Http
         messages.success(
             request,
             _("%(email)s is now %(role)s.")
-            % {"email": membership.user.email, "role": membership.get_role_display()},  # type: ignore[attr-defined]
+            % {"email": membership.user.email, "role": membership.get_role_display()},
         )
     return redirect("accounts:members", org_slug=org_slug)
 
@@ -145,9 +145,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link. The signed token names the organization, so it sets the tenant."""
     try:
         ref = read_invitation_token(token)
-    except ExpiredToken:
+    except ExpiredTokenError:
         return _invitation_problem(request, _("This invitation has expired."), status=410)
-    except InvalidToken:
+    except InvalidTokenError:
         return _invitation_problem(request, _("This invitation link is not valid."), status=404)
     with tenant_context(ref.organization_id) as organization:
         invitation = Invitation.objects.filter(pk=ref.invitation_id).first()
@@ -170,11 +170,11 @@ def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> Htt
         "invitation_organization": organization,
     }
     if user.is_authenticated:
-        if normalize_email(user.email) != normalize_email(invitation.email):  # type: ignore[union-attr]
+        if normalize_email(user.email) != normalize_email(invitation.email):
             context["wrong_user"] = True
             return render(request, "accounts/invitation_accept.html", context, status=403)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
+            services.invitation_accept(invitation=invitation, user=user)
             messages.success(request, _("Welcome to %(name)s.") % {"name": organization.name})
             return redirect("dashboards:home", org_slug=organization.slug)
         return render(request, "accounts/invitation_accept.html", context)

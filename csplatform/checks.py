@@ -1,15 +1,20 @@
 """System checks for configuration that would silently weaken tenant isolation."""
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.db import connections
 
 
 @register(Tags.database)
 def check_database_role_obeys_rls(
-    app_configs: Any = None, databases: list[str] | None = None, **kwargs: Any
-) -> list[CheckMessage]:
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> Sequence[CheckMessage]:
     """csplatform.E001: the database role must not be a superuser or BYPASSRLS."""
     errors: list[CheckMessage] = []
     for alias in databases or []:

@@ -45,11 +45,11 @@ class TenantScopeError(RuntimeError):
 
 
 def organization_model() -> type[Organization]:
-    return apps.get_model(settings.TENANT_MODEL)  # type: ignore[return-value]
+    return apps.get_model(settings.TENANT_MODEL)
 
 
 def membership_model() -> type[Membership]:
-    return apps.get_model(settings.TENANT_MEMBERSHIP_MODEL)  # type: ignore[return-value]
+    return apps.get_model(settings.TENANT_MEMBERSHIP_MODEL)
 
 
 def current_organization() -> Organization:

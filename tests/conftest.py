@@ -44,7 +44,9 @@ class Inbox:
             if len(self.messages) >= count:
                 return self.messages
             time.sleep(0.05)
-        raise AssertionError(f"expected {count} email(s) within {timeout}s, got {len(self.messages)}")
+        raise AssertionError(
+            f"expected {count} email(s) within {timeout}s, got {len(self.messages)}"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -84,16 +86,35 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server):
     }
     log = open(ROOT / ".pytest_cache" / "celery-worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "csplatform", "worker", "--pool=solo",
-         "--loglevel=INFO", "-Q", queue, "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"{queue}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "csplatform",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     previous_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
     try:
         deadline = time.monotonic() + 60
-        while not celery_app.control.ping(destination=[f"{queue}@{socket.gethostname()}"], timeout=1):
+        while not celery_app.control.ping(
+            destination=[f"{queue}@{socket.gethostname()}"], timeout=1
+        ):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Celery worker did not start; see {log.name}")
         yield worker

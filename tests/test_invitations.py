@@ -44,7 +44,11 @@ def test_it_emails_an_invitation_that_creates_the_account_and_membership(
     assert b"Create account and join" in form_page.content
     response = client.post(
         link,
-        {"full_name": "New Person", "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
+        {
+            "full_name": "New Person",
+            "password1": "a-long-pass-phrase-9",
+            "password2": "a-long-pass-phrase-9",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(email="new.person@example.com")
@@ -138,7 +142,9 @@ def test_it_lets_only_owners_invite_owners(team, signed_in):
         assert not Invitation.objects.exists()
 
 
-def test_it_replaces_an_open_invitation_when_reinviting(team, signed_in, django_capture_on_commit_callbacks):
+def test_it_replaces_an_open_invitation_when_reinviting(
+    team, signed_in, django_capture_on_commit_callbacks
+):
     url = reverse("accounts:invitation_create", kwargs={"org_slug": team.organization.slug})
     client = signed_in(team.owner)
     client.post(url, {"email": "again@example.com", "role": Role.MANAGER})
@@ -173,7 +179,10 @@ def test_it_lets_an_admin_change_a_manager_but_not_an_owner(team, signed_in):
     owner = Membership.objects.get(user=team.owner, organization=team.organization)
     for membership in (manager, owner):
         client.post(
-            reverse("accounts:member_role", kwargs={"org_slug": team.organization.slug, "membership_id": membership.pk}),
+            reverse(
+                "accounts:member_role",
+                kwargs={"org_slug": team.organization.slug, "membership_id": membership.pk},
+            ),
             {"role": Role.VIEWER},
         )
     manager.refresh_from_db()

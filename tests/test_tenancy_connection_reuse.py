@@ -72,8 +72,12 @@ def test_it_forgets_the_tenant_after_a_task_on_the_same_connection(organization_
 
 
 def test_it_forgets_the_tenant_after_a_failed_unit_of_work(organization_with_rows):
-    with pytest.raises(ZeroDivisionError), tenant_context(organization_with_rows.organization):
-        assert _visible_invitations() == 3
-        _ = 1 / 0
+    def failing_unit_of_work():
+        with tenant_context(organization_with_rows.organization):
+            assert _visible_invitations() == 3
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        failing_unit_of_work()
     assert _tenant_setting() in (None, "")
     assert _visible_invitations() == 0

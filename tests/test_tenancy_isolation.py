@@ -110,17 +110,22 @@ def test_it_shows_no_rows_to_raw_sql_without_an_organization(model, two_tenants)
 def test_it_refuses_to_insert_another_tenants_row(model, two_tenants):
     org_a, org_b = two_tenants
     columns = [f.column for f in model._meta.concrete_fields if not f.primary_key]
-    select = ", ".join("%s" if c == "organization_id" else connection.ops.quote_name(c) for c in columns)
+    select = ", ".join(
+        "%s" if c == "organization_id" else connection.ops.quote_name(c) for c in columns
+    )
     insert = ", ".join(connection.ops.quote_name(c) for c in columns)
     with tenant_context(org_a):
         source = model.objects.first()
-        with pytest.raises(ProgrammingError) as refused, transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {_table(model)} ({insert}) "  # noqa: S608
-                    f"SELECT {select} FROM {_table(model)} WHERE id = %s",
-                    [org_b.pk, source.pk],
-                )
+        with (
+            pytest.raises(ProgrammingError) as refused,
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"INSERT INTO {_table(model)} ({insert}) "  # noqa: S608
+                f"SELECT {select} FROM {_table(model)} WHERE id = %s",
+                [org_b.pk, source.pk],
+            )
         assert isinstance(refused.value.__cause__, psycopg.errors.InsufficientPrivilege)
         assert "row-level security" in str(refused.value)
 
@@ -136,12 +141,15 @@ def test_it_refuses_to_move_a_row_to_another_tenant(model, two_tenants):
     org_a, org_b = two_tenants
     with tenant_context(org_a):
         source = model.objects.first()
-        with pytest.raises(ProgrammingError, match="row-level security"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {_table(model)} SET organization_id = %s WHERE id = %s",  # noqa: S608
-                    [org_b.pk, source.pk],
-                )
+        with (
+            pytest.raises(ProgrammingError, match="row-level security"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"UPDATE {_table(model)} SET organization_id = %s WHERE id = %s",  # noqa: S608
+                [org_b.pk, source.pk],
+            )
 
 
 def test_it_refuses_to_save_a_tenant_row_without_an_organization(db):

@@ -14,7 +14,10 @@ DEMO_PEOPLE = [
 
 
 class Command(BaseCommand):
-    help = "Create (or reset the logins of) the demo organization with an owner, a manager and a board viewer."
+    help = (
+        "Create the demo organization (or reset its logins): an owner, a manager and a "
+        "board viewer."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--slug", default="demo")
