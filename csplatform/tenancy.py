@@ -19,6 +19,7 @@ Isolation is enforced twice:
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from accounts.models import Membership, Organization
@@ -174,6 +176,16 @@ def tenant_models() -> list[type[TenantModel]]:
     ]
 
 
+@contextmanager
+def local_time(organization: Organization) -> Iterator[None]:
+    """Show times in the organization's time zone for the block."""
+    timezone.activate(zoneinfo.ZoneInfo(organization.time_zone))
+    try:
+        yield
+    finally:
+        timezone.deactivate()
+
+
 class TenantMiddleware:
     """Resolves `/o/<org_slug>/…` to an organization the user belongs to, and enters it.
 
@@ -208,5 +220,5 @@ class TenantMiddleware:
             raise Http404("No such organization.")
         request.organization = membership.organization  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
-        with tenant_context(membership.organization):
+        with tenant_context(membership.organization), local_time(membership.organization):
             return self.get_response(request)

@@ -87,3 +87,14 @@ def _org_url_names(resolver=None, prefix="", namespace=""):
 
 def test_it_covers_every_organization_url_in_the_role_matrix():
     assert set(_org_url_names()) == set(ORG_VIEWS)
+
+
+def test_it_shows_times_in_the_organizations_time_zone(team, signed_in):
+    from django.utils import timezone
+
+    response = signed_in(team.owner).get(
+        reverse("accounts:members", kwargs={"org_slug": team.organization.slug})
+    )
+    assert response.status_code == 200
+    assert response.context["TIME_ZONE"] == "America/Sao_Paulo"
+    assert timezone.get_current_timezone_name() == "UTC"  # not left behind
