@@ -65,7 +65,7 @@ def inbox(smtp_server):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, smtp_server):
+def celery_worker_process(django_db_setup, django_db_blocker, smtp_server, tmp_path_factory):
     """A real `celery worker` process on the real Redis, using the test database.
 
     It listens on a queue of its own, so no other worker on the machine takes its tasks.
@@ -84,7 +84,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server):
         "EMAIL_PORT": str(smtp_server.port),
         "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
-    log = open(ROOT / ".pytest_cache" / "celery-worker.log", "w")  # noqa: SIM115
+    log = open(tmp_path_factory.mktemp("celery") / "worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [
             sys.executable,
