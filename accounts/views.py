@@ -9,13 +9,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
-from accounts import services
+from accounts import selectors, services
 from accounts.forms import InvitationForm, RoleForm, SignUpForm
-from accounts.models import Invitation, Membership, normalize_email
+from accounts.models import Invitation, User, normalize_email
 from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
 from csplatform.permissions import admin_required
 from csplatform.tenancy import current_organization, tenant_context
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, also remembered on the signed-in user's profile."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        User.objects.filter(pk=request.user.pk).update(language=language)
+    return response
 
 
 @login_required
@@ -41,16 +52,9 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 def _members_page(
     request: HttpRequest, invitation_form: InvitationForm | None = None, status: int = 200
 ) -> HttpResponse:
-    organization = current_organization()
     actor = request.membership  # type: ignore[attr-defined]
-    memberships = (
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__email")
-    )
-    invitations = Invitation.objects.filter(
-        accepted_at__isnull=True, revoked_at__isnull=True
-    ).order_by("-created_at")
+    memberships = selectors.membership_list()
+    invitations = selectors.invitation_open_list()
     rows = [(m, RoleForm(initial={"role": m.role}, actor=actor)) for m in memberships]
     context = {
         "member_rows": rows,
@@ -95,18 +99,10 @@ def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id: int) -
     return redirect("accounts:members", org_slug=org_slug)
 
 
-def _member(membership_id: int) -> Membership:
-    return get_object_or_404(
-        Membership.objects.select_related("user"),
-        pk=membership_id,
-        organization=current_organization(),  # Membership is the tenancy's own table.
-    )
-
-
 @admin_required
 @require_POST
 def member_role(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
-    membership = _member(membership_id)
+    membership = selectors.membership_get(membership_id)
     form = RoleForm(request.POST, actor=request.membership)  # type: ignore[attr-defined]
     if not form.is_valid():
         messages.error(request, _("Choose one of the roles offered."))
@@ -131,7 +127,7 @@ def member_role(request: HttpRequest, org_slug: str, membership_id: int) -> Http
 @admin_required
 @require_POST
 def member_remove(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
-    membership = _member(membership_id)
+    membership = selectors.membership_get(membership_id)
     try:
         services.membership_remove(membership=membership, actor=request.membership)  # type: ignore[attr-defined]
     except ValidationError as error:
@@ -179,7 +175,7 @@ def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> Htt
             return redirect("dashboards:home", org_slug=organization.slug)
         return render(request, "accounts/invitation_accept.html", context)
 
-    existing = services.User.objects.filter(email__iexact=invitation.email).first()
+    existing = User.objects.filter(email__iexact=invitation.email).first()
     if existing is not None:
         return redirect_to_login(request.get_full_path(), reverse("login"))
     form = SignUpForm(request.POST or None, email=invitation.email)

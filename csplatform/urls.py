@@ -1,6 +1,5 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.i18n import set_language
 
 from accounts import views as account_views
 from accounts.forms import EmailAuthenticationForm
@@ -25,7 +24,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", account_views.language_set, name="set_language"),
 ]
 
 handler404 = "csplatform.views.not_found"

@@ -73,3 +73,19 @@ def test_it_sends_an_invitation_email_only_once(mailoutbox):
         assert services.invitation_send_email(invitation_id=invitation.pk) is True
         assert services.invitation_send_email(invitation_id=invitation.pk) is False
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_it_remembers_a_signed_in_users_language(client):
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.post(reverse("set_language"), {"language": "pt-br", "next": "/"})
+    user.refresh_from_db()
+    assert user.language == "pt-br"
+
+    fresh_browser = client.__class__()
+    fresh_browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    page = fresh_browser.get(reverse("organization_list"), headers={"accept-language": "en"})
+    assert "Suas organizações" in page.content.decode()
