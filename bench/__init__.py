@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: `make bench` prints ratios to a baseline measured in the same run."""

@@ -1,0 +1,17 @@
+"""The benchmarks keep running: a quick pass over small data (the numbers are make bench's job)."""
+
+import io
+
+import pytest
+
+from bench import tenancy
+
+
+@pytest.mark.django_db
+def test_it_measures_the_cost_of_row_level_security_against_a_plain_table():
+    progress = io.StringIO()
+    result = tenancy.run(quick=True, progress=progress)
+    assert result["rows"] == 10 * 500
+    assert result["rls_query_ratio"] > 0
+    assert result["unit_of_work_ratio"] > 0
+    assert "seeded 10/10 organizations" in progress.getvalue()
