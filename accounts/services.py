@@ -87,6 +87,8 @@ def membership_add(*, organization: Organization, user: User, role: str) -> Memb
 def _ensure_an_owner_remains(membership: Membership) -> None:
     if membership.role != Role.OWNER:
         return
+    # Lock the organization row: two owners demoting each other at once must not both pass.
+    Organization.objects.select_for_update().filter(pk=membership.organization_id).first()
     owners = Membership.objects.filter(organization=membership.organization, role=Role.OWNER)
     if not owners.exclude(pk=membership.pk).exists():
         raise ValidationError(
@@ -199,6 +201,16 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             _("This invitation is for %(email)s; sign in with that address to accept it.")
             % {"email": invitation.email}
         )
+    if (
+        invitation.role == Role.OWNER
+        and not Membership.objects.filter(
+            organization_id=invitation.organization_id,
+            user_id=invitation.invited_by_id,
+            role=Role.OWNER,
+        ).exists()
+    ):
+        # Ownership is granted by an owner: not by someone who has since lost that role.
+        raise ValidationError(_("This invitation is no longer valid."))
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])

@@ -4,6 +4,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -170,7 +171,10 @@ def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> Htt
             context["wrong_user"] = True
             return render(request, "accounts/invitation_accept.html", context, status=403)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=user)
+            try:
+                services.invitation_accept(invitation=invitation, user=user)
+            except ValidationError as error:
+                return _invitation_problem(request, " ".join(error.messages), status=410)
             messages.success(request, _("Welcome to %(name)s.") % {"name": organization.name})
             return redirect("dashboards:home", org_slug=organization.slug)
         return render(request, "accounts/invitation_accept.html", context)
@@ -180,12 +184,16 @@ def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> Htt
         return redirect_to_login(request.get_full_path(), reverse("login"))
     form = SignUpForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
-        new_user = services.user_get_or_create(
-            email=invitation.email,
-            password=form.cleaned_data["password1"],
-            full_name=form.cleaned_data["full_name"],
-        )
-        services.invitation_accept(invitation=invitation, user=new_user)
+        try:
+            with transaction.atomic():
+                new_user = services.user_get_or_create(
+                    email=invitation.email,
+                    password=form.cleaned_data["password1"],
+                    full_name=form.cleaned_data["full_name"],
+                )
+                services.invitation_accept(invitation=invitation, user=new_user)
+        except ValidationError as error:
+            return _invitation_problem(request, " ".join(error.messages), status=410)
         login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to %(name)s.") % {"name": organization.name})
         return redirect("dashboards:home", org_slug=organization.slug)

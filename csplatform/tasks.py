@@ -5,33 +5,66 @@ organization's tenant context, and calls a service. Tasks are acks_late, so
 a worker lost mid-task hands it to another: each must be idempotent.
 """
 
+import logging
+import zlib
 from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
 
 from celery import Task, shared_task
-from django.db import transaction
+from django.db import connection, transaction
 
-from csplatform.tenancy import organization_model, tenant_context
+from csplatform.tenancy import current_organization, organization_model, tenant_context
+
+logger = logging.getLogger(__name__)
 
 
-def tenant_task(**options: Any) -> Callable[[Callable[..., Any]], Task]:
+def tenant_task(*, exclusive: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Task]:
     """Make `fn(*args)` a Celery task called as `task.delay(organization_id, *args)`.
 
-    The body runs inside `tenant_context(organization_id)`, one transaction.
+    The body runs inside `tenant_context(organization_id)`, one transaction. An
+    organization deleted or deactivated since the task was queued is skipped
+    (returns None). `exclusive=True` takes a Postgres advisory lock for
+    (task, organization) first, so two workers never run it for the same
+    organization at once; the second waits, then finds the work done.
     """
 
     def decorator(fn: Callable[..., Any]) -> Task:
+        name = options.setdefault("name", f"{fn.__module__}.{fn.__name__}")
+
         @wraps(fn)
         def run(organization_id: int, *args: Any, **kwargs: Any) -> Any:
-            with tenant_context(organization_id):
+            organization = (
+                organization_model().objects.filter(pk=organization_id, is_active=True).first()
+            )
+            if organization is None:
+                logger.info(
+                    "%s skipped: organization %s is gone or inactive", name, organization_id
+                )
+                return None
+            with tenant_context(organization):
+                if exclusive:
+                    organization_lock(name)
                 return fn(*args, **kwargs)
 
         options.setdefault("acks_late", True)
-        options.setdefault("name", f"{fn.__module__}.{fn.__name__}")
         return shared_task(**options)(run)
 
     return decorator
+
+
+def lock_namespace(name: str) -> int:
+    """The first half of an advisory lock key: a signed 32-bit number per task name."""
+    return zlib.crc32(name.encode()) - 2**31
+
+
+def organization_lock(name: str) -> None:
+    """Wait for, then hold to the end of the transaction, the lock on (name, organization)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [lock_namespace(name), current_organization().pk],
+        )
 
 
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:

@@ -91,17 +91,19 @@ def tenant_context(organization: Organization | int) -> Iterator[Organization]:
         organization = organization_model().objects.get(pk=organization)
     previous = _current_organization.get()
     inside_outer_transaction = connection.in_atomic_block
-    token = _current_organization.set(organization)
-    try:
-        with transaction.atomic():
+    with transaction.atomic():
+        # Set and reset inside the transaction: on_commit callbacks run after it,
+        # with no organization, so late work raises instead of silently seeing nothing.
+        token = _current_organization.set(organization)
+        try:
             _set_database_tenant(organization.pk)
             yield organization
             if inside_outer_transaction:
                 # A released savepoint keeps SET LOCAL: put the outer value back.
                 # (On an exception the rollback to the savepoint undoes it.)
                 _set_database_tenant(None if previous is None else previous.pk)
-    finally:
-        _current_organization.reset(token)
+        finally:
+            _current_organization.reset(token)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -153,8 +155,10 @@ class TenantModel(models.Model):
     tests/test_tenancy_isolation.py finds every subclass and proves both layers.
     """
 
+    # DB_CASCADE: Postgres deletes the rows (referential actions bypass RLS), so
+    # deleting an organization needs no tenant context and loads none of its rows.
     organization = models.ForeignKey(
-        settings.TENANT_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+        settings.TENANT_MODEL, on_delete=models.DB_CASCADE, related_name="+", editable=False
     )
 
     objects = TenantManager()
@@ -222,3 +226,23 @@ class TenantMiddleware:
         request.membership = membership  # type: ignore[attr-defined]
         with tenant_context(membership.organization), local_time(membership.organization):
             return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> HttpResponse | None:
+        """Run a tenant view in a savepoint: if it raises or answers 5xx, it wrote nothing.
+
+        (As ATOMIC_REQUESTS would; the error page is then rendered in a clean transaction.)
+        Middleware listed after this one gets no process_view call for tenant views.
+        """
+        if getattr(request, "organization", None) is None:
+            return None
+        with transaction.atomic():
+            response = view_func(request, *view_args, **view_kwargs)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+        return response

@@ -68,3 +68,12 @@ def test_it_lists_every_periodic_job_in_the_schedule_module():
     assert app.conf.beat_schedule == BEAT_SCHEDULE
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
+
+
+def test_it_skips_a_task_for_an_organization_deactivated_since_it_was_queued(
+    celery_worker_process,
+):
+    organization = OrganizationFactory(is_active=False)
+    _stale_and_fresh(organization, stale=2)
+    assert purge_stale_invitations.delay(organization.pk).get(timeout=30) is None
+    assert _count(organization) == 3

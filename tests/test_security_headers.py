@@ -98,3 +98,64 @@ def test_it_locks_out_only_the_attacked_address(client, db, settings):
         client.post(reverse("login"), {"username": "target@example.com", "password": "wrong"})
     response = client.post(reverse("login"), {"username": bystander.email, "password": PASSWORD})
     assert response.status_code == 302
+
+
+def test_it_locks_out_by_the_client_address_behind_a_trusted_proxy(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    user = UserFactory(email="shared@example.com")
+    # The attacker forges a left-hand entry; the proxy appends the real address.
+    attacker = {"x-forwarded-for": "10.9.9.9, 203.0.113.5"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": user.email, "password": "x"}, headers=attacker)
+    assert (
+        client.post(
+            reverse("login"), {"username": user.email, "password": PASSWORD}, headers=attacker
+        ).status_code
+        == 429
+    )
+    owner = client.post(
+        reverse("login"),
+        {"username": user.email, "password": PASSWORD},
+        headers={"x-forwarded-for": "198.51.100.7"},
+    )
+    assert owner.status_code == 302  # the real owner, from elsewhere, still gets in
+
+
+def test_it_ignores_a_forwarded_address_without_a_trusted_proxy(client, db, settings):
+    user = UserFactory(email="direct@example.com")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"),
+            {"username": user.email, "password": "x"},
+            headers={"x-forwarded-for": f"203.0.113.{n}"},
+        )
+    assert (
+        client.post(reverse("login"), {"username": user.email, "password": PASSWORD}).status_code
+        == 429
+    )
+
+
+def test_it_answers_health_checks_over_plain_http():
+    from django.conf import settings
+
+    assert any(re.match(pattern, "healthz") for pattern in settings.SECURE_REDIRECT_EXEMPT)
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.5", "127.0.0.1"),
+        (1, "203.0.113.5", "203.0.113.5"),
+        (1, "6.6.6.6, 203.0.113.5", "203.0.113.5"),
+        (2, "6.6.6.6, 203.0.113.5, 10.0.0.2", "203.0.113.5"),
+        (2, "203.0.113.5", "127.0.0.1"),
+    ],
+)
+def test_it_trusts_forwarded_addresses_only_from_trusted_proxies(
+    rf, settings, proxies, forwarded, expected
+):
+    from csplatform.security import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = rf.get("/", headers={"x-forwarded-for": forwarded}, REMOTE_ADDR="127.0.0.1")
+    assert client_ip(request) == expected

@@ -60,7 +60,7 @@ def test_it_passes_the_deployment_checklist_with_production_like_settings():
     assert "no issues" in result.stdout
 
 
-def test_it_refuses_a_database_role_that_bypasses_row_level_security(db):
+def test_it_accepts_the_application_database_role(db):
     from django.core.checks import run_checks
 
     errors = run_checks(databases=["default"], tags=["database"])

@@ -1,5 +1,5 @@
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import Invitation
 from csplatform.tenancy import TenantScopeError, current_organization, tenant_context
@@ -52,3 +52,40 @@ def test_it_claims_rows_for_the_current_organization_in_bulk():
         )
         assert {i.organization_id for i in created} == {organization.pk}
         assert Invitation.objects.count() == 2
+
+
+def test_it_leaves_no_organization_to_work_queued_for_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    organization = OrganizationFactory()
+    seen = []
+
+    def after_commit():
+        try:
+            seen.append(Invitation.objects.count())
+        except TenantScopeError:
+            seen.append("raised")
+
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(organization):
+        InvitationFactory()
+        transaction.on_commit(after_commit)
+    assert seen == ["raised"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_deletes_an_organization_with_its_rows_without_a_tenant_context():
+    organization = OrganizationFactory()
+    with tenant_context(organization):
+        InvitationFactory.create_batch(2)
+
+    organization_id = organization.pk
+    organization.delete()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('app.organization_id', %s, false)", [str(organization_id)]
+        )
+        cursor.execute("SELECT count(*) FROM accounts_invitation")
+        remaining = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('app.organization_id', '', false)")
+    assert remaining == 0

@@ -156,3 +156,40 @@ def test_it_refuses_to_save_a_tenant_row_without_an_organization(db):
     model = MODELS[0]
     with pytest.raises(TenantScopeError):
         TENANT_FACTORIES[model].build().save()
+
+
+def test_it_makes_every_model_that_points_at_an_organization_tenant_owned():
+    from django.apps import apps
+    from django.conf import settings
+
+    from csplatform.tenancy import TenantModel
+
+    tenancy_tables = {settings.TENANT_MEMBERSHIP_MODEL}
+    offenders = [
+        model._meta.label
+        for model in apps.get_models()
+        if model._meta.label not in tenancy_tables
+        and not issubclass(model, TenantModel)
+        and any(
+            field.is_relation
+            and field.related_model is not None
+            and field.related_model._meta.label == settings.TENANT_MODEL
+            for field in model._meta.concrete_fields
+        )
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_it_forces_row_level_security_on_every_table_with_an_organization_column():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE a.attname = 'organization_id' AND NOT a.attisdropped AND c.relkind = 'r' "
+            "AND n.nspname = current_schema() "
+            "AND NOT (c.relrowsecurity AND c.relforcerowsecurity)"
+        )
+        unprotected = {row[0] for row in cursor.fetchall()}
+    # Memberships are read before any tenant is entered (see docs/tenancy.md).
+    assert unprotected == {"accounts_membership"}

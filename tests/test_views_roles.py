@@ -7,55 +7,91 @@ them by introspection, so a new page cannot skip this matrix.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import Invitation
 from csplatform.tenancy import tenant_context
 from tests.factories import InvitationFactory
 
 PERSONAS = ["owner", "admin", "manager", "viewer", "outsider"]
 RANK = {"viewer": 0, "manager": 1, "admin": 2, "owner": 3}
 
-# url name -> (method, minimum role, expected status when allowed)
+# url name -> (method, minimum role, status when allowed, POST data)
 ORG_VIEWS = {
-    "dashboards:home": ("get", "viewer", 200),  # viewers are redirected to the executive page
-    "dashboards:executive": ("get", "viewer", 200),
-    "accounts:members": ("get", "admin", 200),
-    "accounts:invitation_create": ("post", "admin", 400),  # empty form: 400 with its errors
-    "accounts:member_role": ("post", "admin", 302),
-    "accounts:member_remove": ("post", "admin", 302),
-    "accounts:invitation_revoke": ("post", "admin", 302),
+    "dashboards:home": ("get", "viewer", 200, None),  # viewers land on the executive page
+    "dashboards:executive": ("get", "viewer", 200, None),
+    "accounts:members": ("get", "admin", 200, None),
+    "accounts:invitation_create": (
+        "post",
+        "admin",
+        302,
+        {"email": "new@example.com", "role": "viewer"},
+    ),
+    "accounts:member_role": ("post", "admin", 302, {"role": "manager"}),
+    "accounts:member_remove": ("post", "admin", 302, {}),
+    "accounts:invitation_revoke": ("post", "admin", 302, {}),
 }
+
+
+def _viewer_membership(team):
+    return team.organization.memberships.filter(user=team.viewer).first()
+
+
+def _invitation(team):
+    with tenant_context(team.organization):
+        return Invitation.objects.filter(email="pending@example.com").first()
+
+
+# What each POST changes, read back from the database: True once it took effect.
+EFFECTS = {
+    "accounts:invitation_create": lambda team: _open_invitation_exists(team, "new@example.com"),
+    "accounts:member_role": lambda team: _viewer_membership(team).role == "manager",
+    "accounts:member_remove": lambda team: _viewer_membership(team) is None,
+    "accounts:invitation_revoke": lambda team: _invitation(team).revoked_at is not None,
+}
+
+
+def _open_invitation_exists(team, email):
+    with tenant_context(team.organization):
+        return Invitation.objects.filter(email=email).exists()
 
 
 def _url(name, team):
     kwargs = {"org_slug": team.organization.slug}
     if name in {"accounts:member_role", "accounts:member_remove"}:
-        kwargs["membership_id"] = team.organization.memberships.get(user=team.viewer).pk
+        kwargs["membership_id"] = _viewer_membership(team).pk
     if name == "accounts:invitation_revoke":
         with tenant_context(team.organization):
-            kwargs["invitation_id"] = InvitationFactory().pk
+            kwargs["invitation_id"] = InvitationFactory(email="pending@example.com").pk
     return reverse(name, kwargs=kwargs)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", ORG_VIEWS)
 def test_it_applies_roles_to_every_organization_view(name, persona, team, signed_in):
-    method, minimum, allowed_status = ORG_VIEWS[name]
+    method, minimum, allowed_status, data = ORG_VIEWS[name]
+    url = _url(name, team)
     client = signed_in(team.user(persona))
-    response = getattr(client, method)(_url(name, team), follow=method == "get")
+    response = client.get(url, follow=True) if method == "get" else client.post(url, data)
 
+    allowed = persona != "outsider" and RANK[persona] >= RANK[minimum]
     if persona == "outsider":
         assert response.status_code == 404
-    elif RANK[persona] >= RANK[minimum]:
+    elif allowed:
         assert response.status_code == allowed_status
     else:
         assert response.status_code == 403
+    if name in EFFECTS:
+        assert EFFECTS[name](team) is allowed
 
 
 @pytest.mark.parametrize("name", ORG_VIEWS)
 def test_it_sends_anonymous_visitors_to_sign_in(name, team, client):
-    method, _minimum, _status = ORG_VIEWS[name]
-    response = getattr(client, method)(_url(name, team))
+    method, _minimum, _status, data = ORG_VIEWS[name]
+    url = _url(name, team)
+    response = client.get(url) if method == "get" else client.post(url, data)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+    if name in EFFECTS:
+        assert EFFECTS[name](team) is False
 
 
 def test_it_answers_404_for_an_organization_that_does_not_exist(team, signed_in):

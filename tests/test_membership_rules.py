@@ -1,0 +1,81 @@
+"""Ownership rules, enforced by the services whatever the form offers."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import Invitation, Membership, Role
+from accounts.tokens import make_invitation_token
+from csplatform.tenancy import tenant_context
+from tests.factories import MembershipFactory
+
+
+def _membership(team, persona):
+    return Membership.objects.get(organization=team.organization, user=team.user(persona))
+
+
+def test_it_refuses_an_admin_who_promotes_someone_to_owner(team):
+    with pytest.raises(ValidationError, match="Only an owner"):
+        services.membership_change_role(
+            membership=_membership(team, "manager"),
+            role=Role.OWNER,
+            actor=_membership(team, "admin"),
+        )
+
+
+def test_it_refuses_an_admin_who_removes_an_owner(team):
+    with pytest.raises(ValidationError, match="Only an owner"):
+        services.membership_remove(
+            membership=_membership(team, "owner"), actor=_membership(team, "admin")
+        )
+    assert _membership(team, "owner")
+
+
+def test_it_refuses_the_last_owner_who_leaves(team):
+    owner = _membership(team, "owner")
+    with pytest.raises(ValidationError, match="at least one owner"):
+        services.membership_remove(membership=owner, actor=owner)
+
+
+def test_it_lets_an_owner_hand_over_and_step_down(team):
+    owner = _membership(team, "owner")
+    services.membership_change_role(
+        membership=_membership(team, "admin"), role=Role.OWNER, actor=owner
+    )
+    services.membership_change_role(membership=owner, role=Role.VIEWER, actor=owner)
+    assert _membership(team, "owner").role == Role.VIEWER
+    assert _membership(team, "admin").role == Role.OWNER
+
+
+def test_it_refuses_an_admin_who_invites_an_owner_directly(team):
+    with tenant_context(team.organization), pytest.raises(ValidationError, match="Only an owner"):
+        services.invitation_create(
+            email="x@example.com", role=Role.OWNER, invited_by=_membership(team, "admin")
+        )
+
+
+def test_it_refuses_an_owner_invitation_once_its_sender_is_no_longer_owner(team, client):
+    second_owner = MembershipFactory(organization=team.organization, role=Role.OWNER)
+    with tenant_context(team.organization):
+        invitation = Invitation.objects.create(
+            email="heir@example.com", role=Role.OWNER, invited_by=second_owner.user
+        )
+    services.membership_change_role(
+        membership=second_owner, role=Role.MANAGER, actor=_membership(team, "owner")
+    )
+    token = make_invitation_token(organization_id=team.organization.pk, invitation_id=invitation.pk)
+    url = reverse("invitation_accept", args=[token])
+    response = client.post(
+        url,
+        {
+            "full_name": "Heir",
+            "password1": "long-pass-phrase-77",
+            "password2": "long-pass-phrase-77",
+        },
+    )
+    assert response.status_code == 410
+    assert not Membership.objects.filter(user__email="heir@example.com").exists()
+    from accounts.models import User
+
+    assert not User.objects.filter(email="heir@example.com").exists()  # nothing half-done
