@@ -25,7 +25,8 @@ help:
 	@echo "make bench  the benchmarks, printing ratios as JSON"
 
 install:
-	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user uv
 	$(UV) sync --frozen
 	@$(MAKE) --no-print-directory messages static
 

@@ -96,6 +96,13 @@ def _ensure_an_owner_remains(membership: Membership) -> None:
         )
 
 
+def can_manage(actor: Membership, membership: Membership) -> bool:
+    """Whether `actor` may change or remove `membership`: only owners touch owners."""
+    return actor.has_role(Role.ADMIN) and (
+        membership.role != Role.OWNER or actor.role == Role.OWNER
+    )
+
+
 def _ensure_can_grant(actor: Membership, role: str) -> None:
     if role == Role.OWNER and actor.role != Role.OWNER:
         raise ValidationError(_("Only an owner can make someone an owner."))
@@ -146,11 +153,13 @@ def invitation_create(*, email: str, role: str, invited_by: Membership) -> Invit
     return invitation
 
 
-def invitation_revoke(*, invitation: Invitation) -> None:
-    """Revoke an open invitation; its link stops working at once."""
-    if invitation.is_open:
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+def invitation_revoke(*, invitation: Invitation) -> bool:
+    """Revoke an open invitation (its link stops working at once); False if it was not open."""
+    if not invitation.is_open:
+        return False
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    return True
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -201,12 +210,11 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             _("This invitation is for %(email)s; sign in with that address to accept it.")
             % {"email": invitation.email}
         )
-    if (
-        invitation.role == Role.OWNER
-        and not Membership.objects.filter(
-            organization_id=invitation.organization_id,
-            user_id=invitation.invited_by_id,
-            role=Role.OWNER,
+    inviter_id = invitation.invited_by_id
+    if invitation.role == Role.OWNER and (
+        inviter_id is None
+        or not Membership.objects.filter(
+            organization_id=invitation.organization_id, user_id=inviter_id, role=Role.OWNER
         ).exists()
     ):
         # Ownership is granted by an owner: not by someone who has since lost that role.

@@ -56,7 +56,10 @@ def _members_page(
     actor = request.membership  # type: ignore[attr-defined]
     memberships = selectors.membership_list()
     invitations = selectors.invitation_open_list()
-    rows = [(m, RoleForm(initial={"role": m.role}, actor=actor)) for m in memberships]
+    rows = [
+        (m, RoleForm(initial={"role": m.role}, actor=actor), services.can_manage(actor, m))
+        for m in memberships
+    ]
     context = {
         "member_rows": rows,
         "invitations": invitations,
@@ -95,8 +98,16 @@ def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=invitation_id)
-    services.invitation_revoke(invitation=invitation)
-    messages.success(request, _("Invitation to %(email)s revoked.") % {"email": invitation.email})
+    if services.invitation_revoke(invitation=invitation):
+        messages.success(
+            request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
+        )
+    else:
+        messages.info(
+            request,
+            _("The invitation to %(email)s had already expired or been used.")
+            % {"email": invitation.email},
+        )
     return redirect("accounts:members", org_slug=org_slug)
 
 

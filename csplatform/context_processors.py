@@ -3,6 +3,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from csplatform.permissions import role_flags
+
 
 def tenant(request: HttpRequest) -> dict[str, Any]:
     """The current organization and membership, and (lazily) the user's others for the switcher."""
@@ -11,10 +13,15 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
     def memberships() -> list[Any]:
         if user is None or not user.is_authenticated:
             return []
-        return list(user.memberships.select_related("organization").order_by("organization__name"))
+        return list(
+            user.memberships.select_related("organization")
+            .filter(organization__is_active=True)
+            .order_by("organization__name")
+        )
 
     return {
         "organization": getattr(request, "organization", None),
         "membership": getattr(request, "membership", None),
         "user_memberships": SimpleLazyObject(memberships),
+        "can": role_flags(request),
     }

@@ -22,6 +22,15 @@ def request_has_role(request: HttpRequest, minimum: str) -> bool:
     return membership is not None and membership.has_role(minimum)
 
 
+def role_flags(request: HttpRequest) -> dict[str, bool]:
+    """What the member may open, for templates (which never compare role names themselves)."""
+    return {
+        "use_workspace": request_has_role(request, Role.MANAGER),
+        "manage_members": request_has_role(request, Role.ADMIN),
+        "view_executive": request_has_role(request, Role.VIEWER),
+    }
+
+
 def role_required(minimum: Role) -> Callable[[View], View]:
     """Decorate a view under /o/<org_slug>/ so only members with at least `minimum` run it."""
 

@@ -79,3 +79,42 @@ def test_it_refuses_an_owner_invitation_once_its_sender_is_no_longer_owner(team,
     from accounts.models import User
 
     assert not User.objects.filter(email="heir@example.com").exists()  # nothing half-done
+
+
+def test_it_shows_an_admin_the_owners_role_without_controls(team, signed_in):
+    page = (
+        signed_in(team.admin)
+        .get(reverse("accounts:members", kwargs={"org_slug": team.organization.slug}))
+        .content.decode()
+    )
+    owner_row = page[
+        page.index(team.owner.email) : page.index("</tr>", page.index(team.owner.email))
+    ]
+    manager_row = page[
+        page.index(team.manager.email) : page.index("</tr>", page.index(team.manager.email))
+    ]
+    assert "<select" not in owner_row
+    assert "Remove" not in owner_row
+    assert "<select" in manager_row
+    assert "Remove" in manager_row
+
+
+def test_it_says_so_when_revoking_an_invitation_that_had_expired(team, signed_in):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with tenant_context(team.organization):
+        invitation = Invitation.objects.create(
+            email="late@example.com",
+            role=Role.VIEWER,
+            expires_at=timezone.now() - timedelta(days=1),
+        )
+    url = reverse(
+        "accounts:invitation_revoke",
+        kwargs={"org_slug": team.organization.slug, "invitation_id": invitation.pk},
+    )
+    page = signed_in(team.owner).post(url, follow=True).content.decode()
+    assert "had already expired or been used" in page
+    with tenant_context(team.organization):
+        assert Invitation.objects.get(pk=invitation.pk).revoked_at is None
