@@ -4,12 +4,31 @@
 tests fail for a tenant-owned model that has none, so new models get covered.
 """
 
-from datetime import timedelta
+import uuid
+from datetime import date, timedelta
 
 import factory
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Organization, Role, User
+from accounts.models import (
+    Account,
+    Contact,
+    Invitation,
+    Membership,
+    Note,
+    Organization,
+    Role,
+    Subscription,
+    User,
+)
+from journeys.models import (
+    DailyContactUsage,
+    DailyFeatureUsage,
+    DailyUsage,
+    Touchpoint,
+    TouchpointType,
+    UsageEvent,
+)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -59,4 +78,115 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
 
 
-TENANT_FACTORIES = {Invitation: InvitationFactory}
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    external_id = factory.Sequence(lambda n: f"acct-{n}")
+    name = factory.Sequence(lambda n: f"Customer {n} Ltda.")
+    segment = "SMB"
+    signup_date = date(2025, 1, 15)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory)
+    email = factory.Sequence(lambda n: f"contact{n}@customer.example")
+    name = factory.Faker("name")
+    locale = "pt-br"
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    external_id = factory.Sequence(lambda n: f"sub-{n}")
+    account = factory.SubFactory(AccountFactory)
+    plan = "Pro"
+    amount_cents = 50_000
+    currency = "BRL"
+    billing_interval = "month"
+    started_on = date(2025, 2, 1)
+
+
+class NoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Note
+
+    account = factory.SubFactory(AccountFactory)
+    body = "Called about the renewal."
+
+
+class UsageEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UsageEvent
+
+    account = factory.SubFactory(AccountFactory)
+    name = "report.generated"
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    dedupe_key = factory.LazyFunction(uuid.uuid4)
+
+
+class DailyUsageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyUsage
+
+    account = factory.SubFactory(AccountFactory)
+    day = date(2026, 1, 5)
+    events = 3
+
+
+class DailyFeatureUsageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyFeatureUsage
+
+    account = factory.SubFactory(AccountFactory)
+    feature = "report.generated"
+    day = date(2026, 1, 5)
+    events = 3
+
+
+class DailyContactUsageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyContactUsage
+
+    account = factory.SelfAttribute("contact.account")
+    contact = factory.SubFactory(ContactFactory)
+    day = date(2026, 1, 5)
+    events = 3
+
+
+class TouchpointTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TouchpointType
+        django_get_or_create = ("name",)
+
+    name = "Onboarding call"
+    channel = "call"
+
+
+class TouchpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Touchpoint
+
+    account = factory.SubFactory(AccountFactory)
+    type = factory.SubFactory(TouchpointTypeFactory)
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    dedupe_key = factory.LazyFunction(uuid.uuid4)
+
+
+TENANT_FACTORIES = {
+    Invitation: InvitationFactory,
+    Account: AccountFactory,
+    Contact: ContactFactory,
+    Subscription: SubscriptionFactory,
+    Note: NoteFactory,
+    UsageEvent: UsageEventFactory,
+    DailyUsage: DailyUsageFactory,
+    DailyFeatureUsage: DailyFeatureUsageFactory,
+    DailyContactUsage: DailyContactUsageFactory,
+    TouchpointType: TouchpointTypeFactory,
+    Touchpoint: TouchpointFactory,
+}

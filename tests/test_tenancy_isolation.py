@@ -95,7 +95,7 @@ def test_it_hides_other_tenants_rows_from_raw_sql(model, two_tenants):
     org_a, org_b = two_tenants
     with tenant_context(org_a):
         assert _raw_count(model, org_b.pk) == 0
-        assert _raw_count(model) == _raw_count(model, org_a.pk) == 1
+        assert _raw_count(model) == _raw_count(model, org_a.pk) > 0
         assert model.objects.unscoped().filter(organization_id=org_b.pk).count() == 0
 
 
