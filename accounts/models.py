@@ -398,3 +398,37 @@ class Note(TenantModel):
 
     def __str__(self) -> str:
         return self.body[:50]
+
+
+class ApiKey(TenantModel):
+    """A key for the organization's own systems to call the REST API.
+
+    The full key is `csp_<organization id>_<secret>`; only a SHA-256 of it is
+    stored (the secret is 256 random bits, so a slow hash adds nothing), and
+    it is shown once, at creation. The organization id in the key lets the
+    lookup run inside that tenant, under row-level security.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("starts with"), max_length=32)
+    hashed_key = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "hashed_key"], name="api_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -241,8 +241,14 @@ STORAGES = {
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.authentication.HasApiKey"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "csplatform.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "csplatform API",
@@ -264,3 +270,4 @@ LOGGING = {
 # these instead of importing accounts, so dependencies keep pointing one way.
 TENANT_MODEL = "accounts.Organization"
 TENANT_MEMBERSHIP_MODEL = "accounts.Membership"
+TENANT_API_PREFIX = "/api/"

@@ -209,6 +209,8 @@ class TenantMiddleware:
             return self.get_response(request)
         slug = match.kwargs.get("org_slug")
         if slug is None:
+            if request.path_info.startswith(settings.TENANT_API_PREFIX):
+                return self._api_request(request)
             return self.get_response(request)
         if not request.user.is_authenticated:
             from django.contrib.auth.views import redirect_to_login  # needs the user model loaded
@@ -226,6 +228,25 @@ class TenantMiddleware:
         request.membership = membership  # type: ignore[attr-defined]
         with tenant_context(membership.organization), local_time(membership.organization):
             return self.get_response(request)
+
+    def _api_request(self, request: HttpRequest) -> HttpResponse:
+        """An API call: the key names the organization; it is checked inside that tenant."""
+        from accounts.authentication import api_key_for_request, organization_for_key
+
+        request.api_key = None  # type: ignore[attr-defined]
+        organization = organization_for_key(request)
+        if organization is None:
+            return self.get_response(request)  # DRF answers 401
+        with tenant_context(organization), local_time(organization):
+            api_key = api_key_for_request(request)
+            if api_key is None:
+                # A forged or revoked key: leave the tenant before anything else runs.
+                transaction.set_rollback(True)
+            else:
+                request.organization = organization  # type: ignore[attr-defined]
+                request.api_key = api_key  # type: ignore[attr-defined]
+                return self.get_response(request)
+        return self.get_response(request)
 
     def process_view(
         self,

@@ -1,0 +1,286 @@
+"""Writes of customer data (accounts, contacts, subscriptions, notes), in batches.
+
+The REST API and CSV import both call these with rows of typed values
+(dates as `date`, money as integer cents). Each function validates the whole
+batch against the database in a few set-based queries, raises RowsRejected
+listing every bad row, or writes everything. Writing the same rows again
+changes nothing: keys are external ids (contacts: account and email).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    Account,
+    BillingInterval,
+    Contact,
+    Membership,
+    Note,
+    Subscription,
+    User,
+    normalize_email,
+)
+from csplatform.batches import RowError, RowsRejected, WriteResult, duplicate_key_errors
+from csplatform.tenancy import current_organization
+
+Row = Mapping[str, Any]
+
+ACCOUNT_FIELDS = ["name", "segment", "signup_date", "lifecycle_stage"]
+
+
+def _owners_by_email(emails: set[str]) -> dict[str, User]:
+    """The organization's members among `emails`, by normalized email."""
+    if not emails:
+        return {}
+    memberships = Membership.objects.filter(
+        organization=current_organization(),  # Membership: the tenancy's own table
+        user__email__in=emails,
+    ).select_related("user")
+    return {m.user.email: m.user for m in memberships}
+
+
+def accounts_by_external_id(external_ids: set[str]) -> dict[str, Account]:
+    return {a.external_id: a for a in Account.objects.filter(external_id__in=external_ids)}
+
+
+def _unknown_account_errors(
+    rows: Sequence[Row], accounts: dict[str, Account], field: str = "account_external_id"
+) -> list[RowError]:
+    return [
+        RowError(
+            index,
+            field,
+            _("No account has the external id %(id)s: import or create the account first.")
+            % {"id": row[field]},
+        )
+        for index, row in enumerate(rows)
+        if row[field] not in accounts
+    ]
+
+
+@transaction.atomic
+def accounts_upsert(rows: Sequence[Row]) -> WriteResult:
+    """Create or update accounts by `external_id`; keys absent from a row are left as they are.
+
+    `owner_email` must be a member of the organization; unknown keys in
+    `custom_attributes` are merged into the account's.
+    """
+    errors = duplicate_key_errors([r["external_id"] for r in rows], "external_id", _("Account"))
+    owner_emails = {normalize_email(r["owner_email"]) for r in rows if r.get("owner_email")}
+    owners = _owners_by_email(owner_emails)
+    for index, row in enumerate(rows):
+        if row.get("owner_email") and normalize_email(row["owner_email"]) not in owners:
+            errors.append(
+                RowError(
+                    index,
+                    "owner_email",
+                    _("%(email)s is not a member of this organization: invite them first.")
+                    % {"email": row["owner_email"]},
+                )
+            )
+    if errors:
+        raise RowsRejected(errors)
+
+    existing = accounts_by_external_id({r["external_id"] for r in rows})
+    result = WriteResult()
+    to_create: list[Account] = []
+    to_update: list[Account] = []
+    for row in rows:
+        account = existing.get(row["external_id"]) or Account(external_id=row["external_id"])
+        before = _account_state(account)
+        for field in ACCOUNT_FIELDS:
+            if field in row and row[field] is not None:
+                setattr(account, field, row[field])
+        if "owner_email" in row:
+            account.owner = owners.get(normalize_email(row["owner_email"] or "")) or None
+        if row.get("custom_attributes"):
+            account.custom_attributes = {**account.custom_attributes, **row["custom_attributes"]}
+        if account.pk is None:
+            to_create.append(account)
+        elif _account_state(account) != before:
+            to_update.append(account)
+        else:
+            result.unchanged += 1
+    Account.objects.bulk_create(to_create)
+    Account.objects.bulk_update(
+        to_update, [*ACCOUNT_FIELDS, "owner", "custom_attributes", "updated_at"]
+    )
+    result.created, result.updated = len(to_create), len(to_update)
+    return result
+
+
+def _account_state(account: Account) -> tuple[Any, ...]:
+    return (
+        *(getattr(account, f) for f in ACCOUNT_FIELDS),
+        account.owner_id,
+        account.custom_attributes,
+    )
+
+
+CONTACT_FIELDS = ["name", "locale", "role"]
+
+
+@transaction.atomic
+def contacts_upsert(rows: Sequence[Row]) -> WriteResult:
+    """Create or update contacts, keyed by (`account_external_id`, `email`)."""
+    keys = [(r["account_external_id"], normalize_email(r["email"])) for r in rows]
+    errors = duplicate_key_errors(keys, "email", _("Contact"))
+    accounts = accounts_by_external_id({r["account_external_id"] for r in rows})
+    errors += _unknown_account_errors(rows, accounts)
+    if errors:
+        raise RowsRejected(errors)
+
+    existing = {
+        (c.account_id, c.email): c
+        for c in Contact.objects.filter(
+            account__in=accounts.values(), email__in={email for _, email in keys}
+        )
+    }
+    result = WriteResult()
+    to_create: list[Contact] = []
+    to_update: list[Contact] = []
+    for row, (account_external_id, email) in zip(rows, keys, strict=True):
+        account = accounts[account_external_id]
+        contact = existing.get((account.pk, email)) or Contact(account=account, email=email)
+        before = tuple(getattr(contact, f) for f in CONTACT_FIELDS)
+        for field in CONTACT_FIELDS:
+            if field in row and row[field] is not None:
+                setattr(contact, field, row[field])
+        if contact.pk is None:
+            to_create.append(contact)
+        elif tuple(getattr(contact, f) for f in CONTACT_FIELDS) != before:
+            to_update.append(contact)
+        else:
+            result.unchanged += 1
+    Contact.objects.bulk_create(to_create)
+    Contact.objects.bulk_update(to_update, [*CONTACT_FIELDS, "updated_at"])
+    result.created, result.updated = len(to_create), len(to_update)
+    return result
+
+
+IMMUTABLE_SUBSCRIPTION_FIELDS = [
+    "plan",
+    "amount_cents",
+    "currency",
+    "billing_interval",
+    "started_on",
+]
+
+
+@transaction.atomic
+def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
+    """Record subscriptions by `external_id`. History is never overwritten.
+
+    A known subscription may only gain (or keep) its `ended_on`; any other
+    change is refused: end it and start a new one with another external id.
+    """
+    organization = current_organization()
+    errors = duplicate_key_errors(
+        [r["external_id"] for r in rows], "external_id", _("Subscription")
+    )
+    accounts = accounts_by_external_id({r["account_external_id"] for r in rows})
+    errors += _unknown_account_errors(rows, accounts)
+    existing = {
+        s.external_id: s
+        for s in Subscription.objects.select_related("account").filter(
+            external_id__in={r["external_id"] for r in rows}
+        )
+    }
+    for index, row in enumerate(rows):
+        errors += _subscription_row_errors(index, row, organization.currency)
+        known = existing.get(row["external_id"])
+        if known is None:
+            continue
+        changed = [f for f in IMMUTABLE_SUBSCRIPTION_FIELDS if getattr(known, f) != row[f]]
+        if known.account.external_id != row["account_external_id"]:
+            changed.append("account_external_id")
+        if known.ended_on is not None and row.get("ended_on") != known.ended_on:
+            changed.append("ended_on")
+        for field in changed:
+            errors.append(
+                RowError(
+                    index,
+                    field,
+                    _(
+                        "Subscription %(id)s already has a different %(field)s; history is "
+                        "never overwritten: end it (ended_on) and start a new subscription "
+                        "with another external id."
+                    )
+                    % {"id": row["external_id"], "field": field},
+                )
+            )
+    if errors:
+        raise RowsRejected(errors)
+
+    result = WriteResult()
+    to_create: list[Subscription] = []
+    to_end: list[Subscription] = []
+    for row in rows:
+        known = existing.get(row["external_id"])
+        if known is None:
+            to_create.append(
+                Subscription(
+                    external_id=row["external_id"],
+                    account=accounts[row["account_external_id"]],
+                    **{f: row[f] for f in IMMUTABLE_SUBSCRIPTION_FIELDS},
+                    ended_on=row.get("ended_on"),
+                )
+            )
+        elif known.ended_on is None and row.get("ended_on") is not None:
+            known.ended_on = row["ended_on"]
+            to_end.append(known)
+        else:
+            result.unchanged += 1
+    Subscription.objects.bulk_create(to_create)
+    Subscription.objects.bulk_update(to_end, ["ended_on"])
+    result.created, result.updated = len(to_create), len(to_end)
+    return result
+
+
+def _subscription_row_errors(index: int, row: Row, currency: str) -> list[RowError]:
+    errors = []
+    if row["amount_cents"] < 0:
+        errors.append(RowError(index, "amount", _("The amount cannot be negative.")))
+    if row["currency"] != currency:
+        errors.append(
+            RowError(
+                index,
+                "currency",
+                _(
+                    "%(given)s is not this organization's currency (%(currency)s); amounts "
+                    "must be in %(currency)s."
+                )
+                % {"given": row["currency"], "currency": currency},
+            )
+        )
+    if row["billing_interval"] not in BillingInterval.values:
+        errors.append(
+            RowError(
+                index,
+                "billing_interval",
+                _("Use month, quarter or year, not %(value)s.")
+                % {"value": row["billing_interval"]},
+            )
+        )
+    ended_on: date | None = row.get("ended_on")
+    if ended_on is not None and ended_on < row["started_on"]:
+        errors.append(
+            RowError(
+                index,
+                "ended_on",
+                _("ended_on (%(end)s) is before started_on (%(start)s).")
+                % {"end": ended_on.isoformat(), "start": row["started_on"].isoformat()},
+            )
+        )
+    return errors
+
+
+def note_create(*, account: Account, author: User | None, body: str) -> Note:
+    """Add a note to an account."""
+    return Note.objects.create(account=account, author=author, body=body)

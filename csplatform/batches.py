@@ -1,0 +1,63 @@
+"""Validating and writing batches of rows, shared by the REST API and CSV import.
+
+A batch is all or nothing: every row is checked first, every problem is
+reported with its row and field, and nothing is written unless all pass.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 0-based position in the batch; CSV import turns it into a file line
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "field": self.field, "message": str(self.message)}
+
+
+class RowsRejected(Exception):  # noqa: N818 (a verdict on the batch, not a programming error)
+    """The batch had at least one bad row; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} problem(s) in the batch; nothing was written")
+        self.errors = sorted(errors, key=lambda e: (e.row, e.field))
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "warnings": self.warnings,
+        }
+
+
+def duplicate_key_errors(keys: Sequence[object], field_name: str, label: str) -> list[RowError]:
+    """An error for every row whose key already appeared earlier in the batch."""
+    first_seen: dict[object, int] = {}
+    errors = []
+    for index, key in enumerate(keys):
+        if key in first_seen:
+            errors.append(
+                RowError(
+                    index,
+                    field_name,
+                    _("%(label)s %(key)s appears twice in this batch (first at row %(first)s).")
+                    % {"label": label, "key": key, "first": first_seen[key]},
+                )
+            )
+        else:
+            first_seen[key] = index
+    return errors

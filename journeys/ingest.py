@@ -1,0 +1,292 @@
+"""Usage events and touchpoints in: validated as a batch, written set-based.
+
+Events go through COPY into a temporary table, then one statement inserts
+the new ones (a retried event is skipped by its idempotency key) and adds
+exactly those to the daily rollups, so the rollups never count an event twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.customers import accounts_by_external_id
+from accounts.models import Contact, normalize_email
+from csplatform.batches import RowError, RowsRejected, WriteResult
+from csplatform.tenancy import current_organization
+from journeys.models import Sentiment, Touchpoint, TouchpointType
+
+Row = Mapping[str, Any]
+MAX_BATCH = 10_000
+CLOCK_SKEW = timedelta(minutes=5)
+_NAMESPACE = uuid.UUID("6f1c5d8e-7a52-4c1b-9e0f-3b2a1c4d5e6f")
+
+
+def dedupe_key(kind: str, row: Row, fields: Sequence[str]) -> uuid.UUID:
+    """The row's idempotency key: from the sender's id if it gave one, else from its content."""
+    if row.get("external_id"):
+        return uuid.uuid5(_NAMESPACE, f"{kind}:id:{row['external_id']}")
+    content = json.dumps([_canonical(row.get(f)) for f in fields], sort_keys=True, default=str)
+    return uuid.uuid5(_NAMESPACE, f"{kind}:content:{content}")
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _reference_errors(rows: Sequence[Row]) -> tuple[list[RowError], dict[str, Any]]:
+    """Unknown accounts, and contacts unknown at their account; plus the accounts found."""
+    accounts = accounts_by_external_id({r["account_external_id"] for r in rows})
+    wanted = {
+        (r["account_external_id"], normalize_email(r["contact_email"]))
+        for r in rows
+        if r.get("contact_email")
+    }
+    known_contacts = set()
+    if wanted:
+        known_contacts = set(
+            Contact.objects.filter(
+                account__external_id__in={a for a, _e in wanted},
+                email__in={e for _a, e in wanted},
+            ).values_list("account__external_id", "email")
+        )
+    errors = []
+    for index, row in enumerate(rows):
+        if row["account_external_id"] not in accounts:
+            errors.append(
+                RowError(
+                    index,
+                    "account_external_id",
+                    _("No account has the external id %(id)s: import or create the account first.")
+                    % {"id": row["account_external_id"]},
+                )
+            )
+        elif (
+            row.get("contact_email")
+            and (
+                row["account_external_id"],
+                normalize_email(row["contact_email"]),
+            )
+            not in known_contacts
+        ):
+            errors.append(
+                RowError(
+                    index,
+                    "contact_email",
+                    _("Account %(account)s has no contact %(email)s: import the contact first.")
+                    % {"account": row["account_external_id"], "email": row["contact_email"]},
+                )
+            )
+    return errors, accounts
+
+
+def _future_errors(rows: Sequence[Row]) -> list[RowError]:
+    latest = timezone.now() + CLOCK_SKEW
+    return [
+        RowError(
+            index,
+            "occurred_at",
+            _("%(when)s is in the future; only events that happened can be recorded.")
+            % {"when": row["occurred_at"].isoformat()},
+        )
+        for index, row in enumerate(rows)
+        if row["occurred_at"] > latest
+    ]
+
+
+EVENT_CONTENT = [
+    "account_external_id",
+    "name",
+    "occurred_at",
+    "contact_email",
+    "quantity",
+    "properties",
+]
+_STAGING_COLUMNS = (
+    "account_external_id, contact_email, name, occurred_at, quantity, properties, dedupe_key"
+)
+
+
+@transaction.atomic
+def events_ingest(rows: Sequence[Row]) -> WriteResult:
+    """Record usage events and add them to the daily rollups; a repeated event is skipped.
+
+    Each row: account_external_id, name, occurred_at (aware), and optionally
+    contact_email, quantity (Decimal), properties (dict), external_id (the
+    sender's event id, the idempotency key when given). At most MAX_BATCH rows.
+    Returns created (new events) and unchanged (repeats).
+    """
+    if len(rows) > MAX_BATCH:
+        raise RowsRejected(
+            [
+                RowError(
+                    MAX_BATCH,
+                    "events",
+                    _("Send at most %(max)s events at a time.") % {"max": MAX_BATCH},
+                )
+            ]
+        )
+    reference_errors, _accounts = _reference_errors(rows)
+    errors = reference_errors + _future_errors(rows)
+    if errors:
+        raise RowsRejected(errors)
+    if not rows:
+        return WriteResult()
+
+    organization = current_organization()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS ingest_events (account_external_id text, "
+            "contact_email text, name text, occurred_at timestamptz, quantity numeric, "
+            "properties jsonb, dedupe_key uuid) ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(f"COPY ingest_events ({_STAGING_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row["account_external_id"],
+                        normalize_email(row["contact_email"]) if row.get("contact_email") else None,
+                        row["name"],
+                        row["occurred_at"],
+                        row.get("quantity"),
+                        json.dumps(row.get("properties") or {}),
+                        dedupe_key("event", row, EVENT_CONTENT),
+                    )
+                )
+        cursor.execute(
+            _INSERT_EVENTS_AND_ROLL_UP, {"org": organization.pk, "tz": organization.time_zone}
+        )
+        inserted = cursor.fetchone()[0]
+        cursor.execute("TRUNCATE ingest_events")
+    return WriteResult(created=inserted, unchanged=len(rows) - inserted)
+
+
+_INSERT_EVENTS_AND_ROLL_UP = """
+WITH inserted AS (
+    INSERT INTO journeys_usageevent
+        (organization_id, account_id, contact_id, name, occurred_at, quantity, properties,
+         dedupe_key, received_at)
+    SELECT DISTINCT ON (s.dedupe_key)
+        %(org)s, a.id, c.id, s.name, s.occurred_at, s.quantity, s.properties, s.dedupe_key, now()
+    FROM ingest_events s
+    JOIN accounts_account a
+        ON a.organization_id = %(org)s AND a.external_id = s.account_external_id
+    LEFT JOIN accounts_contact c
+        ON c.organization_id = %(org)s AND c.account_id = a.id AND lower(c.email) = s.contact_email
+    ORDER BY s.dedupe_key
+    ON CONFLICT (organization_id, dedupe_key) DO NOTHING
+    RETURNING account_id, contact_id, name, (occurred_at AT TIME ZONE %(tz)s)::date AS day, quantity
+), by_day AS (
+    INSERT INTO journeys_dailyusage AS d (organization_id, account_id, day, events, quantity)
+    SELECT %(org)s, account_id, day, count(*), coalesce(sum(quantity), 0)
+    FROM inserted GROUP BY account_id, day
+    ON CONFLICT (organization_id, account_id, day) DO UPDATE
+        SET events = d.events + EXCLUDED.events, quantity = d.quantity + EXCLUDED.quantity
+    RETURNING 1
+), by_feature AS (
+    INSERT INTO journeys_dailyfeatureusage AS f
+        (organization_id, account_id, feature, day, events, quantity)
+    SELECT %(org)s, account_id, name, day, count(*), coalesce(sum(quantity), 0)
+    FROM inserted GROUP BY account_id, name, day
+    ON CONFLICT (organization_id, account_id, feature, day) DO UPDATE
+        SET events = f.events + EXCLUDED.events, quantity = f.quantity + EXCLUDED.quantity
+    RETURNING 1
+), by_contact AS (
+    INSERT INTO journeys_dailycontactusage AS u
+        (organization_id, account_id, contact_id, day, events)
+    SELECT %(org)s, account_id, contact_id, day, count(*)
+    FROM inserted WHERE contact_id IS NOT NULL GROUP BY account_id, contact_id, day
+    ON CONFLICT (organization_id, account_id, contact_id, day) DO UPDATE
+        SET events = u.events + EXCLUDED.events
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM by_day),
+       (SELECT count(*) FROM by_feature), (SELECT count(*) FROM by_contact)
+"""
+
+
+TOUCHPOINT_CONTENT = [
+    "account_external_id",
+    "touchpoint",
+    "occurred_at",
+    "contact_email",
+    "sentiment",
+    "notes",
+]
+
+
+@transaction.atomic
+def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteResult:
+    """Record touchpoints; a repeated one (same external_id, or same content) is skipped.
+
+    Each row: account_external_id, touchpoint (the type's name: a new name
+    creates the type), occurred_at, and optionally contact_email, sentiment,
+    notes, external_id.
+    """
+    reference_errors, accounts = _reference_errors(rows)
+    errors = reference_errors + _future_errors(rows)
+    for index, row in enumerate(rows):
+        if row.get("sentiment") and row["sentiment"] not in Sentiment.values:
+            errors.append(
+                RowError(
+                    index,
+                    "sentiment",
+                    _("Use positive, neutral or negative, not %(value)s.")
+                    % {"value": row["sentiment"]},
+                )
+            )
+    if errors:
+        raise RowsRejected(errors)
+
+    types = {
+        t.name: t for t in TouchpointType.objects.filter(name__in={r["touchpoint"] for r in rows})
+    }
+    new_types = [
+        TouchpointType(name=name) for name in {r["touchpoint"] for r in rows} - types.keys()
+    ]
+    for created in TouchpointType.objects.bulk_create(new_types):
+        types[created.name] = created
+    contacts = {
+        (c.account_id, c.email): c
+        for c in Contact.objects.filter(
+            account__in=accounts.values(),
+            email__in={normalize_email(r["contact_email"]) for r in rows if r.get("contact_email")},
+        )
+    }
+    touchpoints = [
+        Touchpoint(
+            account=accounts[row["account_external_id"]],
+            contact=contacts.get(
+                (
+                    accounts[row["account_external_id"]].pk,
+                    normalize_email(row.get("contact_email") or ""),
+                )
+            ),
+            type=types[row["touchpoint"]],
+            occurred_at=row["occurred_at"],
+            sentiment=row.get("sentiment") or Sentiment.NEUTRAL,
+            notes=row.get("notes") or "",
+            external_id=row.get("external_id") or "",
+            dedupe_key=dedupe_key("touchpoint", row, TOUCHPOINT_CONTENT),
+            created_by=created_by,
+        )
+        for row in rows
+    ]
+    before = Touchpoint.objects.filter(dedupe_key__in=[t.dedupe_key for t in touchpoints]).count()
+    Touchpoint.objects.bulk_create(touchpoints, ignore_conflicts=True)
+    after = Touchpoint.objects.filter(dedupe_key__in=[t.dedupe_key for t in touchpoints]).count()
+    return WriteResult(created=after - before, unchanged=len(rows) - (after - before))
