@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.http import HttpRequest
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
@@ -73,3 +74,17 @@ class HasApiKey(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.auth, ApiKey)
+
+
+class ApiKeySchema(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes the API key."""
+
+    target_class = ApiKeyAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key: Authorization: Bearer csp_…",
+        }

@@ -41,6 +41,14 @@ class InvitationForm(forms.Form):
         return normalize_email(self.cleaned_data["email"])
 
 
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What uses this key, e.g. “CRM sync” or “billing webhook”."),
+    )
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 

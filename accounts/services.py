@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import (
+    ApiKey,
     Invitation,
     Membership,
     Organization,
@@ -238,3 +239,24 @@ def invitations_purge_stale(*, older_than_days: int = 30) -> int:
     stale = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True)
     deleted, _by_model = stale.delete()
     return deleted
+
+
+def api_key_create(*, name: str, created_by: User) -> tuple[ApiKey, str]:
+    """A new API key for the current organization, and the key itself: shown once, never stored."""
+    from accounts.authentication import generate_key, hash_key
+
+    key = generate_key(current_organization().pk)
+    api_key = ApiKey.objects.create(
+        name=name,
+        prefix=key[: key.index("_", 4) + 5],
+        hashed_key=hash_key(key),
+        created_by=created_by,
+    )
+    return api_key, key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    """Revoke a key: the next request that uses it gets a 401."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])

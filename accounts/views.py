@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
-from accounts.forms import InvitationForm, RoleForm, SignUpForm
-from accounts.models import Invitation, User, normalize_email
+from accounts.forms import ApiKeyForm, InvitationForm, RoleForm, SignUpForm
+from accounts.models import ApiKey, Invitation, User, normalize_email
 from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
 from csplatform.permissions import admin_required
 from csplatform.tenancy import current_organization, tenant_context
@@ -211,3 +211,37 @@ def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> Htt
     context["form"] = form
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/invitation_accept.html", context, status=status)
+
+
+def _api_keys_page(
+    request: HttpRequest, *, new_key: str | None = None, form: ApiKeyForm | None = None
+) -> HttpResponse:
+    context = {
+        "api_keys": ApiKey.objects.select_related("created_by").order_by("-created_at"),
+        "form": form or ApiKeyForm(),
+        "new_key": new_key,
+    }
+    return render(request, "accounts/api_keys.html", context, status=400 if form else 200)
+
+
+@admin_required
+def api_keys(request: HttpRequest, org_slug: str) -> HttpResponse:
+    if request.method != "POST":
+        return _api_keys_page(request)
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _api_keys_page(request, form=form)
+    _api_key, key = services.api_key_create(
+        name=form.cleaned_data["name"],
+        created_by=request.user,  # type: ignore[arg-type]
+    )
+    return _api_keys_page(request, new_key=key)
+
+
+@admin_required
+@require_POST
+def api_key_revoke(request: HttpRequest, org_slug: str, api_key_id: int) -> HttpResponse:
+    api_key = get_object_or_404(ApiKey, pk=api_key_id)
+    services.api_key_revoke(api_key=api_key)
+    messages.success(request, _("The key %(name)s was revoked.") % {"name": api_key.name})
+    return redirect("accounts:api_keys", org_slug=org_slug)

@@ -239,13 +239,11 @@ class TenantMiddleware:
             return self.get_response(request)  # DRF answers 401
         with tenant_context(organization), local_time(organization):
             api_key = api_key_for_request(request)
-            if api_key is None:
-                # A forged or revoked key: leave the tenant before anything else runs.
-                transaction.set_rollback(True)
-            else:
+            if api_key is not None:
                 request.organization = organization  # type: ignore[attr-defined]
                 request.api_key = api_key  # type: ignore[attr-defined]
                 return self.get_response(request)
+        # A forged or revoked key: leave the tenant before anything else runs (DRF says 401).
         return self.get_response(request)
 
     def process_view(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("orgs/", account_views.organization_list, name="organization_list"),
     path("o/<slug:org_slug>/", include(org_patterns)),
+    path("api/v1/", include("csplatform.api_urls")),
     path("invitations/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
     path(
         "accounts/login/",

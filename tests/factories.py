@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import (
     Account,
+    ApiKey,
     Contact,
     Invitation,
     Membership,
@@ -177,7 +178,17 @@ class TouchpointFactory(factory.django.DjangoModelFactory):
     dedupe_key = factory.LazyFunction(uuid.uuid4)
 
 
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApiKey
+
+    name = "CRM sync"
+    prefix = "csp_1_abc"
+    hashed_key = factory.Sequence(lambda n: f"{n:064x}")
+
+
 TENANT_FACTORIES = {
+    ApiKey: ApiKeyFactory,
     Invitation: InvitationFactory,
     Account: AccountFactory,
     Contact: ContactFactory,

@@ -7,9 +7,9 @@ them by introspection, so a new page cannot skip this matrix.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import Invitation
+from accounts.models import ApiKey, Invitation
 from csplatform.tenancy import tenant_context
-from tests.factories import InvitationFactory
+from tests.factories import ApiKeyFactory, InvitationFactory
 
 PERSONAS = ["owner", "admin", "manager", "viewer", "outsider"]
 RANK = {"viewer": 0, "manager": 1, "admin": 2, "owner": 3}
@@ -28,6 +28,8 @@ ORG_VIEWS = {
     "accounts:member_role": ("post", "admin", 302, {"role": "manager"}),
     "accounts:member_remove": ("post", "admin", 302, {}),
     "accounts:invitation_revoke": ("post", "admin", 302, {}),
+    "accounts:api_keys": ("post", "admin", 200, {"name": "CRM sync"}),
+    "accounts:api_key_revoke": ("post", "admin", 302, {}),
 }
 
 
@@ -46,7 +48,14 @@ EFFECTS = {
     "accounts:member_role": lambda team: _viewer_membership(team).role == "manager",
     "accounts:member_remove": lambda team: _viewer_membership(team) is None,
     "accounts:invitation_revoke": lambda team: _invitation(team).revoked_at is not None,
+    "accounts:api_keys": lambda team: _api_key_named(team, "CRM sync") is not None,
+    "accounts:api_key_revoke": lambda team: _api_key_named(team, "old").revoked_at is not None,
 }
+
+
+def _api_key_named(team, name):
+    with tenant_context(team.organization):
+        return ApiKey.objects.filter(name=name).first()
 
 
 def _open_invitation_exists(team, email):
@@ -58,6 +67,9 @@ def _url(name, team):
     kwargs = {"org_slug": team.organization.slug}
     if name in {"accounts:member_role", "accounts:member_remove"}:
         kwargs["membership_id"] = _viewer_membership(team).pk
+    if name == "accounts:api_key_revoke":
+        with tenant_context(team.organization):
+            kwargs["api_key_id"] = ApiKeyFactory(name="old").pk
     if name == "accounts:invitation_revoke":
         with tenant_context(team.organization):
             kwargs["invitation_id"] = InvitationFactory(email="pending@example.com").pk

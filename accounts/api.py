@@ -1,0 +1,223 @@
+"""REST API for accounts, contacts and subscriptions. Writes are idempotent upserts."""
+
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import customers
+from accounts.models import LOCALE_CHOICES, Account, BillingInterval, Contact, Subscription
+from csplatform.api import rows_rejected_response
+from csplatform.batches import RowsRejected, WriteResult
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    owner_email = serializers.EmailField(
+        required=False, allow_null=True, allow_blank=True, source="owner.email"
+    )
+    custom_attributes = serializers.DictField(required=False)
+
+    class Meta:
+        model = Account
+        fields = [
+            "external_id",
+            "name",
+            "segment",
+            "owner_email",
+            "signup_date",
+            "lifecycle_stage",
+            "custom_attributes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs: ClassVar[dict[str, Any]] = {
+            "external_id": {"validators": []}
+        }  # the upsert key, not a conflict
+
+    def to_representation(self, instance: Account) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data.setdefault("owner_email", None)
+        return data
+
+
+def _as_row(validated: dict[str, Any]) -> dict[str, Any]:
+    row = dict(validated)
+    if "owner" in row:
+        row["owner_email"] = (row.pop("owner") or {}).get("email") or ""
+    return row
+
+
+class UpsertMixin:
+    """POST creates (201) or, for a key that exists, updates (200): a retry never duplicates."""
+
+    write_rows: Any  # the service: rows -> WriteResult
+
+    def perform_write(self, row: dict[str, Any]) -> WriteResult:
+        return type(self).write_rows([row])
+
+    def upsert(self, request: Request, row: dict[str, Any], lookup: dict[str, Any]) -> Response:
+        try:
+            result = self.perform_write(row)
+        except RowsRejected as rejected:
+            return rows_rejected_response(rejected, single=True)
+        instance = self.get_queryset().get(**lookup)  # type: ignore[attr-defined]
+        serializer = self.get_serializer(instance)  # type: ignore[attr-defined]
+        return Response(
+            serializer.data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class AccountViewSet(
+    UpsertMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Customer accounts, identified by your `external_id`."""
+
+    serializer_class = AccountSerializer
+    lookup_field = "external_id"
+    write_rows = staticmethod(customers.accounts_upsert)
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return Account.objects.select_related("owner").order_by("id")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = _as_row(serializer.validated_data)
+        return self.upsert(request, row, {"external_id": row["external_id"]})
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        account = self.get_object()
+        serializer = self.get_serializer(account, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        row = {**_as_row(serializer.validated_data), "external_id": account.external_id}
+        return self.upsert(request, row, {"pk": account.pk})
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    account_external_id = serializers.CharField(source="account.external_id")
+    locale = serializers.ChoiceField(choices=LOCALE_CHOICES, required=False, allow_blank=True)
+
+    class Meta:
+        model = Contact
+        fields = ["id", "account_external_id", "email", "name", "locale", "role", "opted_out_at"]
+        read_only_fields = ["id", "opted_out_at"]
+
+
+def _contact_row(validated: dict[str, Any]) -> dict[str, Any]:
+    row = dict(validated)
+    row["account_external_id"] = row.pop("account")["external_id"]
+    return row
+
+
+ACCOUNT_FILTER = OpenApiParameter(
+    "account", str, description="Only those of the account with this external id."
+)
+
+
+class ContactViewSet(
+    UpsertMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """People at customer accounts. POST upserts by (account_external_id, email)."""
+
+    serializer_class = ContactSerializer
+    lookup_value_converter = "int"
+    write_rows = staticmethod(customers.contacts_upsert)
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        contacts = Contact.objects.select_related("account").order_by("id")
+        if account := self.request.query_params.get("account"):
+            contacts = contacts.filter(account__external_id=account)
+        return contacts
+
+    @extend_schema(parameters=[ACCOUNT_FILTER])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = _contact_row(serializer.validated_data)
+        return self.upsert(
+            request,
+            row,
+            {"account__external_id": row["account_external_id"], "email": row["email"].lower()},
+        )
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    account_external_id = serializers.CharField(source="account.external_id")
+    amount = serializers.IntegerField(
+        source="amount_cents", min_value=0, help_text="Per billing interval, in cents."
+    )
+    billing_interval = serializers.ChoiceField(choices=BillingInterval.choices)
+    mrr = serializers.IntegerField(source="mrr_cents", read_only=True, help_text="In cents.")
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "external_id",
+            "account_external_id",
+            "plan",
+            "amount",
+            "currency",
+            "billing_interval",
+            "started_on",
+            "ended_on",
+            "mrr",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        extra_kwargs: ClassVar[dict[str, Any]] = {"external_id": {"validators": []}}
+
+    def validate_currency(self, value: str) -> str:
+        return value.upper()
+
+
+class SubscriptionEndSerializer(serializers.Serializer):
+    ended_on = serializers.DateField(help_text="The first day no longer served.")
+
+
+class SubscriptionViewSet(
+    UpsertMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Subscription history. A price or plan change ends one subscription and starts another."""
+
+    serializer_class = SubscriptionSerializer
+    lookup_field = "external_id"
+    write_rows = staticmethod(customers.subscriptions_upsert)
+
+    def get_queryset(self) -> QuerySet[Subscription]:
+        subscriptions = Subscription.objects.select_related("account").order_by("id")
+        if account := self.request.query_params.get("account"):
+            subscriptions = subscriptions.filter(account__external_id=account)
+        return subscriptions
+
+    @extend_schema(parameters=[ACCOUNT_FILTER])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = _contact_row(serializer.validated_data)
+        row.setdefault("ended_on", None)
+        return self.upsert(request, row, {"external_id": row["external_id"]})
+
+    @extend_schema(request=SubscriptionEndSerializer, responses=SubscriptionSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """End a subscription: only `ended_on` can change once it exists."""
+        subscription = self.get_object()
+        serializer = SubscriptionEndSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = {
+            "external_id": subscription.external_id,
+            "account_external_id": subscription.account.external_id,
+            **{f: getattr(subscription, f) for f in customers.IMMUTABLE_SUBSCRIPTION_FIELDS},
+            "ended_on": serializer.validated_data["ended_on"],
+        }
+        return self.upsert(request, row, {"pk": subscription.pk})
