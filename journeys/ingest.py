@@ -108,17 +108,19 @@ def _future_errors(rows: Sequence[Row]) -> list[RowError]:
     ]
 
 
-EVENT_CONTENT = [
-    "account_external_id",
-    "name",
-    "occurred_at",
-    "contact_email",
-    "quantity",
-    "properties",
-]
 _STAGING_COLUMNS = (
-    "account_external_id, contact_email, name, occurred_at, quantity, properties, dedupe_key"
+    "external_id, account_external_id, contact_email, name, occurred_at, quantity, properties"
 )
+
+
+def _create_staging(cursor: Any) -> None:
+    # A session temp table, emptied at every commit: created once per connection.
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_events (external_id text, "
+        "account_external_id text, contact_email text, name text, occurred_at timestamptz, "
+        "quantity numeric, properties jsonb) ON COMMIT DELETE ROWS"
+    )
+    cursor.execute("TRUNCATE ingest_events")
 
 
 @transaction.atomic
@@ -127,8 +129,8 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
 
     Each row: account_external_id, name, occurred_at (aware), and optionally
     contact_email, quantity (Decimal), properties (dict), external_id (the
-    sender's event id, the idempotency key when given). At most MAX_BATCH rows.
-    Returns created (new events) and unchanged (repeats).
+    sender's event id: the idempotency key when given, else the content is).
+    At most MAX_BATCH rows. Returns created (new events) and unchanged (repeats).
     """
     if len(rows) > MAX_BATCH:
         raise RowsRejected(
@@ -146,43 +148,68 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
         raise RowsRejected(errors)
     if not rows:
         return WriteResult()
-
-    organization = current_organization()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS ingest_events (account_external_id text, "
-            "contact_email text, name text, occurred_at timestamptz, quantity numeric, "
-            "properties jsonb, dedupe_key uuid) ON COMMIT DELETE ROWS"
-        )
+        _create_staging(cursor)
         with cursor.cursor.copy(f"COPY ingest_events ({_STAGING_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(
                     (
+                        row.get("external_id") or None,
                         row["account_external_id"],
                         normalize_email(row["contact_email"]) if row.get("contact_email") else None,
                         row["name"],
                         row["occurred_at"],
                         row.get("quantity"),
                         json.dumps(row.get("properties") or {}),
-                        dedupe_key("event", row, EVENT_CONTENT),
                     )
                 )
-        cursor.execute(
-            _INSERT_EVENTS_AND_ROLL_UP, {"org": organization.pk, "tz": organization.time_zone}
-        )
-        inserted = cursor.fetchone()[0]
-        cursor.execute("TRUNCATE ingest_events")
+        inserted = _insert_staged(cursor)
     return WriteResult(created=inserted, unchanged=len(rows) - inserted)
 
 
+def events_ingest_staged_csv(csv_text: str, count: int) -> WriteResult:
+    """Like events_ingest, for rows already validated and written as CSV text in the
+    staging column order (the CSV import's fast path). Call inside a transaction."""
+    with connection.cursor() as cursor:
+        _create_staging(cursor)
+        with cursor.cursor.copy(
+            f"COPY ingest_events ({_STAGING_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
+            copy.write(csv_text)
+        inserted = _insert_staged(cursor)
+    return WriteResult(created=inserted, unchanged=count - inserted)
+
+
+def _insert_staged(cursor: Any) -> int:
+    organization = current_organization()
+    cursor.execute(
+        _INSERT_EVENTS_AND_ROLL_UP, {"org": organization.pk, "tz": organization.time_zone}
+    )
+    inserted: int = cursor.fetchone()[0]
+    cursor.execute("TRUNCATE ingest_events")
+    return inserted
+
+
+# The idempotency key (in `staged`): the sender's event id when given, else the event's
+# content (account, event, instant in UTC, contact, quantity without trailing zeros, properties).
 _INSERT_EVENTS_AND_ROLL_UP = """
-WITH inserted AS (
+WITH staged AS (
+    SELECT s.*, md5(CASE WHEN s.external_id IS NOT NULL AND s.external_id <> ''
+            THEN 'event:id:' || s.external_id
+            ELSE 'event:content:' || concat_ws('|', s.account_external_id, s.name,
+                to_char(s.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+                coalesce(s.contact_email, ''), coalesce(trim_scale(s.quantity)::text, ''),
+                coalesce(s.properties, '{}'::jsonb)::text)
+        END)::uuid AS dedupe_key
+    FROM ingest_events s
+), inserted AS (
     INSERT INTO journeys_usageevent
         (organization_id, account_id, contact_id, name, occurred_at, quantity, properties,
          dedupe_key, received_at)
     SELECT DISTINCT ON (s.dedupe_key)
-        %(org)s, a.id, c.id, s.name, s.occurred_at, s.quantity, s.properties, s.dedupe_key, now()
-    FROM ingest_events s
+        %(org)s, a.id, c.id, s.name, s.occurred_at, s.quantity,
+        coalesce(s.properties, '{}'::jsonb), s.dedupe_key, now()
+    FROM staged s
     JOIN accounts_account a
         ON a.organization_id = %(org)s AND a.external_id = s.account_external_id
     LEFT JOIN accounts_contact c
