@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Users and organizations")
+
+    def ready(self) -> None:
+        from accounts.imports import register_imports
+
+        register_imports()

@@ -1,0 +1,353 @@
+"""CSV import: reading any reasonable file, parsing whole columns, reporting every bad cell.
+
+Files from Brazilian Excel just work: `;` separators, decimal commas
+(1.234,56), UTF-8 with or without BOM or Windows-1252/Latin-1, dd/mm/yyyy
+dates. Each kind of file (accounts, events…) is an `ImportKind` registered by
+its app; this module knows no app. A file with any bad row writes nothing:
+every problem is reported with its line (the header is line 1), its column
+and what was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from csplatform.batches import RowsRejected, WriteResult
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CellError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return _("line %(line)s, column %(column)s: %(message)s") % {
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
+class ImportRejected(Exception):  # noqa: N818 (a verdict on the file)
+    def __init__(self, errors: list[CellError], warnings: list[str] | None = None) -> None:
+        super().__init__(f"{len(errors)} problem(s); nothing was imported")
+        self.errors = sorted(errors, key=lambda e: (e.line, e.column))
+        self.warnings = warnings or []
+
+
+# A column parser takes the raw strings (already stripped, "" for empty) and the
+# import context, and returns (typed values, mask of invalid cells, what was expected).
+Parser = Callable[[pd.Series, dict[str, Any]], tuple[pd.Series, pd.Series, str]]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Parser
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    name: str
+    label: Any  # a lazily translated name, e.g. "accounts"
+    columns: list[Column]
+    # Writes the typed frame (and the extra columns' frame) inside the transaction.
+    write: Callable[[pd.DataFrame, pd.DataFrame], WriteResult]
+    # Service field names that differ from the CSV column they came from.
+    field_to_column: dict[str, str] = field(default_factory=dict)
+    extra_columns_kept: bool = False  # True: extra columns are stored (custom attributes)
+
+
+REGISTRY: dict[str, ImportKind] = {}
+
+
+def register(kind: ImportKind) -> None:
+    REGISTRY[kind.name] = kind
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int
+    result: WriteResult
+    warnings: list[str]
+    preview: list[dict[str, Any]]
+    dry_run: bool
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 (Excel's Latin-1), else Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The separator used in the header line: `;` (Brazilian Excel), `,` or a tab."""
+    header = text.split("\n", 1)[0]
+    return max([";", ",", "\t"], key=header.count)
+
+
+def read_frame(data: bytes) -> pd.DataFrame:
+    """Every cell as a stripped string ('' when empty); lower-case, trimmed column names."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRejected(
+            [
+                CellError(
+                    0,
+                    "-",
+                    _("The file is larger than %(mb)s MB: split it into smaller files.")
+                    % {"mb": MAX_FILE_BYTES // (1024 * 1024)},
+                )
+            ]
+        )
+    text = decode(data)
+    if not text.strip():
+        raise ImportRejected([CellError(1, "-", _("The file is empty."))])
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sniff_delimiter(text),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
+            engine="c",
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise ImportRejected(
+            [CellError(0, "-", _("This is not a readable CSV file: %(error)s") % {"error": exc})]
+        ) from exc
+    frame.columns = [str(c).strip().lower().lstrip("\ufeff") for c in frame.columns]
+    return frame.apply(lambda column: column.str.strip())
+
+
+# --- column parsers ------------------------------------------------------------------
+
+
+def text(max_length: int = 255) -> Parser:
+    def parse(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+        return raw, raw.str.len() > max_length, _("at most %(n)s characters") % {"n": max_length}
+
+    return parse
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def email(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+    values = raw.str.lower()
+    invalid = (values != "") & ~values.str.match(_EMAIL)
+    return values, invalid, _("an email address such as ana@empresa.com.br")
+
+
+def choice(options: dict[str, str]) -> Parser:
+    """Accepts the canonical values and the listed aliases (e.g. Portuguese names), any case."""
+
+    def parse(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+        values = raw.str.lower().map(lambda v: options.get(v, v) if v else "")
+        canonical = sorted(set(options.values()))
+        invalid = (values != "") & ~values.isin(canonical)
+        return values, invalid, _("one of %(values)s") % {"values": ", ".join(canonical)}
+
+    return parse
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Decimal strings in Brazilian (1.234,56) or English (1,234.56) style → '1234.56' form.
+
+    With both separators, the last one is the decimal point. With only one
+    kind: a single comma is a decimal comma (1234,5), several are thousands
+    (1,234,567); likewise a single dot is a decimal point, several are thousands.
+    """
+    s = raw.str.replace(r"[\sR$€£\u00a0]", "", regex=True)
+    commas, dots = s.str.count(","), s.str.count(r"\.")
+    last_comma, last_dot = s.str.rfind(","), s.str.rfind(".")
+    brazilian = (commas > 0) & ((dots == 0) & (commas == 1) | (dots > 0) & (last_comma > last_dot))
+    english_thousands = (commas > 0) & ~brazilian
+    dots_as_thousands = (dots > 1) & (commas == 0)
+    normalized = s.where(~brazilian, s.str.replace(".", "", regex=False).str.replace(",", "."))
+    normalized = normalized.where(~english_thousands, normalized.str.replace(",", "", regex=False))
+    normalized = normalized.where(~dots_as_thousands, normalized.str.replace(".", "", regex=False))
+    numbers = pd.to_numeric(normalized.where(normalized != "", None), errors="coerce")
+    return normalized, numbers
+
+
+def decimal_number(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+    normalized, numbers = _numbers(raw)
+    invalid = (raw != "") & (numbers.isna() | (numbers.abs() >= 1e14))
+    values = normalized.where(raw != "", None)
+    return values, invalid, _("a number such as 12,5 or 1.234,56")
+
+
+def money_cents(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+    """An amount in currency units (1.234,56) as integer cents (123456); at most 2 decimals."""
+    normalized, numbers = _numbers(raw)
+    decimals = normalized.str.extract(r"\.(\d*)$", expand=False).fillna("").str.len()
+    invalid = (raw != "") & (numbers.isna() | (decimals > 2) | (numbers.abs() >= 1e12))
+    cents = (numbers.fillna(0) * 100).round().astype("int64")
+    return cents, invalid, _("an amount such as 1.234,56 (at most two decimals)")
+
+
+def date_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+    iso = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
+    brazilian = pd.to_datetime(raw, format="%d/%m/%Y", errors="coerce")
+    dates = iso.fillna(brazilian)
+    invalid = (raw != "") & dates.isna()
+    values = dates.dt.date.astype(object).where(dates.notna(), None)
+    return values, invalid, _("a date such as 31/12/2025 or 2025-12-31")
+
+
+def datetime_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+    """ISO 8601 (with or without a zone) or dd/mm/yyyy hh:mm[:ss]; no zone means the
+    organization's time zone."""
+    time_zone = context["time_zone"]
+    has_zone = raw.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    zoned = pd.to_datetime(raw.where(has_zone, None), format="ISO8601", errors="coerce", utc=True)
+    local = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    for fmt in ("ISO8601", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
+        missing = local.isna() & ~has_zone & (raw != "")
+        if not missing.any():
+            break
+        local = local.fillna(pd.to_datetime(raw.where(missing, None), format=fmt, errors="coerce"))
+    local_utc = local.dt.tz_localize(time_zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(
+        "UTC"
+    )
+    instants = zoned.fillna(local_utc)
+    invalid = (raw != "") & instants.isna()
+    return (
+        instants,
+        invalid,
+        _("a date and time such as 31/12/2025 14:30 or 2025-12-31T14:30:00-03:00"),
+    )
+
+
+# --- the import itself ---------------------------------------------------------------
+
+
+def parse_frame(
+    kind: ImportKind, frame: pd.DataFrame, context: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[CellError], list[str]]:
+    """Typed columns, the extra columns, every bad cell, and warnings."""
+    errors: list[CellError] = []
+    warnings: list[str] = []
+    known = {c.name for c in kind.columns}
+    missing = [c.name for c in kind.columns if c.required and c.name not in frame.columns]
+    if missing:
+        raise ImportRejected(
+            [
+                CellError(
+                    1,
+                    name,
+                    _("The header has no %(column)s column; the file needs: %(required)s.")
+                    % {
+                        "column": name,
+                        "required": ", ".join(c.name for c in kind.columns if c.required),
+                    },
+                )
+                for name in missing
+            ]
+        )
+    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if duplicated:
+        raise ImportRejected(
+            [CellError(1, c, _("This column appears twice in the header.")) for c in duplicated]
+        )
+    extra = [c for c in frame.columns if c not in known]
+    if extra and not kind.extra_columns_kept:
+        warnings.append(
+            _("These columns are not used by a %(kind)s import and were ignored: %(columns)s.")
+            % {"kind": kind.label, "columns": ", ".join(extra)}
+        )
+    lines = pd.Series(range(2, len(frame) + 2), index=frame.index)
+    typed = pd.DataFrame(index=frame.index)
+    for column in kind.columns:
+        if column.name not in frame.columns:
+            continue  # an optional column the file does not have: nothing to change
+        raw = frame[column.name]
+        values, invalid, expected = column.parse(raw, context)
+        if column.required:
+            for line in lines[raw == ""]:
+                errors.append(CellError(line, column.name, _("This value is required.")))
+        for line, value in zip(lines[invalid], raw[invalid], strict=True):
+            errors.append(
+                CellError(
+                    line,
+                    column.name,
+                    _("%(value)s is not valid: expected %(expected)s.")
+                    % {"value": value, "expected": expected},
+                )
+            )
+        typed[column.name] = values
+    return typed, frame[extra], errors, warnings
+
+
+def import_file(
+    kind_name: str,
+    data: bytes,
+    *,
+    context: dict[str, Any],
+    dry_run: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
+) -> ImportReport:
+    """Import a CSV file of `kind_name` into the current organization, all or nothing.
+
+    `dry_run` validates against the database and counts what would change,
+    then rolls back. Raises ImportRejected with every problem.
+    """
+    kind = REGISTRY[kind_name]
+    progress(_("Reading the file…"))
+    frame = read_frame(data)
+    progress(_("Checking %(rows)s rows…") % {"rows": len(frame)})
+    typed, extra, errors, warnings = parse_frame(kind, frame, context)
+    if errors:
+        raise ImportRejected(errors, warnings)
+    progress(_("Writing…"))
+    try:
+        with transaction.atomic():
+            result = kind.write(typed, extra)
+            if dry_run:
+                transaction.set_rollback(True)
+    except RowsRejected as rejected:
+        column = kind.field_to_column
+        raise ImportRejected(
+            [
+                CellError(e.row + 2, column.get(e.field, e.field), e.message)
+                for e in rejected.errors
+            ],
+            warnings,
+        ) from rejected
+    result.warnings = warnings + result.warnings
+    preview = frame.head(20).to_dict("records")
+    return ImportReport(kind_name, len(frame), result, result.warnings, preview, dry_run)
+
+
+def records(typed: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts for the services. Empty cells are left out: they change nothing."""
+    cleaned = typed.astype(object).where(typed.notna(), None)
+    return [
+        {key: value for key, value in row.items() if value is not None and value != ""}
+        for row in cleaned.to_dict("records")
+    ]

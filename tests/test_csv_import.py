@@ -1,0 +1,261 @@
+"""CSV import: Brazilian Excel files just work; a bad file writes nothing and says why."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Account, Contact, Role, Subscription
+from csplatform.imports import ImportRejected, import_file
+from csplatform.tenancy import tenant_context
+from journeys.models import DailyUsage, Touchpoint, UsageEvent
+from tests.factories import MembershipFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org():
+    return OrganizationFactory(slug="acme-br", currency="BRL", time_zone="America/Sao_Paulo")
+
+
+def run(org, kind, content, *, encoding="utf-8", dry_run=False):
+    data = content.encode(encoding) if isinstance(content, str) else content
+    with tenant_context(org):
+        return import_file(kind, data, context={"time_zone": org.time_zone}, dry_run=dry_run)
+
+
+def rejected(org, kind, content, **kwargs):
+    with pytest.raises(ImportRejected) as excinfo:
+        run(org, kind, content, **kwargs)
+    return [(e.line, e.column) for e in excinfo.value.errors], excinfo.value
+
+
+def count(org, model):
+    with tenant_context(org):
+        return model.objects.count()
+
+
+ACCOUNTS_BR = (
+    "external_id;name;segment;signup_date;região;plano_interno\r\n"
+    "a1;Padaria São João Ltda.;PME;05/03/2025;Sudeste;ouro\r\n"
+    "a2;Açougue Irmãos;Enterprise;2025-04-10;Sul;\r\n"
+)
+
+
+def test_it_imports_accounts_from_brazilian_excel_in_latin_1(org):
+    report = run(org, "accounts", ACCOUNTS_BR, encoding="cp1252")
+    assert (report.rows, report.result.created) == (2, 2)
+    with tenant_context(org):
+        padaria = Account.objects.get(external_id="a1")
+    assert padaria.name == "Padaria São João Ltda."
+    assert padaria.signup_date == date(2025, 3, 5)
+    assert padaria.custom_attributes == {"região": "Sudeste", "plano_interno": "ouro"}
+
+
+def test_it_imports_utf8_with_a_byte_order_mark_and_commas(org):
+    content = "\ufeffexternal_id,name\na1,Café Ltda.\n"
+    assert run(org, "accounts", content, encoding="utf-8").result.created == 1
+    with tenant_context(org):
+        assert Account.objects.get().name == "Café Ltda."
+
+
+def test_it_changes_nothing_when_the_same_file_is_imported_again(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    again = run(org, "accounts", ACCOUNTS_BR)
+    assert (again.result.created, again.result.updated, again.result.unchanged) == (0, 0, 2)
+
+
+def test_it_previews_without_writing(org):
+    report = run(org, "accounts", ACCOUNTS_BR, dry_run=True)
+    assert report.result.created == 2
+    assert report.preview[0]["name"] == "Padaria São João Ltda."
+    assert count(org, Account) == 0
+
+
+def test_it_reports_every_bad_row_with_line_and_column_and_writes_nothing(org):
+    content = (
+        "external_id;name;signup_date;owner_email\n"
+        "a1;Boa;01/02/2025;\n"
+        ";Sem id;01/02/2025;\n"
+        "a3;Data ruim;31/02/2025;\n"
+        "a4;Email ruim;01/02/2025;nao-e-email\n"
+    )
+    problems, _ = rejected(org, "accounts", content)
+    assert problems == [(3, "external_id"), (4, "signup_date"), (5, "owner_email")]
+    assert count(org, Account) == 0
+
+
+def test_it_names_a_missing_column(org):
+    problems, error = rejected(org, "accounts", "external_id;nome\na1;X\n")
+    assert problems == [(1, "name")]
+    assert "external_id, name" in error.errors[0].message
+
+
+def test_it_names_duplicate_external_ids_in_a_file(org):
+    problems, _ = rejected(org, "accounts", "external_id;name\na1;X\na1;Y\n")
+    assert problems == [(3, "external_id")]
+
+
+def test_it_names_an_owner_who_is_not_a_member(org):
+    problems, _ = rejected(
+        org, "accounts", "external_id;name;owner_email\na1;X;stranger@example.com\n"
+    )
+    assert problems == [(2, "owner_email")]
+
+
+def test_it_sets_an_owner_who_is_a_member(org):
+    manager = MembershipFactory(organization=org, role=Role.MANAGER).user
+    run(org, "accounts", f"external_id;name;owner_email\na1;X;{manager.email.upper()}\n")
+    with tenant_context(org):
+        assert Account.objects.get().owner == manager
+
+
+SUBSCRIPTIONS_BR = (
+    "external_id;account_external_id;plan;amount;currency;billing_interval;started_on;ended_on\n"
+    "s1;a1;Pro;1.234,56;BRL;Mensal;01/01/2025;01/07/2025\n"
+    "s2;a1;Pro anual;12.000,00;brl;anual;01/07/2025;\n"
+    "s3;a2;Básico;99,9;BRL;quarter;2025-02-01;\n"
+)
+
+
+def test_it_imports_subscriptions_with_decimal_commas_and_portuguese_intervals(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    assert run(org, "subscriptions", SUBSCRIPTIONS_BR).result.created == 3
+    with tenant_context(org):
+        subscriptions = {s.external_id: s for s in Subscription.objects.all()}
+    assert subscriptions["s1"].amount_cents == 123_456
+    assert subscriptions["s1"].ended_on == date(2025, 7, 1)
+    assert (subscriptions["s2"].billing_interval, subscriptions["s2"].amount_cents) == (
+        "year",
+        1_200_000,
+    )
+    assert subscriptions["s3"].amount_cents == 9_990
+    assert run(org, "subscriptions", SUBSCRIPTIONS_BR).result.unchanged == 3
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "words"),
+    [
+        ("s9;a1;Pro;-10,00;BRL;month;01/01/2025;", "amount", "negative"),
+        ("s9;a1;Pro;dez reais;BRL;month;01/01/2025;", "amount", "dez reais"),
+        ("s9;a1;Pro;10,005;BRL;month;01/01/2025;", "amount", "two decimals"),
+        ("s9;a1;Pro;10,00;USD;month;01/01/2025;", "currency", "BRL"),
+        ("s9;a1;Pro;10,00;BRL;semanal;01/01/2025;", "billing_interval", "semanal"),
+        ("s9;a1;Pro;10,00;BRL;month;01/03/2025;01/02/2025", "ended_on", "before started_on"),
+        ("s9;zz;Pro;10,00;BRL;month;01/03/2025;", "account_external_id", "zz"),
+    ],
+)
+def test_it_refuses_a_bad_subscription_row(org, row, column, words):
+    run(org, "accounts", ACCOUNTS_BR)
+    header = SUBSCRIPTIONS_BR.splitlines()[0]
+    problems, error = rejected(
+        org, "subscriptions", f"{header}\n{SUBSCRIPTIONS_BR.splitlines()[1]}\n{row}\n"
+    )
+    assert problems == [(3, column)]
+    assert words in error.errors[0].message
+    assert count(org, Subscription) == 0
+
+
+EVENTS_BR = (
+    "account_external_id;event;occurred_at;contact_email;quantity\n"
+    "a1;relatorio.gerado;10/03/2026 23:30;ana@padaria.com.br;2,5\n"
+    "a1;relatorio.gerado;2026-03-11T00:30:00-03:00;;1\n"
+    "a2;login;11/03/2026 08:00;;\n"
+)
+
+
+def test_it_imports_events_in_the_organizations_time_zone_and_rolls_them_up(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    run(org, "contacts", "account_external_id;email;locale\na1;Ana@Padaria.com.br;pt-BR\n")
+    assert run(org, "events", EVENTS_BR).result.created == 3
+    with tenant_context(org):
+        first = UsageEvent.objects.get(quantity=Decimal("2.5"))
+        days = dict(
+            DailyUsage.objects.filter(account__external_id="a1").values_list("day", "events")
+        )
+        assert first.contact == Contact.objects.get()
+    assert first.occurred_at == datetime(2026, 3, 10, 23, 30, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    assert days == {date(2026, 3, 10): 1, date(2026, 3, 11): 1}
+    again = run(org, "events", EVENTS_BR)
+    assert (again.result.created, again.result.unchanged) == (0, 3)
+    assert count(org, UsageEvent) == 3
+
+
+def test_it_refuses_events_of_unknown_accounts_or_contacts_or_in_the_future(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    content = (
+        "account_external_id;event;occurred_at;contact_email\n"
+        "a1;login;01/03/2026 10:00;\n"
+        "zz;login;01/03/2026 10:00;\n"
+        "a1;login;01/03/2026 10:00;nobody@padaria.com.br\n"
+        "a1;login;01/03/2099 10:00;\n"
+        "a1;login;ontem;\n"
+    )
+    problems, _ = rejected(org, "events", content)
+    assert problems == [(6, "occurred_at")]  # cells first; references after they parse
+    content = content.replace("ontem", "01/03/2026 11:00")
+    problems, _ = rejected(org, "events", content)
+    assert problems == [(3, "account_external_id"), (4, "contact_email"), (5, "occurred_at")]
+    assert count(org, UsageEvent) == 0
+
+
+def test_it_imports_touchpoints_with_portuguese_sentiments(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    content = (
+        "account_external_id;touchpoint;occurred_at;sentiment;notes\n"
+        "a1;Reunião de kickoff;02/03/2026 14:00;positivo;Tudo certo\n"
+        "a2;Chamado de suporte;03/03/2026 09:15;Negativo;Exportação lenta\n"
+    )
+    assert run(org, "touchpoints", content).result.created == 2
+    assert run(org, "touchpoints", content).result.unchanged == 2
+    with tenant_context(org):
+        assert set(Touchpoint.objects.values_list("sentiment", flat=True)) == {
+            "positive",
+            "negative",
+        }
+
+
+def test_it_reports_columns_it_does_not_use(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    report = run(org, "contacts", "account_external_id;email;cargo_interno\na1;x@y.com.br;CFO\n")
+    assert "cargo_interno" in report.warnings[0]
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00garbage\x00\x00", b"a;b\n1;2;3;4\n"])
+def test_it_refuses_an_unreadable_file_clearly(org, content):
+    with pytest.raises(ImportRejected):
+        run(org, "accounts", content)
+
+
+# --- the command ------------------------------------------------------------------
+
+
+def test_it_imports_from_the_command_line(org, tmp_path, capsys):
+    path = tmp_path / "contas.csv"
+    path.write_bytes(ACCOUNTS_BR.encode("cp1252"))
+    call_command("import_csv", "accounts", str(path), org="acme-br")
+    out = capsys.readouterr()
+    assert "2 rows read from contas.csv: 2 were created" in out.out
+    assert "Checking 2 rows" in out.err
+    assert count(org, Account) == 2
+
+
+def test_it_exits_non_zero_listing_every_problem(org, tmp_path, capsys):
+    path = tmp_path / "ruim.csv"
+    path.write_text("external_id;name\n;X\na2;\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="2 problem"):
+        call_command("import_csv", "accounts", str(path), org="acme-br")
+    err = capsys.readouterr().err
+    assert "ruim.csv: line 2, column external_id" in err
+    assert "ruim.csv: line 3, column name" in err
+    assert count(org, Account) == 0
+
+
+def test_it_names_an_unknown_organization(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("external_id;name\na;b\n")
+    with pytest.raises(CommandError, match="No organization has the slug 'nope'"):
+        call_command("import_csv", "accounts", str(path), org="nope")
