@@ -202,14 +202,27 @@ def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
             changed.append("account_external_id")
         if known.ended_on is not None and row.get("ended_on") != known.ended_on:
             changed.append("ended_on")
+        if "ended_on" in changed:
+            changed.remove("ended_on")
+            errors.append(
+                RowError(
+                    index,
+                    "ended_on",
+                    _(
+                        "Subscription %(id)s already ended on %(date)s; history is never "
+                        "overwritten."
+                    )
+                    % {"id": row["external_id"], "date": known.ended_on},
+                )
+            )
         for field in changed:
             errors.append(
                 RowError(
                     index,
                     field,
                     _(
-                        "Subscription %(id)s already has a different %(field)s; history is "
-                        "never overwritten: end it (ended_on) and start a new subscription "
+                        "Subscription %(id)s is recorded with a different %(field)s; history "
+                        "is never overwritten: end it (ended_on) and start a new subscription "
                         "with another external id."
                     )
                     % {"id": row["external_id"], "field": field},

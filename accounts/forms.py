@@ -41,6 +41,34 @@ class InvitationForm(forms.Form):
         return normalize_email(self.cleaned_data["email"])
 
 
+MAX_UPLOAD_MB = 50
+
+
+def _import_kinds() -> list[tuple[str, Any]]:
+    from csplatform.imports import REGISTRY
+
+    return [(name, REGISTRY[name].label) for name in sorted(REGISTRY)]
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("The file holds"), choices=_import_kinds)
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "Comma or semicolon separated; UTF-8 or Latin-1; dates as 31/12/2025 or 2025-12-31."
+        ),
+    )
+
+    def clean_file(self) -> Any:
+        uploaded = self.cleaned_data["file"]
+        if uploaded.size > MAX_UPLOAD_MB * 1024 * 1024:
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)s MB: split it, or use manage.py import_csv.")
+                % {"mb": MAX_UPLOAD_MB}
+            )
+        return uploaded
+
+
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),

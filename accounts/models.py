@@ -337,7 +337,10 @@ class Subscription(TenantModel):
     )
     started_on = models.DateField(_("started on"))
     ended_on = models.DateField(
-        _("ended on"), null=True, blank=True, help_text=_("The first day no longer served.")
+        _("ended on"),
+        null=True,
+        blank=True,
+        help_text=_("The first day the subscription no longer covers (the end date is exclusive)."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -432,3 +435,28 @@ class ApiKey(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ImportUpload(TenantModel):
+    """A CSV file uploaded on the import page: previewed first, imported on confirmation."""
+
+    kind = models.CharField(_("kind"), max_length=32)
+    filename = models.CharField(_("file"), max_length=255)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("CSV upload")
+        verbose_name_plural = _("CSV uploads")
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="import_upload_org_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import imports_views, views
 
 app_name = "accounts"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("members/invite/", views.invitation_create, name="invitation_create"),
     path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("imports/", imports_views.imports, name="imports"),
+    path("imports/<int:upload_id>/", imports_views.import_preview, name="import_preview"),
+    path("imports/<int:upload_id>/confirm/", imports_views.import_confirm, name="import_confirm"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:api_key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path(

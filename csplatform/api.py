@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
@@ -18,7 +20,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return rows_rejected_response(exc)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"detail": _("The request body is too large: send at most 10,000 events at a time.")},
+            {
+                "detail": _(
+                    "The request body is too large (at most %(size)s): send fewer rows at a time."
+                )
+                % {"size": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
+            },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     return drf_exception_handler(exc, context)

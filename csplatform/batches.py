@@ -44,6 +44,10 @@ class WriteResult:
         }
 
 
+def _key_text(key: object) -> str:
+    return " / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
 def duplicate_key_errors(keys: Sequence[object], field_name: str, label: str) -> list[RowError]:
     """An error for every row whose key already appeared earlier in the batch."""
     first_seen: dict[object, int] = {}
@@ -54,8 +58,8 @@ def duplicate_key_errors(keys: Sequence[object], field_name: str, label: str) ->
                 RowError(
                     index,
                     field_name,
-                    _("%(label)s %(key)s appears twice in this batch (first at row %(first)s).")
-                    % {"label": label, "key": key, "first": first_seen[key]},
+                    _("%(label)s %(key)s appears more than once in this batch.")
+                    % {"label": label, "key": _key_text(key)},
                 )
             )
         else:

@@ -106,7 +106,7 @@ def _parse_event(index: int, item: Any, errors: list[RowError]) -> dict[str, Any
     found = len(errors)
     for field in ("account_external_id", "event", "occurred_at"):
         if not isinstance(item.get(field), str) or not item[field].strip():
-            errors.append(RowError(index, field, _("This field is required (a string).")))
+            errors.append(RowError(index, field, _("Required: a non-empty string.")))
     if len(errors) > found:
         return None
     row: dict[str, Any] = {

@@ -144,7 +144,7 @@ class Touchpoint(TenantModel):
         TouchpointType,
         on_delete=models.DO_NOTHING,  # Postgres refuses to delete a type still in use
         related_name="+",
-        verbose_name=_("touchpoint"),
+        verbose_name=_("touchpoint type"),
     )
     occurred_at = models.DateTimeField(_("occurred at"))
     sentiment = models.CharField(

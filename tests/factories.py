@@ -14,6 +14,7 @@ from accounts.models import (
     Account,
     ApiKey,
     Contact,
+    ImportUpload,
     Invitation,
     Membership,
     Note,
@@ -187,7 +188,17 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     hashed_key = factory.Sequence(lambda n: f"{n:064x}")
 
 
+class ImportUploadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportUpload
+
+    kind = "accounts"
+    filename = "accounts.csv"
+    content = b"external_id;name\na1;Acme\n"
+
+
 TENANT_FACTORIES = {
+    ImportUpload: ImportUploadFactory,
     ApiKey: ApiKeyFactory,
     Invitation: InvitationFactory,
     Account: AccountFactory,

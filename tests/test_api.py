@@ -304,7 +304,7 @@ def test_it_refuses_an_oversized_request_with_a_413(org, api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     response = api.post("events/batch/", {"events": _events(200)})
     assert response.status_code == 413
-    assert "too large" in response.json()["detail"]
+    assert "too large (at most 9.8\xa0KB)" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("body", [[], {"events": "many"}, {"evts": []}])

@@ -77,7 +77,7 @@ def test_it_refuses_duplicate_external_ids_in_one_batch(org):
     with pytest.raises(RowsRejected) as rejected:
         accounts_upsert([_account("a1"), _account("a2"), _account("a1")])
     assert _fields(rejected) == [(2, "external_id")]
-    assert "first at row 0" in rejected.value.errors[0].message
+    assert "a1 appears more than once" in rejected.value.errors[0].message
 
 
 def test_it_merges_custom_attributes(org):

@@ -7,9 +7,9 @@ them by introspection, so a new page cannot skip this matrix.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import ApiKey, Invitation
+from accounts.models import Account, ApiKey, Invitation
 from csplatform.tenancy import tenant_context
-from tests.factories import ApiKeyFactory, InvitationFactory
+from tests.factories import ApiKeyFactory, ImportUploadFactory, InvitationFactory
 
 PERSONAS = ["owner", "admin", "manager", "viewer", "outsider"]
 RANK = {"viewer": 0, "manager": 1, "admin": 2, "owner": 3}
@@ -29,6 +29,9 @@ ORG_VIEWS = {
     "accounts:member_remove": ("post", "admin", 302, {}),
     "accounts:invitation_revoke": ("post", "admin", 302, {}),
     "accounts:api_keys": ("post", "admin", 200, {"name": "CRM sync"}),
+    "accounts:imports": ("get", "admin", 200, None),
+    "accounts:import_preview": ("get", "admin", 200, None),
+    "accounts:import_confirm": ("post", "admin", 302, {}),
     "accounts:api_key_revoke": ("post", "admin", 302, {}),
 }
 
@@ -50,7 +53,13 @@ EFFECTS = {
     "accounts:invitation_revoke": lambda team: _invitation(team).revoked_at is not None,
     "accounts:api_keys": lambda team: _api_key_named(team, "CRM sync") is not None,
     "accounts:api_key_revoke": lambda team: _api_key_named(team, "old").revoked_at is not None,
+    "accounts:import_confirm": lambda team: _account_exists(team, "a1"),
 }
+
+
+def _account_exists(team, external_id):
+    with tenant_context(team.organization):
+        return Account.objects.filter(external_id=external_id).exists()
 
 
 def _api_key_named(team, name):
@@ -67,6 +76,9 @@ def _url(name, team):
     kwargs = {"org_slug": team.organization.slug}
     if name in {"accounts:member_role", "accounts:member_remove"}:
         kwargs["membership_id"] = _viewer_membership(team).pk
+    if name in {"accounts:import_preview", "accounts:import_confirm"}:
+        with tenant_context(team.organization):
+            kwargs["upload_id"] = ImportUploadFactory().pk
     if name == "accounts:api_key_revoke":
         with tenant_context(team.organization):
             kwargs["api_key_id"] = ApiKeyFactory(name="old").pk
