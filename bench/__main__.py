@@ -22,14 +22,20 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings")
     django.setup()
     from django.db import connection
+    from django.test.utils import setup_test_environment
 
-    from bench import tenancy
+    setup_test_environment()  # the in-process test client, as in the test suite
+
+    from bench import ingestion, tenancy
 
     settings_dict = connection.settings_dict
     settings_dict["TEST"]["NAME"] = "csplatform_bench"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        results = {"tenancy": tenancy.run(quick=args.quick, progress=sys.stderr)}
+        results = {
+            "tenancy": tenancy.run(quick=args.quick, progress=sys.stderr),
+            "ingestion": ingestion.run(quick=args.quick, progress=sys.stderr),
+        }
     finally:
         connection.creation.destroy_test_db("csplatform_bench", verbosity=0)
     print(json.dumps(results, indent=2))

@@ -157,8 +157,15 @@ class TenantModel(models.Model):
 
     # DB_CASCADE: Postgres deletes the rows (referential actions bypass RLS), so
     # deleting an organization needs no tenant context and loads none of its rows.
+    # No index of its own: every tenant-owned model declares indexes (or unique
+    # constraints) that lead with organization_id, which serve it (and a Citus
+    # distribution); tests/test_tenancy_isolation.py checks each table has one.
     organization = models.ForeignKey(
-        settings.TENANT_MODEL, on_delete=models.DB_CASCADE, related_name="+", editable=False
+        settings.TENANT_MODEL,
+        on_delete=models.DB_CASCADE,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
 
     objects = TenantManager()

@@ -197,7 +197,9 @@ def generate(
     rng = np.random.default_rng([seed, index])
     n = scale.accounts
     today64 = np.datetime64(today, "D")
-    start_month = (today64.astype("datetime64[M]") - scale.months).astype("datetime64[D]")
+    start_month = (today64.astype("datetime64[M]") - np.timedelta64(scale.months, "M")).astype(
+        "datetime64[D]"
+    )
 
     # --- accounts: signups spread over the period, with seasonality ----------------
     month_offsets = np.arange(scale.months)
@@ -231,7 +233,7 @@ def generate(
     return_at = _month_add(churn_at, rng.integers(2, 6, size=n))
     returns &= return_at <= today64
 
-    first_end = np.where(changes, change_at, np.where(churned, churn_at, np.datetime64("NaT")))
+    first_end = np.where(changes, change_at, np.where(churned, churn_at, np.datetime64("NaT", "D")))
     periods = [
         pd.DataFrame(
             {
@@ -250,7 +252,7 @@ def generate(
                 "monthly": changed_monthly[changes],
                 "interval": interval[changes],
                 "started_on": change_at[changes],
-                "ended_on": np.where(churned, churn_at, np.datetime64("NaT"))[changes],
+                "ended_on": np.where(churned, churn_at, np.datetime64("NaT", "D"))[changes],
             }
         ),
         pd.DataFrame(
@@ -260,7 +262,7 @@ def generate(
                 "monthly": monthly[returns],
                 "interval": np.zeros(returns.sum(), dtype=int),
                 "started_on": return_at[returns],
-                "ended_on": np.datetime64("NaT"),
+                "ended_on": np.datetime64("NaT", "D"),
             }
         ),
     ]
@@ -465,8 +467,20 @@ def _touchpoints(
     (more, and more negative, before churn), renewal calls a month before a year ends."""
     end = np.where(churned & ~returns, churn_at, today64)
     frames = [
-        pd.DataFrame({"account": np.arange(n), "type": "Onboarding call", "day": signup + 7}),
-        pd.DataFrame({"account": np.arange(n), "type": "Kickoff meeting", "day": signup + 2}),
+        pd.DataFrame(
+            {
+                "account": np.arange(n),
+                "type": "Onboarding call",
+                "day": signup + np.timedelta64(7, "D"),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "account": np.arange(n),
+                "type": "Kickoff meeting",
+                "day": signup + np.timedelta64(2, "D"),
+            }
+        ),
     ]
     quarters = np.maximum(((end - signup).astype(int) // 90), 0) * (segment > 0)
     qbr_account = np.repeat(np.arange(n), quarters)
@@ -478,14 +492,16 @@ def _touchpoints(
             {
                 "account": qbr_account,
                 "type": "Quarterly business review",
-                "day": signup[qbr_account] + (qbr_index + 1) * 90,
+                "day": signup[qbr_account] + ((qbr_index + 1) * 90).astype("timedelta64[D]"),
             }
         )
     )
     tickets = rng.poisson(np.maximum((end - signup).astype(int), 0) / 45)
     ticket_account = np.repeat(np.arange(n), tickets)
     span = np.maximum((end - signup).astype(int)[ticket_account], 1)
-    ticket_day = signup[ticket_account] + (rng.random(ticket_account.size) * span).astype(int)
+    ticket_day = signup[ticket_account] + (rng.random(ticket_account.size) * span).astype(
+        "timedelta64[D]"
+    )
     frames.append(
         pd.DataFrame({"account": ticket_account, "type": "Support ticket", "day": ticket_day})
     )
@@ -499,7 +515,8 @@ def _touchpoints(
             {
                 "account": renewal_account,
                 "type": "Renewal call",
-                "day": signup[renewal_account] + (renewal_index + 1) * 365 - 30,
+                "day": signup[renewal_account]
+                + ((renewal_index + 1) * 365 - 30).astype("timedelta64[D]"),
             }
         )
     )

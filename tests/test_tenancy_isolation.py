@@ -193,3 +193,16 @@ def test_it_forces_row_level_security_on_every_table_with_an_organization_column
         unprotected = {row[0] for row in cursor.fetchall()}
     # Memberships are read before any tenant is entered (see docs/tenancy.md).
     assert unprotected == {"accounts_membership"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", MODELS, ids=ids)
+def test_it_indexes_every_tenant_table_by_organization_first(model):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "WHERE i.indrelid = %s::regclass AND a.attname = 'organization_id'",
+            [model._meta.db_table],
+        )
+        assert cursor.fetchone()[0] >= 1, f"add an index leading with organization to {model}"

@@ -1,0 +1,203 @@
+"""Event ingestion through the REST API and through CSV import, against raw COPY.
+
+The same N events go in three ways, each into an empty table, in the same run:
+
+- `copy`: the baseline. COPY of the finished rows (account ids and idempotency
+  keys already resolved) straight into journeys_usageevent. Postgres refuses
+  COPY into a table under row-level security for the application's role, so
+  the baseline connects as an administrative role (BENCH_ADMIN_DATABASE_URL,
+  default the local `postgres` superuser), which bypasses RLS.
+- `api`: POST /api/v1/events/batch/ in batches of 10,000 through the whole
+  Django stack (middleware, API-key tenant, DRF, validation, staging COPY,
+  dedupe and the three daily rollups), in-process. Request bodies are encoded
+  before the clock starts.
+- `csv`: the `events` CSV import of the same rows (Brazilian format: `;`,
+  dd/mm/yyyy hh:mm:ss, decimal commas), parsing and validating the file and
+  writing through the same staging path.
+
+Two workloads: `recent`, events of the last 24 hours (a live feed: a batch's
+events share account-days, as in production), and `backfill`, events spread
+over 90 days (history loaded once: nearly every event starts a new daily
+rollup row, the worst case for the rollups).
+
+Ratios are rows per second over the baseline's rows per second.
+Targets (issue #3): api ≥ 0.5, csv ≥ 0.3.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+import numpy as np
+import psycopg
+from django.db import connection
+from django.test import Client
+
+from accounts import services
+from accounts.customers import accounts_upsert
+from accounts.models import Account, Organization, Role, User
+from csplatform.imports import import_file
+from csplatform.tenancy import tenant_context
+
+
+def _admin_dsn() -> str:
+    database = connection.settings_dict["NAME"]
+    return os.environ.get(
+        "BENCH_ADMIN_DATABASE_URL", f"postgresql://postgres@127.0.0.1:5432/{database}"
+    )
+
+
+def _events(
+    rows: int, accounts: list[str], rng: np.random.Generator, *, days: int
+) -> list[dict[str, Any]]:
+    start = datetime.now(UTC) - timedelta(days=days, minutes=10)
+    seconds = rng.integers(0, days * 86400, rows)
+    picks = rng.integers(0, len(accounts), rows)
+    names = np.array(["login", "report.generated", "export.csv", "dashboard.viewed"])
+    kinds = rng.integers(0, len(names), rows)
+    quantities = rng.integers(1, 20, rows)
+    return [
+        {
+            "id": f"ev-{i}",
+            "account_external_id": accounts[picks[i]],
+            "event": str(names[kinds[i]]),
+            "occurred_at": (start + timedelta(seconds=int(seconds[i]))).isoformat(),
+            "quantity": int(quantities[i]),
+        }
+        for i in range(rows)
+    ]
+
+
+def _clear(admin: psycopg.Connection, organization_id: int) -> None:
+    for table in (
+        "journeys_usageevent",
+        "journeys_dailyusage",
+        "journeys_dailyfeatureusage",
+        "journeys_dailycontactusage",
+    ):
+        admin.execute(f"DELETE FROM {table} WHERE organization_id = %s", [organization_id])  # noqa: S608
+    admin.execute("VACUUM ANALYZE journeys_usageevent")
+
+
+def _timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
+    rows, account_count = (5_000, 200) if quick else (100_000, 2_000)
+    rng = np.random.default_rng(11)
+    organization = Organization.objects.create(
+        slug="bench-ingestion", name="Bench ingestion", time_zone="America/Sao_Paulo"
+    )
+    owner = User.objects.create_user("bench-owner@example.com")
+    from accounts.models import Membership
+
+    Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+    external_ids = [f"acc-{i}" for i in range(account_count)]
+    with tenant_context(organization):
+        accounts_upsert([{"external_id": e, "name": e} for e in external_ids])
+        account_ids = dict(Account.objects.values_list("external_id", "id"))
+        _api_key, key = services.api_key_create(name="bench", created_by=owner)
+    results: dict[str, object] = {}
+    with psycopg.connect(_admin_dsn(), autocommit=True) as admin:
+        for label, days in (("recent", 1), ("backfill", 90)):
+            events = _events(rows, external_ids, rng, days=days)
+            progress.write(
+                f"ingestion ({label}): {rows} events over {days} day(s), {account_count} accounts\n"
+            )
+            measured = _measure(admin, organization, events, account_ids, key, progress)
+            results[label] = measured
+    return results
+
+
+def _measure(
+    admin: psycopg.Connection,
+    organization: Organization,
+    events: list[dict[str, Any]],
+    account_ids: dict[str, int],
+    key: str,
+    progress: IO[str],
+) -> dict[str, object]:
+    rows = len(events)
+
+    # --- baseline: raw COPY of the finished rows ---------------------------------------
+    received = datetime.now(UTC)
+    finished = io.StringIO()
+    for event in events:
+        finished.write(
+            f"{organization.pk}\t{account_ids[event['account_external_id']]}\t\\N\t"
+            f"{event['event']}\t{event['occurred_at']}\t{event['quantity']}\t{{}}\t"
+            f"{uuid.uuid4()}\t{received.isoformat()}\n"
+        )
+    payload = finished.getvalue()
+
+    def raw_copy() -> None:
+        with (
+            admin.cursor() as cursor,
+            cursor.copy(
+                "COPY journeys_usageevent (organization_id, account_id, contact_id, name, "
+                "occurred_at, quantity, properties, dedupe_key, received_at) FROM STDIN"
+            ) as copy,
+        ):
+            copy.write(payload)
+
+    _clear(admin, organization.pk)
+    copy_seconds = _timed(raw_copy)
+    progress.write(f"  copy: {copy_seconds:.2f}s\n")
+
+    # --- the API ----------------------------------------------------------------------------
+    bodies = [json.dumps({"events": events[i : i + 10_000]}) for i in range(0, rows, 10_000)]
+    client = Client()
+    headers = {"authorization": f"Bearer {key}"}
+
+    def through_api() -> None:
+        for body in bodies:
+            response = client.post(
+                "/api/v1/events/batch/", body, content_type="application/json", headers=headers
+            )
+            assert response.status_code == 200, response.content[:500]
+
+    _clear(admin, organization.pk)
+    api_seconds = _timed(through_api)
+    progress.write(f"  api: {api_seconds:.2f}s\n")
+
+    # --- CSV import -------------------------------------------------------------------------
+    lines = ["account_external_id;event;occurred_at;quantity;event_id"]
+    for event in events:
+        when = datetime.fromisoformat(event["occurred_at"]).astimezone(UTC)
+        lines.append(
+            f"{event['account_external_id']};{event['event']};"
+            f"{when.strftime('%d/%m/%Y %H:%M:%S')};{event['quantity']},0;{event['id']}"
+        )
+    csv_bytes = ("\n".join(lines) + "\n").encode("cp1252")
+
+    def through_csv() -> None:
+        with tenant_context(organization):
+            report = import_file("events", csv_bytes, context={"time_zone": "UTC"})
+        assert report.result.created == rows, report.result
+
+    _clear(admin, organization.pk)
+    csv_seconds = _timed(through_csv)
+    progress.write(f"  csv: {csv_seconds:.2f}s\n")
+
+    def per_second(seconds: float) -> int:
+        return round(rows / seconds)
+
+    return {
+        "rows": rows,
+        "copy_rows_per_second": per_second(copy_seconds),
+        "api_rows_per_second": per_second(api_seconds),
+        "csv_rows_per_second": per_second(csv_seconds),
+        "api_ratio": round(copy_seconds / api_seconds, 3),
+        "api_ratio_target": 0.5,
+        "csv_ratio": round(copy_seconds / csv_seconds, 3),
+        "csv_ratio_target": 0.3,
+    }
