@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.customers import accounts_by_external_id
-from accounts.models import Contact, normalize_email
+from accounts.models import Account, Contact, normalize_email
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.tenancy import current_organization
 from journeys.models import Sentiment, Touchpoint, TouchpointType
@@ -48,9 +48,20 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _reference_errors(rows: Sequence[Row]) -> tuple[list[RowError], dict[str, Any]]:
-    """Unknown accounts, and contacts unknown at their account; plus the accounts found."""
-    accounts = accounts_by_external_id({r["account_external_id"] for r in rows})
+def _reference_errors(
+    rows: Sequence[Row], *, load_accounts: bool = True
+) -> tuple[list[RowError], dict[str, Any]]:
+    """Unknown accounts, and contacts unknown at their account; plus the accounts found
+    (only their external ids, as keys, when `load_accounts` is off)."""
+    wanted_accounts = {r["account_external_id"] for r in rows}
+    if load_accounts:
+        accounts: dict[str, Any] = accounts_by_external_id(wanted_accounts)
+    else:
+        accounts = dict.fromkeys(
+            Account.objects.filter(external_id__in=wanted_accounts).values_list(
+                "external_id", flat=True
+            )
+        )
     wanted = {
         (r["account_external_id"], normalize_email(r["contact_email"]))
         for r in rows
@@ -142,7 +153,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
                 )
             ]
         )
-    reference_errors, _accounts = _reference_errors(rows)
+    reference_errors, _accounts = _reference_errors(rows, load_accounts=False)
     errors = reference_errors + _future_errors(rows)
     if errors:
         raise RowsRejected(errors)
@@ -160,7 +171,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
                         row["name"],
                         row["occurred_at"],
                         row.get("quantity"),
-                        json.dumps(row.get("properties") or {}),
+                        json.dumps(row["properties"]) if row.get("properties") else None,
                     )
                 )
         inserted = _insert_staged(cursor)
