@@ -114,29 +114,37 @@ def _contact_row(validated: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-ACCOUNT_FILTER = OpenApiParameter(
-    "account", str, description="Only those of the account with this external id."
-)
-
-
-class ContactViewSet(
+class AccountRecordViewSet(
     UpsertMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """Records that belong to an account: listed by id, filtered by `?account=<external_id>`."""
+
+    base_queryset: Any  # a callable: () -> the model's queryset, with its select_related
+
+    def get_queryset(self) -> QuerySet[Any]:
+        records = type(self).base_queryset().order_by("id")
+        if account := self.request.query_params.get("account"):
+            records = records.filter(account__external_id=account)
+        return records
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "account", str, description="Only those of the account with this external id."
+            )
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+
+class ContactViewSet(AccountRecordViewSet):
     """People at customer accounts. POST upserts by (account_external_id, email)."""
 
     serializer_class = ContactSerializer
     lookup_value_converter = "int"
     write_rows = staticmethod(customers.contacts_upsert)
-
-    def get_queryset(self) -> QuerySet[Contact]:
-        contacts = Contact.objects.select_related("account").order_by("id")
-        if account := self.request.query_params.get("account"):
-            contacts = contacts.filter(account__external_id=account)
-        return contacts
-
-    @extend_schema(parameters=[ACCOUNT_FILTER])
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+    base_queryset = staticmethod(lambda: Contact.objects.select_related("account"))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -182,24 +190,13 @@ class SubscriptionEndSerializer(serializers.Serializer):
     ended_on = serializers.DateField(help_text="The first day no longer served.")
 
 
-class SubscriptionViewSet(
-    UpsertMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class SubscriptionViewSet(AccountRecordViewSet):
     """Subscription history. A price or plan change ends one subscription and starts another."""
 
     serializer_class = SubscriptionSerializer
     lookup_field = "external_id"
     write_rows = staticmethod(customers.subscriptions_upsert)
-
-    def get_queryset(self) -> QuerySet[Subscription]:
-        subscriptions = Subscription.objects.select_related("account").order_by("id")
-        if account := self.request.query_params.get("account"):
-            subscriptions = subscriptions.filter(account__external_id=account)
-        return subscriptions
-
-    @extend_schema(parameters=[ACCOUNT_FILTER])
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+    base_queryset = staticmethod(lambda: Subscription.objects.select_related("account"))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)

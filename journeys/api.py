@@ -4,16 +4,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import UpsertMixin
+from accounts.api import AccountRecordViewSet
 from csplatform.batches import RowError, RowsRejected
 from journeys import ingest
 from journeys.models import Sentiment, Touchpoint
@@ -49,19 +48,14 @@ class TouchpointSerializer(serializers.ModelSerializer):
         return data
 
 
-class TouchpointViewSet(
-    UpsertMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class TouchpointViewSet(AccountRecordViewSet):
     """Interactions with accounts. POST is idempotent by `external_id` (or by content)."""
 
     serializer_class = TouchpointSerializer
     lookup_value_converter = "int"
-
-    def get_queryset(self) -> QuerySet[Touchpoint]:
-        touchpoints = Touchpoint.objects.select_related("account", "type", "contact").order_by("id")
-        if account := self.request.query_params.get("account"):
-            touchpoints = touchpoints.filter(account__external_id=account)
-        return touchpoints
+    base_queryset = staticmethod(
+        lambda: Touchpoint.objects.select_related("account", "type", "contact")
+    )
 
     def perform_write(self, row: dict[str, Any]) -> Any:
         return ingest.touchpoints_record([row])
