@@ -460,3 +460,10 @@ class ImportUpload(TenantModel):
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def kind_label(self) -> str:
+        from csplatform.imports import REGISTRY
+
+        kind = REGISTRY.get(self.kind)
+        return str(kind.label).capitalize() if kind else self.kind

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from csplatform.batches import RowsRejected, WriteResult
 
@@ -273,7 +274,10 @@ def parse_frame(
     duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if duplicated:
         raise ImportRejected(
-            [CellError(1, c, _("This column appears twice in the header.")) for c in duplicated]
+            [
+                CellError(1, c, _("This column appears more than once in the header."))
+                for c in duplicated
+            ]
         )
     extra = [c for c in frame.columns if c not in known]
     if extra and not kind.extra_columns_kept:
@@ -320,7 +324,10 @@ def import_file(
     kind = REGISTRY[kind_name]
     progress(_("Reading the file…"))
     frame = read_frame(data)
-    progress(_("Checking %(rows)s rows…") % {"rows": len(frame)})
+    progress(
+        ngettext("Checking %(rows)s row…", "Checking %(rows)s rows…", len(frame))
+        % {"rows": len(frame)}
+    )
     typed, extra, errors, warnings = parse_frame(kind, frame, context)
     if errors:
         raise ImportRejected(errors, warnings)
