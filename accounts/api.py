@@ -108,6 +108,12 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "opted_out_at"]
 
 
+class ContactUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    locale = serializers.ChoiceField(choices=LOCALE_CHOICES, required=False, allow_blank=True)
+    role = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
 def _contact_row(validated: dict[str, Any]) -> dict[str, Any]:
     row = dict(validated)
     row["account_external_id"] = row.pop("account")["external_id"]
@@ -155,6 +161,19 @@ class ContactViewSet(AccountRecordViewSet):
             row,
             {"account__external_id": row["account_external_id"], "email": row["email"].lower()},
         )
+
+    @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change a contact's name, language or role (its account and email identify it)."""
+        contact = self.get_object()
+        serializer = ContactUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        row = {
+            "account_external_id": contact.account.external_id,
+            "email": contact.email,
+            **serializer.validated_data,
+        }
+        return self.upsert(request, row, {"pk": contact.pk})
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):

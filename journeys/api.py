@@ -48,6 +48,11 @@ class TouchpointSerializer(serializers.ModelSerializer):
         return data
 
 
+class TouchpointUpdateSerializer(serializers.Serializer):
+    sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
 class TouchpointViewSet(AccountRecordViewSet):
     """Interactions with accounts. POST is idempotent by `external_id` (or by content)."""
 
@@ -72,6 +77,15 @@ class TouchpointViewSet(AccountRecordViewSet):
         }
         key = ingest.dedupe_key("touchpoint", row, ingest.TOUCHPOINT_CONTENT)
         return self.upsert(request, row, {"dedupe_key": key})
+
+    @extend_schema(request=TouchpointUpdateSerializer, responses=TouchpointSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Correct a touchpoint's sentiment or notes; what happened, when, stays as recorded."""
+        touchpoint = self.get_object()
+        serializer = TouchpointUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        ingest.touchpoint_update(touchpoint=touchpoint, **serializer.validated_data)
+        return Response(self.get_serializer(touchpoint).data)
 
 
 class EventSerializer(serializers.Serializer):

@@ -328,3 +328,16 @@ def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteR
     Touchpoint.objects.bulk_create(touchpoints, ignore_conflicts=True)
     after = Touchpoint.objects.filter(dedupe_key__in=[t.dedupe_key for t in touchpoints]).count()
     return WriteResult(created=after - before, unchanged=len(rows) - (after - before))
+
+
+def touchpoint_update(
+    *, touchpoint: Touchpoint, sentiment: str | None = None, notes: str | None = None
+) -> Touchpoint:
+    """Correct a touchpoint's sentiment or notes. Its idempotency key stays as it was, so a
+    retry of the original request still finds it instead of recording it again."""
+    if sentiment is not None:
+        touchpoint.sentiment = sentiment
+    if notes is not None:
+        touchpoint.notes = notes
+    touchpoint.save(update_fields=["sentiment", "notes"])
+    return touchpoint

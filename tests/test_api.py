@@ -329,3 +329,21 @@ def test_it_serves_an_openapi_schema_and_offline_docs(client):
     for asset in (part.split('"')[0] for part in docs.split('src="')[1:]):
         assert asset.startswith("/"), asset
         assert client.get(asset).status_code == 200, asset
+
+
+def test_it_updates_a_contact_and_a_touchpoint(org, api):
+    api.post("accounts/", ACCOUNT)
+    contact = api.post("contacts/", {"account_external_id": "acme-1", "email": "ana@acme.com"})
+    changed = api.patch(f"contacts/{contact.json()['id']}/", {"locale": "pt-br", "role": "CFO"})
+    assert changed.status_code == 200
+    assert (changed.json()["locale"], changed.json()["role"]) == ("pt-br", "CFO")
+    touchpoint = {
+        "account_external_id": "acme-1",
+        "touchpoint": "QBR",
+        "occurred_at": "2026-01-10T15:00:00-03:00",
+    }
+    created = api.post("touchpoints/", touchpoint).json()
+    corrected = api.patch(f"touchpoints/{created['id']}/", {"sentiment": "negative", "notes": "x"})
+    assert corrected.json()["sentiment"] == "negative"
+    assert api.post("touchpoints/", touchpoint).status_code == 200  # the retry still matches
+    assert api.patch(f"touchpoints/{created['id']}/", {"sentiment": "furious"}).status_code == 400
