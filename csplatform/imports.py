@@ -330,6 +330,11 @@ def import_file(
     )
     typed, extra, errors, warnings = parse_frame(kind, frame, context)
     if errors:
+        # Still check the rows that did parse against the database (unknown accounts,
+        # duplicates…), so one report lists every bad row, not just the first kind of problem.
+        bad_lines = {e.line for e in errors}
+        sound = [line not in bad_lines for line in range(2, len(frame) + 2)]
+        errors += _database_errors(kind, typed[sound], extra[sound])
         raise ImportRejected(errors, warnings)
     progress(_("Writing…"))
     try:
@@ -338,17 +343,32 @@ def import_file(
             if dry_run:
                 transaction.set_rollback(True)
     except RowsRejected as rejected:
-        column = kind.field_to_column
-        raise ImportRejected(
-            [
-                CellError(e.row + 2, column.get(e.field, e.field), e.message)
-                for e in rejected.errors
-            ],
-            warnings,
-        ) from rejected
+        raise ImportRejected(_cell_errors(kind, rejected, typed.index), warnings) from rejected
     result.warnings = warnings + result.warnings
     preview = frame.head(20).to_dict("records")
     return ImportReport(kind_name, len(frame), result, result.warnings, preview, dry_run)
+
+
+def _cell_errors(kind: ImportKind, rejected: RowsRejected, index: pd.Index) -> list[CellError]:
+    """The service's errors (by position in the rows it was given) as file lines and columns."""
+    column = kind.field_to_column
+    return [
+        CellError(int(index[e.row]) + 2, column.get(e.field, e.field), e.message)
+        for e in rejected.errors
+    ]
+
+
+def _database_errors(kind: ImportKind, typed: pd.DataFrame, extra: pd.DataFrame) -> list[CellError]:
+    """What writing these rows would refuse, found by trying and always rolling back."""
+    if typed.empty:
+        return []
+    try:
+        with transaction.atomic():
+            kind.write(typed, extra)
+            transaction.set_rollback(True)
+    except RowsRejected as rejected:
+        return _cell_errors(kind, rejected, typed.index)
+    return []
 
 
 def records(typed: pd.DataFrame) -> list[dict[str, Any]]:

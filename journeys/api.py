@@ -193,6 +193,12 @@ class EventBatchView(APIView):
         errors: list[RowError] = []
         rows = [_parse_event(index, item, errors) for index, item in enumerate(events)]
         if errors:
+            # Check the events that did parse too, so one answer lists every bad event.
+            parsed = [(index, row) for index, row in enumerate(rows) if row is not None]
+            try:
+                ingest.events_validate([row for _index, row in parsed])
+            except RowsRejected as rejected:
+                errors += [RowError(parsed[e.row][0], e.field, e.message) for e in rejected.errors]
             raise RowsRejected(errors)
         result = ingest.events_ingest([row for row in rows if row is not None])
         return Response(

@@ -153,10 +153,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
                 )
             ]
         )
-    reference_errors, _accounts = _reference_errors(rows, load_accounts=False)
-    errors = reference_errors + _future_errors(rows)
-    if errors:
-        raise RowsRejected(errors)
+    events_validate(rows)
     if not rows:
         return WriteResult()
     with connection.cursor() as cursor:
@@ -176,6 +173,14 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
                 )
         inserted = _insert_staged(cursor)
     return WriteResult(created=inserted, unchanged=len(rows) - inserted)
+
+
+def events_validate(rows: Sequence[Row]) -> None:
+    """Raise RowsRejected for events of unknown accounts or contacts, or in the future."""
+    reference_errors, _accounts = _reference_errors(rows, load_accounts=False)
+    errors = reference_errors + _future_errors(rows)
+    if errors:
+        raise RowsRejected(errors)
 
 
 def events_ingest_staged_csv(csv_text: str, count: int) -> WriteResult:

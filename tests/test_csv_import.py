@@ -195,10 +195,12 @@ def test_it_refuses_events_of_unknown_accounts_or_contacts_or_in_the_future(org)
         "a1;login;ontem;\n"
     )
     problems, _ = rejected(org, "events", content)
-    assert problems == [(6, "occurred_at")]  # cells first; references after they parse
-    content = content.replace("ontem", "01/03/2026 11:00")
-    problems, _ = rejected(org, "events", content)
-    assert problems == [(3, "account_external_id"), (4, "contact_email"), (5, "occurred_at")]
+    assert problems == [
+        (3, "account_external_id"),
+        (4, "contact_email"),
+        (5, "occurred_at"),
+        (6, "occurred_at"),
+    ]
     assert count(org, UsageEvent) == 0
 
 
@@ -259,3 +261,15 @@ def test_it_names_an_unknown_organization(tmp_path):
     path.write_text("external_id;name\na;b\n")
     with pytest.raises(CommandError, match="No organization has the slug 'nope'"):
         call_command("import_csv", "accounts", str(path), org="nope")
+
+
+def test_it_reports_bad_cells_and_unknown_references_together(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    content = (
+        "external_id;account_external_id;plan;amount;currency;billing_interval;started_on\n"
+        "s1;zz;Pro;10,00;BRL;month;01/01/2025\n"
+        "s2;a1;Pro;dez;BRL;month;01/01/2025\n"
+        "s1;a1;Pro;10,00;BRL;month;01/01/2025\n"
+    )
+    problems, _ = rejected(org, "subscriptions", content)
+    assert problems == [(2, "account_external_id"), (3, "amount"), (4, "external_id")]
