@@ -13,6 +13,8 @@ from accounts.models import LOCALE_CHOICES, Account, BillingInterval, Contact, S
 from csplatform.api import rows_rejected_response
 from csplatform.batches import RowsRejected, WriteResult
 
+MAX_AMOUNT_CENTS = 10**15  # ten trillion in currency units: far above any contract
+
 
 class AccountSerializer(serializers.ModelSerializer):
     owner_email = serializers.EmailField(
@@ -59,12 +61,16 @@ class UpsertMixin:
     def perform_write(self, row: dict[str, Any]) -> WriteResult:
         return type(self).write_rows([row])
 
+    def lookup_queryset(self) -> QuerySet[Any]:
+        """Where the written object is read back from: no list filters (?account=…) apply."""
+        return self.get_queryset()  # type: ignore[attr-defined]
+
     def upsert(self, request: Request, row: dict[str, Any], lookup: dict[str, Any]) -> Response:
         try:
             result = self.perform_write(row)
         except RowsRejected as rejected:
             return rows_rejected_response(rejected, single=True)
-        instance = self.get_queryset().get(**lookup)  # type: ignore[attr-defined]
+        instance = self.lookup_queryset().get(**lookup)
         serializer = self.get_serializer(instance)  # type: ignore[attr-defined]
         return Response(
             serializer.data,
@@ -127,6 +133,9 @@ class AccountRecordViewSet(
 
     base_queryset: Any  # a callable: () -> the model's queryset, with its select_related
 
+    def lookup_queryset(self) -> QuerySet[Any]:
+        return type(self).base_queryset()
+
     def get_queryset(self) -> QuerySet[Any]:
         records = type(self).base_queryset().order_by("id")
         if account := self.request.query_params.get("account"):
@@ -179,7 +188,10 @@ class ContactViewSet(AccountRecordViewSet):
 class SubscriptionSerializer(serializers.ModelSerializer):
     account_external_id = serializers.CharField(source="account.external_id")
     amount = serializers.IntegerField(
-        source="amount_cents", min_value=0, help_text="Per billing interval, in cents."
+        source="amount_cents",
+        min_value=0,
+        max_value=MAX_AMOUNT_CENTS,
+        help_text="Per billing interval, in cents.",
     )
     billing_interval = serializers.ChoiceField(choices=BillingInterval.choices)
     mrr = serializers.IntegerField(source="mrr_cents", read_only=True, help_text="In cents.")

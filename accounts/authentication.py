@@ -35,7 +35,7 @@ def organization_for_key(request: HttpRequest) -> Organization | None:
     if scheme.lower() != "bearer" or not key.startswith(f"{KEY_PREFIX}_"):
         return None
     organization_id = key.split("_", 2)[1]
-    if not organization_id.isdigit():
+    if not (organization_id.isascii() and organization_id.isdigit()):
         return None
     return Organization.objects.filter(pk=int(organization_id), is_active=True).first()
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import (
@@ -26,7 +26,13 @@ from accounts.models import (
     User,
     normalize_email,
 )
-from csplatform.batches import RowError, RowsRejected, WriteResult, duplicate_key_errors
+from csplatform.batches import (
+    RowError,
+    RowsRejected,
+    WriteResult,
+    duplicate_key_errors,
+    once_more_on_conflict,
+)
 from csplatform.tenancy import current_organization
 
 Row = Mapping[str, Any]
@@ -64,7 +70,7 @@ def _unknown_account_errors(
     ]
 
 
-@transaction.atomic
+@once_more_on_conflict
 def accounts_upsert(rows: Sequence[Row]) -> WriteResult:
     """Create or update accounts by `external_id`; keys absent from a row are left as they are.
 
@@ -104,6 +110,7 @@ def accounts_upsert(rows: Sequence[Row]) -> WriteResult:
         if account.pk is None:
             to_create.append(account)
         elif _account_state(account) != before:
+            account.updated_at = timezone.now()  # bulk_update skips auto_now
             to_update.append(account)
         else:
             result.unchanged += 1
@@ -126,7 +133,7 @@ def _account_state(account: Account) -> tuple[Any, ...]:
 CONTACT_FIELDS = ["name", "locale", "role"]
 
 
-@transaction.atomic
+@once_more_on_conflict
 def contacts_upsert(rows: Sequence[Row]) -> WriteResult:
     """Create or update contacts, keyed by (`account_external_id`, `email`)."""
     keys = [(r["account_external_id"], normalize_email(r["email"])) for r in rows]
@@ -155,6 +162,7 @@ def contacts_upsert(rows: Sequence[Row]) -> WriteResult:
         if contact.pk is None:
             to_create.append(contact)
         elif tuple(getattr(contact, f) for f in CONTACT_FIELDS) != before:
+            contact.updated_at = timezone.now()
             to_update.append(contact)
         else:
             result.unchanged += 1
@@ -173,7 +181,7 @@ IMMUTABLE_SUBSCRIPTION_FIELDS = [
 ]
 
 
-@transaction.atomic
+@once_more_on_conflict
 def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
     """Record subscriptions by `external_id`. History is never overwritten.
 
@@ -200,7 +208,7 @@ def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
         changed = [f for f in IMMUTABLE_SUBSCRIPTION_FIELDS if getattr(known, f) != row[f]]
         if known.account.external_id != row["account_external_id"]:
             changed.append("account_external_id")
-        if known.ended_on is not None and row.get("ended_on") != known.ended_on:
+        if known.ended_on is not None and row.get("ended_on") not in (None, known.ended_on):
             changed.append("ended_on")
         if "ended_on" in changed:
             changed.remove("ended_on")

@@ -7,7 +7,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -45,12 +44,3 @@ def rows_rejected_response(exc: RowsRejected, *, single: bool = False) -> Respon
         },
         status=status.HTTP_400_BAD_REQUEST,
     )
-
-
-class IdCursorPagination(CursorPagination):
-    """Stable pages whatever is written meanwhile: ordered by id, oldest first."""
-
-    ordering = "id"
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "page_size"

@@ -4,9 +4,11 @@ A batch is all or nothing: every row is checked first, every problem is
 reported with its row and field, and nothing is written unless all pass.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import wraps
 
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 
@@ -65,3 +67,20 @@ def duplicate_key_errors(keys: Sequence[object], field_name: str, label: str) ->
         else:
             first_seen[key] = index
     return errors
+
+
+def once_more_on_conflict[**P, R](write: Callable[P, R]) -> Callable[P, R]:
+    """Run a keyed upsert in a savepoint; if a concurrent request inserted the same key
+    first (a unique violation), run it once more: the row now exists and is updated or
+    left unchanged, so two simultaneous retries both succeed."""
+
+    @wraps(write)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            with transaction.atomic():
+                return write(*args, **kwargs)
+        except IntegrityError:
+            with transaction.atomic():
+                return write(*args, **kwargs)
+
+    return wrapper

@@ -93,9 +93,15 @@ class ImportReport:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 (Excel's Latin-1), else Latin-1."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else
+    Windows-1252 (Excel's Latin-1), else Latin-1."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -141,7 +147,27 @@ def read_frame(data: bytes) -> pd.DataFrame:
         raise ImportRejected(
             [CellError(0, "-", _("This is not a readable CSV file: %(error)s") % {"error": exc})]
         ) from exc
-    frame.columns = [str(c).strip().lower().lstrip("\ufeff") for c in frame.columns]
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sniff_delimiter(text)))
+    names = [c.strip().lower().lstrip("\ufeff") for c in header]
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        raise ImportRejected(
+            [
+                CellError(1, n, _("This column appears more than once in the header."))
+                for n in repeated
+            ]
+        )
+    if "" in names:
+        raise ImportRejected(
+            [
+                CellError(
+                    1,
+                    str(names.index("") + 1),
+                    _("A column has no name in the header (is there a separator at the end?)."),
+                )
+            ]
+        )
+    frame.columns = names
     return frame.apply(lambda column: column.str.strip())
 
 
@@ -160,7 +186,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def email(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
     values = raw.str.lower()
-    invalid = (values != "") & ~values.str.match(_EMAIL)
+    invalid = (values != "") & (~values.str.match(_EMAIL) | (values.str.len() > 254))
     return values, invalid, _("an email address such as ana@empresa.com.br")
 
 
@@ -184,6 +210,7 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     (1,234,567); likewise a single dot is a decimal point, several are thousands.
     """
     s = raw.str.replace(r"[\sR$€£\u00a0]", "", regex=True)
+    s = s.where(s.str.fullmatch(r"[-+]?[\d.,]*\d[\d.,]*") | (s == ""), "invalid")  # no 1e-3
     commas, dots = s.str.count(","), s.str.count(r"\.")
     last_comma, last_dot = s.str.rfind(","), s.str.rfind(".")
     brazilian = (commas > 0) & ((dots == 0) & (commas == 1) | (dots > 0) & (last_comma > last_dot))
@@ -271,14 +298,6 @@ def parse_frame(
                 for name in missing
             ]
         )
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if duplicated:
-        raise ImportRejected(
-            [
-                CellError(1, c, _("This column appears more than once in the header."))
-                for c in duplicated
-            ]
-        )
     extra = [c for c in frame.columns if c not in known]
     if extra and not kind.extra_columns_kept:
         warnings.append(
@@ -286,6 +305,9 @@ def parse_frame(
             % {"kind": kind.label, "columns": ", ".join(extra)}
         )
     lines = pd.Series(range(2, len(frame) + 2), index=frame.index)
+    for name in frame.columns:
+        for line in lines[frame[name].str.contains("\x00", regex=False)]:
+            errors.append(CellError(line, name, _("This cell contains a NUL character.")))
     typed = pd.DataFrame(index=frame.index)
     for column in kind.columns:
         if column.name not in frame.columns:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
@@ -241,6 +241,14 @@ class TenantMiddleware:
         from accounts.authentication import api_key_for_request, organization_for_key
 
         request.api_key = None  # type: ignore[attr-defined]
+        if (
+            "\x00" in request.path_info
+            or "\x00" in request.META.get("QUERY_STRING", "")
+            or any("\x00" in value for values in request.GET.lists() for value in values[1])
+        ):
+            return JsonResponse(
+                {"detail": "The address contains a NUL character (%00)."}, status=400
+            )
         organization = organization_for_key(request)
         if organization is None:
             return self.get_response(request)  # DRF answers 401

@@ -75,7 +75,7 @@ class TouchpointViewSet(AccountRecordViewSet):
             "touchpoint": data.pop("type")["name"],
             "contact_email": (data.pop("contact", None) or {}).get("email"),
         }
-        key = ingest.dedupe_key("touchpoint", row, ingest.TOUCHPOINT_CONTENT)
+        key = ingest.touchpoint_key(row)
         return self.upsert(request, row, {"dedupe_key": key})
 
     @extend_schema(request=TouchpointUpdateSerializer, responses=TouchpointSerializer)
@@ -148,9 +148,10 @@ def _parse_event(index: int, item: Any, errors: list[RowError]) -> dict[str, Any
         try:
             if isinstance(quantity, bool):
                 raise InvalidOperation
-            row["quantity"] = Decimal(str(quantity))
-            if not row["quantity"].is_finite() or abs(row["quantity"]) >= 10**14:
+            value = Decimal(str(quantity))
+            if not value.is_finite() or abs(value) >= 10**14:
                 raise InvalidOperation
+            row["quantity"] = value.quantize(Decimal("0.0001"))  # the column's 4 decimals
         except InvalidOperation:
             errors.append(RowError(index, "quantity", _("Use a number.")))
     if (properties := item.get("properties")) is not None:

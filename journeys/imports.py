@@ -85,6 +85,26 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
         )
         for i, when in frame.loc[future, "occurred_at"].items()
     ]
+    too_old = frame["occurred_at"] < pd.Timestamp(ingest.EARLIEST)
+    errors += [
+        RowError(
+            int(i),
+            "occurred_at",
+            _("%(when)s is before the year 2000: check the date.") % {"when": when.isoformat()},
+        )
+        for i, when in frame.loc[too_old, "occurred_at"].items()
+    ]
+    if "event_id" in frame:
+        ids = frame["event_id"].where(frame["event_id"] != "")
+        repeated = ids.notna() & ids.duplicated()
+        errors += [
+            RowError(
+                int(i),
+                "event_id",
+                _("The id %(id)s appears more than once in this batch.") % {"id": value},
+            )
+            for i, value in ids[repeated].items()
+        ]
     if errors:
         raise RowsRejected(errors)
     staging = pd.DataFrame(

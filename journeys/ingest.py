@@ -27,6 +27,7 @@ from journeys.models import Sentiment, Touchpoint, TouchpointType
 Row = Mapping[str, Any]
 MAX_BATCH = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any SaaS customer of ours; stops typos
 _NAMESPACE = uuid.UUID("6f1c5d8e-7a52-4c1b-9e0f-3b2a1c4d5e6f")
 
 
@@ -106,17 +107,40 @@ def _reference_errors(
 
 
 def _future_errors(rows: Sequence[Row]) -> list[RowError]:
+    """Instants in the future (beyond clock skew) or before 2000: refused, with the row."""
     latest = timezone.now() + CLOCK_SKEW
-    return [
-        RowError(
-            index,
-            "occurred_at",
-            _("%(when)s is in the future; only events that happened can be recorded.")
-            % {"when": row["occurred_at"].isoformat()},
-        )
-        for index, row in enumerate(rows)
-        if row["occurred_at"] > latest
-    ]
+    errors = []
+    for index, row in enumerate(rows):
+        when = row["occurred_at"]
+        if when > latest:
+            message = _("%(when)s is in the future; only events that happened can be recorded.")
+        elif when < EARLIEST:
+            message = _("%(when)s is before the year 2000: check the date.")
+        else:
+            continue
+        errors.append(RowError(index, "occurred_at", message % {"when": when.isoformat()}))
+    return errors
+
+
+def _repeated_id_errors(rows: Sequence[Row], field: str) -> list[RowError]:
+    """Two rows of one batch with the same id of yours: which one is meant is unclear."""
+    ids = [row.get("external_id") or None for row in rows]
+    first: dict[str, int] = {}
+    errors = []
+    for index, value in enumerate(ids):
+        if value is None:
+            continue
+        if value in first:
+            errors.append(
+                RowError(
+                    index,
+                    field,
+                    _("The id %(id)s appears more than once in this batch.") % {"id": value},
+                )
+            )
+        else:
+            first[value] = index
+    return errors
 
 
 _STAGING_COLUMNS = (
@@ -178,7 +202,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
 def events_validate(rows: Sequence[Row]) -> None:
     """Raise RowsRejected for events of unknown accounts or contacts, or in the future."""
     reference_errors, _accounts = _reference_errors(rows, load_accounts=False)
-    errors = reference_errors + _future_errors(rows)
+    errors = reference_errors + _future_errors(rows) + _repeated_id_errors(rows, "id")
     if errors:
         raise RowsRejected(errors)
 
@@ -262,6 +286,20 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM by_day),
 """
 
 
+def touchpoint_key(row: Row) -> uuid.UUID:
+    """The touchpoint's idempotency key, from its content written one way only: the email
+    lower-cased, empty notes as none, and the default sentiment spelled out."""
+    canonical = {
+        **row,
+        "contact_email": normalize_email(row["contact_email"])
+        if row.get("contact_email")
+        else None,
+        "notes": row.get("notes") or None,
+        "sentiment": row.get("sentiment") or Sentiment.NEUTRAL,
+    }
+    return dedupe_key("touchpoint", canonical, TOUCHPOINT_CONTENT)
+
+
 TOUCHPOINT_CONTENT = [
     "account_external_id",
     "touchpoint",
@@ -281,7 +319,7 @@ def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteR
     notes, external_id.
     """
     reference_errors, accounts = _reference_errors(rows)
-    errors = reference_errors + _future_errors(rows)
+    errors = reference_errors + _future_errors(rows) + _repeated_id_errors(rows, "external_id")
     for index, row in enumerate(rows):
         if row.get("sentiment") and row["sentiment"] not in Sentiment.values:
             errors.append(
@@ -295,14 +333,12 @@ def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteR
     if errors:
         raise RowsRejected(errors)
 
-    types = {
-        t.name: t for t in TouchpointType.objects.filter(name__in={r["touchpoint"] for r in rows})
-    }
-    new_types = [
-        TouchpointType(name=name) for name in {r["touchpoint"] for r in rows} - types.keys()
-    ]
-    for created in TouchpointType.objects.bulk_create(new_types):
-        types[created.name] = created
+    names = {r["touchpoint"] for r in rows}
+    # A concurrent request may create the same type: ignore the conflict, then read all.
+    TouchpointType.objects.bulk_create(
+        [TouchpointType(name=name) for name in names], ignore_conflicts=True
+    )
+    types = {t.name: t for t in TouchpointType.objects.filter(name__in=names)}
     contacts = {
         (c.account_id, c.email): c
         for c in Contact.objects.filter(
@@ -324,7 +360,7 @@ def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteR
             sentiment=row.get("sentiment") or Sentiment.NEUTRAL,
             notes=row.get("notes") or "",
             external_id=row.get("external_id") or "",
-            dedupe_key=dedupe_key("touchpoint", row, TOUCHPOINT_CONTENT),
+            dedupe_key=touchpoint_key(row),
             created_by=created_by,
         )
         for row in rows

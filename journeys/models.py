@@ -50,7 +50,8 @@ class DailyUsage(TenantModel):
     account = models.ForeignKey(Account, on_delete=models.DB_CASCADE, related_name="+")
     day = models.DateField(_("day"))
     events = models.PositiveIntegerField(_("events"))
-    quantity = models.DecimalField(_("quantity"), max_digits=20, decimal_places=4, default=0)
+    # Sums of event quantities (each under 10^14): room for any realistic day.
+    quantity = models.DecimalField(_("quantity"), max_digits=38, decimal_places=4, default=0)
 
     class Meta:
         constraints = [
@@ -67,7 +68,8 @@ class DailyFeatureUsage(TenantModel):
     feature = models.CharField(_("feature"), max_length=200)
     day = models.DateField(_("day"))
     events = models.PositiveIntegerField(_("events"))
-    quantity = models.DecimalField(_("quantity"), max_digits=20, decimal_places=4, default=0)
+    # Sums of event quantities (each under 10^14): room for any realistic day.
+    quantity = models.DecimalField(_("quantity"), max_digits=38, decimal_places=4, default=0)
 
     class Meta:
         constraints = [

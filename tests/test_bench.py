@@ -15,3 +15,15 @@ def test_it_measures_the_cost_of_row_level_security_against_a_plain_table():
     assert result["rls_query_ratio"] > 0
     assert result["unit_of_work_ratio"] > 0
     assert "seeded 10/10 organizations" in progress.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_measures_event_ingestion_against_raw_copy():
+    from bench import ingestion
+
+    progress = io.StringIO()
+    result = ingestion.run(quick=True, progress=progress)
+    for workload in ("recent", "backfill"):
+        assert result[workload]["rows"] == 5_000
+        assert result[workload]["api_ratio"] > 0
+        assert result[workload]["csv_ratio"] > 0

@@ -273,3 +273,68 @@ def test_it_reports_bad_cells_and_unknown_references_together(org):
     )
     problems, _ = rejected(org, "subscriptions", content)
     assert problems == [(2, "account_external_id"), (3, "amount"), (4, "external_id")]
+
+
+def test_it_reports_a_nul_character_with_its_line(org):
+    problems, _ = rejected(org, "accounts", "external_id;name\na1;bo\x00m\n")
+    assert problems == [(2, "name")]
+
+
+def test_it_refuses_an_email_too_long_to_store(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    long_email = "a" * 250 + "@x.com"
+    problems, _ = rejected(org, "contacts", f"account_external_id;email\na1;{long_email}\n")
+    assert problems == [(2, "email")]
+
+
+@pytest.mark.parametrize(
+    ("header", "column"), [("external_id;name;name", "name"), ("external_id;name;", "3")]
+)
+def test_it_refuses_a_repeated_or_nameless_column(org, header, column):
+    problems, _ = rejected(org, "accounts", f"{header}\na1;X;Y\n")
+    assert problems == [(1, column)]
+
+
+def test_it_refuses_an_amount_in_scientific_notation(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    header = SUBSCRIPTIONS_BR.splitlines()[0]
+    problems, _ = rejected(
+        org, "subscriptions", f"{header}\ns1;a1;Pro;1e-3;BRL;month;01/01/2025;\n"
+    )
+    assert problems == [(2, "amount")]
+
+
+def test_it_leaves_an_ended_subscription_alone_when_an_older_file_comes_again(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    header = SUBSCRIPTIONS_BR.splitlines()[0]
+    older = f"{header}\ns1;a1;Pro;10,00;BRL;month;01/01/2025;\n"
+    run(org, "subscriptions", older)
+    run(org, "subscriptions", f"{header}\ns1;a1;Pro;10,00;BRL;month;01/01/2025;01/06/2025\n")
+    assert run(org, "subscriptions", older).result.unchanged == 1
+    with tenant_context(org):
+        assert Subscription.objects.get().ended_on == date(2025, 6, 1)
+
+
+def test_it_reads_utf16_files_from_excel(org):
+    content = "external_id\tname\na1\tCafé\n"
+    assert run(org, "accounts", content.encode("utf-16")).result.created == 1
+
+
+def test_it_does_not_count_reimported_events_twice_in_the_rollups(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    run(org, "events", EVENTS_BR.replace(";ana@padaria.com.br;", ";;"))
+    run(org, "events", EVENTS_BR.replace(";ana@padaria.com.br;", ";;"))
+    with tenant_context(org):
+        assert sum(DailyUsage.objects.values_list("events", flat=True)) == 3
+
+
+def test_it_refuses_events_before_2000_and_repeated_event_ids(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    content = (
+        "account_external_id;event;occurred_at;event_id\n"
+        "a1;login;01/03/1999 10:00;e1\n"
+        "a1;login;01/03/2026 10:00;e2\n"
+        "a1;export;01/03/2026 11:00;e2\n"
+    )
+    problems, _ = rejected(org, "events", content)
+    assert problems == [(2, "occurred_at"), (4, "event_id")]

@@ -1,0 +1,44 @@
+"""Request parsing and pagination for the API (a module of its own: DRF imports these
+while loading its settings, so they must not import DRF views)."""
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ParseError
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+
+
+class StrictJSONParser(JSONParser):
+    """JSON, refusing what Postgres cannot store (NUL characters) and absurd nesting, with a
+    400 instead of a crash deeper down."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError(_("The JSON is nested too deeply.")) from exc
+        if _has_nul(data):
+            raise ParseError(
+                _("The JSON contains a NUL character (\\u0000), which cannot be stored.")
+            )
+        return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class IdCursorPagination(CursorPagination):
+    """Stable pages whatever is written meanwhile: ordered by id, oldest first."""
+
+    ordering = "id"
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
