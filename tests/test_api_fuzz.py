@@ -33,7 +33,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 
 @schema.parametrize()
 @settings(
-    max_examples=30,
+    max_examples=50,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
