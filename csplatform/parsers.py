@@ -1,8 +1,10 @@
 """Request parsing and pagination for the API (a module of its own: DRF imports these
 while loading its settings, so they must not import DRF views)."""
 
+import io
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.pagination import CursorPagination
@@ -14,11 +16,15 @@ class StrictJSONParser(JSONParser):
     400 instead of a crash deeper down."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read() if stream is not None else b""
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
         except RecursionError as exc:
             raise ParseError(_("The JSON is nested too deeply.")) from exc
-        if _has_nul(data):
+        # In UTF-8 JSON a NUL can only be written \u0000: look deeper only when that is there.
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        maybe_nul = b"\\u0000" in raw or encoding.lower().replace("-", "") != "utf8"
+        if maybe_nul and _has_nul(data):
             raise ParseError(
                 _("The JSON contains a NUL character (\\u0000), which cannot be stored.")
             )

@@ -11,4 +11,9 @@ BEAT_SCHEDULE = {
         "task": "accounts.tasks.purge_stale_invitations_sweep",
         "schedule": crontab(hour="3", minute="17"),
     },
+    # Ingestion queues each write's roll-up itself; this only catches lost ones.
+    "roll-up-usage": {
+        "task": "journeys.tasks.roll_up_usage_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
 }

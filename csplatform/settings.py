@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
@@ -266,6 +267,8 @@ SPECTACULAR_SETTINGS = {
 }
 # 10,000 events at ~300 bytes each, with room to spare.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024)
+# Seconds from a write of usage events to the daily rollups counting it (one run per burst).
+USAGE_ROLLUP_DELAY_SECONDS = env_int("USAGE_ROLLUP_DELAY_SECONDS", 5, minimum=0)
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

@@ -12,6 +12,7 @@ from functools import partial, wraps
 from typing import Any
 
 from celery import Task, shared_task
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from csplatform.tenancy import current_organization, organization_model, tenant_context
@@ -70,6 +71,35 @@ def organization_lock(name: str) -> None:
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     """Send the task once the current transaction commits (at once outside one)."""
     transaction.on_commit(partial(task.delay, *args, **kwargs))
+
+
+def _debounce_key(task: Task, organization_id: int) -> str:
+    return f"debounce:{task.name}:{organization_id}"
+
+
+def enqueue_debounced(task: Task, organization_id: int, *, delay: float) -> None:
+    """After the current transaction commits, queue `task(organization_id)` to run in
+    `delay` seconds, unless a run is already waiting: a burst of changes causes one run.
+
+    The task must call `debounce_release` before it reads what changed, so a change
+    made while it runs schedules another run. If the broker or cache is down the
+    change is kept (it committed) and the periodic sweep catches up; the request
+    does not fail for it.
+    """
+
+    def send() -> None:
+        try:
+            if cache.add(_debounce_key(task, organization_id), 1, timeout=delay + 60):
+                task.apply_async((organization_id,), countdown=delay)
+        except Exception:
+            logger.exception("could not queue %s for organization %s", task.name, organization_id)
+
+    transaction.on_commit(send)
+
+
+def debounce_release(task: Task, organization_id: int) -> None:
+    """Let the next change queue `task` again (call first thing in a debounced task)."""
+    cache.delete(_debounce_key(task, organization_id))
 
 
 def fan_out(task: Task) -> int:

@@ -8,8 +8,8 @@ support tickets that turn negative before churn, renewal calls).
 
 Everything is drawn from `numpy.random.default_rng([seed, organization_index])`,
 so a seed gives the same data every time. Rows are written with COPY; events
-go through the same staging path as ingestion, so the daily rollups are built
-exactly as in production.
+go through the same staging path and roll-up as ingestion, so the daily
+rollups are built exactly as in production.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pandas as pd
 from django.db import connection
 
 from journeys.ingest import events_ingest_staged_csv
+from journeys.rollups import usage_roll_up
 
 SEGMENTS = np.array(["SMB", "Mid-Market", "Enterprise"])
 SEGMENT_WEIGHTS = [0.6, 0.3, 0.1]
@@ -403,6 +404,7 @@ def generate(
     staging["occurred_at"] = staging["occurred_at"] + "+00:00"
     # A few identical events (same instant, same everything) are counted once, as in life.
     created = events_ingest_staged_csv(staging.to_csv(index=False, header=False), k).created
+    usage_roll_up()  # now, not seconds later: the demo opens on complete rollups
 
     touchpoints = _touchpoints(rng, n, signup, churn_at, churned, returns, segment, today64)
     from journeys.models import TouchpointType

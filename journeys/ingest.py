@@ -1,15 +1,16 @@
 """Usage events and touchpoints in: validated as a batch, written set-based.
 
 Events go through COPY into a temporary table, then one statement inserts
-the new ones (a retried event is skipped by its idempotency key) and adds
-exactly those to the daily rollups, so the rollups never count an event twice.
+the new ones (a retried event is skipped by its idempotency key) and queues
+exactly those for the daily rollups, which a Celery task brings up to date
+seconds later (journeys.rollups): an event is counted once, never twice.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from accounts.customers import accounts_by_external_id
 from accounts.models import Account, Contact, normalize_email
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.tenancy import current_organization
+from journeys import rollups
 from journeys.models import Sentiment, Touchpoint, TouchpointType
 
 Row = Mapping[str, Any]
@@ -160,7 +162,7 @@ def _create_staging(cursor: Any) -> None:
 
 @transaction.atomic
 def events_ingest(rows: Sequence[Row]) -> WriteResult:
-    """Record usage events and add them to the daily rollups; a repeated event is skipped.
+    """Record usage events and queue them for the daily rollups; a repeated event is skipped.
 
     Each row: account_external_id, name, occurred_at (aware), and optionally
     contact_email, quantity (Decimal), properties (dict), external_id (the
@@ -177,7 +179,11 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
                 )
             ]
         )
-    events_validate(rows)
+    # Accounts and contacts are resolved by the insert itself; only a batch that names
+    # an unknown one pays for the row-by-row check that says which.
+    errors = _future_errors(rows) + _repeated_id_errors(rows, "id")
+    if errors:
+        raise RowsRejected(errors)
     if not rows:
         return WriteResult()
     with connection.cursor() as cursor:
@@ -195,7 +201,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
                         json.dumps(row["properties"]) if row.get("properties") else None,
                     )
                 )
-        inserted = _insert_staged(cursor)
+        inserted = _insert_staged(cursor, explain=lambda: events_validate(rows))
     return WriteResult(created=inserted, unchanged=len(rows) - inserted)
 
 
@@ -209,7 +215,8 @@ def events_validate(rows: Sequence[Row]) -> None:
 
 def events_ingest_staged_csv(csv_text: str, count: int) -> WriteResult:
     """Like events_ingest, for rows already validated and written as CSV text in the
-    staging column order (the CSV import's fast path). Call inside a transaction."""
+    staging column order (the CSV import's fast path). Call inside a transaction; it is
+    rolled back if an account or contact vanished since the validation."""
     with connection.cursor() as cursor:
         _create_staging(cursor)
         with cursor.cursor.copy(
@@ -220,19 +227,39 @@ def events_ingest_staged_csv(csv_text: str, count: int) -> WriteResult:
     return WriteResult(created=inserted, unchanged=count - inserted)
 
 
-def _insert_staged(cursor: Any) -> int:
+def _insert_staged(cursor: Any, *, explain: Callable[[], None] | None = None) -> int:
+    """Insert the staged events. If any names an unknown account or contact, raise
+    RowsRejected (the caller's transaction then writes nothing), saying which rows
+    through `explain` when given."""
     organization = current_organization()
-    cursor.execute(
-        _INSERT_EVENTS_AND_ROLL_UP, {"org": organization.pk, "tz": organization.time_zone}
-    )
-    inserted: int = cursor.fetchone()[0]
+    cursor.execute(_INSERT_EVENTS, {"org": organization.pk})
+    inserted, _queued, unresolved = cursor.fetchone()
+    if unresolved:
+        if explain is not None:
+            explain()
+        # Known when validated, unknown now: deleted meanwhile.
+        raise RowsRejected(
+            [
+                RowError(
+                    0,
+                    "account_external_id",
+                    _(
+                        "An account or contact was deleted while the events were written: "
+                        "try again."
+                    ),
+                )
+            ]
+        )
     cursor.execute("TRUNCATE ingest_events")
+    if inserted:
+        rollups.schedule_roll_up()
     return inserted
 
 
 # The idempotency key (in `staged`): the sender's event id when given, else the event's
 # content (account, event, instant in UTC, contact, quantity without trailing zeros, properties).
-_INSERT_EVENTS_AND_ROLL_UP = """
+# The ids of the events inserted go to the roll-up queue in the same statement.
+_INSERT_EVENTS = """
 WITH staged AS (
     SELECT s.*, md5(CASE WHEN s.external_id IS NOT NULL AND s.external_id <> ''
             THEN 'event:id:' || s.external_id
@@ -242,47 +269,33 @@ WITH staged AS (
                 coalesce(s.properties, '{}'::jsonb)::text)
         END)::uuid AS dedupe_key
     FROM ingest_events s
+), resolved AS (
+    SELECT s.*, a.id AS account_id, c.id AS contact_id
+    FROM staged s
+    LEFT JOIN accounts_account a
+        ON a.organization_id = %(org)s AND a.external_id = s.account_external_id
+    LEFT JOIN accounts_contact c
+        ON c.organization_id = %(org)s AND c.account_id = a.id AND lower(c.email) = s.contact_email
 ), inserted AS (
     INSERT INTO journeys_usageevent
         (organization_id, account_id, contact_id, name, occurred_at, quantity, properties,
          dedupe_key, received_at)
-    SELECT DISTINCT ON (s.dedupe_key)
-        %(org)s, a.id, c.id, s.name, s.occurred_at, s.quantity,
-        coalesce(s.properties, '{}'::jsonb), s.dedupe_key, now()
-    FROM staged s
-    JOIN accounts_account a
-        ON a.organization_id = %(org)s AND a.external_id = s.account_external_id
-    LEFT JOIN accounts_contact c
-        ON c.organization_id = %(org)s AND c.account_id = a.id AND lower(c.email) = s.contact_email
-    ORDER BY s.dedupe_key
+    SELECT DISTINCT ON (r.dedupe_key)
+        %(org)s, r.account_id, r.contact_id, r.name, r.occurred_at, r.quantity,
+        coalesce(r.properties, '{}'::jsonb), r.dedupe_key, now()
+    FROM resolved r
+    WHERE r.account_id IS NOT NULL
+    ORDER BY r.dedupe_key
     ON CONFLICT (organization_id, dedupe_key) DO NOTHING
-    RETURNING account_id, contact_id, name, (occurred_at AT TIME ZONE %(tz)s)::date AS day, quantity
-), by_day AS (
-    INSERT INTO journeys_dailyusage AS d (organization_id, account_id, day, events, quantity)
-    SELECT %(org)s, account_id, day, count(*), coalesce(sum(quantity), 0)
-    FROM inserted GROUP BY account_id, day
-    ON CONFLICT (organization_id, account_id, day) DO UPDATE
-        SET events = d.events + EXCLUDED.events, quantity = d.quantity + EXCLUDED.quantity
-    RETURNING 1
-), by_feature AS (
-    INSERT INTO journeys_dailyfeatureusage AS f
-        (organization_id, account_id, feature, day, events, quantity)
-    SELECT %(org)s, account_id, name, day, count(*), coalesce(sum(quantity), 0)
-    FROM inserted GROUP BY account_id, name, day
-    ON CONFLICT (organization_id, account_id, feature, day) DO UPDATE
-        SET events = f.events + EXCLUDED.events, quantity = f.quantity + EXCLUDED.quantity
-    RETURNING 1
-), by_contact AS (
-    INSERT INTO journeys_dailycontactusage AS u
-        (organization_id, account_id, contact_id, day, events)
-    SELECT %(org)s, account_id, contact_id, day, count(*)
-    FROM inserted WHERE contact_id IS NOT NULL GROUP BY account_id, contact_id, day
-    ON CONFLICT (organization_id, account_id, contact_id, day) DO UPDATE
-        SET events = u.events + EXCLUDED.events
+    RETURNING id
+), queued AS (
+    INSERT INTO journeys_pendingusagerollup (organization_id, event_ids, created_at)
+    SELECT %(org)s, array_agg(id), now() FROM inserted HAVING count(*) > 0
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM by_day),
-       (SELECT count(*) FROM by_feature), (SELECT count(*) FROM by_contact)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM queued),
+       (SELECT count(*) FROM resolved
+        WHERE account_id IS NULL OR (contact_email IS NOT NULL AND contact_id IS NULL))
 """
 
 

@@ -1,6 +1,7 @@
 """Usage events and their daily rollups; touchpoints and their types."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -44,8 +45,24 @@ class UsageEvent(TenantModel):
         ]
 
 
+class PendingUsageRollup(TenantModel):
+    """Events written but not yet counted in the daily rollups: one row per write.
+
+    Ingestion records the ids of the events it inserted here, in its own
+    transaction; `journeys.rollups.usage_roll_up` deletes the rows and adds
+    their events to the rollups in one transaction, so every event is counted
+    exactly once, however writes and roll-ups interleave or fail.
+    """
+
+    event_ids = ArrayField(models.BigIntegerField())
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "id"], name="pending_rollup_org_idx")]
+
+
 class DailyUsage(TenantModel):
-    """Events per account per day (in the organization's time zone), kept current on ingest."""
+    """Events per account per day (in the organization's time zone), seconds behind ingest."""
 
     account = models.ForeignKey(Account, on_delete=models.DB_CASCADE, related_name="+")
     day = models.DateField(_("day"))

@@ -11,6 +11,7 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
@@ -62,6 +63,16 @@ def smtp_server():
 def inbox(smtp_server):
     smtp_server.handler.messages.clear()
     return smtp_server.handler
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _throwaway_task_queue():
+    """Tasks the code under test queues (a debounced roll-up after a write) go to a queue
+    no worker reads, deleted at the end, instead of a real worker's queue on this machine."""
+    queue = f"csplatform-test-unread-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.task_default_queue = queue
+    yield
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)  # the broker is Redis
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from journeys.models import (
     DailyContactUsage,
     DailyFeatureUsage,
     DailyUsage,
+    PendingUsageRollup,
     Touchpoint,
     TouchpointType,
     UsageEvent,
@@ -131,6 +132,13 @@ class UsageEventFactory(factory.django.DjangoModelFactory):
     dedupe_key = factory.LazyFunction(uuid.uuid4)
 
 
+class PendingUsageRollupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PendingUsageRollup
+
+    event_ids = factory.LazyFunction(lambda: [UsageEventFactory().pk])
+
+
 class DailyUsageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DailyUsage
@@ -206,6 +214,7 @@ TENANT_FACTORIES = {
     Subscription: SubscriptionFactory,
     Note: NoteFactory,
     UsageEvent: UsageEventFactory,
+    PendingUsageRollup: PendingUsageRollupFactory,
     DailyUsage: DailyUsageFactory,
     DailyFeatureUsage: DailyFeatureUsageFactory,
     DailyContactUsage: DailyContactUsageFactory,

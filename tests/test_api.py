@@ -11,6 +11,7 @@ from accounts import services
 from accounts.models import Account, Role, Subscription
 from csplatform.tenancy import tenant_context
 from journeys.models import DailyUsage, UsageEvent
+from journeys.rollups import usage_roll_up
 from tests.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -274,6 +275,7 @@ def test_it_ingests_a_batch_of_events_and_skips_them_on_retry(org, api):
     retry = api.post("events/batch/", batch)
     assert retry.json() == {"received": 50, "created": 0, "duplicates": 50}
     assert _in(org, UsageEvent.objects.count) == 50
+    assert _in(org, usage_roll_up) == 50
     assert sum(_in(org, lambda: list(DailyUsage.objects.values_list("events", flat=True)))) == 50
 
 

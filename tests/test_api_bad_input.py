@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Account, Subscription
 from csplatform.tenancy import tenant_context
 from journeys.models import DailyUsage, Touchpoint, UsageEvent
+from journeys.rollups import usage_roll_up
 from tests.factories import OrganizationFactory
 from tests.test_api import ACCOUNT, SUBSCRIPTION, Api, _key_for
 
@@ -85,6 +86,7 @@ def test_it_keeps_daily_sums_of_huge_quantities(org, api):
     events = [_event(id=f"e{i}", quantity=99_999_999_999_999) for i in range(200)]
     assert api.post("events/batch/", {"events": events}).status_code == 200
     with tenant_context(org):
+        usage_roll_up()
         assert DailyUsage.objects.get().events == 200
 
 

@@ -11,6 +11,7 @@ from accounts.models import Account, Contact, Role, Subscription
 from csplatform.imports import ImportRejected, import_file
 from csplatform.tenancy import tenant_context
 from journeys.models import DailyUsage, Touchpoint, UsageEvent
+from journeys.rollups import usage_roll_up
 from tests.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,6 +173,7 @@ def test_it_imports_events_in_the_organizations_time_zone_and_rolls_them_up(org)
     run(org, "contacts", "account_external_id;email;locale\na1;Ana@Padaria.com.br;pt-BR\n")
     assert run(org, "events", EVENTS_BR).result.created == 3
     with tenant_context(org):
+        usage_roll_up()
         first = UsageEvent.objects.get(quantity=Decimal("2.5"))
         days = dict(
             DailyUsage.objects.filter(account__external_id="a1").values_list("day", "events")
@@ -325,6 +327,7 @@ def test_it_does_not_count_reimported_events_twice_in_the_rollups(org):
     run(org, "events", EVENTS_BR.replace(";ana@padaria.com.br;", ";;"))
     run(org, "events", EVENTS_BR.replace(";ana@padaria.com.br;", ";;"))
     with tenant_context(org):
+        usage_roll_up()
         assert sum(DailyUsage.objects.values_list("events", flat=True)) == 3
 
 

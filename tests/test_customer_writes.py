@@ -20,6 +20,7 @@ from journeys.models import (
     TouchpointType,
     UsageEvent,
 )
+from journeys.rollups import usage_roll_up
 from tests.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +198,7 @@ def test_it_records_events_and_rolls_them_up_by_day_in_the_organizations_time_zo
         {**_event(late_evening), "account_external_id": "a2"},
     ]
     assert events_ingest(rows).created == 4
+    assert usage_roll_up() == 4
 
     days = dict(DailyUsage.objects.filter(account__external_id="a1").values_list("day", "events"))
     assert days == {date(2026, 3, 10): 2, date(2026, 3, 11): 1}
@@ -215,9 +217,11 @@ def test_it_skips_a_repeated_event_and_does_not_count_it_twice(customer):
     when = timezone.now() - timedelta(hours=2)
     rows = [_event(when, external_id="evt-1"), _event(when, name="login")]
     events_ingest(rows)
+    usage_roll_up()
     again = events_ingest([*rows, _event(when, name="login")])  # the retry, plus a duplicate
     assert (again.created, again.unchanged) == (0, 3)
     assert UsageEvent.objects.count() == 2
+    assert usage_roll_up() == 0
     assert DailyUsage.objects.get(account__external_id="a1").events == 2
 
 

@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from csplatform.tasks import debounce_release, fan_out, tenant_task
+from csplatform.tenancy import current_organization
+from journeys import rollups
+
+
+@tenant_task()
+def roll_up_usage() -> int:
+    """Count newly recorded events in the daily rollups (queued by ingestion, debounced)."""
+    debounce_release(roll_up_usage, current_organization().pk)
+    return rollups.usage_roll_up()
+
+
+@shared_task(name="journeys.tasks.roll_up_usage_sweep")
+def roll_up_usage_sweep() -> int:
+    """A safety net: catch up any organization whose scheduled roll-up was lost."""
+    return fan_out(roll_up_usage)
