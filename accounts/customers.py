@@ -26,6 +26,7 @@ from accounts.models import (
     User,
     normalize_email,
 )
+from accounts.signals import revenue_changed
 from csplatform.batches import (
     RowError,
     RowsRejected,
@@ -261,6 +262,9 @@ def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
     Subscription.objects.bulk_create(to_create)
     Subscription.objects.bulk_update(to_end, ["ended_on"])
     result.created, result.updated = len(to_create), len(to_end)
+    changed_from = [s.started_on for s in to_create] + [s.ended_on for s in to_end if s.ended_on]
+    if changed_from:
+        revenue_changed.send(sender=Subscription, since=min(changed_from))
     return result
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -120,6 +121,24 @@ class Organization(models.Model):
     )
     default_locale = models.CharField(
         _("default language"), max_length=8, choices=LOCALE_CHOICES, default="en"
+    )
+    gross_margin = models.DecimalField(
+        _("gross margin"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("1.000"),
+        db_default=Decimal("1.000"),
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("1"))],
+        help_text=_("Share of revenue kept after the cost of serving it (lifetime value)."),
+    )
+    annual_discount_rate = models.DecimalField(
+        _("annual discount rate"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.100"),
+        db_default=Decimal("0.100"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("Discounts future revenue in projected lifetime value."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

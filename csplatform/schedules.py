@@ -11,6 +11,12 @@ BEAT_SCHEDULE = {
         "task": "accounts.tasks.purge_stale_invitations_sweep",
         "schedule": crontab(hour="3", minute="17"),
     },
+    # Every organization's metrics, from scratch: a new month begins, renewals become past.
+    # Changes during the day are recomputed minutes after they happen.
+    "recompute-metrics": {
+        "task": "metrics.tasks.recompute_metrics_sweep",
+        "schedule": crontab(hour="2", minute="5"),
+    },
     # Ingestion queues each write's roll-up itself; this only catches lost ones.
     "roll-up-usage": {
         "task": "journeys.tasks.roll_up_usage_sweep",

@@ -269,6 +269,8 @@ SPECTACULAR_SETTINGS = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024)
 # Seconds from a write of usage events to the daily rollups counting it (one run per burst).
 USAGE_ROLLUP_DELAY_SECONDS = env_int("USAGE_ROLLUP_DELAY_SECONDS", 5, minimum=0)
+# Seconds from a change of subscriptions to the metrics recompute (one run per burst).
+METRICS_RECOMPUTE_DELAY_SECONDS = env_int("METRICS_RECOMPUTE_DELAY_SECONDS", 30, minimum=0)
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
+from accounts.signals import revenue_changed
 from journeys.ingest import events_ingest_staged_csv
 from journeys.rollups import usage_roll_up
 
@@ -338,6 +339,8 @@ def generate(
             }
         ),
     )
+    if len(subscriptions):  # the metrics go stale, as after any write of subscriptions
+        revenue_changed.send(sender=None, since=subscriptions["started_on"].min().date())
 
     # --- contacts -------------------------------------------------------------------------
     per_account = 1 + rng.poisson(np.array([0.8, 2.0, 4.0])[segment])

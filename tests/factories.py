@@ -32,6 +32,7 @@ from journeys.models import (
     TouchpointType,
     UsageEvent,
 )
+from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -205,7 +206,42 @@ class ImportUploadFactory(factory.django.DjangoModelFactory):
     content = b"external_id;name\na1;Acme\n"
 
 
+class MonthlyMetricsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MonthlyMetrics
+
+    month = date(2026, 1, 1)
+    mrr = arr = new = expansion = contraction = churn = reactivation = 0
+    customers = new_customers = churned_customers = reactivated_customers = 0
+    expansion_customers = contraction_customers = 0
+    renewals_due = renewals_renewed = renewals_due_mrr = renewals_renewed_mrr = 0
+    computed_at = factory.LazyFunction(timezone.now)
+
+
+class CohortMetricsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CohortMetrics
+
+    interval = "month"
+    start = date(2026, 1, 1)
+    label = "2026-01"
+    size = 2
+    starting_mrr = 2_000
+    survivors = [2]
+    logo_retention = [1.0]
+    revenue_retention = [1.0]
+    computed_at = factory.LazyFunction(timezone.now)
+
+
+class MetricsStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MetricsState
+
+
 TENANT_FACTORIES = {
+    MonthlyMetrics: MonthlyMetricsFactory,
+    CohortMetrics: CohortMetricsFactory,
+    MetricsState: MetricsStateFactory,
     ImportUpload: ImportUploadFactory,
     ApiKey: ApiKeyFactory,
     Invitation: InvitationFactory,

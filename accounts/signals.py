@@ -1,0 +1,7 @@
+"""Signals other apps listen to (they may depend on accounts; accounts never on them)."""
+
+from django.dispatch import Signal
+
+# Subscriptions changed in the current tenant: MRR from month(`since`) on may differ.
+# Sent inside the writing transaction, with `since` (a date).
+revenue_changed = Signal()

@@ -1,0 +1,224 @@
+"""Revenue metrics from subscription history, whole-frame with NumPy (docs/metrics.md).
+
+Months are integers: months since January 1970 (`numpy.datetime64(..., "M")`).
+An account's MRR at a month is the sum of its subscriptions' MRR active on the
+month's last day, so a subscription counts at month ends [month(started_on),
+month(ended_on)) — `ended_on` being the first day no longer served. Everything
+below works on the accounts × months matrix of those sums; nothing loops over
+accounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from accounts.models import MONTHS_PER_INTERVAL as _MONTHS_PER_INTERVAL
+
+MONTHS_PER_INTERVAL = {str(interval): months for interval, months in _MONTHS_PER_INTERVAL.items()}
+
+# The subscriptions frame: one row per subscription.
+SUBSCRIPTION_COLUMNS = ["account_id", "amount_cents", "billing_interval", "started_on", "ended_on"]
+
+
+def month_of(day: date | np.ndarray | pd.Series) -> np.ndarray:
+    """Months since January 1970 of a date or an array of dates."""
+    return np.asarray(
+        np.asarray(day, dtype="datetime64[D]").astype("datetime64[M]"), dtype=np.int64
+    )
+
+
+def month_start(month: int | np.ndarray) -> np.ndarray:
+    return np.asarray(month, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]")
+
+
+def month_label(month: int) -> str:
+    return str(np.datetime64(int(month), "M"))
+
+
+def subscription_mrr(subscriptions: pd.DataFrame) -> np.ndarray:
+    """Each subscription's amount normalized to a month, rounded to the cent (half to even)."""
+    months = subscriptions["billing_interval"].map(MONTHS_PER_INTERVAL).to_numpy(dtype=np.int64)
+    return np.rint(subscriptions["amount_cents"].to_numpy(dtype=np.int64) / months).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class MrrMatrix:
+    """MRR in cents of each account (rows) at the end of each month (columns)."""
+
+    account_ids: np.ndarray
+    first_month: int
+    mrr: np.ndarray  # shape (accounts, months), int64
+
+    @property
+    def months(self) -> np.ndarray:
+        return self.first_month + np.arange(self.mrr.shape[1])
+
+
+def mrr_matrix(subscriptions: pd.DataFrame, *, through: int) -> MrrMatrix:
+    """The accounts × months MRR matrix from the first subscription's month to `through`."""
+    if subscriptions.empty:
+        return MrrMatrix(np.array([], dtype=np.int64), through, np.zeros((0, 0), dtype=np.int64))
+    account_ids, rows = np.unique(subscriptions["account_id"].to_numpy(), return_inverse=True)
+    start = month_of(subscriptions["started_on"])
+    ended = subscriptions["ended_on"]
+    end = np.where(
+        ended.isna().to_numpy(), through + 1, month_of(ended.fillna(pd.Timestamp("1970-01-01")))
+    )
+    first = int(min(start.min(), through))
+    width = through - first + 1
+    start_col = np.clip(start - first, 0, width)
+    end_col = np.clip(end - first, 0, width)
+    mrr = subscription_mrr(subscriptions)
+    # A difference array per account: +mrr where a subscription starts counting, −mrr where
+    # it stops; the running sum along the months is the matrix.
+    live = (end_col > start_col) & (mrr != 0)
+    diff = np.zeros((len(account_ids), width + 1), dtype=np.int64)
+    np.add.at(diff, (rows[live], start_col[live]), mrr[live])
+    np.add.at(diff, (rows[live], end_col[live]), -mrr[live])
+    return MrrMatrix(account_ids, first, np.cumsum(diff, axis=1)[:, :width])
+
+
+def _previous(matrix: np.ndarray, lag: int = 1) -> np.ndarray:
+    """The matrix shifted right by `lag` months, zeros before the first month."""
+    shifted = np.zeros_like(matrix)
+    if lag < matrix.shape[1]:
+        shifted[:, lag:] = matrix[:, :-lag]
+    return shifted
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator ÷ denominator, NaN (null) where the denominator is 0."""
+    numerator = np.asarray(numerator, dtype=float)
+    denominator = np.asarray(denominator, dtype=float)
+    out = np.full(np.broadcast(numerator, denominator).shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def monthly_revenue(matrix: MrrMatrix) -> pd.DataFrame:
+    """Per month: MRR, customers, the five movements with their counts, and the rates."""
+    c = matrix.mrr
+    p = _previous(c)
+    ever_before = np.logical_or.accumulate(p > 0, axis=1) if c.size else p > 0
+    joined = (p == 0) & (c > 0)
+    new = joined & ~ever_before
+    reactivated = joined & ever_before
+    churned = (p > 0) & (c == 0)
+    expanded = (p > 0) & (c > p)
+    contracted = (p > 0) & (c > 0) & (c < p)
+
+    frame = pd.DataFrame(index=pd.Index(matrix.months, name="month"))
+    frame["mrr"] = c.sum(axis=0)
+    frame["customers"] = (c > 0).sum(axis=0)
+    frame["new"] = np.where(new, c, 0).sum(axis=0)
+    frame["expansion"] = np.where(expanded, c - p, 0).sum(axis=0)
+    frame["contraction"] = np.where(contracted, p - c, 0).sum(axis=0)
+    frame["churn"] = np.where(churned, p, 0).sum(axis=0)
+    frame["reactivation"] = np.where(reactivated, c, 0).sum(axis=0)
+    frame["new_customers"] = new.sum(axis=0)
+    frame["churned_customers"] = churned.sum(axis=0)
+    frame["reactivated_customers"] = reactivated.sum(axis=0)
+    frame["expansion_customers"] = expanded.sum(axis=0)
+    frame["contraction_customers"] = contracted.sum(axis=0)
+
+    previous_mrr = p.sum(axis=0)
+    previous_customers = (p > 0).sum(axis=0)
+    lost = frame["churn"] + frame["contraction"]
+    gained = frame["new"] + frame["reactivation"] + frame["expansion"]
+    frame["logo_churn_rate"] = _ratio(frame["churned_customers"], previous_customers)
+    frame["gross_mrr_churn_rate"] = _ratio(lost, previous_mrr)
+    frame["net_mrr_churn_rate"] = _ratio(
+        lost - frame["expansion"] - frame["reactivation"], previous_mrr
+    )
+    frame["expansion_rate"] = _ratio(frame["expansion"], previous_mrr)
+    frame["quick_ratio"] = _ratio(gained, lost)
+    frame["arpa"] = _ratio(frame["mrr"], frame["customers"])
+    frame["arr"] = 12 * frame["mrr"]
+
+    # Trailing twelve months: the accounts that were customers 12 months earlier.
+    base = _previous(c, 12)
+    was_customer = base > 0
+    base_mrr = np.where(was_customer, base, 0).sum(axis=0)
+    frame["nrr"] = _ratio(np.where(was_customer, c, 0).sum(axis=0), base_mrr)
+    frame["grr"] = _ratio(np.where(was_customer, np.minimum(c, base), 0).sum(axis=0), base_mrr)
+    return frame
+
+
+def simple_clv(revenue: pd.DataFrame, *, gross_margin: float) -> pd.Series:
+    """ARPA × gross margin ÷ the mean monthly logo churn rate of the six months before.
+
+    Months whose churn rate is undefined (no customers) are left out of the mean;
+    null when no month is left or the mean is 0.
+    """
+    prior_churn = revenue["logo_churn_rate"].shift(1).rolling(6, min_periods=1).mean()
+    clv = revenue["arpa"] * gross_margin / prior_churn.where(prior_churn > 0)
+    return clv
+
+
+def renewals(subscriptions: pd.DataFrame, *, first_month: int, through: date) -> pd.DataFrame:
+    """Per month: the renewal dates due in it and how many (and how much MRR) renewed.
+
+    A renewal date is an anniversary of a paying subscription's start at its billing
+    interval (the 31st falls on the month's last day when it has fewer), up to and
+    including the day it ended; it renewed if the account still had MRR > 0 the day
+    after. Only dates whose day after is past (< `through`) count.
+    """
+    columns = ["renewals_due", "renewals_renewed", "renewals_due_mrr", "renewals_renewed_mrr"]
+    subs = subscriptions.assign(mrr=subscription_mrr(subscriptions))
+    subs = subs[subs["mrr"] > 0].reset_index(drop=True)
+    if subs.empty:
+        return pd.DataFrame(columns=columns, dtype=np.int64).rename_axis("month")
+
+    start = subs["started_on"].to_numpy(dtype="datetime64[D]")
+    ended = subs["ended_on"].to_numpy(dtype="datetime64[D]")  # NaT while active
+    last_day = np.datetime64(through, "D") - np.timedelta64(1, "D")
+    limit = np.where(np.isnat(ended), last_day, np.minimum(ended, last_day))
+    step = subs["billing_interval"].map(MONTHS_PER_INTERVAL).to_numpy(dtype=np.int64)
+    start_month = month_of(start)
+    day = (start - month_start(start_month)).astype(np.int64)  # 0-based day of the month
+
+    def anniversary(k: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        month = start_month[rows] + k * step[rows]
+        length = (month_start(month + 1) - month_start(month)).astype(np.int64)
+        return month_start(month) + np.minimum(day[rows], length - 1).astype("timedelta64[D]")
+
+    all_rows = np.arange(len(subs))
+    count = np.maximum((month_of(limit) - start_month) // step, 0)
+    # The last candidate may fall after the limit within the limit's month.
+    late = (count > 0) & (anniversary(count, all_rows) > limit)
+    count = count - late
+    rows = np.repeat(all_rows, count)
+    k = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count) + 1
+    due = pd.DataFrame(
+        {
+            "renewal": np.arange(len(rows)),
+            "account_id": subs["account_id"].to_numpy()[rows],
+            "on": anniversary(k, rows),
+            "mrr": subs["mrr"].to_numpy()[rows],
+        }
+    )
+    due["month"] = month_of(due["on"].to_numpy())
+    due = due[due["month"] >= first_month]
+
+    # Renewed: some paying subscription of the account covers the day after.
+    covering = due[["renewal", "account_id", "on"]].merge(
+        subs[["account_id", "started_on", "ended_on"]], on="account_id"
+    )
+    after = covering["on"] + pd.Timedelta(days=1)
+    covers = (covering["started_on"] <= after) & (
+        covering["ended_on"].isna() | (covering["ended_on"] > after)
+    )
+    renewed_ids = covering.loc[covers.to_numpy(), "renewal"].unique()
+    due["renewed"] = due["renewal"].isin(renewed_ids)
+    due["renewed_mrr"] = np.where(due["renewed"], due["mrr"], 0)
+    by_month = due.groupby("month").agg(
+        renewals_due=("renewal", "size"),
+        renewals_renewed=("renewed", "sum"),
+        renewals_due_mrr=("mrr", "sum"),
+        renewals_renewed_mrr=("renewed_mrr", "sum"),
+    )
+    return by_month.astype(np.int64)

@@ -1,0 +1,211 @@
+"""Recomputing an organization's stored metrics: full, or from the first stale month on.
+
+Both read the organization's whole subscription history (one query: whether
+an account's return is new or a reactivation depends on all of it) and
+compute in memory with whole-frame NumPy; an incremental run then replaces
+only the months from the first stale one, and the cohorts only when a
+complete month changed. The replacement is one transaction under a
+per-organization advisory lock: readers see the old results or the new ones,
+and a run killed halfway leaves the old ones and the stale mark in place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Subscription
+from csplatform.tasks import enqueue_debounced, organization_lock
+from csplatform.tenancy import current_organization
+from metrics import cohorts as cohort_metrics
+from metrics import revenue
+from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
+
+LOCK = "metrics.services.metrics_recompute"
+
+
+@dataclass(frozen=True)
+class Computed:
+    months: pd.DataFrame  # indexed by month (months since 1970-01)
+    cohorts: list[cohort_metrics.Cohort]
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    months: int = 0
+    cohorts: int = 0
+    since: date | None = None  # None: everything was recomputed
+    skipped: bool = False  # nothing was stale
+
+
+def subscriptions_frame() -> pd.DataFrame:
+    """The current organization's subscriptions, one query, dates as datetime64."""
+    rows = Subscription.objects.values_list(*revenue.SUBSCRIPTION_COLUMNS)
+    frame = pd.DataFrame.from_records(list(rows), columns=revenue.SUBSCRIPTION_COLUMNS)
+    for column in ("started_on", "ended_on"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def compute(
+    subscriptions: pd.DataFrame,
+    *,
+    today: date,
+    gross_margin: float = 1.0,
+    annual_discount_rate: float = 0.1,
+    with_cohorts: bool = True,
+) -> Computed:
+    """Every monthly metric through `today`'s month, and the cohorts (see docs/metrics.md)."""
+    current = int(revenue.month_of(today))
+    matrix = revenue.mrr_matrix(subscriptions, through=current)
+    if matrix.mrr.size == 0:
+        return Computed(pd.DataFrame(), [])
+    months = revenue.monthly_revenue(matrix)
+    months["clv"] = revenue.simple_clv(months, gross_margin=gross_margin)
+    renewed = revenue.renewals(subscriptions, first_month=matrix.first_month, through=today)
+    months = months.join(renewed, how="left")
+    for column in renewed.columns:
+        months[column] = months[column].fillna(0).astype(np.int64)
+    months["renewal_rate"] = revenue._ratio(months["renewals_renewed"], months["renewals_due"])
+    months["renewal_mrr_rate"] = revenue._ratio(
+        months["renewals_renewed_mrr"], months["renewals_due_mrr"]
+    )
+    found = (
+        cohort_metrics.cohorts(
+            matrix,
+            subscriptions,
+            last_complete_month=current - 1,
+            gross_margin=gross_margin,
+            annual_discount_rate=annual_discount_rate,
+        )
+        if with_cohorts
+        else []
+    )
+    return Computed(months, found)
+
+
+def metrics_mark_stale(*, since: date) -> None:
+    """Note that metrics from month(`since`) on are stale, and have them recomputed shortly
+    after the current transaction commits (debounced)."""
+    organization = current_organization()
+    first_day = since.replace(day=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO metrics_metricsstate (organization_id, dirty_since) VALUES (%s, %s) "
+            "ON CONFLICT (organization_id) DO UPDATE SET dirty_since = "
+            "least(coalesce(metrics_metricsstate.dirty_since, EXCLUDED.dirty_since), "
+            "EXCLUDED.dirty_since)",
+            [organization.pk, first_day],
+        )
+    from metrics.tasks import recompute_metrics
+
+    enqueue_debounced(
+        recompute_metrics, organization.pk, delay=settings.METRICS_RECOMPUTE_DELAY_SECONDS
+    )
+
+
+@transaction.atomic
+def metrics_recompute(*, full: bool = False, today: date | None = None) -> RecomputeResult:
+    """Recompute the current organization's stored metrics.
+
+    Incremental (the default) recomputes from the first stale month and does nothing
+    when nothing is stale, unless nothing was ever computed. `full` replaces all.
+    """
+    organization = current_organization()
+    organization_lock(LOCK)
+    state, _created = MetricsState.objects.select_for_update().get_or_create()
+    since = None if full or state.computed_at is None else state.dirty_since
+    if not full and state.computed_at is not None and since is None:
+        return RecomputeResult(skipped=True)
+    today = today or timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
+    current = int(revenue.month_of(today))
+    since_month = None if since is None else int(revenue.month_of(since))
+    # Cohorts read complete months only: a change within the current month leaves them be.
+    with_cohorts = since_month is None or since_month < current
+    computed = compute(
+        subscriptions_frame(),
+        today=today,
+        gross_margin=float(organization.gross_margin),
+        annual_discount_rate=float(organization.annual_discount_rate),
+        with_cohorts=with_cohorts,
+    )
+    now = timezone.now()
+    months = computed.months
+    if since_month is not None and not months.empty:
+        months = months[months.index >= since_month]
+        MonthlyMetrics.objects.filter(month__gte=since).delete()
+    else:
+        MonthlyMetrics.objects.all().delete()
+    MonthlyMetrics.objects.bulk_create(
+        MonthlyMetrics(month=revenue.month_start(month).item(), computed_at=now, **values)
+        for month, values in _records(months)
+    )
+    if with_cohorts:
+        CohortMetrics.objects.all().delete()
+        CohortMetrics.objects.bulk_create(_cohort_row(c, now) for c in computed.cohorts)
+    state.dirty_since = None
+    state.computed_at = now
+    if since is None:
+        state.full_computed_at = now
+    state.save()
+    return RecomputeResult(
+        months=len(months), cohorts=len(computed.cohorts) if with_cohorts else 0, since=since
+    )
+
+
+_MONTH_FIELDS = [
+    f.name
+    for f in MonthlyMetrics._meta.concrete_fields
+    if f.name not in ("id", "organization", "month", "computed_at")
+]
+
+
+def _records(months: pd.DataFrame) -> list[tuple[int, dict[str, Any]]]:
+    """(month, field values) per row, NaN as None and integers as Python ints."""
+    if months.empty:
+        return []
+    frame = months[_MONTH_FIELDS].astype(object).where(months[_MONTH_FIELDS].notna(), None)
+    return [
+        (int(month), {k: _plain(v) for k, v in row.items()})
+        for month, row in zip(frame.index, frame.to_dict("records"), strict=True)
+    ]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def _cohort_row(cohort: cohort_metrics.Cohort, now: Any) -> CohortMetrics:
+    fit = cohort.fit
+    return CohortMetrics(
+        interval=cohort.interval,
+        start=revenue.month_start(cohort.start).item(),
+        label=cohort.label,
+        size=cohort.size,
+        starting_mrr=cohort.starting_mrr,
+        survivors=cohort.survivors,
+        logo_retention=cohort.logo_retention,
+        revenue_retention=cohort.revenue_retention,
+        alpha=None if fit is None else fit.alpha,
+        beta=None if fit is None else fit.beta,
+        log_likelihood=None if fit is None else fit.log_likelihood,
+        fit_note=cohort.fit_note[:200],
+        projection=cohort.projection,
+        clv=cohort.clv,
+        clv_low=cohort.clv_low,
+        clv_high=cohort.clv_high,
+        computed_at=now,
+    )

@@ -1,0 +1,236 @@
+"""Stored metrics: recomputed whole or from the stale month, atomically, by Celery and by hand."""
+
+import json
+import time
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from accounts.customers import accounts_upsert, subscriptions_upsert
+from csplatform.tasks import debounce_release
+from csplatform.tenancy import tenant_context
+from journeys import demo
+from metrics import services
+from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
+from metrics.tasks import recompute_metrics
+from tests.factories import OrganizationFactory
+
+TODAY = date(2026, 11, 24)
+pytestmark = pytest.mark.django_db
+
+
+def _subscription(external_id, account, amount, started_on, ended_on=None, interval="month"):
+    return {
+        "external_id": external_id,
+        "account_external_id": account,
+        "plan": "Pro",
+        "amount_cents": amount,
+        "currency": "BRL",
+        "billing_interval": interval,
+        "started_on": started_on,
+        "ended_on": ended_on,
+    }
+
+
+@pytest.fixture
+def org():
+    organization = OrganizationFactory(slug="acme", currency="BRL")
+    with tenant_context(organization):
+        accounts_upsert([{"external_id": f"a{i}", "name": f"A{i}"} for i in range(1, 4)])
+        subscriptions_upsert(
+            [
+                _subscription("s1", "a1", 10_000, date(2026, 1, 10)),
+                _subscription("s2", "a2", 20_000, date(2026, 2, 1), date(2026, 6, 1)),
+                _subscription("s3", "a3", 120_000, date(2026, 3, 5), interval="year"),
+            ]
+        )
+    return organization
+
+
+def _months(organization):
+    with tenant_context(organization):
+        return {
+            m.month.strftime("%Y-%m"): m for m in MonthlyMetrics.objects.order_by("month").all()
+        }
+
+
+def test_it_marks_metrics_stale_from_the_month_a_subscription_change_touches(org):
+    with tenant_context(org):
+        assert MetricsState.objects.get().dirty_since == date(2026, 1, 1)
+        services.metrics_recompute(today=TODAY)
+        assert MetricsState.objects.get().dirty_since is None
+        subscriptions_upsert(
+            [_subscription("s1", "a1", 10_000, date(2026, 1, 10), date(2026, 9, 15))]
+        )
+        assert MetricsState.objects.get().dirty_since == date(2026, 9, 1)
+
+
+def test_it_stores_every_month_and_cohort_on_a_full_recompute(org):
+    with tenant_context(org):
+        result = services.metrics_recompute(full=True, today=TODAY)
+    months = _months(org)
+    assert result.months == len(months) == 11  # January to November 2026
+    assert (months["2026-03"].mrr, months["2026-03"].customers) == (40_000, 3)
+    assert months["2026-06"].churn == 20_000
+    with tenant_context(org):
+        assert {c.label for c in CohortMetrics.objects.all()} == {"2026-01", "2026-02", "2026"}
+
+
+def test_it_replaces_only_the_stale_months_on_an_incremental_recompute(org):
+    with tenant_context(org):
+        services.metrics_recompute(full=True, today=TODAY)
+    before = _months(org)
+    with tenant_context(org):
+        subscriptions_upsert(
+            [_subscription("s1", "a1", 10_000, date(2026, 1, 10), date(2026, 9, 15))]
+        )
+        result = services.metrics_recompute(today=TODAY)
+    after = _months(org)
+    assert result.since == date(2026, 9, 1)
+    assert result.months == 3  # September to November
+    assert after["2026-08"].computed_at == before["2026-08"].computed_at
+    assert after["2026-09"].computed_at > before["2026-09"].computed_at
+    assert (after["2026-09"].churn, after["2026-09"].mrr) == (10_000, 10_000)
+
+
+def test_it_does_nothing_when_nothing_is_stale(org):
+    with tenant_context(org):
+        services.metrics_recompute(today=TODAY)
+        assert services.metrics_recompute(today=TODAY).skipped
+
+
+@transaction.atomic
+def _recompute_then_die(organization):
+    with tenant_context(organization):
+        services.metrics_recompute(full=True, today=TODAY)
+        assert not MonthlyMetrics.objects.filter(month__lt=date(2026, 1, 1)).exists()
+        raise RuntimeError("the worker was killed")
+
+
+def test_it_keeps_the_previous_results_and_the_stale_mark_when_killed_halfway(org):
+    with tenant_context(org):
+        services.metrics_recompute(full=True, today=TODAY)
+        subscriptions_upsert([_subscription("s4", "a1", 5_000, date(2026, 10, 1))])
+    before = {k: (m.mrr, m.computed_at) for k, m in _months(org).items()}
+    with pytest.raises(RuntimeError, match="killed"):
+        _recompute_then_die(org)
+    assert {k: (m.mrr, m.computed_at) for k, m in _months(org).items()} == before
+    with tenant_context(org):
+        assert MetricsState.objects.get().dirty_since == date(2026, 10, 1)
+
+
+def test_it_prints_the_documented_json(org):
+    call_command("recompute_metrics", "--org", "acme", "--full", stdout=StringIO())
+    out = StringIO()
+    call_command(
+        "metrics", "--org", "acme", "--from", "2026-02", "--to", "2026-06", "--json", stdout=out
+    )
+    document = json.loads(out.getvalue())
+    months = document["months"]
+    assert [m["month"] for m in months] == ["2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    required = {
+        "month", "mrr", "customers", "new", "expansion", "contraction", "churn",
+        "reactivation", "new_customers", "churned_customers", "reactivated_customers",
+        "logo_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr",
+        "arpa", "quick_ratio",
+    }  # fmt: skip
+    assert required <= set(months[0])
+    june = months[-1]
+    assert (june["mrr"], june["churn"], june["churned_customers"]) == (20_000, 20_000, 1)
+    assert june["logo_churn_rate"] == pytest.approx(1 / 3)
+    assert june["nrr"] is None  # no year of history
+    cohort = document["cohorts"][0]
+    assert {"cohort", "interval", "size", "survivors", "alpha", "beta"} <= set(cohort)
+
+
+def test_it_computes_metrics_on_first_ask_when_none_are_stored(org):
+    out, err = StringIO(), StringIO()
+    call_command("metrics", "--org", "acme", "--json", stdout=out, stderr=err)
+    assert "computing them" in err.getvalue()
+    assert json.loads(out.getvalue())["months"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--org", "nope", "--json"], "No organization has the slug 'nope'"),
+        (["--org", "acme", "--from", "March", "--json"], "use YYYY-MM"),
+        (["--org", "acme", "--from", "2026-05", "--to", "2026-01"], "--from is after --to"),
+    ],
+)
+def test_it_explains_bad_arguments_to_the_metrics_command(org, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("metrics", *args, stdout=StringIO())
+
+
+def test_it_recomputes_every_organization_with_progress(org):
+    OrganizationFactory(slug="empty-co")
+    out = StringIO()
+    call_command("recompute_metrics", "--all", stdout=out)
+    assert "[1/2] acme: 11 month(s) all months" in out.getvalue()
+    assert "[2/2] empty-co: 0 month(s)" in out.getvalue()
+    with pytest.raises(CommandError, match="create_org"):
+        call_command("recompute_metrics", "--org", "nope", stdout=StringIO())
+
+
+def test_it_gives_demo_metrics_that_satisfy_the_identity_and_definitions():
+    organization = OrganizationFactory(slug="demo-metrics", currency="BRL")
+    with tenant_context(organization):
+        demo.generate(
+            organization_id=organization.pk,
+            index=1,
+            seed=3,
+            scale=demo.Scale(organizations=1, accounts=200, events=2_000, months=14),
+            owner_ids=[],
+            today=TODAY,
+        )
+    out = StringIO()
+    call_command("metrics", "--org", "demo-metrics", "--json", stdout=out, stderr=StringIO())
+    document = json.loads(out.getvalue())
+    months = document["months"]
+    assert len(months) >= 14
+    previous = {"mrr": 0, "customers": 0}
+    kinds = ("new", "expansion", "contraction", "churn", "reactivation")
+    for month in months:
+        assert all(month[k] >= 0 for k in kinds)
+        assert month["mrr"] == (
+            previous["mrr"]
+            + month["new"]
+            + month["reactivation"]
+            + month["expansion"]
+            - month["contraction"]
+            - month["churn"]
+        )
+        if previous["customers"]:
+            assert month["logo_churn_rate"] == pytest.approx(
+                month["churned_customers"] / previous["customers"]
+            )
+        if month["customers"]:
+            assert month["arpa"] == pytest.approx(month["mrr"] / month["customers"])
+        previous = month
+    assert sum(m["churn"] for m in months) > 0
+    assert sum(m["expansion"] for m in months) > 0
+    assert any(c["alpha"] is not None for c in document["cohorts"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_recomputes_on_a_real_worker_after_subscriptions_change(celery_worker_process, settings):
+    settings.METRICS_RECOMPUTE_DELAY_SECONDS = 0
+    organization = OrganizationFactory()
+    debounce_release(recompute_metrics, organization.pk)
+    with tenant_context(organization):
+        accounts_upsert([{"external_id": "a1", "name": "Acme"}])
+        subscriptions_upsert([_subscription("s1", "a1", 10_000, date(2026, 1, 10))])
+
+    deadline = time.monotonic() + 30
+    stored = 0
+    while time.monotonic() < deadline and not stored:
+        time.sleep(0.2)
+        with tenant_context(organization):
+            stored = MonthlyMetrics.objects.filter(month=date(2026, 1, 1), mrr=10_000).count()
+    assert stored == 1
+    with tenant_context(organization):
+        assert MetricsState.objects.get().dirty_since is None
