@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -44,16 +43,14 @@ from django.test import Client
 from accounts import services
 from accounts.customers import accounts_upsert
 from accounts.models import Account, Organization, Role, User
+from bench.workload import admin_dsn
 from csplatform.imports import import_file
 from csplatform.tenancy import tenant_context
 from journeys.rollups import usage_roll_up
 
 
 def _admin_dsn() -> str:
-    database = connection.settings_dict["NAME"]
-    return os.environ.get(
-        "BENCH_ADMIN_DATABASE_URL", f"postgresql://postgres@127.0.0.1:5432/{database}"
-    )
+    return admin_dsn(connection.settings_dict["NAME"])
 
 
 def _events(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics.retention import CannotFit, SbgFit, fit_sbg
+from metrics.retention import CannotFit, SbgFit, fit_sbg_many
 from metrics.revenue import MONTHS_PER_INTERVAL, MrrMatrix, month_of, subscription_mrr
 
 INTERVAL_NAMES = {1: "month", 3: "quarter", 12: "year"}
@@ -55,25 +55,25 @@ def _first_interval(
 ) -> np.ndarray:
     """Months per period of each account: the interval of its largest subscription at the end
     of its first month as a customer."""
-    subs = subscriptions.assign(
-        mrr=subscription_mrr(subscriptions),
-        row=np.searchsorted(matrix.account_ids, subscriptions["account_id"].to_numpy()),
-        step=subscriptions["billing_interval"].map(MONTHS_PER_INTERVAL).to_numpy(),
-        start=month_of(subscriptions["started_on"]),
+    mrr = subscription_mrr(subscriptions)
+    row = np.searchsorted(matrix.account_ids, subscriptions["account_id"].to_numpy())
+    interval = subscriptions["billing_interval"].to_numpy()
+    months = np.select(
+        [interval == name for name in MONTHS_PER_INTERVAL], list(MONTHS_PER_INTERVAL.values())
     )
+    start = month_of(subscriptions["started_on"])
     ended = subscriptions["ended_on"]
-    subs["end"] = np.where(
+    end = np.where(
         ended.isna().to_numpy(), np.iinfo(np.int64).max, month_of(ended.fillna(pd.Timestamp(0)))
     )
-    month = matrix.first_month + first[subs["row"].to_numpy()]
-    active = (subs["start"] <= month) & (subs["end"] > month) & (subs["mrr"] > 0)
-    chosen = (
-        subs[active.to_numpy()]
-        .sort_values(["row", "mrr"], ascending=[True, False])
-        .drop_duplicates("row")
-    )
+    month = matrix.first_month + first[row]
+    active = np.flatnonzero((start <= month) & (end > month) & (mrr > 0))
+    # Per account, the largest active subscription: sort by account, then MRR descending,
+    # and take each account's first.
+    order = active[np.lexsort((-mrr[active], row[active]))]
+    accounts, firsts = np.unique(row[order], return_index=True)
     step = np.ones(len(matrix.account_ids), dtype=np.int64)
-    step[chosen["row"].to_numpy()] = chosen["step"].to_numpy()
+    step[accounts] = months[order][firsts]
     return step
 
 
@@ -128,25 +128,26 @@ def cohorts(
             logo_retention=(alive[members, : n + 1].sum(axis=0) / size).tolist(),
             revenue_retention=(values[members, : n + 1].sum(axis=0) / starting).tolist(),
         )
+        result.append(cohort)
+    # One vectorized fit for all the organization's cohorts.
+    for cohort, fit in zip(result, fit_sbg_many([c.survivors for c in result]), strict=True):
+        if isinstance(fit, CannotFit):
+            cohort.fit_note = str(fit)
+            continue
         _project(
             cohort,
-            months_per_period=int(cohort_step),
+            fit,
             gross_margin=gross_margin,
             annual_discount_rate=annual_discount_rate,
         )
-        result.append(cohort)
     return sorted(result, key=lambda c: (c.interval, c.start))
 
 
 def _project(
-    cohort: Cohort, *, months_per_period: int, gross_margin: float, annual_discount_rate: float
+    cohort: Cohort, fit: SbgFit, *, gross_margin: float, annual_discount_rate: float
 ) -> None:
-    """Fit the sBG model and project retention and CLV with their 90 % intervals."""
-    try:
-        fit = fit_sbg(cohort.survivors)
-    except CannotFit as reason:
-        cohort.fit_note = str(reason)
-        return
+    """Project retention and CLV from the cohort's sBG fit, with their 90 % intervals."""
+    months_per_period = MONTHS_PER_INTERVAL[cohort.interval]
     cohort.fit = fit
     n = fit.periods
     ahead = np.arange(n + 1, n + PROJECTED_PERIODS + 1)
@@ -155,13 +156,14 @@ def _project(
     revenue_per_period = cohort.starting_mrr / cohort.size * months_per_period * gross_margin
     cohort.clv = float(revenue_per_period * fit.discounted_expected_lifetime(d))
     bands = fit.interval(
-        lambda f: np.column_stack(
-            [f.survival(ahead), revenue_per_period * f.discounted_expected_lifetime(d)]
+        lambda f: np.append(
+            f.survival(ahead), revenue_per_period * f.discounted_expected_lifetime(d)
         )
     )
     low = high = None
     if bands is not None:
         low, high = bands
+        high = np.concatenate([np.minimum(high[:-1], 1.0), high[-1:]])  # survival ≤ 1
         cohort.clv_low, cohort.clv_high = float(low[-1]), float(high[-1])
     cohort.projection = [
         {

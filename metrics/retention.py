@@ -10,9 +10,9 @@ Valuation in a Contractual Setting" (2010), exactly as docs/metrics.md states:
 - DERL after n − 1 renewals = (β + n − 1) ÷ (α + β + n − 1) · ₂F₁(1, β + n; α + β + n; 1 ÷ (1 + d))
 
 The fit is by maximum likelihood over (ln α, ln β), so both stay positive; its
-uncertainty is the inverse Hessian there, and intervals of anything derived
-from (α, β) come from a fixed-seed sample of that normal: the same data always
-gives the same interval.
+uncertainty is the inverse Hessian there, carried to anything derived from
+(α, β) by the delta method on the log scale: the same data always gives the
+same interval.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 MIN_OBSERVED_PERIODS = 3  # never extrapolate a cohort observed for fewer periods
 BOUND = 12.0  # |ln α|, |ln β| ≤ 12: beyond, churn is as good as homogeneous (geometric)
+RIDGE = np.log(1000.0)  # α, β > 1000: the spread of churn rates is negligible
 
 
 class CannotFit(ValueError):  # noqa: N818 (reads as what it says: the data cannot fit)
@@ -71,29 +72,40 @@ class SbgFit:
         return (b + n - 1) / (a + b + n - 1) * special.hyp2f1(1, b + n, a + b + n, 1 / (1 + d))
 
     def interval(
-        self,
-        statistic: Callable[[SbgFit], Any],
-        *,
-        level: float = 0.9,
-        draws: int = 500,
-        seed: int = 0,
+        self, statistic: Callable[[SbgFit], Any], *, level: float = 0.9
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The central `level` interval of `statistic` over the fit's uncertainty, or None
-        when the uncertainty is unknown. `statistic` gets a fit whose alpha and beta are
-        column vectors of draws, so `fit.survival(np.arange(1, 13))` gives a draws × 12 array."""
+        """The central `level` interval of a positive `statistic` of the fit (a number or an
+        array), or None when the fit's uncertainty is unknown or unbounded.
+
+        The delta method on the log scale: the gradient of ln statistic with respect to
+        (ln α, ln β), by central differences, carries the covariance of the fit to
+        ln statistic, whose normal interval is mapped back; so the interval is never
+        negative and is wider on the side the statistic is more uncertain.
+        """
         if self.covariance is None:
             return None
-        rng = np.random.default_rng(seed)
-        mean = np.log([self.alpha, self.beta])
-        # Draws stay within the fit's bounds: a flat likelihood (nearly homogeneous churn)
-        # has a huge variance along its ridge.
-        logs = rng.multivariate_normal(mean, self.covariance, size=draws)
-        samples = np.exp(np.clip(logs, -BOUND, BOUND))
-        draws_fit = SbgFit(samples[:, :1], samples[:, 1:], np.nan, self.periods)
-        with np.errstate(over="ignore", invalid="ignore"):  # extreme draws give inf/NaN
-            values = np.asarray(statistic(draws_fit), dtype=float)
-        tail = (1 - level) / 2 * 100
-        low, high = np.nanpercentile(values, [tail, 100 - tail], axis=0)
+        step = 1e-4
+        x = np.log([self.alpha, self.beta])
+
+        def ln_statistic(shift: np.ndarray) -> np.ndarray:
+            a, b = np.exp(np.clip(x + shift, -BOUND, BOUND))
+            with np.errstate(divide="ignore"):
+                return np.log(np.asarray(statistic(SbgFit(a, b, np.nan, self.periods)), float))
+
+        centre = ln_statistic(np.zeros(2))
+        gradient = np.stack(
+            [
+                (ln_statistic(step * unit) - ln_statistic(-step * unit)) / (2 * step)
+                for unit in np.eye(2)
+            ],
+            axis=-1,
+        )
+        variance = np.einsum("...i,ij,...j->...", gradient, self.covariance, gradient)
+        spread = special.ndtri(0.5 + level / 2) * np.sqrt(np.maximum(variance, 0))
+        with np.errstate(over="ignore"):
+            low, high = np.exp(centre - spread), np.exp(centre + spread)
+        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            return None  # the likelihood is too flat along some direction to bound it
         return low, high
 
 
@@ -136,7 +148,8 @@ def _derivatives(
     )
 
     def psi(k: int, v: Any) -> Any:
-        return special.polygamma(k, v)
+        # ψ and ψ₁ as ufuncs (special.polygamma is a slow Python wrapper): ψ₁(v) = ζ(2, v).
+        return special.digamma(v) if k == 0 else special.zeta(2, v)
 
     g_a = (
         np.sum(lost * (psi(0, A + 1) - psi(0, ab_t)), axis=1)
@@ -169,42 +182,124 @@ def _derivatives(
     return ll, gradient, hessian
 
 
-def _start(lost: np.ndarray, remaining: float) -> np.ndarray:
-    """A starting point: the geometric (homogeneous) churn that fits the data, with the
-    spread of a beta distribution of precision α + β = 2."""
-    periods = np.arange(1, len(lost) + 1)
-    exposure = np.sum(lost * periods) + remaining * len(lost)
-    churn = np.clip(lost.sum() / exposure, 1e-3, 1 - 1e-3)
-    return np.log([2 * churn, 2 * (1 - churn)])
-
-
-def _fit_one(lost: np.ndarray, remaining: int, n: int) -> SbgFit:
-    lost_2d, remaining_1d, n_1d = lost[None, :], np.array([remaining]), np.array([n])
-
-    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, gradient, _hessian = _derivatives(x[None, :], lost_2d, remaining_1d, n_1d)
-        return -float(ll[0]), -gradient[0]
-
-    result = optimize.minimize(
-        objective,
-        x0=_start(lost, remaining),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-BOUND, BOUND), (-BOUND, BOUND)],
+def _ll_batch(x: np.ndarray, lost: np.ndarray, remaining: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """LL alone at (ln α, ln β) = x for K cohorts, for the line search."""
+    a, b = np.exp(x[:, 0]), np.exp(x[:, 1])
+    t = np.arange(1, lost.shape[1] + 1)[None, :]
+    return (
+        np.sum(lost * special.betaln(a[:, None] + 1, b[:, None] + t - 1), axis=1)
+        + remaining * special.betaln(a, b + n)
+        - (lost.sum(axis=1) + remaining) * special.betaln(a, b)
     )
-    ll, _gradient, hessian = _derivatives(result.x[None, :], lost_2d, remaining_1d, n_1d)
-    information = -hessian[0]
-    covariance = None
-    if np.all(np.isfinite(information)) and np.all(np.linalg.eigvalsh(information) > 0):
-        covariance = np.linalg.inv(information)
-    alpha, beta = np.exp(result.x)
-    return SbgFit(
-        alpha=float(alpha),
-        beta=float(beta),
-        log_likelihood=float(ll[0]),
-        periods=n,
-        covariance=covariance,
-    )
+
+
+def _maximize(lost: np.ndarray, remaining: np.ndarray, n: np.ndarray) -> list[SbgFit]:
+    """Maximize LL over (ln α, ln β) in [−BOUND, BOUND]² for K cohorts at once: damped
+    Newton steps (the Hessian shifted where LL is not concave), each halved until LL
+    rises and projected onto the bounds. A cohort stops when its free gradient
+    vanishes or its LL stops rising."""
+    count = len(remaining)
+    periods = np.arange(1, lost.shape[1] + 1)[None, :]
+    exposure = np.sum(lost * periods, axis=1) + remaining * n
+    churn = np.clip(lost.sum(axis=1) / exposure, 1e-3, 1 - 1e-3)
+    # Start at the homogeneous churn that fits, with the spread of precision α + β = 2.
+    x = np.log(np.column_stack([2 * churn, 2 * (1 - churn)]))
+    ll, gradient, hessian = _derivatives(x, lost, remaining, n)
+    active = np.ones(count, dtype=bool)
+    for _iteration in range(200):
+        pinned = ((x >= BOUND) & (gradient > 0)) | ((x <= -BOUND) & (gradient < 0))
+        free_gradient = np.where(pinned, 0.0, gradient)
+        active &= np.max(np.abs(free_gradient), axis=1) >= 1e-7
+        if not active.any():
+            break
+        # Newton's step, with the Hessian shifted to be negative definite where LL is not
+        # concave (Levenberg-Marquardt): uphill, and well scaled in both directions.
+        top = np.linalg.eigvalsh(hessian)[:, -1]
+        shift = np.where(top >= 0, top + np.maximum(1e-3, 0.1 * np.abs(top)), 0.0)
+        safe = hessian - shift[:, None, None] * np.eye(2)[None]
+        step = -np.linalg.solve(safe, gradient[:, :, None])[:, :, 0]
+        step = np.where(pinned, 0.0, step)
+        # At most a factor e^2 per step: a nearly flat direction makes Newton's step huge.
+        longest = np.max(np.abs(step), axis=1, keepdims=True)
+        step = step * np.minimum(1.0, 2.0 / np.maximum(longest, 1e-300))
+        scale = np.ones(count)
+        pending = active.copy()
+        while pending.any() and scale[pending].max() > 1e-12:
+            trial = np.clip(x + scale[:, None] * step, -BOUND, BOUND)
+            rose = pending & (_ll_batch(trial, lost, remaining, n) > ll)
+            x = np.where(rose[:, None], trial, x)
+            pending &= ~rose
+            scale = np.where(pending, scale / 2, scale)
+        active &= ~pending  # no step raised LL: at the maximum, to rounding
+        previous = ll
+        ll, gradient, hessian = _derivatives(x, lost, remaining, n)
+        # Converged once LL stops rising: along a flat ridge (churn nearly the same for
+        # everyone) further steps change the projection by less than this.
+        active &= ll - previous > 1e-9 * np.maximum(1.0, np.abs(ll))
+        # Once α and β both pass RIDGE the beta mixing is all but a point mass (churn the
+        # same for everyone) and LL only creeps up along α ÷ β fixed: go to the bound.
+        ridge = active & (x.min(axis=1) > RIDGE)
+        if ridge.any():
+            jump = np.where(ridge[:, None], x + (BOUND - x.max(axis=1, keepdims=True)), x)
+            higher = ridge & (_ll_batch(jump, lost, remaining, n) >= ll)
+            x = np.where(higher[:, None], jump, x)
+            active &= ~higher
+            ll, gradient, hessian = _derivatives(x, lost, remaining, n)
+
+    fits = []
+    for k in range(count):
+        information = -hessian[k]
+        covariance = None
+        if np.all(np.isfinite(information)) and np.all(np.linalg.eigvalsh(information) > 0):
+            covariance = np.linalg.inv(information)
+        alpha, beta = np.exp(x[k])
+        fits.append(
+            SbgFit(
+                alpha=float(alpha),
+                beta=float(beta),
+                log_likelihood=float(ll[k]),
+                periods=int(n[k]),
+                covariance=covariance,
+            )
+        )
+    return fits
+
+
+def _checked(survivors: Sequence[int]) -> tuple[np.ndarray, int, int]:
+    n = len(survivors) - 1
+    if n < MIN_OBSERVED_PERIODS:
+        raise CannotFit(f"Observed for {n} period(s); at least {MIN_OBSERVED_PERIODS} are needed.")
+    lost, remaining, n = _lost_and_survivors(survivors)
+    if lost.sum() == 0:
+        raise CannotFit("No customer was lost yet, so retention cannot be projected.")
+    return lost, remaining, n
+
+
+def fit_sbg_many(cohorts: Sequence[Sequence[int]]) -> list[SbgFit | CannotFit]:
+    """fit_sbg for many cohorts in one vectorized pass: each result is the cohort's fit,
+    or the CannotFit that says why it has none."""
+    results: list[SbgFit | CannotFit] = []
+    fittable: list[tuple[int, np.ndarray, int, int]] = []
+    for survivors in cohorts:
+        try:
+            lost, remaining, n = _checked(survivors)
+        except CannotFit as reason:
+            results.append(reason)
+            continue
+        fittable.append((len(results), lost, remaining, n))
+        results.append(CannotFit("not fitted yet"))
+    if fittable:
+        width = max(n for _i, _l, _r, n in fittable)
+        lost = np.zeros((len(fittable), width))
+        for row, (_i, counts, _r, n) in enumerate(fittable):
+            lost[row, :n] = counts
+        remaining = np.array([r for _i, _l, r, _n in fittable], dtype=float)
+        periods = np.array([n for _i, _l, _r, n in fittable], dtype=float)
+        for (index, _l, _r, _n), fit in zip(
+            fittable, _maximize(lost, remaining, periods), strict=True
+        ):
+            results[index] = fit
+    return results
 
 
 def fit_sbg(survivors: Sequence[int]) -> SbgFit:
@@ -214,10 +309,7 @@ def fit_sbg(survivors: Sequence[int]) -> SbgFit:
     customer was lost (the likelihood then grows without bound) or when the counts
     are not a survival curve.
     """
-    n = len(survivors) - 1
-    if n < MIN_OBSERVED_PERIODS:
-        raise CannotFit(f"Observed for {n} period(s); at least {MIN_OBSERVED_PERIODS} are needed.")
-    lost, remaining, n = _lost_and_survivors(survivors)
-    if lost.sum() == 0:
-        raise CannotFit("No customer was lost yet, so retention cannot be projected.")
-    return _fit_one(lost, remaining, n)
+    (result,) = fit_sbg_many([survivors])
+    if isinstance(result, CannotFit):
+        raise result
+    return result

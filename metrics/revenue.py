@@ -193,32 +193,40 @@ def renewals(subscriptions: pd.DataFrame, *, first_month: int, through: date) ->
     count = count - late
     rows = np.repeat(all_rows, count)
     k = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count) + 1
-    due = pd.DataFrame(
-        {
-            "renewal": np.arange(len(rows)),
-            "account_id": subs["account_id"].to_numpy()[rows],
-            "on": anniversary(k, rows),
-            "mrr": subs["mrr"].to_numpy()[rows],
-        }
-    )
-    due["month"] = month_of(due["on"].to_numpy())
-    due = due[due["month"] >= first_month]
+    on = anniversary(k, rows)
+    month = month_of(on)
+    in_range = month >= first_month
+    rows, on, month = rows[in_range], on[in_range], month[in_range]
 
-    # Renewed: some paying subscription of the account covers the day after.
-    covering = due[["renewal", "account_id", "on"]].merge(
-        subs[["account_id", "started_on", "ended_on"]], on="account_id"
-    )
-    after = covering["on"] + pd.Timedelta(days=1)
-    covers = (covering["started_on"] <= after) & (
-        covering["ended_on"].isna() | (covering["ended_on"] > after)
-    )
-    renewed_ids = covering.loc[covers.to_numpy(), "renewal"].unique()
-    due["renewed"] = due["renewal"].isin(renewed_ids)
-    due["renewed_mrr"] = np.where(due["renewed"], due["mrr"], 0)
-    by_month = due.groupby("month").agg(
-        renewals_due=("renewal", "size"),
-        renewals_renewed=("renewed", "sum"),
-        renewals_due_mrr=("mrr", "sum"),
-        renewals_renewed_mrr=("renewed_mrr", "sum"),
+    # Renewed: some paying subscription of the account covers the day after. Each
+    # account's subscriptions are contiguous once sorted; try its 1st, 2nd, … in turn
+    # (a loop over the few slots an account has, not over accounts).
+    accounts = subs["account_id"].to_numpy()
+    order = np.argsort(accounts, kind="stable")
+    sorted_accounts = accounts[order]
+    first = np.searchsorted(sorted_accounts, accounts[rows], side="left")
+    last = np.searchsorted(sorted_accounts, accounts[rows], side="right")
+    after = on + np.timedelta64(1, "D")
+    renewed = np.zeros(len(rows), dtype=bool)
+    for slot in range(int((last - first).max(initial=0))):
+        candidate = order[np.minimum(first + slot, len(order) - 1)]
+        covers = (
+            (first + slot < last)
+            & (start[candidate] <= after)
+            & (np.isnat(ended[candidate]) | (ended[candidate] > after))
+        )
+        renewed |= covers
+
+    mrr = subs["mrr"].to_numpy()[rows]
+    offset = month - first_month
+    width = int(offset.max(initial=-1)) + 1
+    by_month = pd.DataFrame(
+        {
+            "renewals_due": np.bincount(offset, minlength=width),
+            "renewals_renewed": np.bincount(offset, weights=renewed, minlength=width),
+            "renewals_due_mrr": np.bincount(offset, weights=mrr, minlength=width),
+            "renewals_renewed_mrr": np.bincount(offset, weights=mrr * renewed, minlength=width),
+        },
+        index=pd.Index(first_month + np.arange(width), name="month"),
     )
     return by_month.astype(np.int64)

@@ -27,3 +27,16 @@ def test_it_measures_event_ingestion_against_raw_copy():
         assert result[workload]["rows"] == 5_000
         assert result[workload]["api_ratio"] > 0
         assert result[workload]["csv_ratio"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_measures_metrics_recomputes_against_one_aggregating_scan():
+    from bench import metrics
+
+    progress = io.StringIO()
+    result = metrics.run(quick=True, progress=progress)
+    assert result["organizations"] == 3
+    assert result["changed_accounts"] >= 3
+    assert result["full_to_scan_ratio"] > 0
+    assert result["incremental_to_full_ratio"] > 0
+    assert "incremental after" in progress.getvalue()

@@ -1,0 +1,201 @@
+"""Metrics recompute on the large demo workload, against one aggregating scan.
+
+- `scan`: the baseline. One query that merely aggregates the same source
+  table in Postgres: every subscription's MRR summed per account and month
+  end over the whole history, all organizations at once (as the
+  administrative role, BENCH_ADMIN_DATABASE_URL, since it reads across
+  tenants). It computes none of the metrics; it is the floor any
+  computation over subscription history pays.
+- `full`: `metrics_recompute(full=True)` for every organization, each in its
+  own tenant transaction, as the nightly sweep runs it: every month's
+  movements, rates, renewals and CLV, every cohort with its sBG fit and
+  projection, and the atomic replacement of the stored rows.
+- `incremental`: 1 % of the accounts, drawn at random across all
+  organizations, change today (an upgrade, a downgrade or a cancellation)
+  through `subscriptions_upsert`, which marks their organizations stale from
+  this month; then `metrics_recompute()` for every organization, as the
+  debounced task runs it.
+
+Targets (issue #4): full ≤ 3 × scan; incremental ≤ 5 % of full.
+
+The workload is `seed_demo --scale large` (200 organizations, 200,000
+accounts, 20 million events): about 20 minutes to generate, so it lives in a
+database of its own, BENCH_LARGE_DATABASE (default `csplatform_bench_large`),
+built on the first run and reused while it holds the 200 organizations. The
+incremental step changes subscriptions; each run undoes its changes first
+(they carry the external id prefix `bench-`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import IO, Any
+
+import numpy as np
+import psycopg
+
+BENCH_PREFIX = "bench-"
+
+
+def _scan(admin: psycopg.Connection, through: date) -> int:
+    row = admin.execute(
+        """
+        SELECT count(*), sum(mrr) FROM (
+            SELECT s.organization_id, s.account_id, e.month_end,
+                   sum(s.amount_cents / CASE s.billing_interval WHEN 'year' THEN 12
+                        WHEN 'quarter' THEN 3 ELSE 1 END) AS mrr
+            FROM accounts_subscription s
+            JOIN LATERAL generate_series(
+                    date_trunc('month', s.started_on),
+                    date_trunc('month', least(coalesce(s.ended_on, %(through)s), %(through)s)),
+                    interval '1 month') AS m(month_start) ON true
+            CROSS JOIN LATERAL (
+                SELECT (m.month_start + interval '1 month - 1 day')::date AS month_end
+            ) AS e
+            WHERE s.started_on <= e.month_end
+              AND (s.ended_on IS NULL OR s.ended_on > e.month_end)
+            GROUP BY 1, 2, 3
+        ) AS per_account_month
+        """,
+        {"through": through},
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def _organizations() -> list[Any]:
+    from accounts.models import Organization
+
+    return list(Organization.objects.filter(is_active=True).order_by("pk"))
+
+
+def _recompute_all(organizations: list[Any], *, full: bool, today: date) -> int:
+    from csplatform.tenancy import tenant_context
+    from metrics.services import metrics_recompute
+
+    months = 0
+    for organization in organizations:
+        with tenant_context(organization):
+            months += metrics_recompute(full=full, today=today).months
+    return months
+
+
+def _undo_changes(admin: psycopg.Connection) -> None:
+    """Restore the workload as generated: reopen what the bench ended, drop what it added."""
+    admin.execute("CREATE TABLE IF NOT EXISTS bench_ended_subscriptions (id bigint PRIMARY KEY)")
+    admin.execute(
+        "UPDATE accounts_subscription SET ended_on = NULL "
+        "WHERE id IN (SELECT id FROM bench_ended_subscriptions)"
+    )
+    admin.execute(
+        "DELETE FROM accounts_subscription WHERE external_id LIKE %s", [BENCH_PREFIX + "%"]
+    )
+    admin.execute("TRUNCATE bench_ended_subscriptions")
+
+
+def _change_one_percent(
+    admin: psycopg.Connection, organizations: list[Any], today: date, rng: np.random.Generator
+) -> int:
+    """Upgrade, downgrade or cancel today the open subscription of 1 % of the accounts."""
+    from accounts.customers import subscriptions_upsert
+    from accounts.models import Subscription
+    from csplatform.tenancy import tenant_context
+
+    changed = 0
+    for organization in organizations:
+        with tenant_context(organization):
+            open_subscriptions = list(
+                Subscription.objects.filter(ended_on__isnull=True)
+                .select_related("account")
+                .order_by("pk")
+            )
+            if not open_subscriptions:
+                continue
+            count = max(1, round(len(open_subscriptions) / 100))
+            picks = rng.choice(len(open_subscriptions), count, replace=False)
+            rows = []
+            for pick in picks:
+                current = open_subscriptions[pick]
+                end = {
+                    "external_id": current.external_id,
+                    "account_external_id": current.account.external_id,
+                    "plan": current.plan,
+                    "amount_cents": current.amount_cents,
+                    "currency": current.currency,
+                    "billing_interval": current.billing_interval,
+                    "started_on": current.started_on,
+                    "ended_on": max(today, current.started_on),
+                }
+                rows.append(end)
+                if rng.random() < 0.7:  # a new price from today; else a cancellation
+                    rows.append(
+                        {
+                            **end,
+                            "external_id": BENCH_PREFIX + current.external_id,
+                            "amount_cents": int(current.amount_cents * rng.choice([0.5, 1.5, 2])),
+                            "started_on": max(today, current.started_on),
+                            "ended_on": None,
+                        }
+                    )
+            subscriptions_upsert(rows)
+            changed += count
+            admin.execute(
+                "INSERT INTO bench_ended_subscriptions SELECT unnest(%s::bigint[])",
+                [[open_subscriptions[pick].pk for pick in picks]],
+            )
+    return changed
+
+
+def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
+    from bench.workload import large_workload
+
+    today = date.today()
+    with large_workload(quick=quick, progress=progress) as admin_dsn:
+        organizations = _organizations()
+        accounts = _count_accounts(admin_dsn)
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            _undo_changes(admin)
+            admin.execute("VACUUM ANALYZE accounts_subscription")
+            progress.write(f"metrics: {len(organizations)} organizations, {accounts} accounts\n")
+            # Warm caches on both sides once, then measure.
+            _scan(admin, today)
+            scan_seconds, rows = _timed(lambda: _scan(admin, today))
+            progress.write(f"  scan: {scan_seconds:.2f}s ({rows} account-months)\n")
+        full_seconds, months = _timed(lambda: _recompute_all(organizations, full=True, today=today))
+        progress.write(f"  full recompute: {full_seconds:.2f}s ({months} months)\n")
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            changed = _change_one_percent(admin, organizations, today, np.random.default_rng(5))
+        incremental_seconds, months = _timed(
+            lambda: _recompute_all(organizations, full=False, today=today)
+        )
+        progress.write(
+            f"  incremental after {changed} accounts changed: {incremental_seconds:.2f}s "
+            f"({months} months)\n"
+        )
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            _undo_changes(admin)
+    return {
+        "organizations": len(organizations),
+        "accounts": accounts,
+        "changed_accounts": changed,
+        "scan_seconds": round(scan_seconds, 3),
+        "full_seconds": round(full_seconds, 3),
+        "incremental_seconds": round(incremental_seconds, 3),
+        "full_to_scan_ratio": round(full_seconds / scan_seconds, 3),
+        "full_to_scan_ratio_target": 3.0,
+        "incremental_to_full_ratio": round(incremental_seconds / full_seconds, 4),
+        "incremental_to_full_ratio_target": 0.05,
+    }
+
+
+def _count_accounts(admin_dsn: str) -> int:
+    with psycopg.connect(admin_dsn) as admin:
+        row = admin.execute("SELECT count(*) FROM accounts_account").fetchone()
+        return int(row[0]) if row else 0
