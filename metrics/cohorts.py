@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from metrics.retention import CannotFit, SbgFit, fit_sbg_many
-from metrics.revenue import MONTHS_PER_INTERVAL, MrrMatrix, month_of, subscription_mrr
+from metrics.revenue import (
+    MONTHS_PER_INTERVAL,
+    MrrMatrix,
+    month_of,
+    months_per_period,
+    subscription_mrr,
+)
 
 INTERVAL_NAMES = {1: "month", 3: "quarter", 12: "year"}
 PROJECTED_PERIODS = 12  # how far ahead the projection goes, in the cohort's periods
@@ -57,10 +63,7 @@ def _first_interval(
     of its first month as a customer."""
     mrr = subscription_mrr(subscriptions)
     row = np.searchsorted(matrix.account_ids, subscriptions["account_id"].to_numpy())
-    interval = subscriptions["billing_interval"].to_numpy()
-    months = np.select(
-        [interval == name for name in MONTHS_PER_INTERVAL], list(MONTHS_PER_INTERVAL.values())
-    )
+    months = months_per_period(subscriptions)
     start = month_of(subscriptions["started_on"])
     ended = subscriptions["ended_on"]
     end = np.where(
@@ -113,9 +116,12 @@ def cohorts(
     alive = values > 0
     never_churned = np.logical_and.accumulate(alive, axis=1)
 
-    keys = pd.DataFrame({"step": step, "start": start, "observed": observed})
+    # Accounts sorted by cohort (interval, then start), split into one run per cohort.
+    order = np.lexsort((start, step))
+    boundaries = np.flatnonzero(np.diff(step[order]) | np.diff(start[order])) + 1
     result = []
-    for (cohort_step, cohort_start), members in keys.groupby(["step", "start"]).indices.items():
+    for members in np.split(order, boundaries):
+        cohort_step, cohort_start = step[members[0]], start[members[0]]
         n = int(observed[members].min())  # the latest member limits what is observed
         size = len(members)
         starting = values[members, 0].sum()

@@ -147,33 +147,28 @@ def _derivatives(
         - size * special.betaln(a, b)
     )
 
-    def psi(k: int, v: Any) -> Any:
-        # ψ and ψ₁ as ufuncs (special.polygamma is a slow Python wrapper): ψ₁(v) = ζ(2, v).
-        return special.digamma(v) if k == 0 else special.zeta(2, v)
+    # ψ for each argument below, and ψ₁ = ζ(2, ·) computed in one call (special.zeta is a
+    # Python wrapper, costly per call): the arguments are concatenated, then split.
+    arguments = [A + 1, ab_t, B + t - 1, a, b, a + b, b + n, a + b + n]
+    shapes = [
+        np.broadcast_to(v, (len(a), lost.shape[1])) if np.ndim(v) == 2 else v for v in arguments
+    ]
+    flat = np.concatenate([np.ravel(v) for v in shapes])
+    d0, d1 = special.digamma(flat), special.zeta(2, flat)
+    pieces0, pieces1, start = [], [], 0
+    for v in shapes:
+        size_v = np.size(v)
+        pieces0.append(d0[start : start + size_v].reshape(np.shape(v)))
+        pieces1.append(d1[start : start + size_v].reshape(np.shape(v)))
+        start += size_v
+    p_a1, p_abt, p_bt, p_a, p_b, p_ab, p_bn, p_abn = pieces0
+    q_a1, q_abt, q_bt, q_a, q_b, q_ab, q_bn, q_abn = pieces1
 
-    g_a = (
-        np.sum(lost * (psi(0, A + 1) - psi(0, ab_t)), axis=1)
-        + remaining * (psi(0, a) - psi(0, a + b + n))
-        - size * (psi(0, a) - psi(0, a + b))
-    )
-    g_b = (
-        np.sum(lost * (psi(0, B + t - 1) - psi(0, ab_t)), axis=1)
-        + remaining * (psi(0, b + n) - psi(0, a + b + n))
-        - size * (psi(0, b) - psi(0, a + b))
-    )
-    h_aa = (
-        np.sum(lost * (psi(1, A + 1) - psi(1, ab_t)), axis=1)
-        + remaining * (psi(1, a) - psi(1, a + b + n))
-        - size * (psi(1, a) - psi(1, a + b))
-    )
-    h_bb = (
-        np.sum(lost * (psi(1, B + t - 1) - psi(1, ab_t)), axis=1)
-        + remaining * (psi(1, b + n) - psi(1, a + b + n))
-        - size * (psi(1, b) - psi(1, a + b))
-    )
-    h_ab = (
-        -np.sum(lost * psi(1, ab_t), axis=1) - remaining * psi(1, a + b + n) + size * psi(1, a + b)
-    )
+    g_a = np.sum(lost * (p_a1 - p_abt), axis=1) + remaining * (p_a - p_abn) - size * (p_a - p_ab)
+    g_b = np.sum(lost * (p_bt - p_abt), axis=1) + remaining * (p_bn - p_abn) - size * (p_b - p_ab)
+    h_aa = np.sum(lost * (q_a1 - q_abt), axis=1) + remaining * (q_a - q_abn) - size * (q_a - q_ab)
+    h_bb = np.sum(lost * (q_bt - q_abt), axis=1) + remaining * (q_bn - q_abn) - size * (q_b - q_ab)
+    h_ab = -np.sum(lost * q_abt, axis=1) - remaining * q_abn + size * q_ab
     gradient = np.column_stack([a * g_a, b * g_b])
     hessian = np.empty((len(a), 2, 2))
     hessian[:, 0, 0] = a * a * h_aa + a * g_a
@@ -289,14 +284,14 @@ def fit_sbg_many(cohorts: Sequence[Sequence[int]]) -> list[SbgFit | CannotFit]:
         fittable.append((len(results), lost, remaining, n))
         results.append(CannotFit("not fitted yet"))
     if fittable:
-        width = max(n for _i, _l, _r, n in fittable)
-        lost = np.zeros((len(fittable), width))
-        for row, (_i, counts, _r, n) in enumerate(fittable):
-            lost[row, :n] = counts
-        remaining = np.array([r for _i, _l, r, _n in fittable], dtype=float)
-        periods = np.array([n for _i, _l, _r, n in fittable], dtype=float)
-        for (index, _l, _r, _n), fit in zip(
-            fittable, _maximize(lost, remaining, periods), strict=True
+        width = max(k for _i, _l, _r, k in fittable)
+        all_lost = np.zeros((len(fittable), width))
+        for row, (_i, counts, _r, k) in enumerate(fittable):
+            all_lost[row, :k] = counts
+        all_remaining = np.array([r for _i, _l, r, _k in fittable], dtype=float)
+        periods = np.array([k for _i, _l, _r, k in fittable], dtype=float)
+        for (index, _l, _r, _k), fit in zip(
+            fittable, _maximize(all_lost, all_remaining, periods), strict=True
         ):
             results[index] = fit
     return results

@@ -41,8 +41,16 @@ def month_label(month: int) -> str:
 
 def subscription_mrr(subscriptions: pd.DataFrame) -> np.ndarray:
     """Each subscription's amount normalized to a month, rounded to the cent (half to even)."""
-    months = subscriptions["billing_interval"].map(MONTHS_PER_INTERVAL).to_numpy(dtype=np.int64)
+    months = months_per_period(subscriptions)
     return np.rint(subscriptions["amount_cents"].to_numpy(dtype=np.int64) / months).astype(np.int64)
+
+
+def months_per_period(subscriptions: pd.DataFrame) -> np.ndarray:
+    """Each subscription's billing interval in months."""
+    interval = subscriptions["billing_interval"].to_numpy()
+    return np.select(
+        [interval == name for name in MONTHS_PER_INTERVAL], list(MONTHS_PER_INTERVAL.values())
+    ).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -111,41 +119,39 @@ def monthly_revenue(matrix: MrrMatrix) -> pd.DataFrame:
     expanded = (p > 0) & (c > p)
     contracted = (p > 0) & (c > 0) & (c < p)
 
-    frame = pd.DataFrame(index=pd.Index(matrix.months, name="month"))
-    frame["mrr"] = c.sum(axis=0)
-    frame["customers"] = (c > 0).sum(axis=0)
-    frame["new"] = np.where(new, c, 0).sum(axis=0)
-    frame["expansion"] = np.where(expanded, c - p, 0).sum(axis=0)
-    frame["contraction"] = np.where(contracted, p - c, 0).sum(axis=0)
-    frame["churn"] = np.where(churned, p, 0).sum(axis=0)
-    frame["reactivation"] = np.where(reactivated, c, 0).sum(axis=0)
-    frame["new_customers"] = new.sum(axis=0)
-    frame["churned_customers"] = churned.sum(axis=0)
-    frame["reactivated_customers"] = reactivated.sum(axis=0)
-    frame["expansion_customers"] = expanded.sum(axis=0)
-    frame["contraction_customers"] = contracted.sum(axis=0)
+    f: dict[str, np.ndarray] = {}  # the columns, built as arrays, framed once
+    f["mrr"] = c.sum(axis=0)
+    f["customers"] = (c > 0).sum(axis=0)
+    f["new"] = np.where(new, c, 0).sum(axis=0)
+    f["expansion"] = np.where(expanded, c - p, 0).sum(axis=0)
+    f["contraction"] = np.where(contracted, p - c, 0).sum(axis=0)
+    f["churn"] = np.where(churned, p, 0).sum(axis=0)
+    f["reactivation"] = np.where(reactivated, c, 0).sum(axis=0)
+    f["new_customers"] = new.sum(axis=0)
+    f["churned_customers"] = churned.sum(axis=0)
+    f["reactivated_customers"] = reactivated.sum(axis=0)
+    f["expansion_customers"] = expanded.sum(axis=0)
+    f["contraction_customers"] = contracted.sum(axis=0)
 
     previous_mrr = p.sum(axis=0)
     previous_customers = (p > 0).sum(axis=0)
-    lost = frame["churn"] + frame["contraction"]
-    gained = frame["new"] + frame["reactivation"] + frame["expansion"]
-    frame["logo_churn_rate"] = _ratio(frame["churned_customers"], previous_customers)
-    frame["gross_mrr_churn_rate"] = _ratio(lost, previous_mrr)
-    frame["net_mrr_churn_rate"] = _ratio(
-        lost - frame["expansion"] - frame["reactivation"], previous_mrr
-    )
-    frame["expansion_rate"] = _ratio(frame["expansion"], previous_mrr)
-    frame["quick_ratio"] = _ratio(gained, lost)
-    frame["arpa"] = _ratio(frame["mrr"], frame["customers"])
-    frame["arr"] = 12 * frame["mrr"]
+    lost = f["churn"] + f["contraction"]
+    gained = f["new"] + f["reactivation"] + f["expansion"]
+    f["logo_churn_rate"] = _ratio(f["churned_customers"], previous_customers)
+    f["gross_mrr_churn_rate"] = _ratio(lost, previous_mrr)
+    f["net_mrr_churn_rate"] = _ratio(lost - f["expansion"] - f["reactivation"], previous_mrr)
+    f["expansion_rate"] = _ratio(f["expansion"], previous_mrr)
+    f["quick_ratio"] = _ratio(gained, lost)
+    f["arpa"] = _ratio(f["mrr"], f["customers"])
+    f["arr"] = 12 * f["mrr"]
 
     # Trailing twelve months: the accounts that were customers 12 months earlier.
     base = _previous(c, 12)
     was_customer = base > 0
     base_mrr = np.where(was_customer, base, 0).sum(axis=0)
-    frame["nrr"] = _ratio(np.where(was_customer, c, 0).sum(axis=0), base_mrr)
-    frame["grr"] = _ratio(np.where(was_customer, np.minimum(c, base), 0).sum(axis=0), base_mrr)
-    return frame
+    f["nrr"] = _ratio(np.where(was_customer, c, 0).sum(axis=0), base_mrr)
+    f["grr"] = _ratio(np.where(was_customer, np.minimum(c, base), 0).sum(axis=0), base_mrr)
+    return pd.DataFrame(f, index=pd.Index(matrix.months, name="month"))
 
 
 def simple_clv(revenue: pd.DataFrame, *, gross_margin: float) -> pd.Series:
@@ -177,7 +183,7 @@ def renewals(subscriptions: pd.DataFrame, *, first_month: int, through: date) ->
     ended = subs["ended_on"].to_numpy(dtype="datetime64[D]")  # NaT while active
     last_day = np.datetime64(through, "D") - np.timedelta64(1, "D")
     limit = np.where(np.isnat(ended), last_day, np.minimum(ended, last_day))
-    step = subs["billing_interval"].map(MONTHS_PER_INTERVAL).to_numpy(dtype=np.int64)
+    step = months_per_period(subs)
     start_month = month_of(start)
     day = (start - month_start(start_month)).astype(np.int64)  # 0-based day of the month
 

@@ -218,7 +218,7 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     fields = {f.name: f for f in model._meta.concrete_fields}
     names = list(rows[0])
     is_json = [isinstance(fields[name], models.JSONField) for name in names]
-    columns = ", ".join(["organization_id", *(fields[name].column for name in names)])
+    columns = ", ".join(["organization_id", *(str(fields[name].column) for name in names)])
     holders = ", ".join(["%s", *("%s::jsonb" if j else "%s" for j in is_json)])
     organization_id = current_organization().pk
     values = [

@@ -36,7 +36,10 @@ def test_it_measures_metrics_recomputes_against_one_aggregating_scan():
     progress = io.StringIO()
     result = metrics.run(quick=True, progress=progress)
     assert result["organizations"] == 3
-    assert result["changed_accounts"] >= 3
+    spread, concentrated = result["incremental"]["spread"], result["incremental"]["concentrated"]
+    assert spread["organizations_recomputed"] == 3
+    assert concentrated["organizations_recomputed"] == 1
+    assert spread["changed_accounts"] >= 3
     assert result["full_to_scan_ratio"] > 0
     assert result["incremental_to_full_ratio"] > 0
-    assert "incremental after" in progress.getvalue()
+    assert "incremental (spread)" in progress.getvalue()
