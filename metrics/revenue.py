@@ -20,8 +20,9 @@ from accounts.models import MONTHS_PER_INTERVAL as _MONTHS_PER_INTERVAL
 
 MONTHS_PER_INTERVAL = {str(interval): months for interval, months in _MONTHS_PER_INTERVAL.items()}
 
-# The subscriptions frame: one row per subscription.
-SUBSCRIPTION_COLUMNS = ["account_id", "amount_cents", "billing_interval", "started_on", "ended_on"]
+# The subscriptions frame (metrics.services.subscriptions_frame): one row per subscription,
+# with the columns account_id, amount_cents, billing_interval, started_on and ended_on
+# (datetime64, NaT while active).
 
 
 def month_of(day: date | np.ndarray | pd.Series) -> np.ndarray:
@@ -33,10 +34,6 @@ def month_of(day: date | np.ndarray | pd.Series) -> np.ndarray:
 
 def month_start(month: int | np.ndarray) -> np.ndarray:
     return np.asarray(month, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]")
-
-
-def month_label(month: int) -> str:
-    return str(np.datetime64(int(month), "M"))
 
 
 def subscription_mrr(subscriptions: pd.DataFrame) -> np.ndarray:
