@@ -160,14 +160,16 @@ def _project(
     survival = fit.survival(ahead)
     d = (1 + annual_discount_rate) ** (months_per_period / 12) - 1  # per period
     revenue_per_period = cohort.starting_mrr / cohort.size * months_per_period * gross_margin
-    cohort.clv = float(revenue_per_period * fit.discounted_expected_lifetime(d))
+    clv = float(revenue_per_period * fit.discounted_expected_lifetime(d))
+    # Without discounting (d = 0) the expected lifetime can be infinite: null, not infinity.
+    cohort.clv = clv if np.isfinite(clv) else None
     bands = fit.interval(
         lambda f: np.append(
             f.survival(ahead), revenue_per_period * f.discounted_expected_lifetime(d)
         )
     )
     low = high = None
-    if bands is not None:
+    if bands is not None and cohort.clv is not None:
         low, high = bands
         high = np.concatenate([np.minimum(high[:-1], 1.0), high[-1:]])  # survival ≤ 1
         cohort.clv_low, cohort.clv_high = float(low[-1]), float(high[-1])

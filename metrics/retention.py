@@ -92,17 +92,18 @@ class SbgFit:
             with np.errstate(divide="ignore"):
                 return np.log(np.asarray(statistic(SbgFit(a, b, np.nan, self.periods)), float))
 
-        centre = ln_statistic(np.zeros(2))
-        gradient = np.stack(
-            [
-                (ln_statistic(step * unit) - ln_statistic(-step * unit)) / (2 * step)
-                for unit in np.eye(2)
-            ],
-            axis=-1,
-        )
-        variance = np.einsum("...i,ij,...j->...", gradient, self.covariance, gradient)
-        spread = special.ndtri(0.5 + level / 2) * np.sqrt(np.maximum(variance, 0))
-        with np.errstate(over="ignore"):
+        # An infinite statistic (no discounting) makes NaN here, and no interval below.
+        with np.errstate(invalid="ignore", over="ignore"):
+            centre = ln_statistic(np.zeros(2))
+            gradient = np.stack(
+                [
+                    (ln_statistic(step * unit) - ln_statistic(-step * unit)) / (2 * step)
+                    for unit in np.eye(2)
+                ],
+                axis=-1,
+            )
+            variance = np.einsum("...i,ij,...j->...", gradient, self.covariance, gradient)
+            spread = special.ndtri(0.5 + level / 2) * np.sqrt(np.maximum(variance, 0))
             low, high = np.exp(centre - spread), np.exp(centre + spread)
         if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
             return None  # the likelihood is too flat along some direction to bound it
@@ -213,6 +214,17 @@ def _maximize(lost: np.ndarray, remaining: np.ndarray, n: np.ndarray) -> list[Sb
         shift = np.where(top >= 0, top + np.maximum(1e-3, 0.1 * np.abs(top)), 0.0)
         safe = hessian - shift[:, None, None] * np.eye(2)[None]
         step = -np.linalg.solve(safe, gradient[:, :, None])[:, :, 0]
+        # With one parameter held at a bound, step in the other alone: its own Newton step
+        # where LL is concave along it, else a unit step uphill.
+        for held, moving in ((0, 1), (1, 0)):
+            one = pinned[:, held] & ~pinned[:, moving]
+            curvature = hessian[:, moving, moving]
+            along = np.where(
+                curvature < 0,
+                -gradient[:, moving] / np.where(curvature < 0, curvature, -1.0),
+                np.sign(gradient[:, moving]),
+            )
+            step[:, moving] = np.where(one, along, step[:, moving])
         step = np.where(pinned, 0.0, step)
         # At most a factor e^2 per step: a nearly flat direction makes Newton's step huge.
         longest = np.max(np.abs(step), axis=1, keepdims=True)
@@ -245,7 +257,13 @@ def _maximize(lost: np.ndarray, remaining: np.ndarray, n: np.ndarray) -> list[Sb
     for k in range(count):
         information = -hessian[k]
         covariance = None
-        if np.all(np.isfinite(information)) and np.all(np.linalg.eigvalsh(information) > 0):
+        # At a bound the Hessian describes no maximum: no interval is claimed there.
+        inside = bool(np.all(np.abs(x[k]) < BOUND - 1e-9))
+        if (
+            inside
+            and np.all(np.isfinite(information))
+            and np.all(np.linalg.eigvalsh(information) > 0)
+        ):
             covariance = np.linalg.inv(information)
         alpha, beta = np.exp(x[k])
         fits.append(

@@ -73,7 +73,9 @@ def mrr_matrix(subscriptions: pd.DataFrame, *, through: int) -> MrrMatrix:
     end = np.where(
         ended.isna().to_numpy(), through + 1, month_of(ended.fillna(pd.Timestamp("1970-01-01")))
     )
-    first = int(min(start.min(), through))
+    first = int(start.min())
+    if first > through:  # every subscription starts after the current month
+        return MrrMatrix(np.array([], dtype=np.int64), through, np.zeros((0, 0), dtype=np.int64))
     width = through - first + 1
     start_col = np.clip(start - first, 0, width)
     end_col = np.clip(end - first, 0, width)
@@ -168,7 +170,7 @@ def renewals(subscriptions: pd.DataFrame, *, first_month: int, through: date) ->
     A renewal date is an anniversary of a paying subscription's start at its billing
     interval (the 31st falls on the month's last day when it has fewer), up to and
     including the day it ended; it renewed if the account still had MRR > 0 the day
-    after. Only dates whose day after is past (< `through`) count.
+    after. Only dates whose day after has come (is `through`, today, or earlier) count.
     """
     columns = ["renewals_due", "renewals_renewed", "renewals_due_mrr", "renewals_renewed_mrr"]
     subs = subscriptions.assign(mrr=subscription_mrr(subscriptions))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -124,7 +124,8 @@ def metrics_mark_stale(*, since: date) -> None:
     """Note that metrics from month(`since`) on are stale, and have them recomputed shortly
     after the current transaction commits (debounced)."""
     organization = current_organization()
-    first_day = since.replace(day=1)
+    # A renewal on the day before `since` is judged by `since` itself: its month too.
+    first_day = (since - timedelta(days=1)).replace(day=1)
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO metrics_metricsstate (organization_id, dirty_since) VALUES (%s, %s) "

@@ -96,6 +96,24 @@ def test_it_replaces_only_the_stale_months_on_an_incremental_recompute(org):
     assert (after["2026-09"].churn, after["2026-09"].mrr) == (10_000, 10_000)
 
 
+def test_it_rejudges_last_months_renewal_when_a_subscription_starts_on_the_first():
+    organization = OrganizationFactory()
+    today = date(2026, 3, 10)
+    with tenant_context(organization):
+        accounts_upsert([{"external_id": "a1", "name": "Acme"}])
+        subscriptions_upsert(
+            [_subscription("s1", "a1", 10_000, date(2025, 12, 31), date(2026, 1, 31))]
+        )
+        services.metrics_recompute(full=True, today=today)
+        january = MonthlyMetrics.objects.get(month=date(2026, 1, 1))
+        assert (january.renewals_due, january.renewals_renewed) == (1, 0)
+        subscriptions_upsert([_subscription("s2", "a1", 10_000, date(2026, 2, 1))])
+        assert MetricsState.objects.get().dirty_since == date(2026, 1, 1)
+        services.metrics_recompute(today=today)
+        january = MonthlyMetrics.objects.get(month=date(2026, 1, 1))
+        assert (january.renewals_due, january.renewals_renewed) == (1, 1)
+
+
 def test_it_does_nothing_when_nothing_is_stale(org):
     with tenant_context(org):
         services.metrics_recompute(today=TODAY)
@@ -119,7 +137,8 @@ def test_it_keeps_the_previous_results_and_the_stale_mark_when_killed_halfway(or
         _recompute_then_die(org)
     assert {k: (m.mrr, m.computed_at) for k, m in _months(org).items()} == before
     with tenant_context(org):
-        assert MetricsState.objects.get().dirty_since == date(2026, 10, 1)
+        # Stale from September: a renewal on 30 September is judged by 1 October.
+        assert MetricsState.objects.get().dirty_since == date(2026, 9, 1)
 
 
 def test_it_prints_the_documented_json(org):

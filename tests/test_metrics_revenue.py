@@ -265,6 +265,26 @@ def test_it_groups_cohorts_by_first_customer_month_or_year_for_annual_contracts(
     assert "at least 3" in annual.fit_note
 
 
+def test_it_leaves_an_infinite_projected_clv_null_without_discounting():
+    accounts = [(a, 1_000, "month", date(2026, 1, 5), None) for a in range(10, 30)]
+    gone_early = [(a, 1_000, "month", date(2026, 1, 5), date(2026, 2, 10)) for a in range(5)]
+    gone_later = [(a, 1_000, "month", date(2026, 1, 5), date(2026, 5, 10)) for a in range(5, 10)]
+    subscriptions = frame(*accounts, *gone_early, *gone_later)
+    undiscounted = compute(subscriptions, today=TODAY, annual_discount_rate=0.0).cohorts[0]
+    assert undiscounted.survivors[:5] == [30, 25, 25, 25, 20]
+    assert undiscounted.fit is not None
+    assert undiscounted.fit.alpha <= 1
+    assert undiscounted.clv is None
+    discounted = compute(subscriptions, today=TODAY, annual_discount_rate=0.1).cohorts[0]
+    assert discounted.clv is not None
+    assert np.isfinite(discounted.clv)
+
+
+def test_it_has_no_months_while_every_subscription_starts_in_the_future():
+    months = compute(frame((1, 1_000, "month", date(2027, 1, 1), None)), today=TODAY).months
+    assert months.empty
+
+
 # --- the identity, over random histories ------------------------------------------------
 
 day = st.dates(min_value=date(2023, 1, 1), max_value=date(2026, 11, 24))

@@ -91,3 +91,11 @@ def test_it_gives_an_interval_around_the_estimate():
 def test_it_refuses_to_extrapolate_what_cannot_be_fitted(survivors, reason):
     with pytest.raises(CannotFit, match=reason):
         fit_sbg(survivors)
+
+
+def test_it_maximizes_along_the_free_parameter_when_the_other_is_at_its_bound():
+    survivors = [1006] * 10 + [1005]  # one loss in ten periods: β runs to its bound
+    fit = fit_sbg(survivors)
+    for alpha in np.geomspace(fit.alpha / 3, fit.alpha * 3, 25):
+        assert log_likelihood(alpha, fit.beta, survivors) <= fit.log_likelihood + 1e-7
+    assert fit.covariance is None  # no interval is claimed at a bound
