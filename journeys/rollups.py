@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Func, IntegerField, Sum
 
 from csplatform.tasks import enqueue_debounced, organization_lock
 from csplatform.tenancy import current_organization
@@ -34,11 +35,10 @@ def schedule_roll_up() -> None:
 
 def usage_pending() -> int:
     """How many recorded events the rollups do not count yet."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(cardinality(event_ids)), 0) FROM journeys_pendingusagerollup"
-        )
-        return int(cursor.fetchone()[0])
+    pending = PendingUsageRollup.objects.aggregate(
+        events=Sum(Func("event_ids", function="cardinality", output_field=IntegerField()))
+    )["events"]
+    return int(pending or 0)
 
 
 @transaction.atomic

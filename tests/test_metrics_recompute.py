@@ -15,7 +15,7 @@ from csplatform.tenancy import tenant_context
 from journeys import demo
 from metrics import services
 from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
-from metrics.tasks import recompute_metrics
+from metrics.tasks import recompute_metrics, recompute_metrics_sweep
 from tests.factories import OrganizationFactory
 
 TODAY = date(2026, 11, 24)
@@ -112,6 +112,26 @@ def test_it_rejudges_last_months_renewal_when_a_subscription_starts_on_the_first
         services.metrics_recompute(today=today)
         january = MonthlyMetrics.objects.get(month=date(2026, 1, 1))
         assert (january.renewals_due, january.renewals_renewed) == (1, 1)
+
+
+def test_it_gives_the_same_results_when_a_full_recompute_runs_twice(org):
+    def stored():
+        with tenant_context(org):
+            months = list(MonthlyMetrics.objects.order_by("month").values())
+            cohorts = list(CohortMetrics.objects.order_by("interval", "start").values())
+        for row in months + cohorts:
+            for key in ("id", "computed_at"):
+                row.pop(key)
+        return months, cohorts
+
+    with tenant_context(org):
+        services.metrics_recompute(full=True, today=TODAY)
+    first = stored()
+    with tenant_context(org):
+        services.metrics_recompute(full=True, today=TODAY)
+    assert stored() == first
+    assert first[0]
+    assert first[1]
 
 
 def test_it_does_nothing_when_nothing_is_stale(org):
@@ -253,3 +273,24 @@ def test_it_recomputes_on_a_real_worker_after_subscriptions_change(celery_worker
     assert stored == 1
     with tenant_context(organization):
         assert MetricsState.objects.get().dirty_since is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_recomputes_every_active_organization_in_the_nightly_sweep(celery_worker_process):
+    organizations = [OrganizationFactory() for _ in range(2)]
+    for organization in organizations:
+        with tenant_context(organization):
+            accounts_upsert([{"external_id": "a1", "name": "Acme"}])
+            subscriptions_upsert([_subscription("s1", "a1", 10_000, date(2026, 1, 10))])
+    OrganizationFactory(is_active=False)
+
+    assert recompute_metrics_sweep.delay().get(timeout=30) == 2
+
+    def computed(organization):
+        with tenant_context(organization):
+            return MetricsState.objects.filter(full_computed_at__isnull=False).exists()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(computed(o) for o in organizations):
+        time.sleep(0.2)
+    assert all(computed(o) for o in organizations)
