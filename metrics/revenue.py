@@ -97,7 +97,7 @@ def _previous(matrix: np.ndarray, lag: int = 1) -> np.ndarray:
     return shifted
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator ÷ denominator, NaN (null) where the denominator is 0."""
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
@@ -136,20 +136,20 @@ def monthly_revenue(matrix: MrrMatrix) -> pd.DataFrame:
     previous_customers = (p > 0).sum(axis=0)
     lost = f["churn"] + f["contraction"]
     gained = f["new"] + f["reactivation"] + f["expansion"]
-    f["logo_churn_rate"] = _ratio(f["churned_customers"], previous_customers)
-    f["gross_mrr_churn_rate"] = _ratio(lost, previous_mrr)
-    f["net_mrr_churn_rate"] = _ratio(lost - f["expansion"] - f["reactivation"], previous_mrr)
-    f["expansion_rate"] = _ratio(f["expansion"], previous_mrr)
-    f["quick_ratio"] = _ratio(gained, lost)
-    f["arpa"] = _ratio(f["mrr"], f["customers"])
+    f["logo_churn_rate"] = ratio(f["churned_customers"], previous_customers)
+    f["gross_mrr_churn_rate"] = ratio(lost, previous_mrr)
+    f["net_mrr_churn_rate"] = ratio(lost - f["expansion"] - f["reactivation"], previous_mrr)
+    f["expansion_rate"] = ratio(f["expansion"], previous_mrr)
+    f["quick_ratio"] = ratio(gained, lost)
+    f["arpa"] = ratio(f["mrr"], f["customers"])
     f["arr"] = 12 * f["mrr"]
 
     # Trailing twelve months: the accounts that were customers 12 months earlier.
     base = _previous(c, 12)
     was_customer = base > 0
     base_mrr = np.where(was_customer, base, 0).sum(axis=0)
-    f["nrr"] = _ratio(np.where(was_customer, c, 0).sum(axis=0), base_mrr)
-    f["grr"] = _ratio(np.where(was_customer, np.minimum(c, base), 0).sum(axis=0), base_mrr)
+    f["nrr"] = ratio(np.where(was_customer, c, 0).sum(axis=0), base_mrr)
+    f["grr"] = ratio(np.where(was_customer, np.minimum(c, base), 0).sum(axis=0), base_mrr)
     return pd.DataFrame(f, index=pd.Index(matrix.months, name="month"))
 
 

@@ -102,8 +102,8 @@ def compute(
     renewed = renewed.reindex(months.index, fill_value=0)
     for column in renewed.columns:
         months[column] = renewed[column].to_numpy()
-    months["renewal_rate"] = revenue._ratio(months["renewals_renewed"], months["renewals_due"])
-    months["renewal_mrr_rate"] = revenue._ratio(
+    months["renewal_rate"] = revenue.ratio(months["renewals_renewed"], months["renewals_due"])
+    months["renewal_mrr_rate"] = revenue.ratio(
         months["renewals_renewed_mrr"], months["renewals_due_mrr"]
     )
     found = (
