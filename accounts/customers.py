@@ -264,7 +264,11 @@ def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
     result.created, result.updated = len(to_create), len(to_end)
     changed_from = [s.started_on for s in to_create] + [s.ended_on for s in to_end if s.ended_on]
     if changed_from:
-        revenue_changed.send(sender=Subscription, since=min(changed_from))
+        revenue_changed.send(
+            sender=Subscription,
+            since=min(changed_from),
+            accounts=sorted({s.account_id for s in [*to_create, *to_end]}),
+        )
     return result
 
 

@@ -3,5 +3,6 @@
 from django.dispatch import Signal
 
 # Subscriptions changed in the current tenant: MRR from month(`since`) on may differ.
-# Sent inside the writing transaction, with `since` (a date).
+# Sent inside the writing transaction, with `since` (a date) and `accounts`: the ids of
+# the accounts whose subscriptions changed (None when unknown).
 revenue_changed = Signal()

@@ -13,8 +13,17 @@
 - `incremental`: 1 % of the accounts, drawn at random across all
   organizations, change today (an upgrade, a downgrade or a cancellation)
   through `subscriptions_upsert`, which marks their organizations stale from
-  this month; then `metrics_recompute()` for every organization, as the
-  debounced task runs it.
+  this month and records which accounts changed; then `metrics_recompute()`
+  for every stale organization, as the debounced task runs it. Within a
+  month that rebuilds the month from the changed accounts' terms
+  (metrics.terms); on a month's first day a change re-judges the month
+  before, and it reads the whole history: the JSON says which
+  (`organizations_from_changed_accounts`).
+
+- `floor`: `metrics_recompute()` for every organization with nothing stale:
+  each organization's transaction, its advisory lock and the read of its
+  state, and nothing else. Reported: no incremental recompute that runs one
+  transaction per organization can cost less.
 
 Targets (issue #4): full ≤ 3 × scan; incremental ≤ 5 % of full.
 
@@ -80,32 +89,39 @@ def _organizations() -> list[Any]:
     return list(Organization.objects.filter(is_active=True).order_by("pk"))
 
 
-def _recompute_share(organization_ids: list[int], full: bool, today: date) -> int:
-    """Recompute some organizations, one transaction each (a worker's share of the sweep)."""
+def _recompute_share(organization_ids: list[int], full: bool, today: date) -> tuple[int, int]:
+    """Recompute some organizations, one transaction each (a worker's share of the sweep).
+    Returns the months written and how many organizations were recomputed from the
+    changed accounts alone."""
     from accounts.models import Organization
     from csplatform.tenancy import tenant_context
     from metrics.services import metrics_recompute
 
-    months = 0
+    months = from_accounts = 0
     for organization in Organization.objects.filter(pk__in=organization_ids).order_by("pk"):
         with tenant_context(organization):
-            months += metrics_recompute(full=full, today=today).months
-    return months
+            result = metrics_recompute(full=full, today=today)
+        months += result.months
+        from_accounts += result.accounts > 0
+    return months, from_accounts
 
 
-def _in_child(organization_ids: list[int], full: bool, today: date) -> int:
+def _in_child(organization_ids: list[int], full: bool, today: date) -> tuple[int, int]:
     connection.close()  # never share the parent's connection across fork
     return _recompute_share(organization_ids, full, today)
 
 
-def _recompute_all(organization_ids: list[int], *, full: bool, today: date, workers: int) -> int:
+def _recompute_all(
+    organization_ids: list[int], *, full: bool, today: date, workers: int
+) -> tuple[int, int]:
     """As the Celery sweep does it: one task per organization, on `workers` processes."""
     if workers == 1:
         return _recompute_share(organization_ids, full, today)
     connection.close()
     shares = [organization_ids[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return sum(pool.map(_in_child, shares, [full] * workers, [today] * workers))
+        results = list(pool.map(_in_child, shares, [full] * workers, [today] * workers))
+    return sum(r[0] for r in results), sum(r[1] for r in results)
 
 
 def _stale(admin: psycopg.Connection) -> list[int]:
@@ -213,7 +229,7 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
             _scan(admin, today)  # warm the caches once, then measure
             scan_seconds, rows = _timed(lambda: _scan(admin, today))
             progress.write(f"  scan: {scan_seconds:.2f}s ({rows} account-months)\n")
-        full_seconds, months = _timed(
+        full_seconds, (months, _none) = _timed(
             lambda: _recompute_all(ids, full=True, today=today, workers=workers)
         )
         progress.write(f"  full recompute: {full_seconds:.2f}s ({months} months)\n")
@@ -228,21 +244,30 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
             with psycopg.connect(admin_dsn, autocommit=True) as admin:
                 changed = _change_accounts(admin, chosen, today, rng, share=share)
                 stale = _stale(admin)
-            seconds, months = _timed(
+            seconds, (months, from_accounts) = _timed(
                 lambda stale=stale: _recompute_all(stale, full=False, today=today, workers=workers)
             )
             progress.write(
                 f"  incremental ({scenario}) after {changed} accounts changed in "
-                f"{len(stale)} organization(s): {seconds:.2f}s ({months} months)\n"
+                f"{len(stale)} organization(s): {seconds:.2f}s ({months} months; "
+                f"{from_accounts} from the changed accounts alone)\n"
             )
             incremental[scenario] = {
                 "changed_accounts": changed,
                 "organizations_recomputed": len(stale),
+                "organizations_from_changed_accounts": from_accounts,
                 "seconds": round(seconds, 3),
                 "incremental_to_full_ratio": round(seconds / full_seconds, 4),
             }
             with psycopg.connect(admin_dsn, autocommit=True) as admin:
                 _undo_changes(admin)
+        # Nothing is stale now (the undoing bypassed the application).
+        floor_seconds, _nothing = _timed(
+            lambda: _recompute_all(ids, full=False, today=today, workers=workers)
+        )
+        progress.write(
+            f"  floor (every organization's transaction, nothing stale): {floor_seconds:.2f}s\n"
+        )
     return {
         "organizations": len(organizations),
         "accounts": accounts,
@@ -254,6 +279,8 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
         "incremental": incremental,
         "incremental_to_full_ratio": incremental["spread"]["incremental_to_full_ratio"],
         "incremental_to_full_ratio_target": 0.05,
+        "floor_seconds": round(floor_seconds, 3),
+        "floor_to_full_ratio": round(floor_seconds / full_seconds, 4),
     }
 
 

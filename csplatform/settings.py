@@ -106,6 +106,13 @@ DATABASES = {
         ),
         "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
+        # Django's own queries bind on the client and are never prepared; a few hot
+        # statements bind on the server and are (metrics.terms). Off behind a pooler
+        # that cannot keep prepared statements (PgBouncer in transaction mode before
+        # 1.21, or without max_prepared_statements).
+        "OPTIONS": {
+            "prepare_threshold": 5 if env_bool("DB_PREPARED_STATEMENTS", default=True) else None
+        },
         "TEST": {"NAME": env_str("TEST_DATABASE_NAME") or None},
     }
 }

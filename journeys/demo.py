@@ -340,7 +340,9 @@ def generate(
         ),
     )
     if len(subscriptions):  # the metrics go stale, as after any write of subscriptions
-        revenue_changed.send(sender=None, since=subscriptions["started_on"].min().date())
+        revenue_changed.send(
+            sender=None, since=subscriptions["started_on"].min().date(), accounts=None
+        )
 
     # --- contacts -------------------------------------------------------------------------
     per_account = 1 + rng.poisson(np.array([0.8, 2.0, 4.0])[segment])

@@ -12,7 +12,7 @@ class MetricsConfig(AppConfig):
         revenue_changed.connect(_revenue_changed, dispatch_uid="metrics.revenue_changed")
 
 
-def _revenue_changed(sender: Any, *, since: Any, **kwargs: Any) -> None:
+def _revenue_changed(sender: Any, *, since: Any, accounts: Any = None, **kwargs: Any) -> None:
     from metrics.services import metrics_mark_stale
 
-    metrics_mark_stale(since=since)
+    metrics_mark_stale(since=since, accounts=accounts)

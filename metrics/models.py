@@ -94,10 +94,72 @@ class CohortMetrics(TenantModel):
         ]
 
 
+def _array(base: models.Field, name: str) -> ArrayField:
+    return ArrayField(base, verbose_name=name, default=list)
+
+
+class MonthTerms(TenantModel):
+    """The current month's metrics kept as per-account terms, one row per organization
+    (see metrics.terms).
+
+    Every column of a month is a sum over accounts of a function of four numbers per
+    account: its MRR at the end of the month (`mrr`), of the month before
+    (`previous_mrr`) and of the same month a year before (`base_mrr`), and whether it
+    had been a customer before (`was_customer`); the renewal counts are sums over
+    renewal dates. A run that reads the whole history stores every account's terms
+    as parallel arrays sorted by account (accounts whose three amounts are 0 add
+    nothing and are left out), and every renewal date of the month whether its day
+    after has come or not. A run from a few changed accounts leaves those as they
+    are and keeps the changed accounts' terms and dates in the `changed_` arrays,
+    which take precedence; it updates the sums by the difference. Besides the
+    month's own row (MonthlyMetrics), the sums are those the rates divide by, and
+    the renewals by day of the month (element d − 1: dates on day d).
+    """
+
+    month = models.DateField(_("month"))
+    account_ids = _array(models.BigIntegerField(), "account_ids")
+    mrr = _array(models.BigIntegerField(), "mrr")
+    previous_mrr = _array(models.BigIntegerField(), "previous_mrr")
+    base_mrr = _array(models.BigIntegerField(), "base_mrr")
+    was_customer = _array(models.BooleanField(), "was_customer")
+    renewal_account_ids = _array(models.BigIntegerField(), "renewal_account_ids")
+    renewal_on = _array(models.DateField(), "renewal_on")
+    renewal_mrr = _array(models.BigIntegerField(), "renewal_mrr")
+    renewal_renewed = _array(models.BooleanField(), "renewal_renewed")
+    changed_account_ids = _array(models.BigIntegerField(), "changed_account_ids")
+    changed_mrr = _array(models.BigIntegerField(), "changed_mrr")
+    changed_previous_mrr = _array(models.BigIntegerField(), "changed_previous_mrr")
+    changed_base_mrr = _array(models.BigIntegerField(), "changed_base_mrr")
+    changed_was_customer = _array(models.BooleanField(), "changed_was_customer")
+    changed_renewal_account_ids = _array(models.BigIntegerField(), "changed_renewal_account_ids")
+    changed_renewal_on = _array(models.DateField(), "changed_renewal_on")
+    changed_renewal_mrr = _array(models.BigIntegerField(), "changed_renewal_mrr")
+    changed_renewal_renewed = _array(models.BooleanField(), "changed_renewal_renewed")
+    sum_previous_mrr = models.BigIntegerField(default=0)
+    previous_customers = models.IntegerField(default=0)
+    sum_base_mrr = models.BigIntegerField(default=0)
+    sum_retained_mrr = models.BigIntegerField(default=0)
+    sum_kept_mrr = models.BigIntegerField(default=0)
+    due_by_day = _array(models.IntegerField(), "due_by_day")
+    renewed_by_day = _array(models.IntegerField(), "renewed_by_day")
+    due_mrr_by_day = _array(models.BigIntegerField(), "due_mrr_by_day")
+    renewed_mrr_by_day = _array(models.BigIntegerField(), "renewed_mrr_by_day")
+
+    class Meta:
+        verbose_name = _("current month's terms")
+        verbose_name_plural = _("current month's terms")
+        constraints = [models.UniqueConstraint(fields=["organization"], name="month_terms_unique")]
+
+
 class MetricsState(TenantModel):
-    """Per organization: since which month the stored metrics are stale (null: up to date)."""
+    """Per organization: since which month the stored metrics are stale (null: up to date),
+    and which accounts changed (null: unknown, or too many to recompute one by one)."""
 
     dirty_since = models.DateField(_("stale since"), null=True)
+    dirty_accounts = ArrayField(
+        models.BigIntegerField(), verbose_name=_("changed accounts"), null=True
+    )
+    terms_month = models.DateField(_("month of the stored terms"), null=True)
     computed_at = models.DateTimeField(_("last computed"), null=True)
     full_computed_at = models.DateTimeField(_("last full recompute"), null=True)
 

@@ -153,6 +153,29 @@ def monthly_revenue(matrix: MrrMatrix) -> pd.DataFrame:
     return pd.DataFrame(f, index=pd.Index(matrix.months, name="month"))
 
 
+def account_terms(matrix: MrrMatrix) -> dict[str, np.ndarray]:
+    """Each account's terms in the metrics of the matrix's last month: its MRR then
+    (`mrr`), a month before (`previous_mrr`), twelve months before (`base_mrr`), and
+    whether it had MRR > 0 at any earlier month end (`was_customer`). Every column
+    `monthly_revenue` gives that month is a sum over these; accounts whose three
+    amounts are 0 add nothing and are left out. Arrays sorted by account_id."""
+    c = matrix.mrr
+    width = c.shape[1]
+
+    def at(lag: int) -> np.ndarray:
+        return c[:, width - 1 - lag] if width > lag else np.zeros(len(c), dtype=np.int64)
+
+    mrr, previous_mrr, base_mrr = at(0), at(1), at(12)
+    adds = (mrr > 0) | (previous_mrr > 0) | (base_mrr > 0)
+    return {
+        "account_id": matrix.account_ids[adds],  # sorted: np.unique made them
+        "mrr": mrr[adds],
+        "previous_mrr": previous_mrr[adds],
+        "base_mrr": base_mrr[adds],
+        "was_customer": (c[:, :-1] > 0).any(axis=1)[adds],
+    }
+
+
 def simple_clv(revenue: pd.DataFrame, *, gross_margin: float) -> pd.Series:
     """ARPA × gross margin ÷ the mean monthly logo churn rate of the six months before.
 
@@ -164,6 +187,9 @@ def simple_clv(revenue: pd.DataFrame, *, gross_margin: float) -> pd.Series:
     return clv
 
 
+RENEWAL_COLUMNS = ["renewals_due", "renewals_renewed", "renewals_due_mrr", "renewals_renewed_mrr"]
+
+
 def renewals(subscriptions: pd.DataFrame, *, first_month: int, through: date) -> pd.DataFrame:
     """Per month: the renewal dates due in it and how many (and how much MRR) renewed.
 
@@ -172,11 +198,47 @@ def renewals(subscriptions: pd.DataFrame, *, first_month: int, through: date) ->
     including the day it ended; it renewed if the account still had MRR > 0 the day
     after. Only dates whose day after has come (is `through`, today, or earlier) count.
     """
-    columns = ["renewals_due", "renewals_renewed", "renewals_due_mrr", "renewals_renewed_mrr"]
+    return renewals_by_month(
+        renewal_dates(subscriptions, first_month=first_month, through=through), first_month
+    )
+
+
+def renewals_by_month(dates: pd.DataFrame, first_month: int) -> pd.DataFrame:
+    """`renewals` from `renewal_dates` (those whose day after has come)."""
+    if dates.empty:
+        return pd.DataFrame(columns=RENEWAL_COLUMNS, dtype=np.int64).rename_axis("month")
+    offset = dates["month"].to_numpy() - first_month
+    renewed = dates["renewed"].to_numpy()
+    mrr = dates["mrr"].to_numpy()
+    width = int(offset.max()) + 1
+    by_month = pd.DataFrame(
+        {
+            "renewals_due": np.bincount(offset, minlength=width),
+            "renewals_renewed": np.bincount(offset, weights=renewed, minlength=width),
+            "renewals_due_mrr": np.bincount(offset, weights=mrr, minlength=width),
+            "renewals_renewed_mrr": np.bincount(offset, weights=mrr * renewed, minlength=width),
+        },
+        index=pd.Index(first_month + np.arange(width), name="month"),
+    )
+    return by_month.astype(np.int64)
+
+
+def renewal_dates(subscriptions: pd.DataFrame, *, first_month: int, through: date) -> pd.DataFrame:
+    """Each renewal date (see `renewals`) from `first_month` on whose day after is
+    `through` or earlier: its account_id, date `on`, `month`, the subscription's `mrr`
+    and whether the account `renewed` (had MRR > 0 the day after, as the data stands)."""
     subs = subscriptions.assign(mrr=subscription_mrr(subscriptions))
     subs = subs[subs["mrr"] > 0].reset_index(drop=True)
     if subs.empty:
-        return pd.DataFrame(columns=columns, dtype=np.int64).rename_axis("month")
+        return pd.DataFrame(
+            {
+                "account_id": np.array([], dtype=np.int64),
+                "on": np.array([], dtype="datetime64[D]"),
+                "month": np.array([], dtype=np.int64),
+                "mrr": np.array([], dtype=np.int64),
+                "renewed": np.array([], dtype=bool),
+            }
+        )
 
     start = subs["started_on"].to_numpy(dtype="datetime64[D]")
     ended = subs["ended_on"].to_numpy(dtype="datetime64[D]")  # NaT while active
@@ -221,17 +283,12 @@ def renewals(subscriptions: pd.DataFrame, *, first_month: int, through: date) ->
             & (np.isnat(ended[candidate]) | (ended[candidate] > after))
         )
         renewed |= covers
-
-    mrr = subs["mrr"].to_numpy()[rows]
-    offset = month - first_month
-    width = int(offset.max(initial=-1)) + 1
-    by_month = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "renewals_due": np.bincount(offset, minlength=width),
-            "renewals_renewed": np.bincount(offset, weights=renewed, minlength=width),
-            "renewals_due_mrr": np.bincount(offset, weights=mrr, minlength=width),
-            "renewals_renewed_mrr": np.bincount(offset, weights=mrr * renewed, minlength=width),
-        },
-        index=pd.Index(first_month + np.arange(width), name="month"),
+            "account_id": accounts[rows],
+            "on": on,
+            "month": month,
+            "mrr": subs["mrr"].to_numpy()[rows],
+            "renewed": renewed,
+        }
     )
-    return by_month.astype(np.int64)

@@ -1,18 +1,23 @@
 """Recomputing an organization's stored metrics: full, or from the first stale month on.
 
-Both read the organization's whole subscription history (one query: whether
-an account's return is new or a reactivation depends on all of it) and
-compute in memory with whole-frame NumPy; an incremental run then replaces
-only the months from the first stale one, and the cohorts only when a
-complete month changed. The replacement is one transaction under a
-per-organization advisory lock: readers see the old results or the new ones,
-and a run killed halfway leaves the old ones and the stale mark in place.
+A full run reads the organization's whole subscription history (one query:
+whether an account's return is new or a reactivation depends on all of it)
+and computes in memory with whole-frame NumPy. An incremental run does the
+same but replaces only the months from the first stale one, and the cohorts
+only when a complete month changed; except in the common case, where only the
+current month is stale and the accounts that changed are known: then it
+rebuilds the current month from per-account terms, reading only those
+accounts' subscriptions (metrics.terms). The replacement is one transaction
+under a per-organization advisory lock: readers see the old results or the
+new ones, and a run killed halfway leaves the old ones and the stale mark in
+place.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -29,16 +34,22 @@ from accounts.models import Subscription
 from csplatform.tasks import enqueue_debounced, organization_lock
 from csplatform.tenancy import current_organization
 from metrics import cohorts as cohort_metrics
-from metrics import revenue
+from metrics import revenue, terms
 from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
 
 LOCK = "metrics.services.metrics_recompute"
+# More changed accounts than this since the whole history was last read, and the next
+# recompute reads it rather than the accounts one by one (see metrics.terms).
+MAX_CHANGED_ACCOUNTS = 1000
 
 
 @dataclass(frozen=True)
 class Computed:
     months: pd.DataFrame  # indexed by month (months since 1970-01)
     cohorts: list[cohort_metrics.Cohort]
+    # The current month's per-account terms and renewal dates (metrics.terms).
+    terms: dict[str, np.ndarray]
+    renewal_dates: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class RecomputeResult:
     cohorts: int = 0
     since: date | None = None  # None: everything was recomputed
     skipped: bool = False  # nothing was stale
+    accounts: int = 0  # the accounts read one by one (0: the whole history was read)
 
 
 def _days(values: tuple[Any, ...]) -> np.ndarray:
@@ -94,11 +106,20 @@ def compute(
     """Every monthly metric through `today`'s month, and the cohorts (see docs/metrics.md)."""
     current = int(revenue.month_of(today))
     matrix = revenue.mrr_matrix(subscriptions, through=current)
+    # Every renewal date through this month's last, whether its day after has come or
+    # not: this month's go to the terms; those before today, to the months.
+    dates = revenue.renewal_dates(
+        subscriptions,
+        first_month=matrix.first_month,
+        through=revenue.month_start(current + 1).item(),
+    )
+    this_months = dates[dates["month"] == current]
     if matrix.mrr.size == 0:
-        return Computed(pd.DataFrame(), [])
+        return Computed(pd.DataFrame(), [], revenue.account_terms(matrix), this_months)
     months = revenue.monthly_revenue(matrix)
     months["clv"] = revenue.simple_clv(months, gross_margin=gross_margin)
-    renewed = revenue.renewals(subscriptions, first_month=matrix.first_month, through=today)
+    past = dates[dates["on"].to_numpy(dtype="datetime64[D]") < np.datetime64(today, "D")]
+    renewed = revenue.renewals_by_month(past, matrix.first_month)
     renewed = renewed.reindex(months.index, fill_value=0)
     for column in renewed.columns:
         months[column] = renewed[column].to_numpy()
@@ -117,22 +138,32 @@ def compute(
         if with_cohorts
         else []
     )
-    return Computed(months, found)
+    return Computed(months, found, revenue.account_terms(matrix), this_months)
 
 
-def metrics_mark_stale(*, since: date) -> None:
-    """Note that metrics from month(`since`) on are stale, and have them recomputed shortly
-    after the current transaction commits (debounced)."""
+def metrics_mark_stale(*, since: date, accounts: Iterable[int] | None = None) -> None:
+    """Note that metrics from month(`since`) on are stale, because of changes to the
+    subscriptions of `accounts` (None: unknown), and have them recomputed shortly after
+    the current transaction commits (debounced)."""
     organization = current_organization()
     # A renewal on the day before `since` is judged by `since` itself: its month too.
     first_day = (since - timedelta(days=1)).replace(day=1)
+    changed = None if accounts is None else sorted(set(accounts))
+    if changed is not None and len(changed) > MAX_CHANGED_ACCOUNTS:
+        changed = None
     with connection.cursor() as cursor:
+        # The changed accounts add up until a recompute clears them; unknown (null)
+        # stays unknown. Both SET expressions read the row as it was.
         cursor.execute(
-            "INSERT INTO metrics_metricsstate (organization_id, dirty_since) VALUES (%s, %s) "
-            "ON CONFLICT (organization_id) DO UPDATE SET dirty_since = "
-            "least(coalesce(metrics_metricsstate.dirty_since, EXCLUDED.dirty_since), "
-            "EXCLUDED.dirty_since)",
-            [organization.pk, first_day],
+            "INSERT INTO metrics_metricsstate AS s (organization_id, dirty_since, "
+            "dirty_accounts) VALUES (%s, %s, %s) ON CONFLICT (organization_id) DO UPDATE SET "
+            "dirty_since = least(coalesce(s.dirty_since, EXCLUDED.dirty_since), "
+            "EXCLUDED.dirty_since), "
+            "dirty_accounts = CASE WHEN s.dirty_since IS NULL THEN EXCLUDED.dirty_accounts "
+            "WHEN s.dirty_accounts IS NULL OR EXCLUDED.dirty_accounts IS NULL "
+            "OR cardinality(s.dirty_accounts) + cardinality(EXCLUDED.dirty_accounts) > %s "
+            "THEN NULL ELSE s.dirty_accounts || EXCLUDED.dirty_accounts END",
+            [organization.pk, first_day, changed, MAX_CHANGED_ACCOUNTS],
         )
     from metrics.tasks import recompute_metrics
 
@@ -141,7 +172,9 @@ def metrics_mark_stale(*, since: date) -> None:
     )
 
 
-@transaction.atomic
+# No savepoint of its own: it runs as a task's whole transaction (tenant_context), and
+# an error inside aborts that transaction all the same; two round trips saved.
+@transaction.atomic(savepoint=False)
 def metrics_recompute(*, full: bool = False, today: date | None = None) -> RecomputeResult:
     """Recompute the current organization's stored metrics.
 
@@ -156,6 +189,23 @@ def metrics_recompute(*, full: bool = False, today: date | None = None) -> Recom
         return RecomputeResult(skipped=True)
     today = today or timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
     current = int(revenue.month_of(today))
+    this_month = revenue.month_start(current).item()
+    now = timezone.now()
+    changed = set(state.dirty_accounts or ())
+    if (
+        since == this_month
+        and state.terms_month == this_month
+        and state.dirty_accounts is not None
+        and terms.month_recompute_for_accounts(
+            sorted(changed),
+            today=today,
+            gross_margin=float(organization.gross_margin),
+            now=now,
+            max_changed=MAX_CHANGED_ACCOUNTS,
+        )
+    ):
+        # The statement also marked the metrics computed.
+        return RecomputeResult(months=1, since=since, accounts=len(changed))
     since_month = None if since is None else int(revenue.month_of(since))
     # Cohorts read complete months only: a change within the current month leaves them be.
     with_cohorts = since_month is None or since_month < current
@@ -166,7 +216,6 @@ def metrics_recompute(*, full: bool = False, today: date | None = None) -> Recom
         annual_discount_rate=float(organization.annual_discount_rate),
         with_cohorts=with_cohorts,
     )
-    now = timezone.now()
     months = computed.months
     if since_month is not None and not months.empty:
         months = months[months.index >= since_month]
@@ -177,14 +226,21 @@ def metrics_recompute(*, full: bool = False, today: date | None = None) -> Recom
     if with_cohorts:
         CohortMetrics.objects.all().delete()
         _insert(CohortMetrics, [_cohort_row(c, now) for c in computed.cohorts])
-    state.dirty_since = None
-    state.computed_at = now
-    if since is None:
-        state.full_computed_at = now
-    state.save()
+    terms.terms_replace(this_month, computed.terms, computed.renewal_dates)
+    state.terms_month = this_month
+    _mark_computed(state, now, full=since is None)
     return RecomputeResult(
         months=len(months), cohorts=len(computed.cohorts) if with_cohorts else 0, since=since
     )
+
+
+def _mark_computed(state: MetricsState, now: Any, *, full: bool) -> None:
+    state.dirty_since = None
+    state.dirty_accounts = None
+    state.computed_at = now
+    if full:
+        state.full_computed_at = now
+    state.save()
 
 
 _MONTH_FIELDS = [

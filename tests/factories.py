@@ -32,7 +32,7 @@ from journeys.models import (
     TouchpointType,
     UsageEvent,
 )
-from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
+from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics, MonthTerms
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -238,8 +238,18 @@ class MetricsStateFactory(factory.django.DjangoModelFactory):
         model = MetricsState
 
 
+class MonthTermsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MonthTerms
+
+    month = date(2026, 1, 1)
+    account_ids = mrr = previous_mrr = base_mrr = was_customer = factory.LazyFunction(list)
+    renewal_account_ids = renewal_on = renewal_mrr = renewal_renewed = factory.LazyFunction(list)
+
+
 TENANT_FACTORIES = {
     MonthlyMetrics: MonthlyMetricsFactory,
+    MonthTerms: MonthTermsFactory,
     CohortMetrics: CohortMetricsFactory,
     MetricsState: MetricsStateFactory,
     ImportUpload: ImportUploadFactory,
@@ -257,3 +267,17 @@ TENANT_FACTORIES = {
     TouchpointType: TouchpointTypeFactory,
     Touchpoint: TouchpointFactory,
 }
+
+
+def subscription_row(external_id, account, amount, started_on, ended_on=None, interval="month"):
+    """A subscription as subscriptions_upsert takes it (a BRL organization's)."""
+    return {
+        "external_id": external_id,
+        "account_external_id": account,
+        "plan": "Pro",
+        "amount_cents": amount,
+        "currency": "BRL",
+        "billing_interval": interval,
+        "started_on": started_on,
+        "ended_on": ended_on,
+    }

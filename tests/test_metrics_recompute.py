@@ -16,23 +16,10 @@ from journeys import demo
 from metrics import services
 from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
 from metrics.tasks import recompute_metrics, recompute_metrics_sweep
-from tests.factories import OrganizationFactory
+from tests.factories import OrganizationFactory, subscription_row
 
 TODAY = date(2026, 11, 24)
 pytestmark = pytest.mark.django_db
-
-
-def _subscription(external_id, account, amount, started_on, ended_on=None, interval="month"):
-    return {
-        "external_id": external_id,
-        "account_external_id": account,
-        "plan": "Pro",
-        "amount_cents": amount,
-        "currency": "BRL",
-        "billing_interval": interval,
-        "started_on": started_on,
-        "ended_on": ended_on,
-    }
 
 
 @pytest.fixture
@@ -42,9 +29,9 @@ def org():
         accounts_upsert([{"external_id": f"a{i}", "name": f"A{i}"} for i in range(1, 4)])
         subscriptions_upsert(
             [
-                _subscription("s1", "a1", 10_000, date(2026, 1, 10)),
-                _subscription("s2", "a2", 20_000, date(2026, 2, 1), date(2026, 6, 1)),
-                _subscription("s3", "a3", 120_000, date(2026, 3, 5), interval="year"),
+                subscription_row("s1", "a1", 10_000, date(2026, 1, 10)),
+                subscription_row("s2", "a2", 20_000, date(2026, 2, 1), date(2026, 6, 1)),
+                subscription_row("s3", "a3", 120_000, date(2026, 3, 5), interval="year"),
             ]
         )
     return organization
@@ -63,7 +50,7 @@ def test_it_marks_metrics_stale_from_the_month_a_subscription_change_touches(org
         services.metrics_recompute(today=TODAY)
         assert MetricsState.objects.get().dirty_since is None
         subscriptions_upsert(
-            [_subscription("s1", "a1", 10_000, date(2026, 1, 10), date(2026, 9, 15))]
+            [subscription_row("s1", "a1", 10_000, date(2026, 1, 10), date(2026, 9, 15))]
         )
         assert MetricsState.objects.get().dirty_since == date(2026, 9, 1)
 
@@ -85,7 +72,7 @@ def test_it_replaces_only_the_stale_months_on_an_incremental_recompute(org):
     before = _months(org)
     with tenant_context(org):
         subscriptions_upsert(
-            [_subscription("s1", "a1", 10_000, date(2026, 1, 10), date(2026, 9, 15))]
+            [subscription_row("s1", "a1", 10_000, date(2026, 1, 10), date(2026, 9, 15))]
         )
         result = services.metrics_recompute(today=TODAY)
     after = _months(org)
@@ -102,12 +89,12 @@ def test_it_rejudges_last_months_renewal_when_a_subscription_starts_on_the_first
     with tenant_context(organization):
         accounts_upsert([{"external_id": "a1", "name": "Acme"}])
         subscriptions_upsert(
-            [_subscription("s1", "a1", 10_000, date(2025, 12, 31), date(2026, 1, 31))]
+            [subscription_row("s1", "a1", 10_000, date(2025, 12, 31), date(2026, 1, 31))]
         )
         services.metrics_recompute(full=True, today=today)
         january = MonthlyMetrics.objects.get(month=date(2026, 1, 1))
         assert (january.renewals_due, january.renewals_renewed) == (1, 0)
-        subscriptions_upsert([_subscription("s2", "a1", 10_000, date(2026, 2, 1))])
+        subscriptions_upsert([subscription_row("s2", "a1", 10_000, date(2026, 2, 1))])
         assert MetricsState.objects.get().dirty_since == date(2026, 1, 1)
         services.metrics_recompute(today=today)
         january = MonthlyMetrics.objects.get(month=date(2026, 1, 1))
@@ -151,7 +138,7 @@ def _recompute_then_die(organization):
 def test_it_keeps_the_previous_results_and_the_stale_mark_when_killed_halfway(org):
     with tenant_context(org):
         services.metrics_recompute(full=True, today=TODAY)
-        subscriptions_upsert([_subscription("s4", "a1", 5_000, date(2026, 10, 1))])
+        subscriptions_upsert([subscription_row("s4", "a1", 5_000, date(2026, 10, 1))])
     before = {k: (m.mrr, m.computed_at) for k, m in _months(org).items()}
     with pytest.raises(RuntimeError, match="killed"):
         _recompute_then_die(org)
@@ -262,7 +249,7 @@ def test_it_recomputes_on_a_real_worker_after_subscriptions_change(celery_worker
     debounce_release(recompute_metrics, organization.pk)
     with tenant_context(organization):
         accounts_upsert([{"external_id": "a1", "name": "Acme"}])
-        subscriptions_upsert([_subscription("s1", "a1", 10_000, date(2026, 1, 10))])
+        subscriptions_upsert([subscription_row("s1", "a1", 10_000, date(2026, 1, 10))])
 
     deadline = time.monotonic() + 30
     stored = 0
@@ -281,7 +268,7 @@ def test_it_recomputes_every_active_organization_in_the_nightly_sweep(celery_wor
     for organization in organizations:
         with tenant_context(organization):
             accounts_upsert([{"external_id": "a1", "name": "Acme"}])
-            subscriptions_upsert([_subscription("s1", "a1", 10_000, date(2026, 1, 10))])
+            subscriptions_upsert([subscription_row("s1", "a1", 10_000, date(2026, 1, 10))])
     OrganizationFactory(is_active=False)
 
     assert recompute_metrics_sweep.delay().get(timeout=30) == 2
