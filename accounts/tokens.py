@@ -28,18 +28,31 @@ class ExpiredTokenError(InvalidTokenError):
 
 
 def make_invitation_token(*, organization_id: int, invitation_id: int) -> str:
-    return signing.dumps({"o": organization_id, "i": invitation_id}, salt=SALT, compress=True)
+    return make_signed_ids(salt=SALT, organization_id=organization_id, object_id=invitation_id)
 
 
 def read_invitation_token(token: str) -> InvitationRef:
-    max_age = settings.INVITATION_TTL_DAYS * 24 * 60 * 60
+    organization_id, invitation_id = read_signed_ids(
+        token, salt=SALT, max_age=settings.INVITATION_TTL_DAYS * 24 * 60 * 60
+    )
+    return InvitationRef(organization_id=organization_id, invitation_id=invitation_id)
+
+
+def make_signed_ids(*, salt: str, organization_id: int, object_id: int) -> str:
+    """A token naming an organization and one of its objects (shared with surveys)."""
+    return signing.dumps({"o": organization_id, "i": object_id}, salt=salt, compress=True)
+
+
+def read_signed_ids(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
+    """The organization and object ids of a make_signed_ids token, or InvalidTokenError
+    (altered, foreign) / ExpiredTokenError (older than `max_age` seconds)."""
     try:
-        payload = signing.loads(token, salt=SALT, max_age=max_age)
+        payload = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired as exc:
         raise ExpiredTokenError from exc
     except signing.BadSignature as exc:
         raise InvalidTokenError from exc
     try:
-        return InvitationRef(organization_id=int(payload["o"]), invitation_id=int(payload["i"]))
+        return int(payload["o"]), int(payload["i"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidTokenError from exc

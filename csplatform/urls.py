@@ -17,6 +17,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("api/v1/", include("csplatform.api_urls")),
     path("invitations/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
+    path("s/", include("surveys.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -33,6 +33,8 @@ from journeys.models import (
     UsageEvent,
 )
 from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics, MonthTerms
+from surveys.models import AnswerAttempt, Campaign, Response, ResponseEdit, Survey
+from surveys.models import Invitation as SurveyInvitation
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -247,7 +249,72 @@ class MonthTermsFactory(factory.django.DjangoModelFactory):
     renewal_account_ids = renewal_on = renewal_mrr = renewal_renewed = factory.LazyFunction(list)
 
 
+class SurveyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Survey
+
+    name = factory.Sequence(lambda n: f"NPS {n}")
+    kind = "nps"
+    question_en = "How likely are you to recommend us to a friend or colleague?"
+    question_pt_br = "Qual a probabilidade de você nos recomendar a um amigo ou colega?"
+    follow_up_en = "What is the main reason for your score?"
+    follow_up_pt_br = "Qual o principal motivo da sua nota?"
+    touchpoint = "company"
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    survey = factory.SubFactory(SurveyFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+
+
+class SurveyInvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SurveyInvitation
+
+    campaign = factory.SubFactory(CampaignFactory)
+    contact = factory.SubFactory(ContactFactory)
+    status = "sent"
+    sent_at = factory.LazyFunction(timezone.now)
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Response
+
+    invitation = factory.SubFactory(SurveyInvitationFactory)
+    account = factory.LazyAttribute(lambda r: r.invitation.contact.account)
+    contact = factory.LazyAttribute(lambda r: r.invitation.contact)
+    kind = "nps"
+    score = 9
+    responded_at = factory.LazyFunction(timezone.now)
+
+
+class ResponseEditFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResponseEdit
+
+    response = factory.SubFactory(ResponseFactory)
+    score = 7
+
+
+class AnswerAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AnswerAttempt
+
+    invitation = factory.SubFactory(SurveyInvitationFactory)
+    score = 9
+
+
 TENANT_FACTORIES = {
+    Survey: SurveyFactory,
+    Campaign: CampaignFactory,
+    SurveyInvitation: SurveyInvitationFactory,
+    Response: ResponseFactory,
+    ResponseEdit: ResponseEditFactory,
+    AnswerAttempt: AnswerAttemptFactory,
     MonthlyMetrics: MonthlyMetricsFactory,
     MonthTerms: MonthTermsFactory,
     CohortMetrics: CohortMetricsFactory,

@@ -1,0 +1,183 @@
+"""Recording answers and opt-outs: the writes behind the public answer page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Contact
+from journeys.ingest import touchpoints_record
+from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
+from surveys.models import (
+    AnswerAttempt,
+    Invitation,
+    Response,
+    ResponseEdit,
+    SurveyKind,
+    is_negative,
+)
+
+# Different scores submitted on their own for one invitation within this window are a
+# mail scanner opening every button, not a person.
+SCANNER_WINDOW = timedelta(minutes=1)
+# A response can be changed for this long after it was first given.
+EDIT_WINDOW = timedelta(days=7)
+COMMENT_MAX_LENGTH = 5000
+# The touchpoint type a negative response is recorded under.
+SURVEY_TOUCHPOINT = "Survey response"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    response: Response | None
+    # The score arrived in a scanner-like burst: nothing counted; the person must submit
+    # the form on purpose.
+    needs_confirmation: bool = False
+
+
+def _validate(invitation: Invitation, score: int, comment: str | None) -> None:
+    survey = invitation.campaign.survey
+    if score not in survey.scale:
+        raise ValidationError(
+            _("Choose a score from %(low)s to %(high)s.")
+            % {"low": survey.scale.start, "high": survey.scale.stop - 1},
+            code="score",
+        )
+    if comment is not None and len(comment) > COMMENT_MAX_LENGTH:
+        raise ValidationError(
+            _("Keep the comment to %(limit)s characters or fewer (it has %(count)s).")
+            % {"limit": COMMENT_MAX_LENGTH, "count": len(comment)},
+            code="comment",
+        )
+
+
+@transaction.atomic
+def response_record(
+    *, invitation: Invitation, score: int, comment: str | None = None, automatic: bool
+) -> Recorded:
+    """Record `score` (and `comment`, when given) as the invitation's response.
+
+    `automatic`: the page submitted the score itself as it opened (JavaScript). Such a
+    submit never changes an existing response, and if other scores were submitted
+    the same way within SCANNER_WINDOW, it is a scanner's burst: nothing counts, and
+    a response recorded by the burst's first submit is withdrawn. A submit on purpose
+    (`automatic` false) creates the response, or changes it within EDIT_WINDOW,
+    keeping what it said before in ResponseEdit.
+    """
+    # One answer at a time per invitation; the unique constraint backs it up.
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("campaign__survey", "contact__account")
+        .get(pk=invitation.pk)
+    )
+    _validate(invitation, score, comment)
+    now = timezone.now()
+    existing = Response.objects.filter(invitation=invitation).first()
+    if automatic:
+        AnswerAttempt.objects.create(invitation=invitation, score=score)
+        burst = (
+            AnswerAttempt.objects.filter(invitation=invitation, at__gte=now - SCANNER_WINDOW)
+            .exclude(score=score)
+            .exists()
+        )
+        if burst:
+            if existing is not None and existing.automatic:
+                _withdraw(existing)
+            return Recorded(None, needs_confirmation=True)
+        if existing is not None:
+            return Recorded(existing)
+        return Recorded(_create(invitation, score, comment or "", automatic=True, now=now))
+    if existing is None:
+        return Recorded(_create(invitation, score, comment or "", automatic=False, now=now))
+    return Recorded(_edit(existing, score, comment, now=now))
+
+
+def _create(
+    invitation: Invitation, score: int, comment: str, *, automatic: bool, now: datetime
+) -> Response:
+    survey = invitation.campaign.survey
+    contact = invitation.contact
+    response = Response.objects.create(
+        invitation=invitation,
+        account=contact.account,
+        contact=contact,
+        kind=survey.kind,
+        score=score,
+        comment=comment,
+        touchpoint=survey.touchpoint,
+        automatic=automatic,
+        responded_at=now,
+    )
+    _sync_touchpoint(response)
+    return response
+
+
+def _edit(response: Response, score: int, comment: str | None, *, now: datetime) -> Response:
+    if now - response.responded_at > EDIT_WINDOW:
+        raise ValidationError(
+            _("This answer was given over %(days)s days ago and can no longer be changed.")
+            % {"days": EDIT_WINDOW.days},
+            code="closed",
+        )
+    new_comment = response.comment if comment is None else comment
+    if score != response.score or (response.comment and new_comment != response.comment):
+        ResponseEdit.objects.create(
+            response=response, score=response.score, comment=response.comment
+        )
+    response.score, response.comment, response.automatic = score, new_comment, False
+    response.save(update_fields=["score", "comment", "automatic", "updated_at"])
+    _sync_touchpoint(response)
+    return response
+
+
+def _touchpoint_id(response: Response) -> str:
+    return f"survey-response-{response.pk}"
+
+
+def _sync_touchpoint(response: Response) -> None:
+    """A negative response is a negative touchpoint on its account at once; one that is
+    no longer negative after an edit loses it."""
+    negative = is_negative(response.kind, response.score)
+    if negative and response.negative_touchpoint_id is None:
+        TouchpointType.objects.get_or_create(
+            name=SURVEY_TOUCHPOINT, defaults={"channel": Channel.SURVEY}
+        )
+        contact = response.contact
+        touchpoints_record(
+            [
+                {
+                    "account_external_id": response.account.external_id,
+                    "touchpoint": SURVEY_TOUCHPOINT,
+                    "occurred_at": response.responded_at,
+                    "contact_email": contact.email if contact else None,
+                    "sentiment": Sentiment.NEGATIVE,
+                    "notes": f"{SurveyKind(response.kind).name} {response.score}",
+                    "external_id": _touchpoint_id(response),
+                }
+            ]
+        )
+        response.negative_touchpoint = Touchpoint.objects.get(external_id=_touchpoint_id(response))
+        response.save(update_fields=["negative_touchpoint"])
+    elif not negative and response.negative_touchpoint_id is not None:
+        Touchpoint.objects.filter(pk=response.negative_touchpoint_id).delete()
+        response.negative_touchpoint = None
+        response.save(update_fields=["negative_touchpoint"])
+
+
+def _withdraw(response: Response) -> None:
+    """A scanner's score never counted: remove it and what it recorded."""
+    if response.negative_touchpoint_id is not None:
+        Touchpoint.objects.filter(pk=response.negative_touchpoint_id).delete()
+    response.delete()
+
+
+def contact_opt_out(contact: Contact) -> None:
+    """Stop every survey email to the contact (idempotent: the first date is kept)."""
+    Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
+        opted_out_at=timezone.now()
+    )
