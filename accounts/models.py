@@ -140,6 +140,19 @@ class Organization(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
         help_text=_("Discounts future revenue in projected lifetime value."),
     )
+    survey_quiet_days = models.PositiveIntegerField(
+        _("survey quiet period (days)"),
+        default=90,
+        db_default=90,
+        help_text=_("A contact surveyed within this many days is not surveyed again."),
+    )
+    survey_account_monthly_cap = models.PositiveIntegerField(
+        _("surveys per account per month"),
+        default=5,
+        db_default=5,
+        validators=[MinValueValidator(1)],
+        help_text=_("At most this many contacts of one account are surveyed in a month."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

@@ -161,6 +161,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
 # How long a survey email's answer links work.
 SURVEY_LINK_TTL_DAYS = env_int("SURVEY_LINK_TTL_DAYS", 30, minimum=1)
+# Survey emails sent per minute per campaign (mail providers throttle bulk senders).
+SURVEY_EMAILS_PER_MINUTE = env_int("SURVEY_EMAILS_PER_MINUTE", 60, minimum=1)
 
 # Login throttling: after AXES_FAILURE_LIMIT failures for one email from one
 # address, that pair is locked out for AXES_COOLOFF_MINUTES.

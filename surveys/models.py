@@ -116,6 +116,12 @@ class InvitationStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class SkipReason(models.TextChoices):
+    OPTED_OUT = "opted_out", _("The contact opted out of survey email.")
+    QUIET_PERIOD = "quiet_period", _("The contact was surveyed within the quiet period.")
+    ACCOUNT_CAP = "account_cap", _("The account reached its surveys for the month.")
+
+
 class Invitation(TenantModel):
     """One contact asked once, in one send of a campaign. Its signed token is the link."""
 
@@ -135,7 +141,9 @@ class Invitation(TenantModel):
         choices=InvitationStatus.choices,
         default=InvitationStatus.PENDING,
     )
-    skip_reason = models.CharField(_("why skipped"), max_length=200, blank=True)
+    skip_reason = models.CharField(
+        _("why skipped"), max_length=16, choices=SkipReason.choices, blank=True
+    )
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -134,3 +134,10 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server, tmp_p
         worker.terminate()
         worker.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, set up after the test database so that it stops (and
+    closes its connection) before the database is dropped."""
+    return live_server

@@ -1,0 +1,203 @@
+"""Sending a campaign: who is asked (with fatigue control), and the emails.
+
+`campaign_send_start` writes one invitation per audience contact for a new send
+of the campaign, in one statement: pending, or skipped with its reason (opted
+out; surveyed within the organization's quiet period; the account already had
+its surveys for the month). Nobody is dropped silently. A second call for the
+same send writes nothing (a unique constraint).
+
+`invitations_send` then emails the pending invitations one at a time, each in a
+transaction of its own that holds the invitation's row while the SMTP server
+accepts the message and marks it sent as it commits: a crashed worker leaves the
+invitations it had not finished pending, and the next run sends just those.
+(Only a crash in the instant between the server's acceptance and the commit can
+send one message twice; its Message-ID is the same both times.) Several workers
+can run at once: each takes invitations no other holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from csplatform.tasks import organization_lock
+from csplatform.tenancy import current_organization
+from surveys.models import Campaign, Invitation, InvitationStatus, SkipReason
+from surveys.tokens import make_answer_token
+from surveys.views import LANGUAGES
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    send_number: int
+    pending: int
+    skipped: dict[str, int]  # reason → how many
+
+
+_PLAN = """
+WITH audience AS (
+    SELECT c.id AS contact_id, c.account_id, c.opted_out_at,
+           (SELECT max(i.sent_at) FROM surveys_invitation i
+            WHERE i.contact_id = c.id AND i.status = 'sent') AS last_sent
+    FROM accounts_contact c
+    JOIN accounts_account a ON a.id = c.account_id
+    WHERE (%(segment)s = '' OR a.segment = %(segment)s)
+      AND (%(stage)s = '' OR a.lifecycle_stage = %(stage)s)
+      AND (%(owner)s::bigint IS NULL OR a.owner_id = %(owner)s::bigint)
+),
+sent_this_month AS (
+    SELECT c.account_id, count(*) AS n
+    FROM surveys_invitation i JOIN accounts_contact c ON c.id = i.contact_id
+    WHERE i.status = 'sent' AND i.sent_at >= %(month_start)s
+    GROUP BY c.account_id
+),
+judged AS (
+    SELECT a.contact_id, a.account_id,
+           CASE WHEN a.opted_out_at IS NOT NULL THEN 'opted_out'
+                WHEN a.last_sent >= %(quiet_since)s THEN 'quiet_period'
+           END AS early_reason
+    FROM audience a
+),
+ranked AS (
+    SELECT j.*, coalesce(m.n, 0) + row_number() OVER (
+               PARTITION BY j.account_id, j.early_reason IS NULL ORDER BY j.contact_id
+           ) AS nth
+    FROM judged j LEFT JOIN sent_this_month m ON m.account_id = j.account_id
+)
+INSERT INTO surveys_invitation (organization_id, campaign_id, send_number, contact_id,
+                                status, skip_reason, created_at)
+SELECT %(organization)s, %(campaign)s, %(send)s, contact_id,
+       CASE WHEN early_reason IS NOT NULL OR nth > %(cap)s THEN 'skipped' ELSE 'pending' END,
+       CASE WHEN early_reason IS NOT NULL THEN early_reason
+            WHEN nth > %(cap)s THEN 'account_cap' ELSE '' END,
+       %(now)s
+FROM ranked
+ON CONFLICT DO NOTHING
+"""
+
+
+@transaction.atomic
+def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> SendPlan:
+    """Start the campaign's next send: its invitations, pending or skipped with a reason."""
+    organization = current_organization()
+    organization_lock("surveys.sending.campaign_send_start")
+    now = now or timezone.now()
+    last = Invitation.objects.filter(campaign=campaign).aggregate(n=Max("send_number"))["n"]
+    send_number = (last or 0) + 1
+    local = timezone.localtime(now, ZoneInfo(organization.time_zone))  # its month
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PLAN,
+            {
+                "organization": organization.pk,
+                "campaign": campaign.pk,
+                "send": send_number,
+                "segment": campaign.segment,
+                "stage": campaign.lifecycle_stage,
+                "owner": campaign.owner_id,
+                "month_start": local.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                "quiet_since": now - timedelta(days=organization.survey_quiet_days),
+                "cap": organization.survey_account_monthly_cap,
+                "now": now,
+            },
+        )
+    return send_plan(campaign, send_number)
+
+
+def send_plan(campaign: Campaign, send_number: int) -> SendPlan:
+    rows = (
+        Invitation.objects.filter(campaign=campaign, send_number=send_number)
+        .values_list("status", "skip_reason")
+        .order_by()
+    )
+    pending = 0
+    skipped: dict[str, int] = {}
+    for status, reason in rows:
+        if status == InvitationStatus.SKIPPED:
+            skipped[reason] = skipped.get(reason, 0) + 1
+        elif status == InvitationStatus.PENDING:
+            pending += 1
+    return SendPlan(send_number, pending, skipped)
+
+
+def _token(invitation: Invitation) -> str:
+    return make_answer_token(
+        organization_id=invitation.organization_id, invitation_id=invitation.pk
+    )
+
+
+def answer_url(invitation: Invitation, score: int | None = None) -> str:
+    url = settings.SITE_URL + reverse("surveys:answer", args=[_token(invitation)])
+    return url if score is None else f"{url}?score={score}"
+
+
+def invitation_email(invitation: Invitation) -> EmailMultiAlternatives:
+    """The survey email, in the contact's language: the question, the scale as buttons
+    (each a link with its score), and a one-click unsubscribe."""
+    organization = current_organization()
+    contact = invitation.contact
+    survey = invitation.campaign.survey
+    language = LANGUAGES.get((contact.locale or organization.default_locale or "").lower(), "en")
+    unsubscribe = settings.SITE_URL + reverse("surveys:unsubscribe", args=[_token(invitation)])
+    with translation.override(language):
+        context: dict[str, Any] = {
+            "organization": organization,
+            "contact": contact,
+            "question": survey.question(language),
+            "kind": survey.kind,
+            "buttons": [(score, answer_url(invitation, score)) for score in survey.scale],
+            "unsubscribe_url": unsubscribe,
+        }
+        subject = _("%(organization)s: a one-click question") % {"organization": organization.name}
+        text = render_to_string("surveys/email/invitation.txt", context)
+        html = render_to_string("surveys/email/invitation.html", context)
+    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    message = EmailMultiAlternatives(
+        subject,
+        text,
+        to=[contact.email],
+        headers={
+            "Message-ID": f"<survey-{organization.pk}-{invitation.pk}@{domain}>",
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def invitation_send_next(campaign_id: int) -> bool:
+    """Email one pending invitation of the campaign, in a transaction of its own.
+    False when none is left (or every one left is held by another worker)."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("contact", "campaign__survey")
+            .filter(campaign_id=campaign_id, status=InvitationStatus.PENDING)
+            .order_by("pk")
+            .first()
+        )
+        if invitation is None:
+            return False
+        if invitation.contact.opted_out_at is not None:  # opted out since the send began
+            invitation.status, invitation.skip_reason = (
+                InvitationStatus.SKIPPED,
+                SkipReason.OPTED_OUT,
+            )
+            invitation.save(update_fields=["status", "skip_reason"])
+            return True
+        invitation_email(invitation).send()
+        invitation.status, invitation.sent_at = InvitationStatus.SENT, timezone.now()
+        invitation.save(update_fields=["status", "sent_at"])
+        return True
