@@ -167,3 +167,34 @@ class MetricsState(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization"], name="metrics_state_unique")
         ]
+
+
+class SatisfactionMetrics(TenantModel):
+    """NPS, CSAT or CES of one month (organization's time zone), over all responses
+    (`dimension` "all") or those of one touchpoint, segment or lifecycle stage (`key`).
+
+    `value`: NPS −100…100, CSAT % of 4–5, CES mean 1…7; `margin`: its 95 % margin of
+    error (points); `high`/`low`: % promoters/detractors (NPS), % 4–5/1–2 (CSAT),
+    % 5–7/1–3 (CES); `mean`: the mean score (CSAT, CES).
+    """
+
+    month = models.DateField(_("month"))
+    kind = models.CharField(_("kind"), max_length=8)
+    dimension = models.CharField(_("by"), max_length=16)
+    key = models.CharField(_("value"), max_length=100, blank=True)
+    n = models.IntegerField(_("responses"))
+    value = models.FloatField(_("score"))
+    margin = models.FloatField(_("margin of error"), null=True)
+    high = models.FloatField(null=True)
+    low = models.FloatField(null=True)
+    mean = models.FloatField(null=True)
+
+    class Meta:
+        verbose_name = _("satisfaction metrics")
+        verbose_name_plural = _("satisfaction metrics")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "kind", "dimension", "key"],
+                name="satisfaction_metrics_unique",
+            )
+        ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
+from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics, SatisfactionMetrics
 
 # The keys of one month in `manage.py metrics --json`, in order.
 MONTH_KEYS = [
@@ -52,10 +52,38 @@ def months_between(first: date | None = None, last: date | None = None) -> list[
         rows = rows.filter(month__gte=first)
     if last is not None:
         rows = rows.filter(month__lte=last)
+    satisfaction = _satisfaction_by_month(first, last)
     return [
-        {"month": row["month"].strftime("%Y-%m"), **{key: row[key] for key in MONTH_KEYS}}
+        {
+            "month": row["month"].strftime("%Y-%m"),
+            **{key: row[key] for key in MONTH_KEYS},
+            **satisfaction.get(row["month"], _NO_RESPONSES),
+        }
         for row in rows.values("month", *MONTH_KEYS)
     ]
+
+
+# Per month: NPS (−100…100), CSAT (% of 4–5) and CES (mean 1…7) over all responses, each
+# with its n and 95 % margin of error; null (n 0) in a month without responses.
+SATISFACTION_KEYS = [
+    f"{kind}{suffix}" for kind in ("nps", "csat", "ces") for suffix in ("", "_n", "_margin")
+]
+_NO_RESPONSES: dict[str, Any] = {
+    key: 0 if key.endswith("_n") else None for key in SATISFACTION_KEYS
+}
+
+
+def _satisfaction_by_month(first: date | None, last: date | None) -> dict[date, dict[str, Any]]:
+    rows = SatisfactionMetrics.objects.filter(dimension="all")
+    if first is not None:
+        rows = rows.filter(month__gte=first)
+    if last is not None:
+        rows = rows.filter(month__lte=last)
+    by_month: dict[date, dict[str, Any]] = {}
+    for month, kind, n, value, margin in rows.values_list("month", "kind", "n", "value", "margin"):
+        found = by_month.setdefault(month, dict(_NO_RESPONSES))
+        found.update({kind: value, f"{kind}_n": n, f"{kind}_margin": margin})
+    return by_month
 
 
 def cohorts() -> list[dict[str, Any]]:

@@ -174,6 +174,18 @@ def metrics_mark_stale(*, since: date, accounts: Iterable[int] | None = None) ->
 
 # No savepoint of its own: it runs as a task's whole transaction (tenant_context), and
 # an error inside aborts that transaction all the same; two round trips saved.
+def satisfaction_mark_stale() -> None:
+    """Have the satisfaction metrics recomputed shortly after the current transaction
+    commits (debounced): a response was recorded, edited or withdrawn."""
+    from metrics.tasks import recompute_satisfaction
+
+    enqueue_debounced(
+        recompute_satisfaction,
+        current_organization().pk,
+        delay=settings.METRICS_RECOMPUTE_DELAY_SECONDS,
+    )
+
+
 @transaction.atomic(savepoint=False)
 def metrics_recompute(*, full: bool = False, today: date | None = None) -> RecomputeResult:
     """Recompute the current organization's stored metrics.

@@ -21,6 +21,7 @@ from surveys.models import (
     SurveyKind,
     is_negative,
 )
+from surveys.signals import responses_changed
 
 # Different scores submitted on their own for one invitation within this window are a
 # mail scanner opening every button, not a person.
@@ -114,6 +115,7 @@ def _create(
         responded_at=now,
     )
     _sync_touchpoint(response)
+    responses_changed.send(sender=Response)
     return response
 
 
@@ -132,6 +134,7 @@ def _edit(response: Response, score: int, comment: str | None, *, now: datetime)
     response.score, response.comment, response.automatic = score, new_comment, False
     response.save(update_fields=["score", "comment", "automatic", "updated_at"])
     _sync_touchpoint(response)
+    responses_changed.send(sender=Response)
     return response
 
 
@@ -174,6 +177,7 @@ def _withdraw(response: Response) -> None:
     if response.negative_touchpoint_id is not None:
         Touchpoint.objects.filter(pk=response.negative_touchpoint_id).delete()
     response.delete()
+    responses_changed.send(sender=Response)
 
 
 def contact_opt_out(contact: Contact) -> None:

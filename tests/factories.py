@@ -32,7 +32,13 @@ from journeys.models import (
     TouchpointType,
     UsageEvent,
 )
-from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics, MonthTerms
+from metrics.models import (
+    CohortMetrics,
+    MetricsState,
+    MonthlyMetrics,
+    MonthTerms,
+    SatisfactionMetrics,
+)
 from surveys.models import AnswerAttempt, Campaign, Response, ResponseEdit, Survey
 from surveys.models import Invitation as SurveyInvitation
 
@@ -249,6 +255,17 @@ class MonthTermsFactory(factory.django.DjangoModelFactory):
     renewal_account_ids = renewal_on = renewal_mrr = renewal_renewed = factory.LazyFunction(list)
 
 
+class SatisfactionMetricsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SatisfactionMetrics
+
+    month = date(2026, 1, 1)
+    kind = "nps"
+    dimension = "all"
+    n = 1
+    value = 100.0
+
+
 class SurveyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Survey
@@ -309,6 +326,7 @@ class AnswerAttemptFactory(factory.django.DjangoModelFactory):
 
 
 TENANT_FACTORIES = {
+    SatisfactionMetrics: SatisfactionMetricsFactory,
     Survey: SurveyFactory,
     Campaign: CampaignFactory,
     SurveyInvitation: SurveyInvitationFactory,

@@ -1,0 +1,153 @@
+"""NPS, CSAT and CES with n and margins of error, stored per month and dimension,
+kept fresh by Celery, and printed by `manage.py metrics --json`."""
+
+import json
+import math
+import time
+from datetime import UTC, date, datetime
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from accounts.customers import accounts_upsert, subscriptions_upsert
+from csplatform.tenancy import tenant_context
+from metrics import satisfaction
+from metrics.models import SatisfactionMetrics
+from metrics.services import metrics_recompute
+from surveys.services import response_record
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    OrganizationFactory,
+    ResponseFactory,
+    SurveyFactory,
+    SurveyInvitationFactory,
+    subscription_row,
+)
+
+
+def _scores(counts):
+    """{score: how many} as an array."""
+    return np.repeat(list(counts), list(counts.values()))
+
+
+def test_it_computes_csat_as_the_share_of_fours_and_fives():
+    # Delighted's example (METRICS.md): 42, 32, 10, 9, 14 responses for 5…1.
+    measured = satisfaction.csat(_scores({5: 42, 4: 32, 3: 10, 2: 9, 1: 14}))
+    assert measured["n"] == 107
+    assert measured["value"] == pytest.approx(69.16, abs=0.005)
+    p = 74 / 107
+    assert measured["margin"] == pytest.approx(1.96 * math.sqrt(p * (1 - p) / 107) * 100)
+    assert measured["mean"] == pytest.approx((5 * 42 + 4 * 32 + 3 * 10 + 2 * 9 + 14) / 107)
+
+
+def test_it_computes_nps_with_its_margin_of_error():
+    measured = satisfaction.nps(_scores({10: 30, 9: 20, 8: 20, 7: 10, 6: 10, 0: 10}))
+    assert (measured["n"], measured["value"]) == (100, pytest.approx(30.0))
+    assert (measured["high"], measured["low"]) == (pytest.approx(50.0), pytest.approx(20.0))
+    # 1.96 · √((p_prom + p_det − (p_prom − p_det)²) ÷ n) × 100
+    assert measured["margin"] == pytest.approx(1.96 * math.sqrt((0.5 + 0.2 - 0.09) / 100) * 100)
+
+
+def test_it_computes_ces_as_the_mean_with_a_t_free_margin():
+    measured = satisfaction.ces(np.array([7, 6, 5, 3]))
+    assert measured["value"] == pytest.approx(5.25)
+    assert measured["margin"] == pytest.approx(1.96 * np.std([7, 6, 5, 3], ddof=1) / 2)
+    assert measured["high"] == pytest.approx(75.0)
+    assert satisfaction.ces(np.array([4]))["margin"] is None  # one response: no spread
+
+
+@pytest.mark.parametrize("measure", [satisfaction.nps, satisfaction.csat, satisfaction.ces])
+def test_it_gives_no_score_without_responses(measure):
+    assert measure(np.array([], dtype=int))["value"] is None
+
+
+@pytest.mark.django_db
+def test_it_stores_each_month_overall_and_by_touchpoint_segment_and_stage():
+    org = OrganizationFactory(time_zone="America/Sao_Paulo")
+    with tenant_context(org):
+        enterprise = AccountFactory(segment="Enterprise", lifecycle_stage="adoption")
+        smb = AccountFactory(segment="SMB", lifecycle_stage="")
+        support = SurveyFactory(touchpoint="support")
+        company = SurveyFactory(touchpoint="company")
+        for account, survey, score, at in [
+            (enterprise, support, 10, datetime(2026, 10, 10, 12, tzinfo=UTC)),
+            (enterprise, company, 3, datetime(2026, 10, 20, 12, tzinfo=UTC)),
+            # 01:00 UTC on 1 November is still October in São Paulo.
+            (smb, support, 9, datetime(2026, 11, 1, 1, tzinfo=UTC)),
+            (smb, company, 8, datetime(2026, 11, 15, 12, tzinfo=UTC)),
+        ]:
+            ResponseFactory(
+                invitation__campaign__survey=survey,
+                invitation__contact=ContactFactory(account=account),
+                account=account,
+                score=score,
+                touchpoint=survey.touchpoint,
+                responded_at=at,
+            )
+        assert satisfaction.satisfaction_recompute() > 0
+        stored = {
+            (r.month.isoformat()[:7], r.dimension, r.key): (r.n, r.value)
+            for r in SatisfactionMetrics.objects.filter(kind="nps")
+        }
+    assert stored[("2026-10", "all", "")] == (3, pytest.approx((2 - 1) / 3 * 100))
+    assert stored[("2026-11", "all", "")] == (1, 0.0)  # one passive
+    assert stored[("2026-10", "touchpoint", "support")] == (2, 100.0)
+    assert stored[("2026-10", "segment", "Enterprise")] == (2, 0.0)
+    assert stored[("2026-10", "lifecycle_stage", "adoption")] == (2, 0.0)
+    assert ("2026-10", "lifecycle_stage", "") not in stored  # no stage: under "all" only
+
+
+@pytest.mark.django_db
+def test_it_counts_an_edited_response_once_with_its_latest_score():
+    org = OrganizationFactory()
+    with tenant_context(org):
+        invitation = SurveyInvitationFactory()
+        response_record(invitation=invitation, score=2, automatic=False)
+        response_record(invitation=invitation, score=10, automatic=False)
+        satisfaction.satisfaction_recompute()
+        [overall] = SatisfactionMetrics.objects.filter(dimension="all")
+    assert (overall.n, overall.value) == (1, 100.0)
+
+
+@pytest.mark.django_db
+def test_it_prints_nps_csat_and_ces_per_month_with_n_and_margins():
+    org = OrganizationFactory(slug="acme")
+    with tenant_context(org):
+        accounts_upsert([{"external_id": "a1", "name": "Acme"}])
+        subscriptions_upsert([subscription_row("s1", "a1", 10_000, date(2026, 9, 10))])
+        invitation = SurveyInvitationFactory(campaign__survey=SurveyFactory(kind="csat"))
+        response_record(invitation=invitation, score=5, automatic=False)
+        metrics_recompute(full=True, today=date.today())
+        satisfaction.satisfaction_recompute()
+    out = StringIO()
+    call_command("metrics", "--org", "acme", "--json", stdout=out)
+    months = {m["month"]: m for m in json.loads(out.getvalue())["months"]}
+    this_month = date.today().strftime("%Y-%m")
+    assert (months[this_month]["csat"], months[this_month]["csat_n"]) == (100.0, 1)
+    assert months[this_month]["csat_margin"] == 0.0
+    assert (months[this_month]["nps"], months[this_month]["nps_n"]) == (None, 0)
+    assert (months["2026-09"]["ces"], months["2026-09"]["ces_margin"]) == (None, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refreshes_satisfaction_on_a_real_worker_after_a_response(
+    celery_worker_process, settings
+):
+    settings.METRICS_RECOMPUTE_DELAY_SECONDS = 0
+    org = OrganizationFactory()
+    with tenant_context(org):
+        invitation = SurveyInvitationFactory()
+    with tenant_context(org):
+        response_record(invitation=invitation, score=9, automatic=False)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with tenant_context(org):
+            if SatisfactionMetrics.objects.filter(kind="nps", dimension="all").exists():
+                break
+        time.sleep(0.1)
+    with tenant_context(org):
+        [overall] = SatisfactionMetrics.objects.filter(kind="nps", dimension="all")
+    assert (overall.n, overall.value) == (1, 100.0)
