@@ -51,7 +51,7 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _reference_errors(
+def account_reference_errors(
     rows: Sequence[Row], *, load_accounts: bool = True
 ) -> tuple[list[RowError], dict[str, Any]]:
     """Unknown accounts, and contacts unknown at their account; plus the accounts found
@@ -108,19 +108,19 @@ def _reference_errors(
     return errors, accounts
 
 
-def _future_errors(rows: Sequence[Row]) -> list[RowError]:
+def instant_errors(rows: Sequence[Row], field: str = "occurred_at") -> list[RowError]:
     """Instants in the future (beyond clock skew) or before 2000: refused, with the row."""
     latest = timezone.now() + CLOCK_SKEW
     errors = []
     for index, row in enumerate(rows):
-        when = row["occurred_at"]
+        when = row[field]
         if when > latest:
             message = _("%(when)s is in the future; only events that happened can be recorded.")
         elif when < EARLIEST:
             message = _("%(when)s is before the year 2000: check the date.")
         else:
             continue
-        errors.append(RowError(index, "occurred_at", message % {"when": when.isoformat()}))
+        errors.append(RowError(index, field, message % {"when": when.isoformat()}))
     return errors
 
 
@@ -181,7 +181,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
         )
     # Accounts and contacts are resolved by the insert itself; only a batch that names
     # an unknown one pays for the row-by-row check that says which.
-    errors = _future_errors(rows) + _repeated_id_errors(rows, "id")
+    errors = instant_errors(rows) + _repeated_id_errors(rows, "id")
     if errors:
         raise RowsRejected(errors)
     if not rows:
@@ -207,8 +207,8 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
 
 def events_validate(rows: Sequence[Row]) -> None:
     """Raise RowsRejected for events of unknown accounts or contacts, or in the future."""
-    reference_errors, _accounts = _reference_errors(rows, load_accounts=False)
-    errors = reference_errors + _future_errors(rows) + _repeated_id_errors(rows, "id")
+    reference_errors, _accounts = account_reference_errors(rows, load_accounts=False)
+    errors = reference_errors + instant_errors(rows) + _repeated_id_errors(rows, "id")
     if errors:
         raise RowsRejected(errors)
 
@@ -331,8 +331,8 @@ def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteR
     creates the type), occurred_at, and optionally contact_email, sentiment,
     notes, external_id.
     """
-    reference_errors, accounts = _reference_errors(rows)
-    errors = reference_errors + _future_errors(rows) + _repeated_id_errors(rows, "external_id")
+    reference_errors, accounts = account_reference_errors(rows)
+    errors = reference_errors + instant_errors(rows) + _repeated_id_errors(rows, "external_id")
     for index, row in enumerate(rows):
         if row.get("sentiment") and row["sentiment"] not in Sentiment.values:
             errors.append(

@@ -164,11 +164,14 @@ class Invitation(TenantModel):
 
 class Response(TenantModel):
     """The answer to one invitation: one at most (a constraint, not a check in Python).
-    An edit within the edit window updates it and is kept in ResponseEdit."""
+    An edit within the edit window updates it and is kept in ResponseEdit. A response
+    imported from another tool has no invitation, and a key that makes a repeated
+    import skip it."""
 
     invitation = models.OneToOneField(
-        Invitation, on_delete=models.DB_CASCADE, related_name="response"
+        Invitation, on_delete=models.DB_CASCADE, related_name="response", null=True
     )
+    import_key = models.UUIDField(_("import key"), null=True, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.DB_CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.DB_SET_NULL, null=True, related_name="+")
     kind = models.CharField(_("kind"), max_length=8, choices=SurveyKind.choices)
@@ -191,6 +194,9 @@ class Response(TenantModel):
         verbose_name_plural = _("responses")
         constraints = [
             models.UniqueConstraint(fields=["organization", "invitation"], name="response_once"),
+            models.UniqueConstraint(
+                fields=["organization", "import_key"], name="response_import_once"
+            ),
             models.CheckConstraint(
                 condition=Q(score__gte=0, score__lte=10), name="response_score_in_any_scale"
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,10 +11,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Contact
-from journeys.ingest import touchpoints_record
+from accounts.customers import accounts_by_external_id
+from accounts.models import Contact, normalize_email
+from csplatform.batches import RowError, RowsRejected, WriteResult
+from journeys.ingest import (
+    Row,
+    account_reference_errors,
+    dedupe_key,
+    instant_errors,
+    touchpoints_record,
+)
 from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from surveys.models import (
+    SCALES,
     AnswerAttempt,
     Invitation,
     Response,
@@ -147,29 +157,41 @@ def _sync_touchpoint(response: Response) -> None:
     no longer negative after an edit loses it."""
     negative = is_negative(response.kind, response.score)
     if negative and response.negative_touchpoint_id is None:
-        TouchpointType.objects.get_or_create(
-            name=SURVEY_TOUCHPOINT, defaults={"channel": Channel.SURVEY}
-        )
-        contact = response.contact
-        touchpoints_record(
-            [
-                {
-                    "account_external_id": response.account.external_id,
-                    "touchpoint": SURVEY_TOUCHPOINT,
-                    "occurred_at": response.responded_at,
-                    "contact_email": contact.email if contact else None,
-                    "sentiment": Sentiment.NEGATIVE,
-                    "notes": f"{SurveyKind(response.kind).name} {response.score}",
-                    "external_id": _touchpoint_id(response),
-                }
-            ]
-        )
-        response.negative_touchpoint = Touchpoint.objects.get(external_id=_touchpoint_id(response))
-        response.save(update_fields=["negative_touchpoint"])
+        _record_negative_touchpoints([response])
     elif not negative and response.negative_touchpoint_id is not None:
         Touchpoint.objects.filter(pk=response.negative_touchpoint_id).delete()
         response.negative_touchpoint = None
         response.save(update_fields=["negative_touchpoint"])
+
+
+def _record_negative_touchpoints(responses: list[Response]) -> None:
+    """Record each response as a negative touchpoint on its account, dated when it was
+    given, and link it to the response."""
+    TouchpointType.objects.get_or_create(
+        name=SURVEY_TOUCHPOINT, defaults={"channel": Channel.SURVEY}
+    )
+    touchpoints_record(
+        [
+            {
+                "account_external_id": r.account.external_id,
+                "touchpoint": SURVEY_TOUCHPOINT,
+                "occurred_at": r.responded_at,
+                "contact_email": r.contact.email if r.contact else None,
+                "sentiment": Sentiment.NEGATIVE,
+                "notes": f"{SurveyKind(r.kind).name} {r.score}",
+                "external_id": _touchpoint_id(r),
+            }
+            for r in responses
+        ]
+    )
+    recorded = dict(
+        Touchpoint.objects.filter(
+            external_id__in=[_touchpoint_id(r) for r in responses]
+        ).values_list("external_id", "pk")
+    )
+    for r in responses:
+        r.negative_touchpoint_id = recorded[_touchpoint_id(r)]
+    Response.objects.bulk_update(responses, ["negative_touchpoint"])
 
 
 def _withdraw(response: Response) -> None:
@@ -185,3 +207,94 @@ def contact_opt_out(contact: Contact) -> None:
     Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
         opted_out_at=timezone.now()
     )
+
+
+IMPORT_CONTENT = [
+    "kind",
+    "account_external_id",
+    "contact_email",
+    "score",
+    "responded_at",
+    "comment",
+]
+
+
+@transaction.atomic
+def responses_import(rows: Sequence[Row]) -> WriteResult:
+    """Record responses given in another tool (no invitation): all or nothing.
+
+    Each row: kind (nps, csat, ces), account_external_id, score, responded_at, and
+    optionally contact_email, comment, touchpoint. A row already imported (same kind,
+    account, contact, score, time and comment) is skipped, so a file can be imported
+    twice. Negative ones become negative touchpoints at the time they were given.
+    """
+    reference, _accounts = account_reference_errors(rows)
+    errors = reference + instant_errors(rows, "responded_at")
+    for index, row in enumerate(rows):
+        scale = SCALES[SurveyKind(row["kind"])]
+        score = row["score"]
+        if score != int(score) or int(score) not in scale:
+            errors.append(
+                RowError(
+                    index,
+                    "score",
+                    _("%(kind)s scores are whole numbers from %(low)s to %(high)s, not %(score)s.")
+                    % {
+                        "kind": SurveyKind(row["kind"]).name,
+                        "low": scale.start,
+                        "high": scale.stop - 1,
+                        "score": row["score"],
+                    },
+                )
+            )
+        if len(row.get("comment") or "") > COMMENT_MAX_LENGTH:
+            errors.append(
+                RowError(
+                    index,
+                    "comment",
+                    _("Keep the comment to %(limit)s characters or fewer (it has %(count)s).")
+                    % {"limit": COMMENT_MAX_LENGTH, "count": len(row["comment"])},
+                )
+            )
+    if errors:
+        raise RowsRejected(errors)
+
+    keyed = {
+        dedupe_key(
+            "response",
+            {**row, "contact_email": normalize_email(row.get("contact_email") or "") or None},
+            IMPORT_CONTENT,
+        ): row
+        for row in rows
+    }
+    known = set(Response.objects.filter(import_key__in=keyed).values_list("import_key", flat=True))
+    new = {key: row for key, row in keyed.items() if key not in known}
+    accounts = accounts_by_external_id({r["account_external_id"] for r in new.values()})
+    contacts = {
+        (c.account_id, normalize_email(c.email)): c
+        for c in Contact.objects.filter(
+            account__in=accounts.values(),
+            email__in={
+                normalize_email(r["contact_email"]) for r in new.values() if r.get("contact_email")
+            },
+        )
+    }
+    created = Response.objects.bulk_create(
+        Response(
+            import_key=key,
+            account=(account := accounts[row["account_external_id"]]),
+            contact=contacts.get((account.pk, normalize_email(row.get("contact_email") or ""))),
+            kind=row["kind"],
+            score=int(row["score"]),
+            comment=row.get("comment") or "",
+            touchpoint=row.get("touchpoint") or "",
+            responded_at=row["responded_at"],
+        )
+        for key, row in new.items()
+    )
+    negative = [r for r in created if is_negative(r.kind, r.score)]
+    if negative:
+        _record_negative_touchpoints(negative)
+    if created:
+        responses_changed.send(sender=Response)
+    return WriteResult(created=len(created), unchanged=len(rows) - len(created))
