@@ -8,6 +8,7 @@ from csplatform import views
 org_patterns = [
     path("", include("dashboards.urls")),
     path("", include("accounts.urls")),
+    path("surveys/", include("surveys.manage_urls")),
 ]
 
 urlpatterns = [

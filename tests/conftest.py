@@ -15,6 +15,7 @@ import redis
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from csplatform.celery import app as celery_app
 
@@ -141,3 +142,11 @@ def live_server(django_db_setup, live_server):
     """pytest-django's live server, set up after the test database so that it stops (and
     closes its connection) before the database is dropped."""
     return live_server
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A request made in a test activates its language on this thread (LocaleMiddleware);
+    the next test starts from the default again."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

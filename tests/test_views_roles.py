@@ -9,7 +9,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Account, ApiKey, Invitation
 from csplatform.tenancy import tenant_context
-from tests.factories import ApiKeyFactory, ImportUploadFactory, InvitationFactory
+from surveys.models import Campaign, Survey
+from surveys.models import Invitation as SurveyInvitation
+from tests.factories import (
+    ApiKeyFactory,
+    CampaignFactory,
+    ContactFactory,
+    ImportUploadFactory,
+    InvitationFactory,
+    SurveyFactory,
+)
 
 PERSONAS = ["owner", "admin", "manager", "viewer", "outsider"]
 RANK = {"viewer": 0, "manager": 1, "admin": 2, "owner": 3}
@@ -33,6 +42,22 @@ ORG_VIEWS = {
     "accounts:import_preview": ("get", "admin", 200, None),
     "accounts:import_confirm": ("post", "admin", 302, {}),
     "accounts:api_key_revoke": ("post", "admin", 302, {}),
+    "feedback:results": ("get", "manager", 200, None),
+    "feedback:campaigns": ("get", "admin", 200, None),
+    "feedback:survey_create": (
+        "post",
+        "admin",
+        302,
+        {
+            "survey-name": "Support CSAT",
+            "survey-kind": "csat",
+            "survey-question_en": "How satisfied are you with our support?",
+            "survey-question_pt_br": "Qual a sua satisfação com o nosso suporte?",
+            "survey-touchpoint": "support",
+        },
+    ),
+    "feedback:campaign_create": ("post", "admin", 302, None),  # data: needs the survey's id
+    "feedback:campaign_send": ("post", "admin", 302, {}),
 }
 
 
@@ -54,7 +79,23 @@ EFFECTS = {
     "accounts:api_keys": lambda team: _api_key_named(team, "CRM sync") is not None,
     "accounts:api_key_revoke": lambda team: _api_key_named(team, "old").revoked_at is not None,
     "accounts:import_confirm": lambda team: _account_exists(team, "a1"),
+    "feedback:survey_create": lambda team: _exists(team, Survey, name="Support CSAT"),
+    "feedback:campaign_create": lambda team: _exists(team, Campaign, name="Q4 NPS"),
+    "feedback:campaign_send": lambda team: _exists(team, SurveyInvitation),
 }
+
+
+def _exists(team, model, **lookup):
+    with tenant_context(team.organization):
+        return model.objects.filter(**lookup).exists()
+
+
+def _post_data(name, team, data):
+    if name == "feedback:campaign_create":
+        with tenant_context(team.organization):
+            survey = SurveyFactory()
+        return {"campaign-survey": survey.pk, "campaign-name": "Q4 NPS"}
+    return data
 
 
 def _account_exists(team, external_id):
@@ -85,6 +126,10 @@ def _url(name, team):
     if name == "accounts:invitation_revoke":
         with tenant_context(team.organization):
             kwargs["invitation_id"] = InvitationFactory(email="pending@example.com").pk
+    if name == "feedback:campaign_send":
+        with tenant_context(team.organization):
+            ContactFactory()
+            kwargs["campaign_id"] = CampaignFactory().pk
     return reverse(name, kwargs=kwargs)
 
 
@@ -94,6 +139,7 @@ def test_it_applies_roles_to_every_organization_view(name, persona, team, signed
     method, minimum, allowed_status, data = ORG_VIEWS[name]
     url = _url(name, team)
     client = signed_in(team.user(persona))
+    data = _post_data(name, team, data)
     response = client.get(url, follow=True) if method == "get" else client.post(url, data)
 
     allowed = persona != "outsider" and RANK[persona] >= RANK[minimum]
@@ -111,6 +157,7 @@ def test_it_applies_roles_to_every_organization_view(name, persona, team, signed
 def test_it_sends_anonymous_visitors_to_sign_in(name, team, client):
     method, _minimum, _status, data = ORG_VIEWS[name]
     url = _url(name, team)
+    data = _post_data(name, team, data)
     response = client.get(url) if method == "get" else client.post(url, data)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))

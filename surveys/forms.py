@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models import Campaign, Survey
+
+
+class SurveyForm(forms.ModelForm):
+    class Meta:
+        model = Survey
+        fields = [
+            "name",
+            "kind",
+            "question_en",
+            "question_pt_br",
+            "follow_up_en",
+            "follow_up_pt_br",
+            "touchpoint",
+        ]
+
+
+class CampaignForm(forms.ModelForm):
+    # Declared, not generated: a generated field would read the tenant-owned surveys when
+    # the class is defined, outside any organization. Its choices are set per request.
+    survey: forms.ModelChoiceField[Survey] = forms.ModelChoiceField(
+        queryset=None, label=_("survey")
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "segment", "lifecycle_stage"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["survey"].queryset = Survey.objects.order_by("name")  # type: ignore[attr-defined]
+        self.order_fields(["survey", "name", "segment", "lifecycle_stage"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("survey") is not None:
+            self.instance.survey = cleaned["survey"]
+        return cleaned

@@ -1,0 +1,112 @@
+"""The managers' side: survey results (manager and up) and campaigns (admin and up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from csplatform.permissions import admin_required, manager_required
+from csplatform.tenancy import current_organization
+from surveys import selectors
+from surveys.forms import CampaignForm, SurveyForm
+from surveys.models import Campaign, SkipReason, Survey, SurveyKind
+from surveys.sending import campaign_send_start
+from surveys.tasks import send_invitations
+
+
+@manager_required
+@require_http_methods(["GET"])
+def results(request: HttpRequest, org_slug: str) -> HttpResponse:
+    kind = request.GET.get("kind", SurveyKind.NPS)
+    if kind not in SurveyKind.values:
+        kind = SurveyKind.NPS
+    search = request.GET.get("q", "").strip()[:200]
+    page = Paginator(selectors.verbatims(kind, search), 20).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {"kind": kind, "search": search, "verbatims": page}
+    if request.headers.get("HX-Request") == "true":  # the search box swaps the verbatims
+        return render(request, "surveys/manage/_verbatims.html", context)
+    months = selectors.satisfaction_months(kind)
+    latest = months[-1] if months else None
+    context.update(
+        {
+            "kinds": SurveyKind.choices,
+            "months": months,
+            "latest": latest,
+            "passives": None
+            if latest is None or latest.high is None or kind != SurveyKind.NPS
+            else 100 - latest.high - (latest.low or 0),
+            "breakdown": selectors.satisfaction_breakdown(kind, latest.month) if latest else {},
+            "campaigns": selectors.campaign_rates(),
+        }
+    )
+    return render(request, "surveys/manage/results.html", context)
+
+
+@admin_required
+@require_http_methods(["GET"])
+def campaigns(request: HttpRequest, org_slug: str) -> HttpResponse:
+    return _campaigns_page(request, SurveyForm(prefix="survey"), CampaignForm(prefix="campaign"))
+
+
+def _campaigns_page(
+    request: HttpRequest, survey_form: SurveyForm, campaign_form: CampaignForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "surveys/manage/campaigns.html",
+        {
+            "surveys": Survey.objects.order_by("name"),
+            "campaigns": selectors.campaign_rates(),
+            "survey_form": survey_form,
+            "campaign_form": campaign_form,
+        },
+        status=status,
+    )
+
+
+@admin_required
+@require_POST
+def survey_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = SurveyForm(request.POST, prefix="survey")
+    if not form.is_valid():
+        return _campaigns_page(request, form, CampaignForm(prefix="campaign"), status=400)
+    survey = form.save()
+    messages.success(request, _("Survey “%(name)s” created.") % {"name": survey.name})
+    return redirect("feedback:campaigns", org_slug=org_slug)
+
+
+@admin_required
+@require_POST
+def campaign_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = CampaignForm(request.POST, prefix="campaign")
+    if not form.is_valid():
+        return _campaigns_page(request, SurveyForm(prefix="survey"), form, status=400)
+    campaign = form.save()
+    messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
+    return redirect("feedback:campaigns", org_slug=org_slug)
+
+
+@admin_required
+@require_POST
+def campaign_send(request: HttpRequest, org_slug: str, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    plan = campaign_send_start(campaign)
+    organization_id = current_organization().pk
+    transaction.on_commit(lambda: send_invitations.delay(organization_id, campaign.pk))
+    skipped = "; ".join(
+        f"{count} — {SkipReason(reason).label}" for reason, count in sorted(plan.skipped.items())
+    )
+    messages.success(
+        request,
+        _("Sending “%(name)s” to %(count)s contacts.")
+        % {"name": campaign.name, "count": plan.pending}
+        + (" " + _("Skipped: %(reasons)s") % {"reasons": skipped} if skipped else ""),
+    )
+    return redirect("feedback:campaigns", org_slug=org_slug)

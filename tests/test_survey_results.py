@@ -1,0 +1,133 @@
+"""The managers' survey pages: results with n and margins, verbatims with search, response
+rates, campaigns created and sent from the UI to a real SMTP server."""
+
+import re
+import time
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from csplatform.tenancy import tenant_context
+from metrics.models import SatisfactionMetrics
+from metrics.satisfaction import satisfaction_recompute
+from surveys.models import Response
+from surveys.services import response_record
+from tests.factories import (
+    ContactFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    SurveyInvitationFactory,
+)
+
+
+@pytest.fixture
+def manager():
+    membership = MembershipFactory(role=Role.MANAGER, user__language="pt-br")
+    return membership
+
+
+def _results(client, membership, **params):
+    client.force_login(membership.user, backend="django.contrib.auth.backends.ModelBackend")
+    url = reverse("feedback:results", kwargs={"org_slug": membership.organization.slug})
+    return client.get(url, params)
+
+
+@pytest.mark.django_db
+def test_it_explains_what_to_do_before_any_response(client, manager):
+    page = _results(client, manager).content.decode()
+    assert "Nenhuma resposta deste tipo ainda" in page or "No responses of this kind yet" in page
+    assert "Nenhuma campanha foi enviada ainda" in page or "No campaign has been sent" in page
+
+
+@pytest.mark.django_db
+def test_it_shows_nps_with_n_margin_and_shares_in_the_users_locale(client, manager):
+    org = manager.organization
+    with tenant_context(org):
+        campaign = SurveyInvitationFactory().campaign
+        for score, comment in [(10, "Excelente <b>suporte</b>"), (9, ""), (7, ""), (2, "Lento")]:
+            invitation = SurveyInvitationFactory(campaign=campaign)
+            response_record(invitation=invitation, score=score, comment=comment, automatic=False)
+        satisfaction_recompute()
+    page = _results(client, manager).content.decode()
+    # NPS (2 − 1) ÷ 4 = 25; margin 1.96 · √((0.5 + 0.25 − 0.0625) ÷ 4) × 100 = 81.26
+    assert re.search(r"<strong>25</strong>\s*<span class=\"muted\">± 81,3</span>", page)
+    assert "4 respostas" in page
+    assert "Promotores 50 % · neutros 25 % · detratores 25 %" in page
+    assert "Excelente &lt;b&gt;suporte&lt;/b&gt;" in page  # verbatims escaped
+    assert "<b>suporte</b>" not in page
+    assert "<td>5</td><td>4</td><td>80,0 %</td>" in page  # 5 sent, 4 answered
+
+
+@pytest.mark.django_db
+def test_it_searches_the_verbatims_in_place(client, manager):
+    org = manager.organization
+    with tenant_context(org):
+        for comment in ("Faltou treinamento", "Ótimo produto"):
+            response_record(
+                invitation=SurveyInvitationFactory(), score=8, comment=comment, automatic=False
+            )
+    client.force_login(manager.user, backend="django.contrib.auth.backends.ModelBackend")
+    url = reverse("feedback:results", kwargs={"org_slug": org.slug})
+    partial = client.get(url, {"q": "treinamento"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Faltou treinamento" in partial
+    assert "Ótimo produto" not in partial
+    assert "<html" not in partial  # only the list is swapped
+    none = client.get(url, {"q": "preço"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "preço" in none  # "no comment contains …"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_a_campaign_created_in_the_ui_and_shows_the_answer_with_its_margin(
+    celery_worker_process, inbox, client, settings
+):
+    settings.METRICS_RECOMPUTE_DELAY_SECONDS = 0
+    admin = MembershipFactory(role=Role.ADMIN, organization=OrganizationFactory(slug="acme"))
+    org = admin.organization
+    with tenant_context(org):
+        ContactFactory(email="ana@cliente.example", locale="en")
+    client.force_login(admin.user, backend="django.contrib.auth.backends.ModelBackend")
+    base = f"/o/{org.slug}/surveys/campaigns/"
+    assert (
+        client.post(
+            base + "surveys/",
+            {
+                "survey-name": "Relationship NPS",
+                "survey-kind": "nps",
+                "survey-question_en": "How likely are you to recommend Acme?",
+                "survey-question_pt_br": "Qual a probabilidade de você recomendar a Acme?",
+            },
+        ).status_code
+        == 302
+    )
+    page = client.get(base).content.decode()
+    survey_id = re.search(r'<option value="(\d+)">Relationship NPS</option>', page).group(1)
+    assert (
+        client.post(
+            base + "new/", {"campaign-survey": survey_id, "campaign-name": "Q4"}
+        ).status_code
+        == 302
+    )
+    campaign_id = re.search(r"/campaigns/(\d+)/send/", client.get(base).content.decode()).group(1)
+    sent = client.post(base + f"{campaign_id}/send/", follow=True)
+    assert "Sending “Q4” to 1 contacts." in sent.content.decode()
+
+    [message] = inbox.wait_for(1)
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    link = re.search(r"^9: https?://[^/\s]+(/s/\S+)", text.get_payload(decode=True).decode(), re.M)
+    answer = link.group(1).split("?")[0]
+    client.get(link.group(1))
+    client.post(answer, {"score": 9, "automatic": "1"})
+    with tenant_context(org):
+        assert [r.score for r in Response.objects.all()] == [9]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with tenant_context(org):
+            if SatisfactionMetrics.objects.filter(kind="nps").exists():
+                break
+        time.sleep(0.1)
+    results = client.get(f"/o/{org.slug}/surveys/").content.decode()
+    assert "<strong>100</strong>" in results
+    assert "± 0.0" in results  # one promoter: no spread
+    assert "1 response" in results
