@@ -19,7 +19,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="Small data, for a smoke run.")
     parser.add_argument(
         "--only",
-        choices=["tenancy", "ingestion", "metrics"],
+        choices=["tenancy", "ingestion", "metrics", "surveys"],
         help="Run one benchmark, not all of them.",
     )
     args = parser.parse_args()
@@ -34,7 +34,7 @@ def main() -> int:
     import redis
     from django.conf import settings
 
-    from bench import ingestion, metrics, tenancy
+    from bench import ingestion, metrics, surveys, tenancy
     from csplatform.celery import app as celery_app
 
     # Tasks the measured paths queue (the debounced roll-ups) go to a queue of their
@@ -45,7 +45,12 @@ def main() -> int:
     settings_dict["TEST"]["NAME"] = "csplatform_bench"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        benchmarks = {"tenancy": tenancy.run, "ingestion": ingestion.run, "metrics": metrics.run}
+        benchmarks = {
+            "tenancy": tenancy.run,
+            "ingestion": ingestion.run,
+            "metrics": metrics.run,
+            "surveys": surveys.run,
+        }
         results = {
             name: run(quick=args.quick, progress=sys.stderr)
             for name, run in benchmarks.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,13 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.customers import accounts_by_external_id
 from accounts.models import Contact, normalize_email
 from csplatform.batches import RowError, RowsRejected, WriteResult
-from journeys.ingest import (
-    Row,
-    account_reference_errors,
-    dedupe_key,
-    instant_errors,
-    touchpoints_record,
-)
+from journeys.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from surveys.models import (
     SCALES,
@@ -82,7 +77,7 @@ def response_record(
     """
     # One answer at a time per invitation; the unique constraint backs it up.
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("campaign__survey", "contact__account")
         .get(pk=invitation.pk)
     )
@@ -166,31 +161,26 @@ def _sync_touchpoint(response: Response) -> None:
 
 def _record_negative_touchpoints(responses: list[Response]) -> None:
     """Record each response as a negative touchpoint on its account, dated when it was
-    given, and link it to the response."""
-    TouchpointType.objects.get_or_create(
+    given, and link it to the response. Written directly, not through the touchpoint
+    import's checks: the account and contact are the response's own."""
+    kind, _created = TouchpointType.objects.get_or_create(
         name=SURVEY_TOUCHPOINT, defaults={"channel": Channel.SURVEY}
     )
-    touchpoints_record(
-        [
-            {
-                "account_external_id": r.account.external_id,
-                "touchpoint": SURVEY_TOUCHPOINT,
-                "occurred_at": r.responded_at,
-                "contact_email": r.contact.email if r.contact else None,
-                "sentiment": Sentiment.NEGATIVE,
-                "notes": f"{SurveyKind(r.kind).name} {r.score}",
-                "external_id": _touchpoint_id(r),
-            }
-            for r in responses
-        ]
+    touchpoints = Touchpoint.objects.bulk_create(
+        Touchpoint(
+            account_id=r.account_id,
+            contact_id=r.contact_id,
+            type=kind,
+            occurred_at=r.responded_at,
+            sentiment=Sentiment.NEGATIVE,
+            notes=f"{SurveyKind(r.kind).name} {r.score}",
+            external_id=_touchpoint_id(r),
+            dedupe_key=uuid.uuid5(uuid.NAMESPACE_URL, f"csplatform:{_touchpoint_id(r)}"),
+        )
+        for r in responses
     )
-    recorded = dict(
-        Touchpoint.objects.filter(
-            external_id__in=[_touchpoint_id(r) for r in responses]
-        ).values_list("external_id", "pk")
-    )
-    for r in responses:
-        r.negative_touchpoint_id = recorded[_touchpoint_id(r)]
+    for response, touchpoint in zip(responses, touchpoints, strict=True):
+        response.negative_touchpoint = touchpoint
     Response.objects.bulk_update(responses, ["negative_touchpoint"])
 
 
