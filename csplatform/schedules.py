@@ -17,6 +17,11 @@ BEAT_SCHEDULE = {
         "task": "metrics.tasks.recompute_metrics_sweep",
         "schedule": crontab(hour="2", minute="5"),
     },
+    # Survey campaigns whose scheduled or recurring send has come, and reminders due.
+    "send-due-surveys": {
+        "task": "surveys.tasks.send_due_campaigns_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
     # Ingestion queues each write's roll-up itself; this only catches lost ones.
     "roll-up-usage": {
         "task": "journeys.tasks.roll_up_usage_sweep",

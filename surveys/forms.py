@@ -31,12 +31,20 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ["name", "segment", "lifecycle_stage"]
+        fields = [
+            "name",
+            "segment",
+            "lifecycle_stage",
+            "starts_at",
+            "repeat_every_days",
+            "remind_after_days",
+        ]
+        widgets = {"starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["survey"].queryset = Survey.objects.order_by("name")  # type: ignore[attr-defined]
-        self.order_fields(["survey", "name", "segment", "lifecycle_stage"])
+        self.order_fields(["survey", "name"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

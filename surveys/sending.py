@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -142,9 +142,10 @@ def answer_url(invitation: Invitation, score: int | None = None) -> str:
     return url if score is None else f"{url}?score={score}"
 
 
-def invitation_email(invitation: Invitation) -> EmailMultiAlternatives:
+def invitation_email(invitation: Invitation, *, reminder: bool = False) -> EmailMultiAlternatives:
     """The survey email, in the contact's language: the question, the scale as buttons
-    (each a link with its score), and a one-click unsubscribe."""
+    (each a link with its score), and a one-click unsubscribe. A reminder says so in
+    its subject and has a Message-ID of its own."""
     organization = current_organization()
     contact = invitation.contact
     survey = invitation.campaign.survey
@@ -160,6 +161,8 @@ def invitation_email(invitation: Invitation) -> EmailMultiAlternatives:
             "unsubscribe_url": unsubscribe,
         }
         subject = _("%(organization)s: a one-click question") % {"organization": organization.name}
+        if reminder:
+            subject = _("Reminder: %(subject)s") % {"subject": subject}
         text = render_to_string("surveys/email/invitation.txt", context)
         html = render_to_string("surveys/email/invitation.html", context)
     domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
@@ -168,7 +171,8 @@ def invitation_email(invitation: Invitation) -> EmailMultiAlternatives:
         text,
         to=[contact.email],
         headers={
-            "Message-ID": f"<survey-{organization.pk}-{invitation.pk}@{domain}>",
+            "Message-ID": f"<survey-{organization.pk}-{invitation.pk}"
+            f"{'-reminder' if reminder else ''}@{domain}>",
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
@@ -201,3 +205,80 @@ def invitation_send_next(campaign_id: int) -> bool:
         invitation.status, invitation.sent_at = InvitationStatus.SENT, timezone.now()
         invitation.save(update_fields=["status", "sent_at"])
         return True
+
+
+def campaign_due(campaign: Campaign, now: datetime) -> bool:
+    """A scheduled campaign whose latest scheduled time has passed with no send since:
+    its first send once `starts_at` has come, then one every `repeat_every_days`."""
+    if campaign.starts_at is None or campaign.starts_at > now:
+        return False
+    latest = campaign.starts_at
+    if campaign.repeat_every_days:
+        period = timedelta(days=campaign.repeat_every_days)
+        latest += period * ((now - campaign.starts_at) // period)
+    last_send = Invitation.objects.filter(campaign=campaign).aggregate(at=Max("created_at"))["at"]
+    return last_send is None or last_send < latest
+
+
+def campaigns_start_due(now: datetime | None = None) -> list[tuple[Campaign, SendPlan]]:
+    """Start the send of every campaign of the current organization that is due."""
+    now = now or timezone.now()
+    started = []
+    for campaign in Campaign.objects.filter(starts_at__lte=now).select_related("survey"):
+        if campaign_due(campaign, now):
+            started.append((campaign, campaign_send_start(campaign, now=now)))
+    return started
+
+
+def invitation_remind_next(campaign_id: int, now: datetime | None = None) -> bool:
+    """Email the reminder of one invitation sent `remind_after_days` ago or more, not yet
+    answered nor reminded, in a transaction of its own (as invitation_send_next).
+    False when none is left."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        if campaign is None or not campaign.remind_after_days:
+            return False
+        invitation = (
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("contact", "campaign__survey")
+            .filter(
+                campaign_id=campaign_id,
+                status=InvitationStatus.SENT,
+                reminded_at__isnull=True,
+                response__isnull=True,
+                contact__opted_out_at__isnull=True,
+                sent_at__lte=now - timedelta(days=campaign.remind_after_days),
+            )
+            .order_by("pk")
+            .first()
+        )
+        if invitation is None:
+            return False
+        invitation_email(invitation, reminder=True).send()
+        invitation.reminded_at = timezone.now()
+        invitation.save(update_fields=["reminded_at"])
+        return True
+
+
+def campaigns_with_reminders_due(now: datetime | None = None) -> list[int]:
+    """The current organization's campaigns with at least one reminder due (one query)."""
+    now = now or timezone.now()
+    due_at = ExpressionWrapper(
+        F("sent_at") + F("campaign__remind_after_days") * timedelta(days=1),
+        output_field=DateTimeField(),
+    )
+    rows = (
+        Invitation.objects.filter(
+            status=InvitationStatus.SENT,
+            reminded_at__isnull=True,
+            response__isnull=True,
+            contact__opted_out_at__isnull=True,
+            campaign__remind_after_days__isnull=False,
+        )
+        .annotate(due_at=due_at)
+        .filter(due_at__lte=now)
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    return list(rows)
