@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+from csplatform.tenancy import current_organization
 from surveys.models import Campaign, Survey
 
 
@@ -35,6 +37,7 @@ class CampaignForm(forms.ModelForm):
             "name",
             "segment",
             "lifecycle_stage",
+            "owner",
             "starts_at",
             "repeat_every_days",
             "remind_after_days",
@@ -44,6 +47,10 @@ class CampaignForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["survey"].queryset = Survey.objects.order_by("name")  # type: ignore[attr-defined]
+        # Account owners are the organization's members.
+        self.fields["owner"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            memberships__organization=current_organization()
+        ).order_by("email")
         self.order_fields(["survey", "name"])
 
     def clean(self) -> dict[str, Any]:

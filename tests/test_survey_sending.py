@@ -201,3 +201,31 @@ def test_it_starts_a_send_from_the_command_line_and_reports_the_skipped(capsys):
     assert "skipped 1: The contact opted out of survey email." in out
     with pytest.raises(CommandError, match=r"has no campaign named 'Q5'.*'Q4 NPS'"):
         call_command("send_survey", "--org", "acme", "--campaign", "Q5")
+
+
+@pytest.mark.django_db
+def test_it_asks_only_the_accounts_of_the_campaigns_owner():
+    from tests.factories import MembershipFactory
+
+    org = OrganizationFactory()
+    ana, bruno = (MembershipFactory(organization=org).user for _ in range(2))
+    with tenant_context(org):
+        ContactFactory(account=AccountFactory(owner=ana), email="of-ana@x.example")
+        ContactFactory(account=AccountFactory(owner=bruno), email="of-bruno@x.example")
+        campaign = CampaignFactory(owner=ana)
+        sending.campaign_send_start(campaign)
+        assert list(_statuses(campaign)) == ["of-ana@x.example"]
+
+
+@pytest.mark.django_db
+def test_it_offers_only_the_organizations_members_as_account_owners():
+    from surveys.forms import CampaignForm
+    from tests.factories import MembershipFactory
+
+    org = OrganizationFactory()
+    member = MembershipFactory(organization=org).user
+    outsider = MembershipFactory().user
+    with tenant_context(org):
+        owners = list(CampaignForm().fields["owner"].queryset)
+    assert member in owners
+    assert outsider not in owners
