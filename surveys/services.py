@@ -75,12 +75,9 @@ def response_record(
     (`automatic` false) creates the response, or changes it within EDIT_WINDOW,
     keeping what it said before in ResponseEdit.
     """
-    # One answer at a time per invitation; the unique constraint backs it up.
-    invitation = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("campaign__survey", "contact__account")
-        .get(pk=invitation.pk)
-    )
+    # One answer at a time per invitation (its row locked, nothing else); the unique
+    # constraint backs it up. The caller's invitation supplies the survey and contact.
+    Invitation.objects.select_for_update().filter(pk=invitation.pk).values_list("pk").get()
     _validate(invitation, score, comment)
     now = timezone.now()
     existing = Response.objects.filter(invitation=invitation).first()
@@ -110,7 +107,7 @@ def _create(
     contact = invitation.contact
     response = Response.objects.create(
         invitation=invitation,
-        account=contact.account,
+        account_id=contact.account_id,
         contact=contact,
         kind=survey.kind,
         score=score,
