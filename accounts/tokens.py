@@ -43,7 +43,7 @@ def make_signed_ids(*, salt: str, organization_id: int, object_id: int) -> str:
     return signing.dumps({"o": organization_id, "i": object_id}, salt=salt, compress=True)
 
 
-def read_signed_ids(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
+def read_signed_ids(token: str, *, salt: str, max_age: int | None) -> tuple[int, int]:
     """The organization and object ids of a make_signed_ids token, or InvalidTokenError
     (altered, foreign) / ExpiredTokenError (older than `max_age` seconds)."""
     try:

@@ -11,6 +11,15 @@ from surveys.models import Campaign, Survey
 
 
 class SurveyForm(forms.ModelForm):
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        # The constraint is per organization, which is not a field of the form.
+        if Survey.objects.filter(name=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(
+                _("A survey named “%(name)s” exists already."), params={"name": name}
+            )
+        return name
+
     class Meta:
         model = Survey
         fields = [
@@ -55,6 +64,8 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("repeat_every_days") and not cleaned.get("starts_at"):
+            self.add_error("starts_at", _("A repeating campaign needs its first send date."))
         if cleaned.get("survey") is not None:
             self.instance.survey = cleaned["survey"]
         return cleaned

@@ -17,8 +17,8 @@ from csplatform.tenancy import current_organization
 from surveys import selectors
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.models import Campaign, SkipReason, Survey, SurveyKind
-from surveys.sending import campaign_send_start
-from surveys.tasks import send_invitations
+from surveys.sending import StillSending, campaign_send_start
+from surveys.tasks import queue_sending
 
 
 @manager_required
@@ -97,9 +97,13 @@ def campaign_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_POST
 def campaign_send(request: HttpRequest, org_slug: str, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    plan = campaign_send_start(campaign)
+    try:
+        plan = campaign_send_start(campaign)
+    except StillSending as still:
+        messages.error(request, " ".join(still.messages))
+        return redirect("feedback:campaigns", org_slug=org_slug)
     organization_id = current_organization().pk
-    transaction.on_commit(lambda: send_invitations.delay(organization_id, campaign.pk))
+    transaction.on_commit(lambda: queue_sending(organization_id, campaign.pk))
     skipped = "; ".join(
         f"{count} — {SkipReason(reason).label}" for reason, count in sorted(plan.skipped.items())
     )

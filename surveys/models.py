@@ -4,6 +4,7 @@ send, and at most one response per invitation (see docs/surveys.md)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
@@ -96,8 +97,12 @@ class Campaign(TenantModel):
         verbose_name=_("account owner"),
     )
     starts_at = models.DateTimeField(_("first send"), null=True, blank=True)
-    repeat_every_days = models.PositiveIntegerField(_("repeat every (days)"), null=True, blank=True)
-    remind_after_days = models.PositiveIntegerField(_("remind after (days)"), null=True, blank=True)
+    repeat_every_days = models.PositiveIntegerField(
+        _("repeat every (days)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    remind_after_days = models.PositiveIntegerField(
+        _("remind after (days)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -120,6 +125,7 @@ class SkipReason(models.TextChoices):
     OPTED_OUT = "opted_out", _("The contact opted out of survey email.")
     QUIET_PERIOD = "quiet_period", _("The contact was surveyed within the quiet period.")
     ACCOUNT_CAP = "account_cap", _("The account reached its surveys for the month.")
+    REFUSED = "refused", _("The mail server refused the address.")
 
 
 class Invitation(TenantModel):

@@ -17,12 +17,14 @@ can run at once: each takes invitations no other holds.
 
 from __future__ import annotations
 
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Max
@@ -48,8 +50,8 @@ class SendPlan:
 _PLAN = """
 WITH audience AS (
     SELECT c.id AS contact_id, c.account_id, c.opted_out_at,
-           (SELECT max(i.sent_at) FROM surveys_invitation i
-            WHERE i.contact_id = c.id AND i.status = 'sent') AS last_sent
+           (SELECT max(coalesce(i.sent_at, i.created_at)) FROM surveys_invitation i
+            WHERE i.contact_id = c.id AND i.status IN ('pending', 'sent')) AS last_sent
     FROM accounts_contact c
     JOIN accounts_account a ON a.id = c.account_id
     WHERE (%(segment)s = '' OR a.segment = %(segment)s)
@@ -59,7 +61,8 @@ WITH audience AS (
 sent_this_month AS (
     SELECT c.account_id, count(*) AS n
     FROM surveys_invitation i JOIN accounts_contact c ON c.id = i.contact_id
-    WHERE i.status = 'sent' AND i.sent_at >= %(month_start)s
+    WHERE i.status IN ('pending', 'sent')
+      AND coalesce(i.sent_at, i.created_at) >= %(month_start)s
     GROUP BY c.account_id
 ),
 judged AS (
@@ -87,11 +90,24 @@ ON CONFLICT DO NOTHING
 """
 
 
+class StillSending(ValidationError):  # noqa: N818 (a verdict, as ValidationError)
+    """The campaign's previous send still has emails waiting."""
+
+
 @transaction.atomic
 def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> SendPlan:
-    """Start the campaign's next send: its invitations, pending or skipped with a reason."""
+    """Start the campaign's next send: its invitations, pending or skipped with a reason.
+    Invitations waiting to be emailed count as surveys (quiet period, monthly cap), and
+    a campaign still sending its last send is refused (StillSending)."""
     organization = current_organization()
     organization_lock("surveys.sending.campaign_send_start")
+    waiting = Invitation.objects.filter(campaign=campaign, status=InvitationStatus.PENDING).count()
+    if waiting:
+        raise StillSending(
+            _("“%(name)s” is still sending: %(count)s emails are waiting to go out.")
+            % {"name": campaign.name, "count": waiting},
+            code="sending",
+        )
     now = now or timezone.now()
     last = Invitation.objects.filter(campaign=campaign).aggregate(n=Max("send_number"))["n"]
     send_number = (last or 0) + 1
@@ -201,7 +217,15 @@ def invitation_send_next(campaign_id: int) -> bool:
             )
             invitation.save(update_fields=["status", "skip_reason"])
             return True
-        invitation_email(invitation).send()
+        try:
+            invitation_email(invitation).send()
+        except smtplib.SMTPRecipientsRefused:
+            # Permanent for this address: say so and go on with the others. (Any other
+            # error rolls back: the invitation stays pending and is tried again.)
+            invitation.status = InvitationStatus.FAILED
+            invitation.skip_reason = SkipReason.REFUSED
+            invitation.save(update_fields=["status", "skip_reason"])
+            return True
         invitation.status, invitation.sent_at = InvitationStatus.SENT, timezone.now()
         invitation.save(update_fields=["status", "sent_at"])
         return True
@@ -226,8 +250,20 @@ def campaigns_start_due(now: datetime | None = None) -> list[tuple[Campaign, Sen
     started = []
     for campaign in Campaign.objects.filter(starts_at__lte=now).select_related("survey"):
         if campaign_due(campaign, now):
-            started.append((campaign, campaign_send_start(campaign, now=now)))
+            try:
+                started.append((campaign, campaign_send_start(campaign, now=now)))
+            except StillSending:
+                continue  # the next tick, once its emails are out
     return started
+
+
+def campaigns_still_sending() -> list[int]:
+    """The current organization's campaigns with invitations waiting to be emailed."""
+    return list(
+        Invitation.objects.filter(status=InvitationStatus.PENDING)
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
 
 
 def invitation_remind_next(campaign_id: int, now: datetime | None = None) -> bool:

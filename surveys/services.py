@@ -93,7 +93,8 @@ def response_record(
                 _withdraw(existing)
             return Recorded(None, needs_confirmation=True)
         if existing is not None:
-            return Recorded(existing)
+            # Another button, later: a change of mind is made on purpose, never by itself.
+            return Recorded(existing, needs_confirmation=existing.score != score)
         return Recorded(_create(invitation, score, comment or "", automatic=True, now=now))
     if existing is None:
         return Recorded(_create(invitation, score, comment or "", automatic=False, now=now))

@@ -25,6 +25,8 @@ def make_answer_token(*, organization_id: int, invitation_id: int) -> str:
     return make_signed_ids(salt=SALT, organization_id=organization_id, object_id=invitation_id)
 
 
-def read_answer_token(token: str) -> tuple[int, int]:
-    """The organization and invitation ids, or InvalidTokenError / ExpiredTokenError."""
-    return read_signed_ids(token, salt=SALT, max_age=settings.SURVEY_LINK_TTL_DAYS * 86_400)
+def read_answer_token(token: str, *, expires: bool = True) -> tuple[int, int]:
+    """The organization and invitation ids, or InvalidTokenError / ExpiredTokenError.
+    `expires=False` (unsubscribing) accepts a genuine token of any age."""
+    max_age = settings.SURVEY_LINK_TTL_DAYS * 86_400 if expires else None
+    return read_signed_ids(token, salt=SALT, max_age=max_age)

@@ -10,6 +10,7 @@ scanner's burst is told from a person.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -34,14 +35,14 @@ def _problem(request: HttpRequest, message: str, *, status: int) -> HttpResponse
 
 
 def _with_invitation(
-    view: Callable[[HttpRequest, Invitation, str], HttpResponse],
+    view: Callable[[HttpRequest, Invitation, str], HttpResponse], *, expires: bool = True
 ) -> Callable[[HttpRequest, str], HttpResponse]:
     """Open the token, enter its organization, find its invitation, speak its contact's
     language; a bad, expired or foreign token gets a page that says so."""
 
     def wrapped(request: HttpRequest, token: str) -> HttpResponse:
         try:
-            organization_id, invitation_id = read_answer_token(token)
+            organization_id, invitation_id = read_answer_token(token, expires=expires)
         except ExpiredTokenError:
             return _problem(
                 request,
@@ -183,7 +184,7 @@ def thanks(request: HttpRequest, invitation: Invitation, token: str) -> HttpResp
 # the signed token in the URL is the authority.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-@_with_invitation
+@partial(_with_invitation, expires=False)  # an old email's unsubscribe still works
 def unsubscribe(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     contact = invitation.contact
     done = False

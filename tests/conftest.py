@@ -150,3 +150,13 @@ def _language_reset():
     the next test starts from the default again."""
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _no_survey_sending_chains():
+    """Each test starts with no campaign's sending chain marked as queued (the marks live
+    in the shared Redis cache, by campaign id, and ids repeat from one test database to
+    the next)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter("*surveys:sending:*"):
+        client.delete(key)

@@ -266,3 +266,30 @@ def test_it_refuses_an_account_invitation_token_as_an_answer_link(client, org, i
 
     token = make_invitation_token(organization_id=org.pk, invitation_id=invitation.pk)
     assert client.get(reverse("surveys:answer", args=[token])).status_code == 404
+
+
+def test_it_asks_to_confirm_another_button_clicked_later(client, org, invitation):
+    _answer(client, invitation, 0, automatic=True)
+    with tenant_context(org):
+        AnswerAttempt.objects.update(at=timezone.now() - timedelta(hours=2))
+    page = _answer(client, invitation, 10, automatic=True)
+    assert page.status_code == 200
+    assert "Please confirm your answer" in page.content.decode()
+    assert [r.score for r in _responses(org)] == [0]
+    _answer(client, invitation, 10, automatic=False)
+    assert [r.score for r in _responses(org)] == [10]
+
+
+def test_it_unsubscribes_from_an_email_older_than_its_answer_links(client, org, invitation):
+    url, answer = _url(invitation, "surveys:unsubscribe"), _url(invitation)
+    later = time.time() + 400 * 86_400
+    original = signing.time.time
+    signing.time.time = lambda: later
+    try:
+        assert client.get(answer).status_code == 410  # answering has expired
+        assert client.post(url).status_code == 200  # opting out has not
+    finally:
+        signing.time.time = original
+    with tenant_context(org):
+        invitation.contact.refresh_from_db()
+    assert invitation.contact.opted_out_at is not None

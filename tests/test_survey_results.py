@@ -131,3 +131,30 @@ def test_it_sends_a_campaign_created_in_the_ui_and_shows_the_answer_with_its_mar
     assert "<strong>100</strong>" in results
     assert "± 0.0" in results  # one promoter: no spread
     assert "1 response" in results
+
+
+@pytest.mark.django_db
+def test_it_explains_a_duplicate_survey_name_and_a_repeat_without_a_start(client):
+    admin = MembershipFactory(role=Role.ADMIN)
+    client.force_login(admin.user, backend="django.contrib.auth.backends.ModelBackend")
+    base = f"/o/{admin.organization.slug}/surveys/campaigns/"
+    survey = {
+        "survey-name": "NPS",
+        "survey-kind": "nps",
+        "survey-question_en": "Recommend us?",
+        "survey-question_pt_br": "Recomendaria?",
+    }
+    assert client.post(base + "surveys/", survey).status_code == 302
+    again = client.post(base + "surveys/", survey)
+    assert again.status_code == 400
+    assert "A survey named “NPS” exists already." in again.content.decode()
+    with tenant_context(admin.organization):
+        from surveys.models import Survey
+
+        survey_id = Survey.objects.get().pk
+    page = client.post(
+        base + "new/",
+        {"campaign-survey": survey_id, "campaign-name": "Q", "campaign-repeat_every_days": 90},
+    )
+    assert page.status_code == 400
+    assert "A repeating campaign needs its first send date." in page.content.decode()

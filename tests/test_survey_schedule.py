@@ -43,7 +43,9 @@ def test_it_sends_a_scheduled_campaign_once_its_time_has_come_and_then_every_per
         [(started, plan)] = sending.campaigns_start_due(now + timedelta(hours=2))
         assert (started, plan.send_number, plan.pending) == (campaign, 1, 1)
         assert sending.campaigns_start_due(now + timedelta(days=30)) == []  # sent this period
-        Invitation.objects.update(created_at=now + timedelta(hours=2))
+        Invitation.objects.update(  # emailed
+            created_at=now + timedelta(hours=2), status="sent", sent_at=now + timedelta(hours=2)
+        )
         later = now + timedelta(days=91)
         assert sending.campaign_due(campaign, later)
         assert [p.send_number for _c, p in sending.campaigns_start_due(later)] == [2]

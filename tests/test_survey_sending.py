@@ -98,16 +98,18 @@ def test_it_emails_each_invitation_once_even_after_a_crash(smtp, monkeypatch):
         sending.campaign_send_start(campaign)
     real_send = EmailMultiAlternatives.send
     calls = {"n": 0}
+    later = []
 
     def crash_on_the_second(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise ConnectionError("the worker died")
+            raise ConnectionError("the mail server went away")
         return real_send(self, *args, **kwargs)
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", crash_on_the_second)
-    with pytest.raises(ConnectionError):
-        send_invitations(org.pk, campaign.pk)
+    monkeypatch.setattr(send_invitations, "apply_async", lambda a, countdown: later.append(a))
+    assert send_invitations(org.pk, campaign.pk) == 1  # then paused, and queued again
+    assert later == [(org.pk, campaign.pk)]
     with tenant_context(org):
         assert sorted(i.status for i in Invitation.objects.all()) == ["pending", "pending", "sent"]
     monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
@@ -115,6 +117,61 @@ def test_it_emails_each_invitation_once_even_after_a_crash(smtp, monkeypatch):
     assert send_invitations(org.pk, campaign.pk) == 0
     recipients = sorted(m["To"] for m in smtp.wait_for(3))
     assert recipients == ["p0@acme.example", "p1@acme.example", "p2@acme.example"]
+
+
+@pytest.mark.django_db
+def test_it_marks_a_refused_address_failed_and_emails_the_others(smtp, monkeypatch):
+    import smtplib
+
+    org = OrganizationFactory()
+    with tenant_context(org):
+        account = AccountFactory()
+        ContactFactory(account=account, email="bad@acme.example")
+        ContactFactory(account=account, email="good@acme.example")
+        campaign = CampaignFactory()
+        sending.campaign_send_start(campaign)
+    real_send = EmailMultiAlternatives.send
+
+    def refuse_bad(self, *args, **kwargs):
+        if self.to == ["bad@acme.example"]:
+            raise smtplib.SMTPRecipientsRefused({"bad@acme.example": (550, b"no such user")})
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse_bad)
+    send_invitations(org.pk, campaign.pk)
+    with tenant_context(org):
+        assert _statuses(campaign) == {
+            "bad@acme.example": ("failed", "refused"),
+            "good@acme.example": ("sent", ""),
+        }
+    assert [m["To"] for m in smtp.wait_for(1)] == ["good@acme.example"]
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_new_send_while_the_last_one_is_still_going_out():
+    from surveys.sending import StillSending
+
+    org = OrganizationFactory()
+    with tenant_context(org):
+        ContactFactory()
+        campaign = CampaignFactory(name="Q4")
+        sending.campaign_send_start(campaign)
+        with pytest.raises(StillSending, match="“Q4” is still sending: 1 emails"):
+            sending.campaign_send_start(campaign)
+        assert Invitation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_counts_invitations_waiting_to_go_out_against_the_quiet_period_and_cap():
+    org = OrganizationFactory(survey_account_monthly_cap=1)
+    with tenant_context(org):
+        account = AccountFactory()
+        ContactFactory(account=account, email="a@x.example")
+        ContactFactory(account=account, email="b@x.example")
+        first, second = CampaignFactory(), CampaignFactory()
+        assert sending.campaign_send_start(first).pending == 1
+        plan = sending.campaign_send_start(second)  # the first's emails not out yet
+    assert (plan.pending, plan.skipped) == (0, {"quiet_period": 1, "account_cap": 1})
 
 
 @pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.db import transaction
 from accounts.models import Organization
 from csplatform.tenancy import tenant_context
 from surveys.models import Campaign, SkipReason
-from surveys.sending import campaign_send_start
-from surveys.tasks import send_invitations
+from surveys.sending import StillSending, campaign_send_start
+from surveys.tasks import queue_sending
 
 
 class Command(BaseCommand):
@@ -36,8 +36,11 @@ class Command(BaseCommand):
                     f"{organization.slug} has no campaign named {options['campaign']!r} "
                     f"(it has: {names or 'none yet'})."
                 )
-            plan = campaign_send_start(campaign)
-            transaction.on_commit(lambda: send_invitations.delay(organization.pk, campaign.pk))
+            try:
+                plan = campaign_send_start(campaign)
+            except StillSending as still:
+                raise CommandError(" ".join(still.messages)) from still
+            transaction.on_commit(lambda: queue_sending(organization.pk, campaign.pk))
         self.stdout.write(
             f"Send {plan.send_number} of {campaign.name!r}: {plan.pending} to email"
             + (", queued" if plan.pending else "")
