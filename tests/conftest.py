@@ -66,6 +66,18 @@ def inbox(smtp_server):
     return smtp_server.handler
 
 
+@pytest.fixture
+def smtp(settings, inbox, smtp_server):
+    """Django's SMTP backend pointed at the real SMTP server on loopback."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": smtp_server.port, "timeout": 10},
+        }
+    }
+    return inbox
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _throwaway_task_queue():
     """Tasks the code under test queues (a debounced roll-up after a write) go to a queue

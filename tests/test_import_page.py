@@ -73,3 +73,28 @@ def test_it_documents_the_columns_of_every_kind(team, signed_in, kind):
         .content.decode()
     )
     assert f'value="{kind}"' in page
+
+
+def test_it_imports_survey_responses_from_the_page(team, signed_in):
+    from surveys.models import Response
+    from tests.factories import AccountFactory
+
+    with tenant_context(team.organization):
+        AccountFactory(external_id="a1")
+    client = signed_in(team.admin)
+    page = client.get(reverse("accounts:imports", kwargs={"org_slug": team.organization.slug}))
+    assert 'value="responses"' in page.content.decode()
+    preview = _upload(
+        client,
+        team,
+        "kind;account_external_id;score;responded_at\nnps;a1;9;05/10/2026\n",
+        kind="responses",
+    )
+    assert "Importing will create 1, update 0 and leave 0 unchanged." in preview.content.decode()
+    confirm_url = reverse(
+        "accounts:import_confirm",
+        kwargs={"org_slug": team.organization.slug, "upload_id": preview.context["upload"].pk},
+    )
+    client.post(confirm_url)
+    with tenant_context(team.organization):
+        assert list(Response.objects.values_list("score", flat=True)) == [9]

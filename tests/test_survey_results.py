@@ -158,3 +158,21 @@ def test_it_explains_a_duplicate_survey_name_and_a_repeat_without_a_start(client
     )
     assert page.status_code == 400
     assert "A repeating campaign needs its first send date." in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_answers_404_for_another_organizations_campaign(client):
+    from tests.factories import CampaignFactory
+
+    admin = MembershipFactory(role=Role.ADMIN)
+    other = OrganizationFactory()
+    with tenant_context(other):
+        ContactFactory()
+        foreign = CampaignFactory()
+    client.force_login(admin.user, backend="django.contrib.auth.backends.ModelBackend")
+    url = f"/o/{admin.organization.slug}/surveys/campaigns/{foreign.pk}/send/"
+    assert client.post(url).status_code == 404
+    with tenant_context(other):
+        from surveys.models import Invitation
+
+        assert not Invitation.objects.exists()

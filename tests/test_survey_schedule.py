@@ -21,17 +21,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def smtp(settings, inbox, smtp_server):
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": smtp_server.port, "timeout": 10},
-        }
-    }
-    return inbox
-
-
 def test_it_sends_a_scheduled_campaign_once_its_time_has_come_and_then_every_period():
     org = OrganizationFactory(survey_quiet_days=1)
     now = timezone.now()

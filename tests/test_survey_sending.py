@@ -21,18 +21,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def smtp(settings, inbox, smtp_server):
-    """Django's SMTP backend pointed at the real SMTP server on loopback."""
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": smtp_server.port, "timeout": 10},
-        }
-    }
-    return inbox
-
-
 def _statuses(campaign):
     return {
         i.contact.email: (i.status, i.skip_reason)
