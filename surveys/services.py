@@ -44,6 +44,8 @@ class Recorded:
     # The score arrived in a scanner-like burst: nothing counted; the person must submit
     # the form on purpose.
     needs_confirmation: bool = False
+    # An edit after EDIT_WINDOW: nothing written.
+    closed: bool = False
 
 
 def _validate(invitation: Invitation, score: int, comment: str | None) -> None:
@@ -62,9 +64,22 @@ def _validate(invitation: Invitation, score: int, comment: str | None) -> None:
         )
 
 
-@transaction.atomic
+def invitation_for_answer(invitation_id: int, *, lock: bool) -> Invitation | None:
+    """The invitation with its survey and contact, in one query; `lock` (inside a
+    transaction) also takes its row lock, so answers to it are recorded one at a time."""
+    invitations = Invitation.objects.select_related("campaign__survey", "contact")
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    return invitations.filter(pk=invitation_id).first()
+
+
 def response_record(
-    *, invitation: Invitation, score: int, comment: str | None = None, automatic: bool
+    *,
+    invitation: Invitation,
+    score: int,
+    comment: str | None = None,
+    automatic: bool,
+    locked: bool = False,
 ) -> Recorded:
     """Record `score` (and `comment`, when given) as the invitation's response.
 
@@ -74,11 +89,33 @@ def response_record(
     a response recorded by the burst's first submit is withdrawn. A submit on purpose
     (`automatic` false) creates the response, or changes it within EDIT_WINDOW,
     keeping what it said before in ResponseEdit.
+
+    `locked`: the caller loaded the invitation with `invitation_for_answer(lock=True)`
+    in the current transaction (the answer page does, saving a round trip).
     """
-    # One answer at a time per invitation (its row locked, nothing else); the unique
-    # constraint backs it up. The caller's invitation supplies the survey and contact.
-    Invitation.objects.select_for_update().filter(pk=invitation.pk).values_list("pk").get()
     _validate(invitation, score, comment)
+    recorded = _record(invitation, score, comment, automatic=automatic, locked=locked)
+    if recorded.closed:
+        # Raised outside the transaction block, which has written nothing: the caller's
+        # transaction stays usable for the page that explains it.
+        raise ValidationError(
+            _("This answer was given over %(days)s days ago and can no longer be changed.")
+            % {"days": EDIT_WINDOW.days},
+            code="closed",
+        )
+    return recorded
+
+
+# No savepoint: nothing in it raises after a write (an edit too late is returned as
+# `closed`), so an error aborts the caller's transaction only when it would anyway.
+@transaction.atomic(savepoint=False)
+def _record(
+    invitation: Invitation, score: int, comment: str | None, *, automatic: bool, locked: bool
+) -> Recorded:
+    if not locked:
+        # One answer at a time per invitation (its row locked, nothing else); the unique
+        # constraint backs it up.
+        Invitation.objects.select_for_update().filter(pk=invitation.pk).values_list("pk").get()
     now = timezone.now()
     existing = Response.objects.filter(invitation=invitation).first()
     if automatic:
@@ -98,7 +135,9 @@ def response_record(
         return Recorded(_create(invitation, score, comment or "", automatic=True, now=now))
     if existing is None:
         return Recorded(_create(invitation, score, comment or "", automatic=False, now=now))
-    return Recorded(_edit(existing, score, comment, now=now))
+    if now - existing.responded_at > EDIT_WINDOW:
+        return Recorded(existing, closed=True)
+    return Recorded(_edit(existing, score, comment))
 
 
 def _create(
@@ -122,13 +161,7 @@ def _create(
     return response
 
 
-def _edit(response: Response, score: int, comment: str | None, *, now: datetime) -> Response:
-    if now - response.responded_at > EDIT_WINDOW:
-        raise ValidationError(
-            _("This answer was given over %(days)s days ago and can no longer be changed.")
-            % {"days": EDIT_WINDOW.days},
-            code="closed",
-        )
+def _edit(response: Response, score: int, comment: str | None) -> Response:
     new_comment = response.comment if comment is None else comment
     if score != response.score or (response.comment and new_comment != response.comment):
         ResponseEdit.objects.create(

@@ -59,10 +59,9 @@ def _with_invitation(
         if organization is None:
             return _problem(request, _("This survey is no longer open. Thank you."), status=410)
         with tenant_context(organization):
-            invitation = (
-                Invitation.objects.select_related("campaign__survey", "contact")
-                .filter(pk=invitation_id)
-                .first()
+            # A POST may record an answer: lock the invitation as it is read.
+            invitation = services.invitation_for_answer(
+                invitation_id, lock=request.method == "POST"
             )
             if invitation is None:
                 return _problem(request, _("This survey is no longer open. Thank you."), status=410)
@@ -143,7 +142,7 @@ def answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpResp
         )
     try:
         recorded = services.response_record(
-            invitation=invitation, score=score, comment=comment, automatic=automatic
+            invitation=invitation, score=score, comment=comment, automatic=automatic, locked=True
         )
     except ValidationError as error:
         return _page(

@@ -127,6 +127,24 @@ def test_it_records_low_csat_and_ces_as_negative_touchpoints(client, org, kind, 
         assert Touchpoint.objects.filter(sentiment=Sentiment.NEGATIVE).exists() == negative
 
 
+@pytest.mark.django_db(transaction=True)  # the real BEGIN and COMMIT, counted
+def test_it_records_a_detractors_answer_in_a_fixed_number_of_queries(
+    client, org, invitation, django_assert_num_queries
+):
+    with tenant_context(org):
+        earlier = SurveyInvitationFactory(contact=ContactFactory(locale="en"))
+    _answer(client, earlier, 0, automatic=False)  # creates the touchpoint type
+    # The organization; BEGIN, the tenant; the invitation read and locked at once; its
+    # response; the insert; the touchpoint type, the negative touchpoint and its link;
+    # COMMIT. No savepoint, no second lock.
+    with django_assert_num_queries(10):
+        done = _answer(client, invitation, 3, automatic=False)
+    assert done.status_code == 302
+    with tenant_context(org):
+        response = Response.objects.get(invitation=invitation)
+    assert (response.score, response.negative_touchpoint_id is not None) == (3, True)
+
+
 def test_it_updates_and_records_an_edit_within_seven_days(client, org, invitation):
     _answer(client, invitation, 4, automatic=True)
     with tenant_context(org):
