@@ -9,6 +9,8 @@ org_patterns = [
     path("", include("dashboards.urls")),
     path("", include("accounts.urls")),
     path("surveys/", include("surveys.manage_urls")),
+    path("journey/", include("journeys.urls")),
+    path("tasks/", include("journeys.task_urls")),
 ]
 
 urlpatterns = [

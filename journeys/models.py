@@ -191,3 +191,195 @@ class Touchpoint(TenantModel):
                 name="touchpoint_org_account_idx",
             )
         ]
+
+
+# --- the journey: lifecycle stages, their history, value milestones, core features ------
+
+
+class LifecycleStage(TenantModel):
+    """A stage of the organization's customer journey, in the organization's order.
+
+    `key` is what Account.lifecycle_stage and TouchpointType.lifecycle_stage hold;
+    renaming a stage changes its names, never its key.
+    """
+
+    key = models.SlugField(_("key"), max_length=50)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_pt_br = models.CharField(_("name (Portuguese)"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"))
+
+    class Meta:
+        verbose_name = _("lifecycle stage")
+        verbose_name_plural = _("lifecycle stages")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="lifecycle_stage_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def name(self, language: str) -> str:
+        return self.name_pt_br if language.lower().startswith("pt") else self.name_en
+
+
+class StageTransition(TenantModel):
+    """An account moved from one lifecycle stage to another (append-only history)."""
+
+    account = models.ForeignKey(Account, on_delete=models.DB_CASCADE, related_name="+")
+    from_stage = models.CharField(_("from"), max_length=50, blank=True)
+    to_stage = models.CharField(_("to"), max_length=50, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed"))
+
+    class Meta:
+        verbose_name = _("stage transition")
+        verbose_name_plural = _("stage transitions")
+        indexes = [
+            models.Index(
+                fields=["organization", "account", "changed_at"], name="stage_transition_idx"
+            )
+        ]
+
+
+class ValueMilestone(TenantModel):
+    """A usage event that means the customer got value (e.g. "report.generated")."""
+
+    event_name = models.CharField(_("event"), max_length=200)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("value milestone")
+        verbose_name_plural = _("value milestones")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "event_name"], name="value_milestone_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CoreFeature(TenantModel):
+    """A feature (usage event name) that counts towards product adoption."""
+
+    feature = models.CharField(_("feature"), max_length=200)
+
+    class Meta:
+        verbose_name = _("core feature")
+        verbose_name_plural = _("core features")
+        ordering = ["feature"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "feature"], name="core_feature_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.feature
+
+
+# --- playbooks and the tasks they open ---------------------------------------------------
+
+
+class PlaybookTrigger(models.TextChoices):
+    BAND_DROP = "band_drop", _("Health band drops")
+    DETRACTOR = "detractor", _("Detractor response")
+    RENEWAL = "renewal", _("Renewal within N days")
+    INACTIVE = "inactive", _("No activity for N days")
+    TTV_OVERDUE = "ttv_overdue", _("Time to value overdue")
+    TRIAD = "triad", _("Triad flag")
+
+
+class Playbook(TenantModel):
+    """A rule: when its trigger fires for an account, open a task for the account's owner."""
+
+    name = models.CharField(_("name"), max_length=200)
+    trigger = models.CharField(_("when"), max_length=16, choices=PlaybookTrigger.choices)
+    days = models.PositiveSmallIntegerField(
+        _("days"),
+        null=True,
+        blank=True,
+        help_text=_("N for the rules that take one (renewal, no activity, time to value)."),
+    )
+    task_title = models.CharField(_("task title"), max_length=200)
+    due_in_days = models.PositiveSmallIntegerField(_("due in (days)"), default=3)
+    email_assignee = models.BooleanField(_("email the assignee"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("playbook")
+        verbose_name_plural = _("playbooks")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="playbook_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+
+
+class Task(TenantModel):
+    """Something a CS manager should do for an account, opened by a playbook or by hand.
+
+    A playbook opens at most one open task per account (a constraint), and never twice
+    for the same occurrence (`trigger_key`: the response, the renewal date, the day of
+    the drop…), so completing a task does not make the same event open it again.
+    A snoozed task stays open and is hidden until `snoozed_until`.
+    """
+
+    title = models.CharField(_("title"), max_length=200)
+    account = models.ForeignKey(Account, on_delete=models.DB_CASCADE, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DB_SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    due_on = models.DateField(_("due"))
+    playbook = models.ForeignKey(
+        Playbook, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
+    )
+    trigger_key = models.CharField(max_length=100, blank=True)
+    reason = models.TextField(_("why"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "playbook", "account"],
+                condition=models.Q(status="open"),
+                name="task_one_open_per_playbook",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "playbook", "account", "trigger_key"],
+                name="task_once_per_occurrence",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "assignee", "status", "due_on"], name="task_idx"),
+            models.Index(fields=["organization", "account", "status"], name="task_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -198,3 +198,142 @@ class SatisfactionMetrics(TenantModel):
                 name="satisfaction_metrics_unique",
             )
         ]
+
+
+# --- health ----------------------------------------------------------------------------
+
+
+class HealthComponent(models.TextChoices):
+    """The components of the health score, in the order they are shown."""
+
+    ENGAGEMENT = "engagement", _("Engagement")
+    ADOPTION = "adoption", _("Adoption")
+    SATISFACTION = "satisfaction", _("Satisfaction")
+    REVENUE_TREND = "revenue_trend", _("Revenue trend")
+    SUPPORT_LOAD = "support_load", _("Support load")
+    OUTCOMES = "outcomes", _("Outcomes")
+    RENEWAL_PROXIMITY = "renewal_proximity", _("Renewal proximity")
+
+
+DEFAULT_HEALTH_WEIGHTS = {
+    HealthComponent.ENGAGEMENT: 25,
+    HealthComponent.ADOPTION: 15,
+    HealthComponent.SATISFACTION: 20,
+    HealthComponent.REVENUE_TREND: 15,
+    HealthComponent.SUPPORT_LOAD: 10,
+    HealthComponent.OUTCOMES: 10,
+    HealthComponent.RENEWAL_PROXIMITY: 5,
+}
+DEFAULT_ENGAGEMENT_WEIGHTS = {"frequency": 40, "breadth": 30, "depth": 30}
+
+
+def default_health_weights() -> dict[str, int]:
+    return {str(k): v for k, v in DEFAULT_HEALTH_WEIGHTS.items()}
+
+
+def default_engagement_weights() -> dict[str, int]:
+    return dict(DEFAULT_ENGAGEMENT_WEIGHTS)
+
+
+class HealthBand(models.TextChoices):
+    HEALTHY = "healthy", _("Healthy")
+    NEUTRAL = "neutral", _("Neutral")
+    AT_RISK = "at_risk", _("At risk")
+
+
+class HealthModel(TenantModel):
+    """The organization's health model: component weights, bands, the engagement mix and
+    the adoption threshold (see docs/metrics.md, Health). One row per organization;
+    `metrics.health.health_model()` creates it with the defaults."""
+
+    weights = models.JSONField(_("component weights"), default=default_health_weights)
+    healthy_from = models.PositiveSmallIntegerField(_("healthy from"), default=70)
+    at_risk_below = models.PositiveSmallIntegerField(_("at risk below"), default=40)
+    engagement_weights = models.JSONField(
+        _("engagement weights"), default=default_engagement_weights
+    )
+    adoption_threshold = models.PositiveSmallIntegerField(
+        _("adoption threshold"),
+        default=2,
+        help_text=_("Core features a customer uses in 30 days to count as adopted."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("health model")
+        verbose_name_plural = _("health models")
+        constraints = [models.UniqueConstraint(fields=["organization"], name="health_model_unique")]
+
+
+class AccountHealth(TenantModel):
+    """One customer's health on one day (the organization's time zone): the score, its
+    band, each component's value (0–100, null: no data) and its contribution in
+    points (the score is their sum), the triad flags, and the engagement inputs."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.DB_CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    score = models.FloatField(_("health score"))
+    band = models.CharField(_("band"), max_length=8, choices=HealthBand.choices)
+    engagement = models.FloatField(_("engagement"), null=True)
+    adoption = models.FloatField(_("adoption"), null=True)
+    satisfaction = models.FloatField(_("satisfaction"), null=True)
+    revenue_trend = models.FloatField(_("revenue trend"), null=True)
+    support_load = models.FloatField(_("support load"), null=True)
+    outcomes = models.FloatField(_("outcomes"), null=True)
+    renewal_proximity = models.FloatField(_("renewal proximity"), null=True)
+    # {component: points}: what each component added to the score under that day's weights.
+    contributions = models.JSONField(_("contributions"), default=dict)
+    flags = ArrayField(models.CharField(max_length=24), verbose_name=_("flags"), default=list)
+    active_days = models.PositiveSmallIntegerField(_("active days in 30"), default=0)
+    features_used = models.PositiveSmallIntegerField(_("features used in 30 days"), default=0)
+    core_features_used = models.PositiveSmallIntegerField(_("core features used"), default=0)
+    active_contacts = models.PositiveIntegerField(_("active contacts in 30 days"), default=0)
+    contacts = models.PositiveIntegerField(_("contacts"), default=0)
+
+    class Meta:
+        verbose_name = _("account health")
+        verbose_name_plural = _("account health")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "account"], name="account_health_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "account", "day"], name="account_health_acct_idx")
+        ]
+
+
+class AdoptionMetrics(TenantModel):
+    """Product adoption on one day: customers, those using at least the threshold of
+    core features in the last 30 days, and how many customers used each feature."""
+
+    day = models.DateField(_("day"))
+    customers = models.IntegerField(_("customers"))
+    adopted = models.IntegerField(_("adopted"))
+    adoption_rate = models.FloatField(_("adoption rate"), null=True)
+    # {feature: customers that used it in the 30 days}
+    feature_customers = models.JSONField(_("customers per feature"), default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="adoption_metrics_unique")
+        ]
+
+
+class TimeToValueCohort(TenantModel):
+    """Time to value of the customers who started in one month: how many reached a value
+    milestone, the median days it took, and the share still waiting."""
+
+    month = models.DateField(_("cohort"))
+    customers = models.IntegerField(_("customers"))
+    reached = models.IntegerField(_("reached value"))
+    median_days = models.FloatField(_("median days to value"), null=True)
+    waiting_share = models.FloatField(_("share still waiting"), null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month"], name="ttv_cohort_unique")
+        ]

@@ -24,20 +24,30 @@ from accounts.models import (
     User,
 )
 from journeys.models import (
+    CoreFeature,
     DailyContactUsage,
     DailyFeatureUsage,
     DailyUsage,
+    LifecycleStage,
     PendingUsageRollup,
+    Playbook,
+    StageTransition,
+    Task,
     Touchpoint,
     TouchpointType,
     UsageEvent,
+    ValueMilestone,
 )
 from metrics.models import (
+    AccountHealth,
+    AdoptionMetrics,
     CohortMetrics,
+    HealthModel,
     MetricsState,
     MonthlyMetrics,
     MonthTerms,
     SatisfactionMetrics,
+    TimeToValueCohort,
 )
 from surveys.models import AnswerAttempt, Campaign, Response, ResponseEdit, Survey
 from surveys.models import Invitation as SurveyInvitation
@@ -325,7 +335,117 @@ class AnswerAttemptFactory(factory.django.DjangoModelFactory):
     score = 9
 
 
+class LifecycleStageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LifecycleStage
+
+    key = factory.Sequence(lambda n: f"stage-{n}")
+    name_en = factory.Sequence(lambda n: f"Stage {n}")
+    name_pt_br = factory.Sequence(lambda n: f"Etapa {n}")
+    position = factory.Sequence(lambda n: n)
+
+
+class StageTransitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StageTransition
+
+    account = factory.SubFactory(AccountFactory)
+    from_stage = "onboarding"
+    to_stage = "adoption"
+    changed_at = factory.LazyFunction(timezone.now)
+
+
+class ValueMilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ValueMilestone
+
+    event_name = factory.Sequence(lambda n: f"milestone.{n}")
+    name = factory.Sequence(lambda n: f"Milestone {n}")
+
+
+class CoreFeatureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CoreFeature
+
+    feature = factory.Sequence(lambda n: f"feature.{n}")
+
+
+class PlaybookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Playbook
+
+    name = factory.Sequence(lambda n: f"Playbook {n}")
+    trigger = "detractor"
+    task_title = "Call the account"
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    title = "Call the account"
+    account = factory.SubFactory(AccountFactory)
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=3))
+
+
+class HealthModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HealthModel
+        django_get_or_create = ("organization",)
+
+    organization = factory.LazyFunction(lambda: _current_organization())
+
+
+def _current_organization():
+    from csplatform.tenancy import current_organization
+
+    return current_organization()
+
+
+class AccountHealthFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountHealth
+
+    account = factory.SubFactory(AccountFactory)
+    day = factory.LazyFunction(timezone.localdate)
+    score = 72.5
+    band = "healthy"
+    engagement = 72.5
+    contributions = factory.LazyFunction(lambda: {"engagement": 72.5})
+
+
+class AdoptionMetricsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AdoptionMetrics
+
+    day = factory.LazyFunction(timezone.localdate)
+    customers = 10
+    adopted = 5
+    adoption_rate = 0.5
+
+
+class TimeToValueCohortFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimeToValueCohort
+
+    month = date(2026, 1, 1)
+    customers = 10
+    reached = 6
+    median_days = 12.0
+    waiting_share = 0.4
+
+
 TENANT_FACTORIES = {
+    LifecycleStage: LifecycleStageFactory,
+    StageTransition: StageTransitionFactory,
+    ValueMilestone: ValueMilestoneFactory,
+    CoreFeature: CoreFeatureFactory,
+    Playbook: PlaybookFactory,
+    Task: TaskFactory,
+    HealthModel: HealthModelFactory,
+    AccountHealth: AccountHealthFactory,
+    AdoptionMetrics: AdoptionMetricsFactory,
+    TimeToValueCohort: TimeToValueCohortFactory,
     SatisfactionMetrics: SatisfactionMetricsFactory,
     Survey: SurveyFactory,
     Campaign: CampaignFactory,

@@ -1,7 +1,9 @@
 """The owner / admin / manager / viewer / outsider / anonymous matrix for every view.
 
 Every URL under /o/<org_slug>/ must appear in ORG_VIEWS: the last test finds
-them by introspection, so a new page cannot skip this matrix.
+them by introspection, so a new page cannot skip this matrix. A part of the
+product keeps its own entries in a `tests/roles_<part>.py` module (ORG_VIEWS,
+EFFECTS, url_kwargs, post_data), listed in SECTIONS.
 """
 
 import pytest
@@ -11,6 +13,7 @@ from accounts.models import Account, ApiKey, Invitation
 from csplatform.tenancy import tenant_context
 from surveys.models import Campaign, Survey
 from surveys.models import Invitation as SurveyInvitation
+from tests import roles_health, roles_journeys, roles_tasks
 from tests.factories import (
     ApiKeyFactory,
     CampaignFactory,
@@ -61,6 +64,11 @@ ORG_VIEWS = {
 }
 
 
+SECTIONS = [roles_health, roles_journeys, roles_tasks]
+for _section in SECTIONS:
+    ORG_VIEWS.update(_section.ORG_VIEWS)
+
+
 def _viewer_membership(team):
     return team.organization.memberships.filter(user=team.viewer).first()
 
@@ -85,12 +93,19 @@ EFFECTS = {
 }
 
 
+for _section in SECTIONS:
+    EFFECTS.update(_section.EFFECTS)
+
+
 def _exists(team, model, **lookup):
     with tenant_context(team.organization):
         return model.objects.filter(**lookup).exists()
 
 
 def _post_data(name, team, data):
+    for section in SECTIONS:
+        if name in section.ORG_VIEWS:
+            return section.post_data(name, team, data)
     if name == "feedback:campaign_create":
         with tenant_context(team.organization):
             survey = SurveyFactory()
@@ -130,6 +145,9 @@ def _url(name, team):
         with tenant_context(team.organization):
             ContactFactory()
             kwargs["campaign_id"] = CampaignFactory().pk
+    for section in SECTIONS:
+        if name in section.ORG_VIEWS:
+            kwargs.update(section.url_kwargs(name, team))
     return reverse(name, kwargs=kwargs)
 
 
