@@ -2,7 +2,7 @@ from celery import shared_task
 
 from csplatform.tasks import debounce_release, fan_out, tenant_task
 from csplatform.tenancy import current_organization
-from journeys import rollups
+from journeys import rollups, task_services
 
 
 @tenant_task()
@@ -16,3 +16,10 @@ def roll_up_usage() -> int:
 def roll_up_usage_sweep() -> int:
     """A safety net: catch up any organization whose scheduled roll-up was lost."""
     return fan_out(roll_up_usage)
+
+
+@tenant_task()
+def email_new_tasks(task_ids: list[int]) -> int:
+    """Email the assignees of new playbook tasks (queued by
+    metrics.playbooks.playbooks_run_and_notify); returns the emails sent."""
+    return task_services.new_tasks_email_send(task_ids)

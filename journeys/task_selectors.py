@@ -1,0 +1,54 @@
+"""Reads for the task list and the playbooks page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from journeys.models import Playbook, Task, TaskStatus
+
+
+def task_list(*, status: str, assignee: str, user: User, today: date) -> QuerySet[Task]:
+    """The current organization's tasks for the list.
+
+    `status`: "open" (open and not snoozed past today; by due date), "snoozed" (open,
+    hidden until a day after today; by that day) or "done" (latest first).
+    `assignee`: "me" (`user`), "all", "none" (no assignee) or a user id.
+    """
+    tasks = Task.objects.select_related("account", "assignee", "playbook")
+    awake = Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
+    if status == "done":
+        tasks = tasks.filter(status=TaskStatus.DONE).order_by("-completed_at", "-pk")
+    elif status == "snoozed":
+        tasks = (
+            tasks.filter(status=TaskStatus.OPEN)
+            .exclude(awake)
+            .order_by("snoozed_until", "due_on", "pk")
+        )
+    else:
+        tasks = tasks.filter(awake, status=TaskStatus.OPEN).order_by("due_on", "pk")
+    if assignee == "me":
+        tasks = tasks.filter(assignee=user)
+    elif assignee == "none":
+        tasks = tasks.filter(assignee__isnull=True)
+    elif assignee.isdigit():
+        tasks = tasks.filter(assignee_id=int(assignee))
+    return tasks
+
+
+def playbook_list() -> QuerySet[Playbook]:
+    """The current organization's playbooks by name, each with `open_tasks`: how many
+    of the tasks it opened are open (snoozed ones included)."""
+    open_tasks = (
+        Task.objects.filter(playbook=OuterRef("pk"), status=TaskStatus.OPEN)
+        .order_by()
+        .values("playbook")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Playbook.objects.annotate(
+        open_tasks=Coalesce(Subquery(open_tasks, output_field=IntegerField()), Value(0))
+    ).order_by("name")

@@ -1,0 +1,109 @@
+"""Tasks: completing, snoozing, and telling the assignee about new ones by email.
+
+Playbooks open tasks (metrics.playbooks); these are what people then do with them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.models import User
+from csplatform.tenancy import current_organization
+from journeys.models import Playbook, Task, TaskStatus
+
+
+def task_complete(*, task: Task, user: User) -> Task:
+    """Mark the task done, by `user`, now. Completing a done task changes nothing."""
+    if task.status == TaskStatus.DONE:
+        return task
+    task.status = TaskStatus.DONE
+    task.completed_at = timezone.now()
+    task.completed_by = user
+    task.snoozed_until = None
+    task.save(update_fields=["status", "completed_at", "completed_by", "snoozed_until"])
+    return task
+
+
+def task_snooze(*, task: Task, until: date, today: date) -> Task:
+    """Hide the open task from the list until `until` (a day after `today`)."""
+    if task.status != TaskStatus.OPEN:
+        raise ValidationError(_("This task is done already: there is nothing to snooze."))
+    if until <= today:
+        raise ValidationError(_("Snooze until a day after today."))
+    task.snoozed_until = until
+    task.save(update_fields=["snoozed_until"])
+    return task
+
+
+def playbook_toggle(*, playbook: Playbook) -> Playbook:
+    """Activate the playbook, or pause it (its open tasks stay open)."""
+    playbook.is_active = not playbook.is_active
+    playbook.save(update_fields=["is_active"])
+    return playbook
+
+
+def task_list_url() -> str:
+    """The absolute address of the current organization's task list."""
+    slug = current_organization().slug
+    return settings.SITE_URL + reverse("tasks:list", kwargs={"org_slug": slug})
+
+
+def new_tasks_email(assignee: User, tasks: list[Task]) -> EmailMultiAlternatives:
+    """One email telling `assignee` about their new tasks (title, account, why, due
+    date), with a link to the task list, in their language (else the organization's)."""
+    organization = current_organization()
+    language = assignee.language or organization.default_locale or "en"
+    with translation.override(language):
+        context = {
+            "organization": organization,
+            "assignee": assignee,
+            "tasks": tasks,
+            "tasks_url": task_list_url(),
+            "LANGUAGE_CODE": language,
+        }
+        subject = ngettext(
+            "%(organization)s: a new task for your accounts",
+            "%(organization)s: %(count)s new tasks for your accounts",
+            len(tasks),
+        ) % {"organization": organization.name, "count": len(tasks)}
+        text = render_to_string("tasks/email/new_tasks.txt", context)
+        html = render_to_string("tasks/email/new_tasks.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[assignee.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def new_tasks_email_send(task_ids: list[int]) -> int:
+    """Email each assignee their tasks among `task_ids` that are still open and whose
+    playbook emails the assignee: one email per assignee. Returns the emails sent.
+
+    At least once: a worker lost after sending and before acknowledging sends again.
+    """
+    tasks = (
+        Task.objects.filter(
+            pk__in=task_ids,
+            status=TaskStatus.OPEN,
+            playbook__email_assignee=True,
+            assignee__isnull=False,
+            assignee__is_active=True,
+        )
+        .select_related("account", "assignee", "playbook")
+        .order_by("due_on", "pk")
+    )
+    by_assignee: dict[User, list[Task]] = defaultdict(list)
+    for task in tasks:
+        if task.assignee is not None:  # (filtered above)
+            by_assignee[task.assignee].append(task)
+    for assignee, assigned in by_assignee.items():
+        new_tasks_email(assignee, assigned).send()
+    return len(by_assignee)

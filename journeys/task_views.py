@@ -1,0 +1,214 @@
+"""Tasks (manager and up) and the playbooks that open them (admin and up).
+
+Each page works without JavaScript; with htmx, the filters swap the table and the
+complete and snooze buttons swap their row (partials of tasks/list.html).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.selectors import membership_list
+from csplatform.permissions import admin_required, manager_required
+from journeys import task_selectors, task_services
+from journeys.models import Playbook, Task
+from journeys.task_forms import SNOOZE_DAYS, PlaybookForm, SnoozeForm, TaskFilterForm
+from metrics.playbooks import playbooks_default
+
+TASKS_PER_PAGE = 50
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _row_context(request: HttpRequest, task: Task | None = None) -> dict[str, Any]:
+    """What a task row needs besides its task: today, the snooze default, where to go back."""
+    today = timezone.localdate()  # the organization's (the middleware activates its zone)
+    # Back to the list as it was filtered: the page's own address, or the one it posted.
+    back = request.get_full_path() if request.method == "GET" else request.POST.get("next", "")
+    if not back or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("tasks:list", kwargs={"org_slug": request.organization.slug})  # type: ignore[attr-defined]
+    context: dict[str, Any] = {
+        "today": today,
+        "tomorrow": today + timedelta(days=1),
+        "snooze_default": today + timedelta(days=SNOOZE_DAYS),
+        "next": back,
+    }
+    if task is not None:
+        context["task"] = task
+    return context
+
+
+@manager_required
+@require_http_methods(["GET"])
+def task_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    members = [(m.user_id, m.user.get_full_name()) for m in membership_list()]
+    filters = TaskFilterForm(request.GET or None, members=members)
+    status = filters.value("status", "open")
+    assignee = filters.value("assignee", "me")
+    context = _row_context(request)
+    tasks = task_selectors.task_list(
+        status=status,
+        assignee=assignee,
+        user=request.user,  # type: ignore[arg-type]
+        today=context["today"],
+    )
+    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    context.update(
+        {
+            "filters": filters,
+            "status": status,
+            "assignee": assignee,
+            "tasks": page,
+            "query": f"status={status}&assignee={assignee}",
+        }
+    )
+    template = "tasks/list.html"
+    if _htmx(request):  # the filters swap the table
+        template += "#task-table"
+    return render(request, template, context)
+
+
+def _task_get(task_id: int) -> Task:
+    """One task of the current organization; another organization's is a 404."""
+    return get_object_or_404(
+        Task.objects.select_related("account", "assignee", "playbook"), pk=task_id
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    return redirect(_row_context(request)["next"])
+
+
+@manager_required
+@require_POST
+def task_complete(request: HttpRequest, org_slug: str, task_id: int) -> HttpResponse:
+    task = task_services.task_complete(task=_task_get(task_id), user=request.user)  # type: ignore[arg-type]
+    if _htmx(request):
+        return render(request, "tasks/list.html#task-row", _row_context(request, task))
+    messages.success(
+        request,
+        _("Done: “%(title)s” for %(account)s.")
+        % {"title": task.title, "account": task.account.name},
+    )
+    return _back(request)
+
+
+@manager_required
+@require_POST
+def task_snooze(request: HttpRequest, org_slug: str, task_id: int) -> HttpResponse:
+    task = _task_get(task_id)
+    context = _row_context(request, task)
+    form = SnoozeForm(request.POST, today=context["today"])
+    error, done = None, None
+    if not form.is_valid():
+        error = " ".join(str(e) for e in form.errors.get("until", [_("Choose a date.")]))
+    else:
+        until = form.cleaned_data["until"]
+        try:
+            task_services.task_snooze(task=task, until=until, today=context["today"])
+        except ValidationError as invalid:
+            error = " ".join(invalid.messages)
+        else:
+            done = _("“%(title)s” is hidden until %(day)s.") % {
+                "title": task.title,
+                "day": date_format(until, "SHORT_DATE_FORMAT"),
+            }
+    if _htmx(request):  # the row again, snoozed or saying what was wrong
+        return render(request, "tasks/list.html#task-row", {**context, "row_error": error})
+    if error:
+        messages.error(request, error)
+    elif done:
+        messages.success(request, done)
+    return _back(request)
+
+
+# --- playbooks (admin and up) -----------------------------------------------------------
+
+
+def _playbooks_page(request: HttpRequest, form: PlaybookForm, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "tasks/playbooks.html",
+        {"playbooks": task_selectors.playbook_list(), "form": form},
+        status=status,
+    )
+
+
+@admin_required
+@require_http_methods(["GET"])
+def playbooks(request: HttpRequest, org_slug: str) -> HttpResponse:
+    return _playbooks_page(request, PlaybookForm())
+
+
+@admin_required
+@require_POST
+def playbook_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = PlaybookForm(request.POST)
+    if not form.is_valid():
+        return _playbooks_page(request, form, status=400)
+    playbook = form.save()
+    messages.success(request, _("Playbook “%(name)s” created.") % {"name": playbook.name})
+    return redirect("tasks:playbooks", org_slug=org_slug)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def playbook_edit(request: HttpRequest, org_slug: str, playbook_id: int) -> HttpResponse:
+    playbook = get_object_or_404(Playbook, pk=playbook_id)
+    name = playbook.name  # as saved: an invalid form changes the instance it was given
+    form = PlaybookForm(request.POST if request.method == "POST" else None, instance=playbook)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Playbook “%(name)s” saved.") % {"name": playbook.name})
+        return redirect("tasks:playbooks", org_slug=org_slug)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "tasks/playbook_edit.html",
+        {"playbook": playbook, "name": name, "form": form},
+        status=status,
+    )
+
+
+@admin_required
+@require_POST
+def playbook_toggle(request: HttpRequest, org_slug: str, playbook_id: int) -> HttpResponse:
+    playbook = task_services.playbook_toggle(playbook=get_object_or_404(Playbook, pk=playbook_id))
+    if playbook.is_active:
+        message = _("Playbook “%(name)s” is active: it opens tasks from the next run on.")
+    else:
+        message = _("Playbook “%(name)s” is paused: its open tasks stay open.")
+    messages.success(request, message % {"name": playbook.name})
+    return redirect("tasks:playbooks", org_slug=org_slug)
+
+
+@admin_required
+@require_POST
+def playbook_defaults(request: HttpRequest, org_slug: str) -> HttpResponse:
+    created = playbooks_default()
+    if created:
+        message = ngettext(
+            "%(count)s default playbook added.", "%(count)s default playbooks added.", len(created)
+        )
+        messages.success(request, message % {"count": len(created)})
+    else:
+        messages.info(request, _("Every default playbook is here already."))
+    return redirect("tasks:playbooks", org_slug=org_slug)

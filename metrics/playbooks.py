@@ -1,0 +1,385 @@
+"""Playbooks: the organization's rules that open a task for an account's owner
+(see docs/playbooks.md for each rule's definition).
+
+`playbooks_run` evaluates every active playbook of the current organization with one
+`INSERT … SELECT … ON CONFLICT DO NOTHING` per playbook: the SELECT finds the accounts
+the rule matches today, with a key naming the occurrence (the response, the renewal
+date, the day of the drop…), and the task table's two unique constraints do the
+deduplication: at most one open task per playbook and account, and never a second
+task for the same occurrence, even once the first is done. The number of queries
+does not depend on the number of accounts.
+
+The SELECTs read tenant-owned tables with no organization predicate of their own:
+row-level security (the transaction-local `app.organization_id` that tenant_context
+sets) restricts them to the current organization, as in surveys.sending.
+
+Days are the organization's: "today" is the date in its time zone, and a response's
+day is the day it was given there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from csplatform.tenancy import current_organization
+from journeys.models import Playbook, PlaybookTrigger, TaskStatus
+from metrics.models import HealthBand
+
+# N when a playbook that takes one has none (docs/playbooks.md).
+DEFAULT_DAYS = {
+    PlaybookTrigger.DETRACTOR: 7,
+    PlaybookTrigger.RENEWAL: 60,
+    PlaybookTrigger.INACTIVE: 14,
+    PlaybookTrigger.TTV_OVERDUE: 30,
+}
+# The rules whose N is in their very name ("within N days", "for N days"): a playbook
+# of these must state it (journeys.task_forms.PlaybookForm); the defaults above only
+# cover rows written otherwise.
+DAYS_REQUIRED = {PlaybookTrigger.RENEWAL, PlaybookTrigger.INACTIVE, PlaybookTrigger.TTV_OVERDUE}
+TRIAD_FLAGS = ("happy_unengaged", "engaged_no_results")
+
+
+def organization_today() -> date:
+    """Today in the current organization's time zone."""
+    return timezone.now().astimezone(ZoneInfo(current_organization().time_zone)).date()
+
+
+class _Statement:
+    """Builds one statement's SQL and its named parameters (values are never inlined)."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s"
+
+    def text(self, template: str, **parts: str) -> str:
+        """SQL for a translated sentence with `%(name)s` placeholders filled by SQL
+        expressions: concat() of the sentence's literal pieces (parameters) and `parts`."""
+        pieces: list[str] = []
+        position = 0
+        for match in re.finditer(r"%\((\w+)\)s", template):
+            pieces.append(self.param(template[position : match.start()].replace("%%", "%")))
+            pieces.append(f"({parts[match.group(1)]})")
+            position = match.end()
+        pieces.append(self.param(template[position:].replace("%%", "%")))
+        return f"concat({', '.join(pieces)})"
+
+    def choice(self, column: str, labels: dict[str, str]) -> str:
+        """SQL for the label of `column`'s value."""
+        cases = " ".join(
+            f"WHEN {self.param(value)} THEN {self.param(label)}" for value, label in labels.items()
+        )
+        return f"CASE {column} {cases} END"
+
+
+_ISO_DAY = "to_char({}, 'YYYY-MM-DD')"
+# Customers today: accounts with a subscription active on the day.
+_CUSTOMERS = """
+    SELECT s.account_id, min(s.started_on) AS first_start
+    FROM accounts_subscription s
+    GROUP BY s.account_id
+    HAVING bool_or(s.started_on <= {today} AND (s.ended_on IS NULL OR s.ended_on > {today}))
+"""
+_BAND_RANK = "CASE {} WHEN 'healthy' THEN 2 WHEN 'neutral' THEN 1 ELSE 0 END"
+
+
+def _band_drop(q: _Statement, today: date, days: int | None) -> str:
+    """Today's band is worse than the latest one before; or, on an account's first
+    score, at risk (a new customer, or the first day health is computed, is news)."""
+    t = q.param(today)
+    bands = {str(value): str(label).lower() for value, label in HealthBand.choices}
+    fell = q.text(
+        _("Health fell from %(before)s to %(after)s on %(day)s"),
+        before=q.choice("before.band", bands),
+        after=q.choice("h.band", bands),
+        day=_ISO_DAY.format("h.day"),
+    )
+    first = q.text(_("Health is at risk on its first score, %(day)s"), day=_ISO_DAY.format("h.day"))
+    return f"""
+    SELECT h.account_id, 'band:' || {_ISO_DAY.format("h.day")} AS trigger_key,
+           CASE WHEN before.band IS NULL THEN {first} ELSE {fell} END AS reason
+    FROM metrics_accounthealth h
+    LEFT JOIN LATERAL (
+        SELECT p.band FROM metrics_accounthealth p
+        WHERE p.account_id = h.account_id AND p.day < h.day
+        ORDER BY p.day DESC LIMIT 1
+    ) before ON true
+    WHERE h.day = {t}
+      AND (({_BAND_RANK.format("h.band")} < {_BAND_RANK.format("before.band")})
+           OR (before.band IS NULL AND h.band = 'at_risk'))
+    """  # noqa: S608 (values are parameters)
+
+
+def _detractor(q: _Statement, today: date, days: int | None) -> str:
+    days = days or DEFAULT_DAYS[PlaybookTrigger.DETRACTOR]
+    zone = ZoneInfo(current_organization().time_zone)
+    # A day of the last `days`, today included, in the organization's time zone.
+    since = datetime.combine(today - timedelta(days=days - 1), time(), zone)
+    until = datetime.combine(today + timedelta(days=1), time(), zone)
+    reason = q.text(
+        _("%(kind)s %(score)s on %(day)s"),
+        kind=q.choice("r.kind", {"nps": "NPS", "csat": "CSAT", "ces": "CES"}),
+        score="r.score::text",
+        day=_ISO_DAY.format(f"(r.responded_at AT TIME ZONE {q.param(zone.key)})"),
+    )
+    # The limits of surveys.models.is_negative (tests check they agree).
+    return f"""
+    SELECT DISTINCT ON (r.account_id) r.account_id, 'response:' || r.id AS trigger_key,
+           {reason} AS reason
+    FROM surveys_response r
+    WHERE r.responded_at >= {q.param(since)} AND r.responded_at < {q.param(until)}
+      AND ((r.kind = 'nps' AND r.score <= 6)
+           OR (r.kind = 'csat' AND r.score <= 2)
+           OR (r.kind = 'ces' AND r.score <= 3))
+    ORDER BY r.account_id, r.responded_at DESC, r.id DESC
+    """  # noqa: S608 (values are parameters)
+
+
+def _renewal(q: _Statement, today: date, days: int | None) -> str:
+    days = days or DEFAULT_DAYS[PlaybookTrigger.RENEWAL]
+    t = q.param(today)
+    # The next anniversary after today of each open-ended paying quarterly or yearly
+    # subscription active today: k whole periods after its start, where k is the
+    # number of periods begun by today's month, or one more if that one is not after
+    # today. (date + interval 'n months' keeps the day, or the month's last day when
+    # it has fewer, as metrics.revenue.renewal_dates.)
+    return f"""
+    SELECT n.account_id, 'renewal:' || {_ISO_DAY.format("min(n.on_day)")} AS trigger_key,
+           {q.text(_("Renewal on %(day)s"), day=_ISO_DAY.format("min(n.on_day)"))} AS reason
+    FROM (
+        SELECT c.account_id,
+               CASE WHEN (c.started_on + make_interval(months => c.k * c.step))::date > {t}
+                    THEN (c.started_on + make_interval(months => c.k * c.step))::date
+                    ELSE (c.started_on + make_interval(months => (c.k + 1) * c.step))::date
+               END AS on_day
+        FROM (
+            SELECT s.account_id, s.started_on, p.step,
+                   ((extract(year FROM {t}::date) - extract(year FROM s.started_on)) * 12
+                    + extract(month FROM {t}::date) - extract(month FROM s.started_on)
+                   )::int / p.step AS k
+            FROM accounts_subscription s
+            CROSS JOIN LATERAL (
+                SELECT CASE s.billing_interval WHEN 'quarter' THEN 3 ELSE 12 END AS step
+            ) p
+            WHERE s.billing_interval IN ('quarter', 'year') AND s.amount_cents > 0
+              AND s.started_on <= {t} AND s.ended_on IS NULL
+        ) c
+    ) n
+    GROUP BY n.account_id
+    HAVING min(n.on_day) <= {q.param(today + timedelta(days=days))}
+    """  # noqa: S608 (values are parameters)
+
+
+def _inactive(q: _Statement, today: date, days: int | None) -> str:
+    days = days or DEFAULT_DAYS[PlaybookTrigger.INACTIVE]
+    t = q.param(today)
+    cutoff = q.param(today - timedelta(days=days))
+    last_day = _ISO_DAY.format("u.day")
+    reason = q.text(_("No activity since %(day)s"), day=last_day)
+    never = q.text(
+        _("No activity since becoming a customer on %(day)s"),
+        day=_ISO_DAY.format("c.first_start"),
+    )
+    # Customers for `days` days at least (a newer customer has not been idle that long),
+    # whose last active day up to today is `days` days ago or earlier, or who have none.
+    return f"""
+    SELECT c.account_id, 'inactive:' || coalesce({last_day}, 'never') AS trigger_key,
+           CASE WHEN u.day IS NULL THEN {never} ELSE {reason} END AS reason
+    FROM ({_CUSTOMERS.format(today=t)}) c
+    LEFT JOIN LATERAL (
+        SELECT d.day FROM journeys_dailyusage d
+        WHERE d.account_id = c.account_id AND d.day <= {t}
+        ORDER BY d.day DESC LIMIT 1
+    ) u ON true
+    WHERE c.first_start <= {cutoff} AND (u.day IS NULL OR u.day <= {cutoff})
+    """  # noqa: S608 (values are parameters)
+
+
+def _ttv_overdue(q: _Statement, today: date, days: int | None) -> str:
+    days = days or DEFAULT_DAYS[PlaybookTrigger.TTV_OVERDUE]
+    t = q.param(today)
+    reason = q.text(
+        _("No value milestone %(days)s days after becoming a customer"),
+        days=f"({t}::date - c.first_start)::text",
+    )
+    return f"""
+    SELECT c.account_id, 'ttv' AS trigger_key, {reason} AS reason
+    FROM ({_CUSTOMERS.format(today=t)}) c
+    WHERE c.first_start < {q.param(today - timedelta(days=days))}
+      AND EXISTS (SELECT 1 FROM journeys_valuemilestone)
+      AND NOT EXISTS (
+          SELECT 1 FROM journeys_dailyfeatureusage f
+          JOIN journeys_valuemilestone m ON m.event_name = f.feature
+          WHERE f.account_id = c.account_id
+      )
+    """  # noqa: S608 (values are parameters)
+
+
+def _triad(q: _Statement, today: date, days: int | None) -> str:
+    labels = {
+        "happy_unengaged": _("Happy without engagement or results"),
+        "engaged_no_results": _("Engaged without results"),
+    }
+    flags = ", ".join(q.param(flag) for flag in TRIAD_FLAGS)
+    return f"""
+    SELECT DISTINCT ON (h.account_id) h.account_id,
+           'triad:' || f.flag || ':' || to_char(h.day, 'YYYY-MM') AS trigger_key,
+           {q.choice("f.flag", labels)} AS reason
+    FROM metrics_accounthealth h
+    CROSS JOIN LATERAL unnest(h.flags) AS f(flag)
+    WHERE h.day = {q.param(today)} AND f.flag IN ({flags})
+    ORDER BY h.account_id, f.flag DESC
+    """  # noqa: S608 (values are parameters)
+
+
+_RULES = {
+    PlaybookTrigger.BAND_DROP: _band_drop,
+    PlaybookTrigger.DETRACTOR: _detractor,
+    PlaybookTrigger.RENEWAL: _renewal,
+    PlaybookTrigger.INACTIVE: _inactive,
+    PlaybookTrigger.TTV_OVERDUE: _ttv_overdue,
+    PlaybookTrigger.TRIAD: _triad,
+}
+
+
+@dataclass(frozen=True)
+class NewTask:
+    id: int
+    needs_email: bool  # its playbook emails the assignee, and it has one
+
+
+def _open_tasks(playbook: Playbook, today: date, now: datetime) -> list[NewTask]:
+    q = _Statement()
+    matches = _RULES[PlaybookTrigger(playbook.trigger)](q, today, playbook.days)
+    sql = f"""
+    INSERT INTO journeys_task (organization_id, title, account_id, assignee_id, due_on,
+                               playbook_id, trigger_key, reason, status, created_at)
+    SELECT {q.param(playbook.organization_id)}, {q.param(playbook.task_title)}, a.id,
+           a.owner_id, {q.param(today + timedelta(days=playbook.due_in_days))},
+           {q.param(playbook.pk)}, m.trigger_key, m.reason, {q.param(TaskStatus.OPEN.value)},
+           {q.param(now)}
+    FROM ({matches}) m
+    JOIN accounts_account a ON a.id = m.account_id
+    ORDER BY a.id
+    ON CONFLICT DO NOTHING
+    RETURNING id, assignee_id IS NOT NULL
+    """  # noqa: S608 (every value is a parameter; the rest is constant SQL)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, q.params)
+        return [
+            NewTask(id=row[0], needs_email=playbook.email_assignee and row[1])
+            for row in cursor.fetchall()
+        ]
+
+
+def _run(today: date | None) -> list[NewTask]:
+    organization = current_organization()
+    today = today or organization_today()
+    now = timezone.now()
+    created: list[NewTask] = []
+    # Reasons are stored text: in the organization's language, whoever runs this.
+    with translation.override(organization.default_locale or "en"):
+        for playbook in Playbook.objects.filter(is_active=True).order_by("pk"):
+            created.extend(_open_tasks(playbook, today, now))
+    return created
+
+
+def playbooks_run(*, today: date | None = None) -> list[int]:
+    """Open the tasks the current organization's active playbooks call for on `today`
+    (default: today in its time zone); return the new tasks' ids.
+
+    One statement per active playbook, whatever the number of accounts. Safe to run
+    again: an account with an open task of the playbook, or whose occurrence already
+    had one, gets none.
+    """
+    return [task.id for task in _run(today)]
+
+
+def playbooks_run_and_notify(*, today: date | None = None) -> list[int]:
+    """`playbooks_run`, then (once the transaction commits) email the new tasks whose
+    playbook emails the assignee (journeys.tasks.email_new_tasks). Returns the new
+    tasks' ids."""
+    from journeys.tasks import email_new_tasks
+
+    created = _run(today)
+    to_email = [task.id for task in created if task.needs_email]
+    if to_email:
+        transaction.on_commit(partial(email_new_tasks.delay, current_organization().pk, to_email))
+    return [task.id for task in created]
+
+
+def playbooks_default() -> list[Playbook]:
+    """Create the default playbooks of the current organization, one per rule, in its
+    language; keep any it has already (by name or by rule). Returns those created.
+
+    Active by default: band drops, detractors and renewals (rare, and each worth a
+    call). Inactive, until an admin has checked the data behind them: no activity (an
+    organization that sends no usage events would get a task per customer), time to
+    value (needs value milestones) and the triad flags.
+    """
+    organization = current_organization()
+    with translation.override(organization.default_locale or "en"):
+        defaults = [
+            Playbook(
+                name=_("Health band drop"),
+                trigger=PlaybookTrigger.BAND_DROP,
+                task_title=_("Find out why health dropped"),
+                due_in_days=2,
+                email_assignee=True,
+            ),
+            Playbook(
+                name=_("Detractor follow-up"),
+                trigger=PlaybookTrigger.DETRACTOR,
+                days=DEFAULT_DAYS[PlaybookTrigger.DETRACTOR],
+                task_title=_("Call back the unhappy customer"),
+                due_in_days=2,
+                email_assignee=True,
+            ),
+            Playbook(
+                name=_("Renewal preparation"),
+                trigger=PlaybookTrigger.RENEWAL,
+                days=DEFAULT_DAYS[PlaybookTrigger.RENEWAL],
+                task_title=_("Prepare the renewal"),
+                due_in_days=14,
+            ),
+            Playbook(
+                name=_("Inactive customer"),
+                trigger=PlaybookTrigger.INACTIVE,
+                days=DEFAULT_DAYS[PlaybookTrigger.INACTIVE],
+                task_title=_("Re-engage the customer"),
+                due_in_days=5,
+                is_active=False,
+            ),
+            Playbook(
+                name=_("Time to value overdue"),
+                trigger=PlaybookTrigger.TTV_OVERDUE,
+                days=DEFAULT_DAYS[PlaybookTrigger.TTV_OVERDUE],
+                task_title=_("Help the customer reach first value"),
+                due_in_days=5,
+                is_active=False,
+            ),
+            Playbook(
+                name=_("Triad check"),
+                trigger=PlaybookTrigger.TRIAD,
+                task_title=_("Review goals and outcomes with the customer"),
+                due_in_days=7,
+                is_active=False,
+            ),
+        ]
+    existing = list(Playbook.objects.values_list("name", "trigger"))
+    names = {name for name, _trigger in existing}
+    triggers = {trigger for _name, trigger in existing}
+    missing = [p for p in defaults if p.name not in names and p.trigger not in triggers]
+    return Playbook.objects.bulk_create(missing, ignore_conflicts=True) if missing else []
