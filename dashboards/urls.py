@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboards import views
+from dashboards import health_views, views
 
 app_name = "dashboards"
 
@@ -8,4 +8,8 @@ app_name = "dashboards"
 urlpatterns = [
     path("", views.home, name="home"),
     path("executive/", views.executive, name="executive"),
+    path("health/", health_views.health, name="health"),
+    path("health/model/", health_views.health_model_edit, name="health_model"),
+    path("health/backtest/", health_views.health_backtest, name="health_backtest"),
+    path("accounts/<int:account_id>/health/", health_views.account_health, name="account_health"),
 ]

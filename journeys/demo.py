@@ -157,9 +157,12 @@ class Generated:
     subscriptions: int
     events: int
     touchpoints: int
+    # Per account: account_id, signup and churn_at (datetime64[D]; churn_at may be ahead),
+    # gone (churned and not back): what other apps' demo data follows.
+    customers: pd.DataFrame | None = None
 
 
-def _copy(table: str, frame: pd.DataFrame, *, blank: Sequence[str] = ()) -> None:
+def copy_rows(table: str, frame: pd.DataFrame, *, blank: Sequence[str] = ()) -> None:
     """COPY the frame into `table`. Postgres refuses COPY into a table under row-level
     security, so the rows go to a temporary table first, then across with one INSERT
     (which the policy checks). Empty cells are NULL, except in the `blank` columns."""
@@ -284,9 +287,17 @@ def generate(
         ),
     )
 
+    # About one customer in ten is about to churn (within six weeks, after the data's
+    # end): its usage fades, its tickets turn negative and its answers drop already.
+    # Their subscriptions are as above; only the signs follow this date.
+    trouble = active_now & (rng.random(n) < 0.1)
+    churn_at = np.where(
+        trouble, today64 + rng.integers(5, 45, n).astype("timedelta64[D]"), churn_at
+    )
+
     now = datetime.now(UTC).isoformat()
     owners = np.array(list(owner_ids) or [None], dtype=object)
-    _copy(
+    copy_rows(
         "accounts_account",
         pd.DataFrame(
             {
@@ -319,7 +330,7 @@ def generate(
     account_ids = np.array([ids_by_external[e] for e in external_ids])
 
     interval_months = INTERVAL_MONTHS[subscriptions["interval"].to_numpy()]
-    _copy(
+    copy_rows(
         "accounts_subscription",
         pd.DataFrame(
             {
@@ -353,7 +364,7 @@ def generate(
     local_part = np.char.add(np.char.add(np.char.lower(first), "."), np.char.lower(last))
     local_part = np.char.add(local_part, np.arange(m).astype(str))
     emails = np.char.add(np.char.add(local_part, "@"), domains)
-    _copy(
+    copy_rows(
         "accounts_contact",
         pd.DataFrame(
             {
@@ -380,8 +391,10 @@ def generate(
     offset_days = (rng.random(draws) * active_days[event_account]).astype(int)
     day = signup[event_account] + offset_days.astype("timedelta64[D]")
     days_to_churn = (churn_at[event_account] - day).astype(int)
-    fading = churned[event_account] & (days_to_churn < 60)
-    keep = ~fading | (rng.random(draws) < np.clip(days_to_churn / 60, 0.1, 1))
+    # Fading before churn: the churned accounts, and those about to churn (their churn
+    # date is ahead: the demo's at-risk accounts show the signs already).
+    fading = (days_to_churn < 60) & ~(returns[event_account] & (day > churn_at[event_account]))
+    keep = ~fading | (rng.random(draws) < np.clip((days_to_churn - 10) / 50, 0.03, 1))
     keep &= day < today64
     event_account, day = event_account[keep][: scale.events], day[keep][: scale.events]
     k = event_account.size
@@ -423,7 +436,7 @@ def generate(
             ]
         )
     }
-    _copy(
+    copy_rows(
         "journeys_touchpoint",
         pd.DataFrame(
             {
@@ -440,7 +453,15 @@ def generate(
         ),
         blank=["notes", "external_id"],
     )
-    return Generated(n, m, len(subscriptions), created, len(touchpoints))
+    customers = pd.DataFrame(
+        {
+            "account_id": account_ids,
+            "signup": signup,
+            "churn_at": churn_at,
+            "gone": churned & ~returns,
+        }
+    )
+    return Generated(n, m, len(subscriptions), created, len(touchpoints), customers)
 
 
 TOUCHPOINT_TYPES = [
@@ -527,12 +548,26 @@ def _touchpoints(
             }
         )
     )
+    # A customer about to churn complains: one to three more tickets in its last 60 days.
+    ahead = (churn_at - today64).astype(int)
+    about_to_churn = ~churned & (ahead > 0) & (ahead <= 60)
+    complaints = np.where(about_to_churn, rng.integers(1, 4, n), 0)
+    complaint_account = np.repeat(np.arange(n), complaints)
+    frames.append(
+        pd.DataFrame(
+            {
+                "account": complaint_account,
+                "type": "Support ticket",
+                "day": today64
+                - rng.integers(1, 60, complaint_account.size).astype("timedelta64[D]"),
+            }
+        )
+    )
     touchpoints = pd.concat(frames, ignore_index=True)
     touchpoints = touchpoints[touchpoints["day"].to_numpy() < today64]
     account = touchpoints["account"].to_numpy()
-    near_churn = churned[account] & (
-        (churn_at[account] - touchpoints["day"].to_numpy()).astype(int) < 90
-    )
+    to_churn = (churn_at[account] - touchpoints["day"].to_numpy()).astype(int)
+    near_churn = (to_churn >= 0) & (to_churn < 90)
     roll = rng.random(len(touchpoints))
     is_ticket = (touchpoints["type"] == "Support ticket").to_numpy()
     negative = is_ticket & (roll < np.where(near_churn, 0.7, 0.25))

@@ -25,6 +25,7 @@ from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.tenancy import current_organization
 from journeys import rollups
 from journeys.models import Sentiment, Touchpoint, TouchpointType
+from journeys.signals import activity_changed
 
 Row = Mapping[str, Any]
 MAX_BATCH = 10_000
@@ -381,6 +382,8 @@ def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteR
     before = Touchpoint.objects.filter(dedupe_key__in=[t.dedupe_key for t in touchpoints]).count()
     Touchpoint.objects.bulk_create(touchpoints, ignore_conflicts=True)
     after = Touchpoint.objects.filter(dedupe_key__in=[t.dedupe_key for t in touchpoints]).count()
+    if after > before:
+        activity_changed.send(sender=Touchpoint)
     return WriteResult(created=after - before, unchanged=len(rows) - (after - before))
 
 
@@ -394,4 +397,5 @@ def touchpoint_update(
     if notes is not None:
         touchpoint.notes = notes
     touchpoint.save(update_fields=["sentiment", "notes"])
+    activity_changed.send(sender=Touchpoint)
     return touchpoint

@@ -19,6 +19,7 @@ from django.db.models import Func, IntegerField, Sum
 from csplatform.tasks import enqueue_debounced, organization_lock
 from csplatform.tenancy import current_organization
 from journeys.models import PendingUsageRollup
+from journeys.signals import activity_changed
 
 # Queue rows taken per statement: at most 10,000 events each, so ≤ 500,000 events.
 CHUNK = 50
@@ -62,6 +63,8 @@ def usage_roll_up() -> int:
                 {"org": organization.pk, "tz": organization.time_zone, "chunk": CHUNK},
             )
             counted += int(cursor.fetchone()[0])
+    if counted:
+        activity_changed.send(sender=PendingUsageRollup)
     return counted
 
 

@@ -8,10 +8,15 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.signals import revenue_changed
+        from journeys.signals import activity_changed, value_definitions_changed
         from surveys.signals import responses_changed
 
         revenue_changed.connect(_revenue_changed, dispatch_uid="metrics.revenue_changed")
         responses_changed.connect(_responses_changed, dispatch_uid="metrics.responses_changed")
+        activity_changed.connect(_activity_changed, dispatch_uid="metrics.activity_changed")
+        value_definitions_changed.connect(
+            _activity_changed, dispatch_uid="metrics.value_definitions_changed"
+        )
 
 
 def _revenue_changed(sender: Any, *, since: Any, accounts: Any = None, **kwargs: Any) -> None:
@@ -24,3 +29,9 @@ def _responses_changed(sender: Any, **kwargs: Any) -> None:
     from metrics.services import satisfaction_mark_stale
 
     satisfaction_mark_stale()
+
+
+def _activity_changed(sender: Any, **kwargs: Any) -> None:
+    from metrics.services import health_mark_stale
+
+    health_mark_stale()

@@ -186,6 +186,19 @@ def satisfaction_mark_stale() -> None:
     )
 
 
+def health_mark_stale() -> None:
+    """Have the health snapshot (and the playbooks after it) recomputed shortly after
+    the current transaction commits (debounced): usage, touchpoints, responses or
+    revenue changed."""
+    from metrics.tasks import recompute_health
+
+    enqueue_debounced(
+        recompute_health,
+        current_organization().pk,
+        delay=settings.METRICS_RECOMPUTE_DELAY_SECONDS,
+    )
+
+
 @transaction.atomic(savepoint=False)
 def metrics_recompute(*, full: bool = False, today: date | None = None) -> RecomputeResult:
     """Recompute the current organization's stored metrics.

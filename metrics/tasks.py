@@ -3,6 +3,8 @@ from celery import shared_task
 from csplatform.tasks import debounce_release, fan_out, tenant_task
 from csplatform.tenancy import current_organization
 from metrics import services
+from metrics.health import health_recompute
+from metrics.playbooks import playbooks_run_and_notify
 from metrics.satisfaction import satisfaction_recompute
 
 
@@ -11,6 +13,8 @@ def recompute_metrics(full: bool = False) -> dict[str, object]:
     """Bring the organization's stored metrics up to date (queued, debounced, on change)."""
     debounce_release(recompute_metrics, current_organization().pk)
     result = services.metrics_recompute(full=full)
+    if not result.skipped:
+        services.health_mark_stale()  # revenue trend, renewals, who is a customer
     return {"months": result.months, "cohorts": result.cohorts, "skipped": result.skipped}
 
 
@@ -19,14 +23,34 @@ def recompute_metrics_full() -> dict[str, object]:
     """The nightly full recompute of one organization (new month, renewals now past)."""
     result = services.metrics_recompute(full=True)
     satisfaction = satisfaction_recompute()
-    return {"months": result.months, "cohorts": result.cohorts, "satisfaction": satisfaction}
+    health = health_recompute()
+    tasks = playbooks_run_and_notify()
+    return {
+        "months": result.months,
+        "cohorts": result.cohorts,
+        "satisfaction": satisfaction,
+        "health": health.accounts,
+        "tasks": len(tasks),
+    }
 
 
 @tenant_task()
 def recompute_satisfaction() -> int:
     """Bring the organization's NPS, CSAT and CES up to date (queued, debounced, on change)."""
     debounce_release(recompute_satisfaction, current_organization().pk)
-    return satisfaction_recompute()
+    rows = satisfaction_recompute()
+    services.health_mark_stale()  # satisfaction is a component
+    return rows
+
+
+@tenant_task()
+def recompute_health() -> dict[str, object]:
+    """Recompute today's health snapshot, then run the playbooks on it (queued,
+    debounced, on any change the score reads)."""
+    debounce_release(recompute_health, current_organization().pk)
+    health = health_recompute()
+    tasks = playbooks_run_and_notify()
+    return {"accounts": health.accounts, "bands": health.bands, "tasks": len(tasks)}
 
 
 @shared_task(name="metrics.tasks.recompute_metrics_sweep")

@@ -42,4 +42,7 @@ def test_it_measures_metrics_recomputes_against_one_aggregating_scan():
     assert spread["changed_accounts"] >= 3
     assert result["full_to_scan_ratio"] > 0
     assert result["incremental_to_full_ratio"] > 0
+    assert result["health_customers"] > 0
+    assert result["full_and_health_to_scan_ratio"] > result["full_to_scan_ratio"]
     assert "incremental (spread)" in progress.getvalue()
+    assert "health snapshot" in progress.getvalue()

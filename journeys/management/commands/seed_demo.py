@@ -8,6 +8,21 @@ from accounts import services
 from accounts.models import Account, Membership, Organization, Role
 from csplatform.tenancy import tenant_context
 from journeys import demo
+from journeys.models import CoreFeature, ValueMilestone
+from journeys.services import lifecycle_stages_ensure
+from metrics.health import health_model
+from metrics.playbooks import playbooks_default
+from surveys.demo import responses_generate
+
+# A demo organization's configuration: the features that make a customer "adopted",
+# and the events that mean it got value.
+DEMO_CORE_FEATURES = ["report.generated", "dashboard.viewed", "export.csv", "integration.synced"]
+DEMO_MILESTONES = [
+    ("report.generated", "First report generated"),
+    ("integration.synced", "First integration synced"),
+]
+
+DEMO_AT_RISK_BELOW = 55
 
 DEMO_PEOPLE = [
     ("owner@demo.csplatform.test", "Olivia Owner", Role.OWNER),
@@ -19,7 +34,9 @@ DEMO_PEOPLE = [
 class Command(BaseCommand):
     help = (
         "Create the demo organization (owner, manager and board viewer logins) with realistic "
-        "customers, subscriptions, usage and touchpoints; --scale large is the benchmark "
+        "customers, subscriptions, usage, touchpoints and NPS answers, and its journey "
+        "configuration (stages, core features, value milestones, playbooks); --scale large "
+        "is the benchmark "
         "workload. Deterministic for a given --seed. Organizations that already have "
         "accounts are left as they are."
     )
@@ -100,8 +117,32 @@ class Command(BaseCommand):
                 owner_ids=owners,
                 today=demo.org_day(),
             )
+            answers = responses_generate(
+                organization_id=organization.pk,
+                customers=made.customers,
+                seed=seed,
+                index=index,
+                today=demo.org_day(),
+            )
+            self._configure()
         self.stdout.write(
             f"[{index + 1}/{count}] {organization.slug}: {made.accounts} accounts, "
             f"{made.contacts} contacts, {made.subscriptions} subscriptions, {made.events} events, "
-            f"{made.touchpoints} touchpoints ({time.monotonic() - started:.1f}s)"
+            f"{made.touchpoints} touchpoints, {answers} survey answers "
+            f"({time.monotonic() - started:.1f}s)"
         )
+
+    def _configure(self) -> None:
+        """The journey a CS team would set up: stages, core features, value milestones,
+        the default health model and playbooks."""
+        lifecycle_stages_ensure()
+        for feature in DEMO_CORE_FEATURES:
+            CoreFeature.objects.get_or_create(feature=feature)
+        for event_name, name in DEMO_MILESTONES:
+            ValueMilestone.objects.get_or_create(event_name=event_name, defaults={"name": name})
+        # Calibrated as the demo's CS team would after reading its back-test: the lowest
+        # tenth of scores (below about 55) churned at four times the average rate.
+        calibrated = health_model()
+        calibrated.at_risk_below = DEMO_AT_RISK_BELOW
+        calibrated.save(update_fields=["at_risk_below"])
+        playbooks_default()

@@ -5,13 +5,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
 from csplatform.tenancy import tenant_context
+from metrics.health import health_recompute
+from metrics.playbooks import playbooks_run
+from metrics.satisfaction import satisfaction_recompute
 from metrics.services import metrics_recompute
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute stored metrics now: incrementally (the stale months) or, with --full, "
-        "everything. Celery does this by itself; this is for operators and first runs."
+        "Recompute stored metrics now: revenue incrementally (the stale months) or, with "
+        "--full, everything; then satisfaction, today's health snapshot, and the playbooks "
+        "(tasks they open are not emailed). Celery does this by itself; this is for "
+        "operators and first runs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,14 +40,19 @@ class Command(BaseCommand):
             began = time.perf_counter()
             with tenant_context(organization):
                 result = metrics_recompute(full=options["full"])
+                satisfaction_recompute()
+                health = health_recompute()
+                opened = playbooks_run()
             if result.skipped:
                 outcome = "up to date"
             else:
                 scope = "all months" if result.since is None else f"from {result.since:%Y-%m}"
                 outcome = f"{result.months} month(s) {scope}, {result.cohorts} cohort(s)"
+            bands = ", ".join(f"{n} {band}" for band, n in sorted(health.bands.items()))
             self.stdout.write(
-                f"[{position}/{len(organizations)}] {organization.slug}: {outcome} "
-                f"({time.perf_counter() - began:.2f}s)"
+                f"[{position}/{len(organizations)}] {organization.slug}: {outcome}; "
+                f"health of {health.accounts} customer(s) ({bands or 'none'}); "
+                f"{len(opened)} task(s) opened ({time.perf_counter() - began:.2f}s)"
             )
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,107 @@
+"""Health pages: the portfolio by band and each account's score explained (manager
+and up); the health model with a preview of band changes, and the back-test (admin
+and up). They read stored snapshots; only the back-test computes, on demand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Account
+from csplatform.permissions import admin_required, manager_required
+from dashboards.forms import HealthModelForm
+from journeys.models import Task, TaskStatus
+from metrics import health_selectors as selectors
+from metrics.backtest import backtest, backtest_frame
+from metrics.health import (
+    FLAG_ENGAGED_NO_RESULTS,
+    FLAG_HAPPY_UNENGAGED,
+    Model,
+    health_model,
+    health_model_update,
+    organization_today,
+)
+from metrics.models import HealthBand
+
+
+@manager_required
+@require_http_methods(["GET"])
+def health(request: HttpRequest, org_slug: str) -> HttpResponse:
+    day = selectors.health_latest_day()
+    band = request.GET.get("band", "")
+    if band not in HealthBand.values:
+        band = ""
+    context: dict[str, Any] = {"day": day, "band": band}
+    if day is not None:
+        snapshots = selectors.health_snapshot_list(day=day, band=band or None)
+        counts = selectors.health_band_counts(day)
+        context["mix"] = [(value, label, counts[value]) for value, label in HealthBand.choices]
+        context["total"] = sum(counts.values())
+        context["page"] = Paginator(snapshots, 50).get_page(request.GET.get("page"))
+    return render(request, "dashboards/health/portfolio.html", context)
+
+
+@manager_required
+@require_http_methods(["GET"])
+def account_health(request: HttpRequest, org_slug: str, account_id: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.select_related("owner"), pk=account_id)
+    view = selectors.account_health(account_id=account.pk)
+    tasks = Task.objects.filter(account=account, status=TaskStatus.OPEN).order_by("due_on")
+    return render(
+        request,
+        "dashboards/health/account.html",
+        {
+            "account": account,
+            "health": view,
+            "tasks": tasks,
+            "flag_happy_unengaged": FLAG_HAPPY_UNENGAGED,
+            "flag_engaged_no_results": FLAG_ENGAGED_NO_RESULTS,
+        },
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def health_model_edit(request: HttpRequest, org_slug: str) -> HttpResponse:
+    stored = health_model()
+    if request.method == "GET":
+        form = HealthModelForm(initial=HealthModelForm.initial_from(stored))
+        return render(request, "dashboards/health/model.html", {"form": form})
+    form = HealthModelForm(request.POST)
+    if not form.is_valid():
+        return render(request, "dashboards/health/model.html", {"form": form}, status=400)
+    if request.POST.get("action") == "save":
+        health_model_update(model=form.model(), by=request.user)
+        messages.success(
+            request, _("Health model saved. Scores are recomputed with it in a minute.")
+        )
+        return redirect("dashboards:health_model", org_slug=org_slug)
+    context = {"form": form, "changes": selectors.health_band_changes(form.model())}
+    if request.headers.get("HX-Request") == "true":  # the form swaps the preview
+        return render(request, "dashboards/health/model.html#band_changes", context)
+    return render(request, "dashboards/health/model.html", context)
+
+
+@admin_required
+@require_http_methods(["GET"])
+def health_backtest(request: HttpRequest, org_slug: str) -> HttpResponse:
+    stored = health_model()
+    current = Model.of(stored)
+    # Computed on demand from the source data (a fixed number of queries per month).
+    frame = backtest_frame(model=current, today=organization_today())
+    initial = HealthModelForm.initial_from(stored)
+    proposal = None
+    form = HealthModelForm(request.GET if "healthy_from" in request.GET else None, initial=initial)
+    if form.is_bound and form.is_valid():
+        proposal = backtest(frame, form.model())
+    return render(
+        request,
+        "dashboards/health/backtest.html",
+        {"form": form, "current": backtest(frame, current), "proposal": proposal},
+    )

@@ -1,0 +1,144 @@
+"""The health score's back-test: how well the score at the start of each of the last
+12 months ranked the customers that churned within the next 90 days (METRICS.md,
+Health; docs/metrics.md, Back-test).
+
+For each month whose 90 days have passed, the components are computed as of the
+day before the month starts, from the data as it stands (metrics.health: the same
+code as the daily snapshot). A customer that day "churned" when it is no longer a
+customer 90 days later. The ROC AUC is the probability that a churner scored
+lower than a customer that stayed (ties count half): 0.5 ranks no better than
+chance, 1 perfectly. The lift table splits the customer-months into ten groups
+by score, riskiest first, and compares each group's churn rate with the overall.
+
+Loading the components is the costly part (a fixed number of queries per month);
+scoring them under other weights is whole-frame arithmetic, so a proposed change
+is evaluated on the same loaded frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from metrics.health import (
+    COMPONENTS,
+    Model,
+    customers_on,
+    health_components,
+    health_inputs,
+    health_scores,
+)
+
+HORIZON_DAYS = 90
+MONTHS = 12
+GROUPS = 10
+
+
+def backtest_days(today: date, months: int = MONTHS) -> list[date]:
+    """The as-of days: the eve of each of the last `months` month starts whose next
+    HORIZON_DAYS have passed, oldest first."""
+    latest = today - timedelta(days=HORIZON_DAYS - 1)
+    first = latest.replace(day=1)
+    starts = []
+    for _ in range(months):
+        starts.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return [start - timedelta(days=1) for start in reversed(starts)]
+
+
+def backtest_frame(*, model: Model, today: date, months: int = MONTHS) -> pd.DataFrame:
+    """The components of every customer on every as-of day, with `as_of` and whether it
+    `churned` within HORIZON_DAYS, for the current organization. The engagement mix
+    and adoption threshold are `model`'s; the weights and bands are applied later."""
+    from metrics.services import subscriptions_frame
+
+    subscriptions = subscriptions_frame()
+    frames = []
+    for as_of in backtest_days(today, months):
+        components = health_components(health_inputs(subscriptions, as_of), model)
+        later = customers_on(subscriptions, as_of + timedelta(days=HORIZON_DAYS))
+        components["churned"] = ~components.index.isin(later["account_id"])
+        components["as_of"] = as_of
+        frames.append(components.reset_index())
+    if not frames:
+        return pd.DataFrame(columns=["account_id", "as_of", "churned", *COMPONENTS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def roc_auc(scores: np.ndarray, churned: np.ndarray) -> float | None:
+    """P(a churner's score < a stayer's score), ties half (Mann–Whitney U ÷ n₁n₀).
+    None without both churners and stayers."""
+    churned = churned.astype(bool)
+    positives, negatives = int(churned.sum()), int((~churned).sum())
+    if positives == 0 or negatives == 0:
+        return None
+    ranks = rankdata(-scores)  # the lowest score is the riskiest: the highest rank
+    u = ranks[churned].sum() - positives * (positives + 1) / 2
+    return float(u / (positives * negatives))
+
+
+def lift_table(scores: np.ndarray, churned: np.ndarray, groups: int = GROUPS) -> pd.DataFrame:
+    """`groups` groups of (nearly) equal size by score, lowest first: accounts, churned,
+    churn rate, lift (rate ÷ overall rate) and the score range."""
+    if len(scores) == 0:
+        return pd.DataFrame(columns=["group", "accounts", "churned", "rate", "lift", "low", "high"])
+    order = np.argsort(scores, kind="stable")
+    group = np.empty(len(scores), dtype=int)
+    group[order] = np.arange(len(scores)) * min(groups, len(scores)) // len(scores)
+    frame = pd.DataFrame({"group": group + 1, "score": scores, "churned": churned.astype(bool)})
+    table = frame.groupby("group").agg(
+        accounts=("churned", "size"),
+        churned=("churned", "sum"),
+        low=("score", "min"),
+        high=("score", "max"),
+    )
+    overall = frame["churned"].mean()
+    table["rate"] = table["churned"] / table["accounts"]
+    table["lift"] = table["rate"] / overall if overall > 0 else np.nan
+    return table.reset_index()
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    as_of: date
+    customers: int
+    churned: int
+    auc: float | None
+
+
+@dataclass(frozen=True)
+class Backtest:
+    auc: float | None  # over every customer-month
+    customers: int
+    churned: int
+    months: list[MonthResult]
+    lift: pd.DataFrame
+
+
+def backtest(frame: pd.DataFrame, model: Model) -> Backtest:
+    """Score the loaded customer-months under `model` and measure the ranking."""
+    if frame.empty:
+        return Backtest(None, 0, 0, [], lift_table(np.array([]), np.array([])))
+    scored = health_scores(frame.set_index("account_id"), model)
+    scores = scored["score"].to_numpy(dtype=float)
+    churned = scored["churned"].to_numpy(dtype=bool)
+    months = [
+        MonthResult(
+            as_of=as_of,
+            customers=len(group),
+            churned=int(group["churned"].sum()),
+            auc=roc_auc(group["score"].to_numpy(dtype=float), group["churned"].to_numpy(bool)),
+        )
+        for as_of, group in scored.groupby("as_of", sort=True)
+    ]
+    return Backtest(
+        auc=roc_auc(scores, churned),
+        customers=len(scored),
+        churned=int(churned.sum()),
+        months=months,
+        lift=lift_table(scores, churned),
+    )

@@ -1,0 +1,122 @@
+"""Reading the stored health snapshots: the portfolio by band, one account's score
+explained and what moved it, and the band changes a proposed model would cause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from django.db.models import Count, QuerySet
+
+from metrics.health import COMPONENTS, Model, health_scores
+from metrics.models import AccountHealth, HealthBand, HealthComponent
+
+BAND_ORDER = [HealthBand.HEALTHY, HealthBand.NEUTRAL, HealthBand.AT_RISK]
+
+
+def health_latest_day() -> date | None:
+    """The day of the latest snapshot, None before the first recompute."""
+    latest = AccountHealth.objects.order_by("-day").values_list("day", flat=True).first()
+    return latest
+
+
+def health_band_counts(day: date) -> dict[str, int]:
+    """Customers per band on `day`, every band present (0 when empty)."""
+    counts = dict(
+        AccountHealth.objects.filter(day=day)
+        .values("band")
+        .annotate(n=Count("id"))
+        .values_list("band", "n")
+    )
+    return {str(band): counts.get(band, 0) for band in BAND_ORDER}
+
+
+def health_snapshot_list(*, day: date, band: str | None = None) -> QuerySet[AccountHealth]:
+    """The day's snapshots with their accounts and owners, lowest score first."""
+    snapshots = AccountHealth.objects.filter(day=day).select_related("account__owner")
+    if band:
+        snapshots = snapshots.filter(band=band)
+    return snapshots.order_by("score", "account__name")
+
+
+@dataclass(frozen=True)
+class ComponentLine:
+    component: str
+    label: str
+    value: float | None  # 0–100, None: no data
+    points: float | None  # what it added to the score
+    share: float | None  # its weight after renormalization, 0–1
+    value_before: float | None = None
+    points_before: float | None = None
+
+    @property
+    def moved(self) -> float:
+        return (self.points or 0.0) - (self.points_before or 0.0)
+
+
+@dataclass(frozen=True)
+class AccountHealthView:
+    now: AccountHealth
+    before: AccountHealth | None  # the snapshot a week earlier (or the closest before)
+    lines: list[ComponentLine]  # in the model's order
+
+    @property
+    def score_moved(self) -> float | None:
+        return None if self.before is None else self.now.score - self.before.score
+
+    @property
+    def movers(self) -> list[ComponentLine]:
+        """The components whose contribution changed, the largest change first."""
+        moved = [line for line in self.lines if abs(line.moved) >= 0.05]
+        return sorted(moved, key=lambda line: -abs(line.moved))
+
+
+def account_health(*, account_id: int, days_back: int = 7) -> AccountHealthView | None:
+    """An account's latest score explained, against its snapshot `days_back` days
+    before (or the closest earlier one). None when it has no snapshot."""
+    now = AccountHealth.objects.filter(account_id=account_id).order_by("-day").first()
+    if now is None:
+        return None
+    before = (
+        AccountHealth.objects.filter(
+            account_id=account_id, day__lte=now.day - timedelta(days=days_back)
+        )
+        .order_by("-day")
+        .first()
+    )
+    labels = dict(HealthComponent.choices)
+    lines = []
+    for component in COMPONENTS:
+        value = getattr(now, component)
+        points = now.contributions.get(component)
+        lines.append(
+            ComponentLine(
+                component=component,
+                label=str(labels[component]),
+                value=value,
+                points=points,
+                share=None if points is None or not value else points / value,
+                value_before=None if before is None else getattr(before, component),
+                points_before=None if before is None else before.contributions.get(component),
+            )
+        )
+    return AccountHealthView(now=now, before=before, lines=lines)
+
+
+def health_band_changes(model: Model) -> pd.DataFrame:
+    """How the latest snapshot's customers would be banded under `model`: a table of
+    counts, stored band (rows) × proposed band (columns), every band present."""
+    day = health_latest_day()
+    rows = (
+        list(AccountHealth.objects.filter(day=day).values("account_id", "band", *COMPONENTS))
+        if day
+        else []
+    )
+    frame = pd.DataFrame(rows, columns=["account_id", "band", *COMPONENTS]).set_index("account_id")
+    frame[COMPONENTS] = frame[COMPONENTS].astype(float)
+    scored = health_scores(frame[COMPONENTS], model)
+    proposed = scored["band"].reindex(frame.index).fillna("")
+    bands = [str(b) for b in BAND_ORDER]
+    table = pd.crosstab(frame["band"], proposed).reindex(index=bands, columns=bands, fill_value=0)
+    return table.fillna(0).astype(int)

@@ -1,0 +1,154 @@
+"""The health pages: the portfolio by band, an account's score explained, the health
+model with its preview, and the back-test."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from csplatform.tenancy import tenant_context
+from metrics.models import AccountHealth, HealthModel
+from tests.factories import AccountFactory, OrganizationFactory, TaskFactory
+from tests.roles_health import MODEL_FORM
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(team, name, **kwargs):
+    return reverse(f"dashboards:{name}", kwargs={"org_slug": team.organization.slug, **kwargs})
+
+
+def _snapshot(account, *, day=None, score=30.0, band="at_risk", **values):
+    return AccountHealth.objects.create(
+        account=account,
+        day=day or timezone.localdate(),
+        score=score,
+        band=band,
+        **values,
+        contributions={k: v for k, v in values.items() if k in ("engagement", "satisfaction")},
+    )
+
+
+@pytest.fixture
+def portfolio(team):
+    with tenant_context(team.organization):
+        risky = AccountFactory(name="Padaria Aurora", owner=team.manager)
+        fine = AccountFactory(name="Cedar Labs")
+        _snapshot(
+            risky,
+            day=timezone.localdate() - timedelta(days=7),
+            score=55.0,
+            band="neutral",
+            engagement=60.0,
+            satisfaction=50.0,
+        )
+        _snapshot(risky, score=30.0, engagement=40.0, satisfaction=20.0, flags=[])
+        _snapshot(fine, score=85.0, band="healthy", engagement=85.0, flags=["happy_unengaged"])
+        TaskFactory(account=risky, title="Call about the drop")
+    return risky, fine
+
+
+def test_it_shows_an_empty_state_before_the_first_scores(team, signed_in):
+    page = signed_in(team.manager).get(_url(team, "health")).content.decode()
+    assert "No health scores yet" in page
+
+
+def test_it_lists_customers_lowest_score_first_and_filters_by_band(team, signed_in, portfolio):
+    client = signed_in(team.manager)
+    page = client.get(_url(team, "health")).content.decode()
+    assert page.index("Padaria Aurora") < page.index("Cedar Labs")
+    assert "At risk · 1" in page
+    assert "Healthy · 1" in page
+    assert "May leave smiling" in page
+    at_risk = client.get(_url(team, "health") + "?band=at_risk").content.decode()
+    assert "Padaria Aurora" in at_risk
+    assert "Cedar Labs" not in at_risk
+
+
+def test_it_explains_an_accounts_score_and_what_moved_it(team, signed_in, portfolio):
+    risky, _fine = portfolio
+    page = signed_in(team.manager).get(_url(team, "account_health", account_id=risky.pk))
+    html = page.content.decode()
+    assert "Satisfaction: from 50 to 20" in html
+    assert "Engagement: from 60 to 40" in html
+    assert "-25.0 points since" in html
+    assert "Call about the drop" in html
+
+
+def test_it_answers_404_for_another_organizations_account(team, signed_in):
+    other = OrganizationFactory()
+    with tenant_context(other):
+        foreign = AccountFactory()
+    page = signed_in(team.owner).get(_url(team, "account_health", account_id=foreign.pk))
+    assert page.status_code == 404
+
+
+def test_it_previews_band_changes_without_saving(team, signed_in, portfolio):
+    data = {**MODEL_FORM, "action": "preview", "weight_satisfaction": 0}
+    page = signed_in(team.admin).post(_url(team, "health_model"), data, HTTP_HX_REQUEST="true")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.lstrip().startswith('<div id="band-changes"')  # the fragment alone
+    assert "Preview: bands with these settings" in html
+    with tenant_context(team.organization):
+        assert not HealthModel.objects.filter(healthy_from=75).exists()
+
+
+def test_it_saves_the_health_model(team, signed_in):
+    page = signed_in(team.admin).post(_url(team, "health_model"), MODEL_FORM)
+    assert page.status_code == 302
+    with tenant_context(team.organization):
+        stored = HealthModel.objects.get()
+    assert (stored.healthy_from, stored.weights["engagement"], stored.updated_by) == (
+        75,
+        50,
+        team.admin,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"at_risk_below": 80}, "must be lower than"),
+        ({"weight_engagement": 0, "weight_satisfaction": 0}, "at least one component"),
+        ({"weight_adoption": 101}, "less than or equal to 100"),
+        ({"engagement_frequency": 0, "engagement_breadth": 0, "engagement_depth": 0}, "part of"),
+    ],
+)
+def test_it_rejects_a_model_that_makes_no_sense(team, signed_in, change, message):
+    page = signed_in(team.admin).post(_url(team, "health_model"), {**MODEL_FORM, **change})
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    with tenant_context(team.organization):
+        assert not HealthModel.objects.filter(healthy_from=75).exists()
+
+
+def test_it_shows_the_backtest_for_the_current_and_proposed_weights(team, signed_in):
+    from tests.factories import DailyUsageFactory, SubscriptionFactory
+
+    with tenant_context(team.organization):
+        for n in range(4):
+            account = AccountFactory()
+            SubscriptionFactory(
+                account=account,
+                started_on=date(2025, 1, 1),
+                ended_on=timezone.localdate() - timedelta(days=100) if n < 2 else None,
+            )
+            if n >= 2:
+                for offset in range(120):
+                    DailyUsageFactory(
+                        account=account, day=timezone.localdate() - timedelta(days=offset)
+                    )
+    client = signed_in(team.admin)
+    page = client.get(_url(team, "health_backtest")).content.decode()
+    assert "Current weights" in page
+    assert "1.00" in page
+    query = {k: v for k, v in MODEL_FORM.items() if k != "action"}
+    proposed = client.get(_url(team, "health_backtest"), query).content.decode()
+    assert "Proposed weights" in proposed
+
+
+def test_it_says_when_there_is_no_history_to_backtest(team, signed_in):
+    page = signed_in(team.admin).get(_url(team, "health_backtest")).content.decode()
+    assert "Not enough history to back-test" in page
