@@ -10,13 +10,15 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
 from csplatform.permissions import admin_required, manager_required
 from dashboards.forms import HealthModelForm
-from journeys.models import Task, TaskStatus
+from journeys.models import StageTransition, Task, TaskStatus
+from journeys.selectors import lifecycle_stage_list
 from metrics import health_selectors as selectors
 from metrics.backtest import backtest, backtest_frame
 from metrics.health import (
@@ -53,6 +55,14 @@ def account_health(request: HttpRequest, org_slug: str, account_id: int) -> Http
     account = get_object_or_404(Account.objects.select_related("owner"), pk=account_id)
     view = selectors.account_health(account_id=account.pk)
     tasks = Task.objects.filter(account=account, status=TaskStatus.OPEN).order_by("due_on")
+    stages = lifecycle_stage_list()
+    names = {s.key: s.name(translation.get_language() or "en") for s in stages}
+    transitions = [
+        (t, names.get(t.from_stage, t.from_stage), names.get(t.to_stage, t.to_stage))
+        for t in StageTransition.objects.filter(account=account)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-id")[:10]
+    ]
     return render(
         request,
         "dashboards/health/account.html",
@@ -60,6 +70,11 @@ def account_health(request: HttpRequest, org_slug: str, account_id: int) -> Http
             "account": account,
             "health": view,
             "tasks": tasks,
+            "stages": stages,
+            "time_to_value": selectors.account_time_to_value(
+                account_id=account.pk, today=organization_today()
+            ),
+            "transitions": transitions,
             "flag_happy_unengaged": FLAG_HAPPY_UNENGAGED,
             "flag_engaged_no_results": FLAG_ENGAGED_NO_RESULTS,
         },

@@ -328,6 +328,7 @@ def generate(
         )
         ids_by_external = dict(cursor.fetchall())
     account_ids = np.array([ids_by_external[e] for e in external_ids])
+    _stage_history(organization_id, account_ids, signup, stage, change_at, churn_at, today64)
 
     interval_months = INTERVAL_MONTHS[subscriptions["interval"].to_numpy()]
     copy_rows(
@@ -579,6 +580,55 @@ def _touchpoints(
     at = touchpoints["day"].to_numpy().astype("datetime64[s]") + hours + np.timedelta64(3, "h")
     touchpoints["at"] = np.char.add(np.datetime_as_string(at, unit="s"), "+00:00")
     return touchpoints.reset_index(drop=True)
+
+
+def _stage_history(
+    organization_id: int,
+    account_ids: np.ndarray,
+    signup: np.ndarray,
+    stage: np.ndarray,
+    change_at: np.ndarray,
+    churn_at: np.ndarray,
+    today64: np.datetime64,
+) -> None:
+    """Replace the transitions the accounts' insert recorded (all dated now) with a
+    plausible history ending in each account's stage: onboarding at signup, adoption
+    two months in, retention at six months (or when it left), expansion at its upgrade."""
+    from journeys.models import StageTransition
+
+    StageTransition.objects.filter(account_id__in=account_ids.tolist()).delete()
+    day = np.timedelta64(1, "D")
+    end = np.minimum(churn_at, today64) - day
+    retention_on = np.minimum(signup + np.timedelta64(180, "D"), end)
+    adoption_on = np.minimum(signup + np.timedelta64(60, "D"), retention_on - day)
+    expansion_on = np.minimum(np.maximum(change_at, retention_on + day), today64 - day)
+    n = len(account_ids)
+    steps = [
+        ("", "onboarding", signup, np.ones(n, dtype=bool)),
+        ("onboarding", "adoption", adoption_on, (stage != "onboarding") & (adoption_on > signup)),
+        ("adoption", "retention", retention_on, np.isin(stage, ["retention", "expansion"])),
+        ("retention", "expansion", expansion_on, stage == "expansion"),
+    ]
+    frames = []
+    for before, after, on, taken in steps:
+        frames.append(
+            pd.DataFrame(
+                {
+                    "organization_id": organization_id,
+                    "account_id": account_ids[taken],
+                    "from_stage": before,
+                    "to_stage": after,
+                    "changed_at": np.char.add(
+                        np.datetime_as_string(on[taken], unit="D"), "T15:00:00+00:00"
+                    ),
+                }
+            )
+        )
+    history = pd.concat(frames, ignore_index=True)
+    # An account that skipped adoption (it left or grew first) came from onboarding.
+    skipped = ~np.isin(history["account_id"], account_ids[steps[1][3]])
+    history.loc[skipped & (history["from_stage"] == "adoption"), "from_stage"] = "onboarding"
+    copy_rows("journeys_stagetransition", history, blank=["from_stage"])
 
 
 def org_day(today: date | None = None) -> date:

@@ -76,6 +76,12 @@ class DailyUsage(TenantModel):
                 fields=["organization", "account", "day"], name="daily_usage_unique"
             )
         ]
+        # The health snapshot reads the last 30 days of every account (index-only).
+        indexes = [
+            models.Index(
+                fields=["organization", "day"], include=["account"], name="daily_usage_day_idx"
+            )
+        ]
 
 
 class DailyFeatureUsage(TenantModel):
@@ -95,6 +101,13 @@ class DailyFeatureUsage(TenantModel):
                 name="daily_feature_usage_unique",
             )
         ]
+        indexes = [
+            models.Index(
+                fields=["organization", "day"],
+                include=["account", "feature"],
+                name="daily_feature_usage_day_idx",
+            )
+        ]
 
 
 class DailyContactUsage(TenantModel):
@@ -110,6 +123,13 @@ class DailyContactUsage(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "account", "contact", "day"],
                 name="daily_contact_usage_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "day"],
+                include=["account", "contact"],
+                name="daily_contact_usage_day_idx",
             )
         ]
 

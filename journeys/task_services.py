@@ -96,6 +96,8 @@ def new_tasks_email_send(task_ids: list[int]) -> int:
             playbook__email_assignee=True,
             assignee__isnull=False,
             assignee__is_active=True,
+            # Still a member of the organization (memberships: the tenancy's own table).
+            assignee__memberships__organization=current_organization(),
         )
         .select_related("account", "assignee", "playbook")
         .order_by("due_on", "pk")

@@ -59,7 +59,7 @@ def backtest_frame(*, model: Model, today: date, months: int = MONTHS) -> pd.Dat
     subscriptions = subscriptions_frame()
     frames = []
     for as_of in backtest_days(today, months):
-        components = health_components(health_inputs(subscriptions, as_of), model)
+        components = health_components(health_inputs(subscriptions, as_of, known_ends=False), model)
         later = customers_on(subscriptions, as_of + timedelta(days=HORIZON_DAYS))
         components["churned"] = ~components.index.isin(later["account_id"])
         components["as_of"] = as_of

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from accounts.models import Contact
@@ -105,6 +105,12 @@ class Model:
         )
 
 
+def adoption_threshold(model: Model, core_features: int) -> int:
+    """Core features a customer must use to count as adopted: the model's threshold,
+    at most the number of core features there are (else nobody could)."""
+    return max(min(model.adoption_threshold, core_features), 1)
+
+
 def health_model() -> HealthModel:
     """The current organization's health model, created with the defaults if missing."""
     stored, _created = HealthModel.objects.get_or_create()
@@ -140,8 +146,10 @@ class Inputs:
     `usage`: account_id, active_days, features_used, core_features_used,
     active_contacts, contacts; `satisfaction`: account_id, kind, score (the latest
     answer); `negatives`: account_id, negatives; `milestones_reached`: account_id,
-    reached. Organization-wide: the number of core features and milestones, and
-    whether any touchpoint was recorded in the support window.
+    reached (milestones), first_day (the first of them); `feature_pairs`: account_id,
+    feature, each feature an account used in the window. Organization-wide: the
+    number of core features and milestones, and whether any touchpoint was recorded
+    in the support window.
     """
 
     as_of: date
@@ -150,6 +158,7 @@ class Inputs:
     satisfaction: pd.DataFrame
     negatives: pd.DataFrame
     milestones_reached: pd.DataFrame
+    feature_pairs: pd.DataFrame
     core_features: int
     milestones: int
     touchpoints_recorded: bool
@@ -164,14 +173,21 @@ def _frame(rows: Iterable[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=columns)
 
 
-def customers_on(subscriptions: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """The customers on `as_of` (a subscription active that day): MRR then and
-    TREND_DAYS before, and the next renewal date of a quarterly or yearly term."""
+def customers_on(
+    subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True
+) -> pd.DataFrame:
+    """The customers on `as_of` (a paying subscription active that day): MRR then and
+    TREND_DAYS before, and the next renewal date of a quarterly or yearly term, or the
+    end of one that is to end sooner (a cancellation on file is as urgent as a
+    renewal). `known_ends` False ignores ends after `as_of`, as they were not known
+    then (the back-test)."""
     day = np.datetime64(as_of, "D")
     before = day - np.timedelta64(TREND_DAYS, "D")
     subs = subscriptions.assign(mrr=revenue.subscription_mrr(subscriptions))
     start = subs["started_on"].to_numpy(dtype="datetime64[D]")
     end = subs["ended_on"].to_numpy(dtype="datetime64[D]")
+    if not known_ends:
+        end = np.where(end > np.datetime64(as_of, "D"), np.datetime64("NaT", "D"), end)
 
     def active(on: np.datetime64) -> np.ndarray:
         return (start <= on) & (np.isnat(end) | (end > on))
@@ -192,7 +208,8 @@ def customers_on(subscriptions: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
     candidate = anniversary(periods)
     candidate = np.where(candidate <= day, anniversary(periods + 1), candidate)
-    renews = now & (step > 1) & (np.isnat(end) | (candidate < end))
+    renews = now & (step > 1)
+    candidate = np.where(renews & ~np.isnat(end), np.minimum(candidate, end), candidate)
     frame = pd.DataFrame(
         {
             "account_id": subs["account_id"].to_numpy(),
@@ -207,9 +224,9 @@ def customers_on(subscriptions: pd.DataFrame, as_of: date) -> pd.DataFrame:
     return grouped[grouped["mrr"] > 0].reset_index()
 
 
-def health_inputs(subscriptions: pd.DataFrame, as_of: date) -> Inputs:
+def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True) -> Inputs:
     """Load the inputs of `as_of` for the current organization: a fixed number of
-    queries, each at most a row per account."""
+    queries, each at most a row per account. (`known_ends`: see customers_on.)"""
     zone = ZoneInfo(current_organization().time_zone)
     first_day = as_of - timedelta(days=USAGE_WINDOW_DAYS - 1)
     end = _end_of(as_of, zone)
@@ -223,15 +240,25 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date) -> Inputs:
         .values_list("account_id", "n"),
         ["account_id", "active_days"],
     )
-    features = _frame(
+    # Which features each account used in the window: breadth, core features and the
+    # customers per feature, from one index-only read.
+    feature_pairs = _frame(
         DailyFeatureUsage.objects.filter(day__gte=first_day, day__lte=as_of)
-        .values("account_id")
-        .annotate(
-            features=Count("feature", distinct=True),
-            core=Count("feature", distinct=True, filter=Q(feature__in=core)),
+        .values_list("account_id", "feature")
+        .distinct(),
+        ["account_id", "feature"],
+    )
+    features = (
+        pd.DataFrame(
+            {
+                "features_used": feature_pairs.groupby("account_id").size(),
+                "core_features_used": feature_pairs[feature_pairs["feature"].isin(core)]
+                .groupby("account_id")
+                .size(),
+            }
         )
-        .values_list("account_id", "features", "core"),
-        ["account_id", "features_used", "core_features_used"],
+        .rename_axis("account_id")
+        .reset_index()
     )
     active_contacts = _frame(
         DailyContactUsage.objects.filter(day__gte=first_day, day__lte=as_of)
@@ -240,11 +267,10 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date) -> Inputs:
         .values_list("account_id", "n"),
         ["account_id", "active_contacts"],
     )
+    # Contacts as they stand (imports record when a contact was loaded, not when it
+    # joined the customer), for past days too: the back-test scores the same depth.
     contacts = _frame(
-        Contact.objects.filter(created_at__lt=end)
-        .values("account_id")
-        .annotate(n=Count("id"))
-        .values_list("account_id", "n"),
+        Contact.objects.values("account_id").annotate(n=Count("id")).values_list("account_id", "n"),
         ["account_id", "contacts"],
     )
     usage = active_days
@@ -274,17 +300,18 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date) -> Inputs:
     reached = _frame(
         DailyFeatureUsage.objects.filter(feature__in=milestones, day__lte=as_of)
         .values("account_id")
-        .annotate(n=Count("feature", distinct=True))
-        .values_list("account_id", "n"),
-        ["account_id", "reached"],
+        .annotate(n=Count("feature", distinct=True), first=Min("day"))
+        .values_list("account_id", "n", "first"),
+        ["account_id", "reached", "first_day"],
     )
     return Inputs(
         as_of=as_of,
-        customers=customers_on(subscriptions, as_of),
+        customers=customers_on(subscriptions, as_of, known_ends=known_ends),
         usage=usage,
         satisfaction=satisfaction,
         negatives=negatives,
         milestones_reached=reached,
+        feature_pairs=feature_pairs,
         core_features=len(core),
         milestones=len(milestones),
         touchpoints_recorded=touchpoints.exists(),
@@ -345,7 +372,8 @@ def health_components(inputs: Inputs, model: Model) -> pd.DataFrame:
         {
             "frequency": percentile(frame["active_days"]),
             "breadth": percentile(frame["features_used"]),
-            "depth": percentile(depth.fillna(0)).where(depth.notna()),
+            # ranked among the customers that have contacts: no data neither helps nor hurts
+            "depth": percentile(depth.dropna()).reindex(frame.index),
         },
         index=frame.index,
     )
@@ -353,7 +381,7 @@ def health_components(inputs: Inputs, model: Model) -> pd.DataFrame:
     frame[HealthComponent.ENGAGEMENT] = engagement
 
     if inputs.core_features:
-        threshold = max(model.adoption_threshold, 1)
+        threshold = adoption_threshold(model, inputs.core_features)
         frame[HealthComponent.ADOPTION] = (frame["core_features_used"] / threshold).clip(
             upper=1
         ) * 100
@@ -464,42 +492,59 @@ def health_recompute(*, today: date | None = None) -> HealthResult:
         day__day=1
     ).delete()
     _adoption_store(inputs, scored, model, today)
-    _time_to_value_store(subscriptions, today)
+    _time_to_value_store(inputs, subscriptions)
     bands = scored["band"].value_counts().to_dict()
     return HealthResult(today, len(scored), {str(k): int(v) for k, v in bands.items()})
 
 
 _INTS = ("active_days", "features_used", "core_features_used", "active_contacts", "contacts")
 _FLAGS = (FLAG_HAPPY_UNENGAGED, FLAG_ENGAGED_NO_RESULTS)
+
+
 # One statement from whole columns: the contributions' JSON and the flags' array are
-# built by Postgres, not row by row in Python. (COPY cannot write under RLS.)
-_SNAPSHOT_INSERT = f"""
-INSERT INTO metrics_accounthealth (
-    organization_id, day, account_id, score, band, {", ".join(COMPONENTS)},
-    contributions, flags, {", ".join(_INTS)})
-SELECT %(organization)s, %(day)s, r.account_id, r.score, r.band, {
-    ", ".join(f"r.{c}" for c in COMPONENTS)
-},
-    jsonb_strip_nulls(jsonb_build_object({", ".join(f"'{c}', r.{c}_points" for c in COMPONENTS)})),
-    array_remove(ARRAY[{
-    ", ".join(f"CASE WHEN r.{f} THEN '{f}' END" for f in _FLAGS)
-}]::varchar[], NULL),
-    {", ".join(f"r.{c}" for c in _INTS)}
-FROM unnest(
-    %(account_id)s::bigint[], %(score)s::float8[], %(band)s::varchar[], {
-    ", ".join(f"%({c})s::float8[]" for c in COMPONENTS)
-}, {", ".join(f"%({c}_points)s::float8[]" for c in COMPONENTS)}, {
-    ", ".join(f"%({f})s::boolean[]" for f in _FLAGS)
-}, {", ".join(f"%({c})s::int[]" for c in _INTS)}
-) AS r(account_id, score, band, {", ".join(COMPONENTS)}, {
-    ", ".join(f"{c}_points" for c in COMPONENTS)
-}, {", ".join(_FLAGS)}, {", ".join(_INTS)})
-"""  # noqa: S608 (column names are constants)
+# built by Postgres, not row by row in Python. (COPY cannot write under RLS.) Floats
+# arrive with NaN for "no data", turned into NULL here.
+def _snapshot_sql() -> str:
+    values = [f"NULLIF(r.{c}, 'NaN')" for c in COMPONENTS]
+    points = ", ".join(f"'{c}', NULLIF(r.{c}_points, 'NaN')" for c in COMPONENTS)
+    flags = ", ".join(f"CASE WHEN r.{f} THEN '{f}' END" for f in _FLAGS)
+    arrays = [
+        "%(account_id)s::bigint[]",
+        "%(score)s::float8[]",
+        "%(band)s::varchar[]",
+        *(f"%({c})s::float8[]" for c in COMPONENTS),
+        *(f"%({c}_points)s::float8[]" for c in COMPONENTS),
+        *(f"%({f})s::boolean[]" for f in _FLAGS),
+        *(f"%({c})s::int[]" for c in _INTS),
+    ]
+    names = [
+        "account_id",
+        "score",
+        "band",
+        *COMPONENTS,
+        *(f"{c}_points" for c in COMPONENTS),
+        *_FLAGS,
+        *_INTS,
+    ]
+    # Column names and constants only; every value is a parameter.
+    return (
+        "INSERT INTO metrics_accounthealth (organization_id, day, account_id, score, band, "  # noqa: S608
+        f"{', '.join(COMPONENTS)}, contributions, flags, {', '.join(_INTS)}) "
+        f"SELECT %(organization)s, %(day)s, r.account_id, r.score, r.band, {', '.join(values)}, "
+        f"jsonb_strip_nulls(jsonb_build_object({points})), "
+        f"array_remove(ARRAY[{flags}]::varchar[], NULL), "
+        f"{', '.join(f'r.{c}' for c in _INTS)} "
+        f"FROM unnest({', '.join(arrays)}) AS r({', '.join(names)})"
+    )
 
 
-def _floats(values: pd.Series) -> list[float | None]:
-    """Rounded floats for Postgres, NaN as null."""
-    return [None if np.isnan(v) else v for v in np.round(values.to_numpy(dtype=float), 4).tolist()]
+_SNAPSHOT_INSERT = _snapshot_sql()
+
+
+def _array(values: np.ndarray, format: str) -> str:
+    """A Postgres array literal of numbers formatted whole-array by NumPy (NaN stays
+    NaN): far cheaper than adapting a list of Python floats element by element."""
+    return "{" + ",".join(np.char.mod(format, values).tolist()) + "}"
 
 
 def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
@@ -508,17 +553,17 @@ def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
     params: dict[str, Any] = {
         "organization": current_organization().pk,
         "day": day,
-        "account_id": scored.index.to_numpy(dtype=np.int64).tolist(),
-        "score": _floats(scored["score"]),
-        "band": scored["band"].tolist(),
+        "account_id": _array(scored.index.to_numpy(dtype=np.int64), "%d"),
+        "score": _array(scored["score"].to_numpy(dtype=float), "%.4f"),
+        "band": "{" + ",".join(scored["band"].tolist()) + "}",  # our own constants
     }
     for c in COMPONENTS:
-        params[c] = _floats(scored[c])
-        params[f"{c}_points"] = _floats(scored[f"{c}_points"])
+        params[c] = _array(scored[c].to_numpy(dtype=float), "%.4f")
+        params[f"{c}_points"] = _array(scored[f"{c}_points"].to_numpy(dtype=float), "%.4f")
     for f in _FLAGS:
-        params[f] = scored[f].to_numpy(dtype=bool).tolist()
+        params[f] = "{" + ",".join(np.where(scored[f].to_numpy(dtype=bool), "t", "f")) + "}"
     for c in _INTS:
-        params[c] = scored[c].to_numpy(dtype=np.int64).tolist()
+        params[c] = _array(scored[c].to_numpy(dtype=np.int64), "%d")
     with connection.cursor() as cursor:
         cursor.execute(_SNAPSHOT_INSERT, params)
 
@@ -526,18 +571,11 @@ def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
 def _adoption_store(inputs: Inputs, scored: pd.DataFrame, model: Model, day: date) -> None:
     """The day's adoption: customers, those at the threshold of core features, and how
     many customers used each feature in the window."""
-    customers = inputs.customers["account_id"].to_numpy()
-    first_day = day - timedelta(days=USAGE_WINDOW_DAYS - 1)
-    per_feature = dict(
-        DailyFeatureUsage.objects.filter(
-            day__gte=first_day, day__lte=day, account_id__in=customers.tolist()
-        )
-        .values("feature")
-        .annotate(n=Count("account_id", distinct=True))
-        .values_list("feature", "n")
-    )
+    customers = inputs.customers["account_id"]
+    pairs = inputs.feature_pairs
+    per_feature = pairs[pairs["account_id"].isin(customers)].groupby("feature").size()
     adopted = (
-        int((scored["core_features_used"] >= max(model.adoption_threshold, 1)).sum())
+        int((scored["core_features_used"] >= adoption_threshold(model, inputs.core_features)).sum())
         if inputs.core_features
         else 0
     )
@@ -549,7 +587,7 @@ def _adoption_store(inputs: Inputs, scored: pd.DataFrame, model: Model, day: dat
             "adoption_rate": adopted / len(customers)
             if inputs.core_features and len(customers)
             else None,
-            "feature_customers": per_feature,
+            "feature_customers": {str(k): int(v) for k, v in per_feature.items()},
         },
     )
     AdoptionMetrics.objects.filter(day__lt=day - timedelta(days=SNAPSHOT_DAILY_DAYS)).exclude(
@@ -588,17 +626,12 @@ def time_to_value_cohorts(per_customer: pd.DataFrame) -> pd.DataFrame:
     return cohorts
 
 
-def _time_to_value_store(subscriptions: pd.DataFrame, today: date) -> None:
+def _time_to_value_store(inputs: Inputs, subscriptions: pd.DataFrame) -> None:
     TimeToValueCohort.objects.all().delete()
-    milestones = list(ValueMilestone.objects.values_list("event_name", flat=True))
-    if not milestones or subscriptions.empty:
+    if not inputs.milestones or subscriptions.empty:
         return
-    first_value = _frame(
-        DailyFeatureUsage.objects.filter(feature__in=milestones, day__lte=today)
-        .values("account_id")
-        .annotate(day=Min("day"))
-        .values_list("account_id", "day"),
-        ["account_id", "day"],
+    first_value = inputs.milestones_reached[["account_id", "first_day"]].rename(
+        columns={"first_day": "day"}
     )
     cohorts = time_to_value_cohorts(time_to_value(subscriptions, first_value))
     TimeToValueCohort.objects.bulk_create(

@@ -13,6 +13,7 @@ from metrics.health import COMPONENTS, Model, health_scores
 from metrics.models import AccountHealth, HealthBand, HealthComponent
 
 BAND_ORDER = [HealthBand.HEALTHY, HealthBand.NEUTRAL, HealthBand.AT_RISK]
+NO_SCORE = "none"
 
 
 def health_latest_day() -> date | None:
@@ -106,7 +107,8 @@ def account_health(*, account_id: int, days_back: int = 7) -> AccountHealthView 
 
 def health_band_changes(model: Model) -> pd.DataFrame:
     """How the latest snapshot's customers would be banded under `model`: a table of
-    counts, stored band (rows) × proposed band (columns), every band present."""
+    counts, stored band (rows) × proposed band (columns, and NO_SCORE), every band
+    present."""
     day = health_latest_day()
     rows = (
         list(AccountHealth.objects.filter(day=day).values("account_id", "band", *COMPONENTS))
@@ -116,7 +118,40 @@ def health_band_changes(model: Model) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["account_id", "band", *COMPONENTS]).set_index("account_id")
     frame[COMPONENTS] = frame[COMPONENTS].astype(float)
     scored = health_scores(frame[COMPONENTS], model)
-    proposed = scored["band"].reindex(frame.index).fillna("")
+    # A customer with none of the proposed weights' components would have no score.
+    proposed = scored["band"].reindex(frame.index).fillna(NO_SCORE)
     bands = [str(b) for b in BAND_ORDER]
-    table = pd.crosstab(frame["band"], proposed).reindex(index=bands, columns=bands, fill_value=0)
+    table = pd.crosstab(frame["band"], proposed).reindex(
+        index=bands, columns=[*bands, NO_SCORE], fill_value=0
+    )
     return table.fillna(0).astype(int)
+
+
+@dataclass(frozen=True)
+class AccountTimeToValue:
+    started_on: date  # its first day as a customer
+    reached_on: date | None  # its first value milestone, None while waiting
+    days: int  # to value, or waiting so far
+
+
+def account_time_to_value(*, account_id: int, today: date) -> AccountTimeToValue | None:
+    """An account's time to value (docs/metrics.md#time-to-value); None when it never
+    paid or the organization has no value milestones."""
+    from django.db.models import Min
+
+    from accounts.models import Subscription
+    from journeys.models import DailyFeatureUsage, ValueMilestone
+
+    milestones = ValueMilestone.objects.values("event_name")
+    if not milestones.exists():
+        return None
+    started_on = Subscription.objects.filter(account_id=account_id, amount_cents__gt=0).aggregate(
+        first=Min("started_on")
+    )["first"]
+    if started_on is None:
+        return None
+    reached_on = DailyFeatureUsage.objects.filter(
+        account_id=account_id, feature__in=milestones, day__lte=today
+    ).aggregate(first=Min("day"))["first"]
+    end = reached_on or today
+    return AccountTimeToValue(started_on, reached_on, max((end - started_on).days, 0))

@@ -85,10 +85,12 @@ class _Statement:
 
 
 _ISO_DAY = "to_char({}, 'YYYY-MM-DD')"
-# Customers today: accounts with a subscription active on the day.
+# Customers today: accounts with a paying subscription active on the day (as in
+# docs/metrics.md#customer and the health snapshot).
 _CUSTOMERS = """
     SELECT s.account_id, min(s.started_on) AS first_start
     FROM accounts_subscription s
+    WHERE s.amount_cents > 0
     GROUP BY s.account_id
     HAVING bool_or(s.started_on <= {today} AND (s.ended_on IS NULL OR s.ended_on > {today}))
 """
@@ -267,11 +269,16 @@ def _open_tasks(playbook: Playbook, today: date, now: datetime) -> list[NewTask]
     INSERT INTO journeys_task (organization_id, title, account_id, assignee_id, due_on,
                                playbook_id, trigger_key, reason, status, created_at)
     SELECT {q.param(playbook.organization_id)}, {q.param(playbook.task_title)}, a.id,
-           a.owner_id, {q.param(today + timedelta(days=playbook.due_in_days))},
+           member.user_id, {q.param(today + timedelta(days=playbook.due_in_days))},
            {q.param(playbook.pk)}, m.trigger_key, m.reason, {q.param(TaskStatus.OPEN.value)},
            {q.param(now)}
     FROM ({matches}) m
     JOIN accounts_account a ON a.id = m.account_id
+    -- The owner is the assignee while still a member: one who left gets nothing.
+    -- (Memberships are the tenancy's own table, outside row-level security: the
+    -- organization is named here, the one place it must be.)
+    LEFT JOIN accounts_membership member
+        ON member.user_id = a.owner_id AND member.organization_id = a.organization_id
     ORDER BY a.id
     ON CONFLICT DO NOTHING
     RETURNING id, assignee_id IS NOT NULL

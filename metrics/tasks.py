@@ -24,7 +24,7 @@ def recompute_metrics_full() -> dict[str, object]:
     result = services.metrics_recompute(full=True)
     satisfaction = satisfaction_recompute()
     health = health_recompute()
-    tasks = playbooks_run_and_notify()
+    tasks = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
     return {
         "months": result.months,
         "cohorts": result.cohorts,
@@ -49,7 +49,7 @@ def recompute_health() -> dict[str, object]:
     debounced, on any change the score reads)."""
     debounce_release(recompute_health, current_organization().pk)
     health = health_recompute()
-    tasks = playbooks_run_and_notify()
+    tasks = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
     return {"accounts": health.accounts, "bands": health.bands, "tasks": len(tasks)}
 
 

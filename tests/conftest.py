@@ -107,6 +107,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server, tmp_p
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_server.port),
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        # A change's follow-up tasks (satisfaction → health → playbooks) run at once.
+        "METRICS_RECOMPUTE_DELAY_SECONDS": "0",
     }
     log = open(tmp_path_factory.mktemp("celery") / "worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(

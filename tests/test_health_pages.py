@@ -152,3 +152,36 @@ def test_it_shows_the_backtest_for_the_current_and_proposed_weights(team, signed
 def test_it_says_when_there_is_no_history_to_backtest(team, signed_in):
     page = signed_in(team.admin).get(_url(team, "health_backtest")).content.decode()
     assert "Not enough history to back-test" in page
+
+
+def test_it_shows_the_accounts_stage_history_with_who_moved_it(team, signed_in, portfolio):
+    risky, _fine = portfolio
+    client = signed_in(team.manager)
+    url = _url(team, "account_health", account_id=risky.pk)
+    moved = client.post(
+        reverse(
+            "journeys:account_stage",
+            kwargs={"org_slug": team.organization.slug, "account_id": risky.pk},
+        ),
+        {"stage": "adoption", "next": url},
+    )
+    assert moved.status_code == 302
+    page = client.get(url).content.decode()
+    assert "Stage history, latest first" in page
+    assert "<td>Adoption</td>" in page
+    assert team.manager.get_full_name() in page
+
+
+def test_it_shows_how_long_an_account_has_waited_for_value(team, signed_in, portfolio):
+    from tests.factories import SubscriptionFactory, ValueMilestoneFactory
+
+    risky, _fine = portfolio
+    from metrics.health import organization_today
+
+    with tenant_context(team.organization):
+        ValueMilestoneFactory(event_name="report.generated")
+        SubscriptionFactory(account=risky, started_on=organization_today() - timedelta(days=40))
+    page = signed_in(team.manager).get(_url(team, "account_health", account_id=risky.pk))
+    assert "Still waiting for a value milestone, 40 days after becoming a customer." in (
+        page.content.decode()
+    )

@@ -81,6 +81,7 @@ def _inputs(customers, usage=(), satisfaction=(), negatives=(), reached=(), **ex
         satisfaction=pd.DataFrame(list(satisfaction), columns=["account_id", "kind", "score"]),
         negatives=pd.DataFrame(list(negatives), columns=["account_id", "negatives"]),
         milestones_reached=pd.DataFrame(list(reached), columns=["account_id", "reached"]),
+        feature_pairs=pd.DataFrame(columns=["account_id", "feature"]),
         core_features=extra.get("core_features", 4),
         milestones=extra.get("milestones", 2),
         touchpoints_recorded=extra.get("touchpoints_recorded", True),
@@ -409,3 +410,54 @@ def test_it_creates_the_default_health_model_once(org):
         assert first.pk == second.pk
         assert HealthModel.objects.count() == 1
         assert sum(first.weights.values()) == 100
+
+
+def test_it_gives_an_accounts_time_to_value_or_how_long_it_has_waited(org, small_portfolio):
+    from metrics.health_selectors import account_time_to_value
+
+    busy, idle = small_portfolio
+    with tenant_context(org):
+        reached = account_time_to_value(account_id=busy.pk, today=TODAY)
+        waiting = account_time_to_value(account_id=idle.pk, today=TODAY)
+    # Both customers since 2026-01-01; busy first generated a report on TODAY − 9.
+    assert reached.reached_on == TODAY - timedelta(days=9)
+    assert reached.days == (TODAY - timedelta(days=9) - date(2026, 1, 1)).days
+    assert waiting.reached_on is None
+    assert waiting.days == (TODAY - date(2026, 1, 1)).days
+
+
+def test_it_treats_a_cancellation_on_file_as_the_renewal_except_in_hindsight():
+    subs = _subscriptions([(1, 120_000, "year", "2025-03-31", "2026-12-15")])
+    known = customers_on(subs, TODAY).set_index("account_id")
+    assert known.loc[1, "next_renewal"] == pd.Timestamp("2026-12-15")
+    # The back-test scores a past day without the end it could not know yet.
+    unknown = customers_on(subs, TODAY, known_ends=False).set_index("account_id")
+    assert unknown.loc[1, "next_renewal"] == pd.Timestamp("2027-03-31")
+
+
+def test_it_ranks_depth_only_among_customers_that_have_contacts():
+    customers = pd.DataFrame(
+        {"account_id": [1, 2, 3], "mrr": [1, 1, 1], "mrr_before": [0, 0, 0]}
+    ).assign(next_renewal=pd.NaT)
+    inputs = _inputs(customers, usage=[(1, 5, 1, 0, 1, 2), (2, 5, 1, 0, 0, 0), (3, 5, 1, 0, 0, 0)])
+    model = Model(weights=EQUAL, engagement_weights={"depth": 1})
+    components = health_components(inputs, model)
+    assert components.loc[1, "engagement"] == 50.0  # alone among those with contacts
+    assert components.loc[[2, 3], "engagement"].isna().all()
+
+
+def test_it_never_asks_for_more_core_features_than_there_are():
+    customers = pd.DataFrame(
+        {"account_id": [1], "mrr": [1], "mrr_before": [0], "next_renewal": [pd.NaT]}
+    )
+    inputs = _inputs(customers, usage=[(1, 5, 1, 1, 1, 1)], core_features=1)
+    components = health_components(inputs, Model(weights=EQUAL, adoption_threshold=2))
+    assert components.loc[1, "adoption"] == 100.0
+
+
+def test_it_previews_customers_left_without_a_score(org, small_portfolio):
+    with tenant_context(org):
+        health_recompute(today=TODAY)
+        # Renewal proximity alone: neither customer has a quarterly or yearly plan.
+        table = health_band_changes(Model(weights={"renewal_proximity": 1}))
+    assert table["none"].sum() == 2

@@ -76,8 +76,12 @@ def _local(day, hour=12, minute=0):
 # --- what a task holds --------------------------------------------------------------------
 
 
+def _member(org):
+    return MembershipFactory(organization=org, role="manager").user
+
+
 def test_it_opens_a_task_for_the_account_owner_with_title_due_date_and_reason(org):
-    owner = UserFactory()
+    owner = _member(org)
     with tenant_context(org):
         playbook = PlaybookFactory(
             trigger="band_drop", task_title="Call about health", due_in_days=4
@@ -341,6 +345,26 @@ def test_it_dedupes_renewals_and_opens_next_years(org):
 # --- inactive -----------------------------------------------------------------------------
 
 
+def test_it_leaves_the_task_unassigned_when_the_owner_has_left_the_organization(org):
+    former = UserFactory()  # owns the account, but is no member (any more)
+    MembershipFactory(user=former)  # a member elsewhere
+    with tenant_context(org):
+        PlaybookFactory(trigger="band_drop")
+        account = AccountFactory(owner=former)
+        _health(account, TODAY, "at_risk")
+        playbooks_run(today=TODAY)
+        [task] = _tasks()
+    assert task.assignee_id is None
+
+
+def test_it_counts_only_paying_accounts_as_customers(org):
+    with tenant_context(org):
+        PlaybookFactory(trigger="inactive", days=14)
+        _customer(amount_cents=0)  # a free plan, idle: not a customer
+        playbooks_run(today=TODAY)
+        assert _tasks() == []
+
+
 def test_it_opens_an_inactive_task_after_n_days_without_usage(org):
     with tenant_context(org):
         PlaybookFactory(trigger="inactive", days=14)
@@ -577,7 +601,7 @@ def test_it_emails_only_for_playbooks_that_ask_and_tasks_with_an_assignee(
 ):
     queued = []
     monkeypatch.setattr(journey_tasks.email_new_tasks, "delay", lambda *a: queued.append(a))
-    owner = UserFactory()
+    owner = _member(org)
     with django_capture_on_commit_callbacks(execute=True), tenant_context(org):
         PlaybookFactory(trigger="detractor", email_assignee=False)
         PlaybookFactory(trigger="band_drop", email_assignee=True)
@@ -596,6 +620,7 @@ def test_it_emails_only_for_playbooks_that_ask_and_tasks_with_an_assignee(
 
 def test_it_sends_one_email_per_assignee_for_several_new_tasks(org, smtp):
     owner = UserFactory(email="owner@vendor.example", language="en")
+    MembershipFactory(organization=org, user=owner, role="manager")
     with tenant_context(org):
         PlaybookFactory(trigger="detractor", email_assignee=True)
         for name in ("Acme", "Globex"):

@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 result = metrics_recompute(full=options["full"])
                 satisfaction_recompute()
                 health = health_recompute()
-                opened = playbooks_run()
+                opened = playbooks_run(today=health.day)
             if result.skipped:
                 outcome = "up to date"
             else:
