@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from dashboards import health_views, views
 
@@ -7,7 +7,10 @@ app_name = "dashboards"
 # Mounted under /o/<org_slug>/.
 urlpatterns = [
     path("", views.home, name="home"),
-    path("executive/", views.executive, name="executive"),
+    path("", include("dashboards.urls_workspace")),
+    path("", include("dashboards.urls_account")),
+    path("", include("dashboards.urls_revenue")),
+    path("", include("dashboards.urls_executive")),
     path("health/", health_views.health, name="health"),
     path("health/model/", health_views.health_model_edit, name="health_model"),
     path("health/backtest/", health_views.health_backtest, name="health_backtest"),

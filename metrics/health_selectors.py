@@ -155,3 +155,21 @@ def account_time_to_value(*, account_id: int, today: date) -> AccountTimeToValue
     ).aggregate(first=Min("day"))["first"]
     end = reached_on or today
     return AccountTimeToValue(started_on, reached_on, max((end - started_on).days, 0))
+
+
+def health_mix_by_day(*, since: date) -> pd.DataFrame:
+    """Customers per band on each snapshot day from `since`: one row per day, a column
+    per band (0 where none)."""
+    rows = list(
+        AccountHealth.objects.filter(day__gte=since)
+        .values("day", "band")
+        .annotate(n=Count("id"))
+        .values_list("day", "band", "n")
+    )
+    frame = pd.DataFrame(rows, columns=["day", "band", "n"])
+    bands = [str(b) for b in BAND_ORDER]
+    if frame.empty:
+        return pd.DataFrame(columns=bands)
+    return frame.pivot_table(index="day", columns="band", values="n", fill_value=0).reindex(
+        columns=bands, fill_value=0
+    )

@@ -1,6 +1,7 @@
 """The health pages: the portfolio by band, an account's score explained, the health
 model with its preview, and the back-test."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -185,3 +186,18 @@ def test_it_shows_how_long_an_account_has_waited_for_value(team, signed_in, port
     assert "Still waiting for a value milestone, 40 days after becoming a customer." in (
         page.content.decode()
     )
+
+
+def test_it_charts_the_health_mix_over_time_with_the_packaged_plotly(team, signed_in, portfolio):
+    page = signed_in(team.manager).get(_url(team, "health")).content.decode()
+    assert 'id="health-mix"' in page
+    assert '<script id="health-mix-figure" type="application/json">' in page
+    assert re.search(r'<script src="/static/plotly/plotly\.min(\.\w+)?\.js" defer>', page)
+
+
+def test_it_serves_the_plotly_js_that_the_package_ships():
+    from django.contrib.staticfiles import finders
+
+    found = finders.find("plotly/plotly.min.js")
+    assert found is not None
+    assert found.endswith("plotly/package_data/plotly.min.js")

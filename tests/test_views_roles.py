@@ -13,7 +13,15 @@ from accounts.models import Account, ApiKey, Invitation
 from csplatform.tenancy import tenant_context
 from surveys.models import Campaign, Survey
 from surveys.models import Invitation as SurveyInvitation
-from tests import roles_health, roles_journeys, roles_tasks
+from tests import (
+    roles_account,
+    roles_executive,
+    roles_health,
+    roles_journeys,
+    roles_revenue,
+    roles_tasks,
+    roles_workspace,
+)
 from tests.factories import (
     ApiKeyFactory,
     CampaignFactory,
@@ -29,7 +37,6 @@ RANK = {"viewer": 0, "manager": 1, "admin": 2, "owner": 3}
 # url name -> (method, minimum role, status when allowed, POST data)
 ORG_VIEWS = {
     "dashboards:home": ("get", "viewer", 200, None),  # viewers land on the executive page
-    "dashboards:executive": ("get", "viewer", 200, None),
     "accounts:members": ("get", "admin", 200, None),
     "accounts:invitation_create": (
         "post",
@@ -64,7 +71,15 @@ ORG_VIEWS = {
 }
 
 
-SECTIONS = [roles_health, roles_journeys, roles_tasks]
+SECTIONS = [
+    roles_account,
+    roles_executive,
+    roles_health,
+    roles_journeys,
+    roles_revenue,
+    roles_tasks,
+    roles_workspace,
+]
 for _section in SECTIONS:
     ORG_VIEWS.update(_section.ORG_VIEWS)
 

@@ -1,0 +1,17 @@
+"""The role matrix's entries for the workspace and accounts list (tests/test_views_roles.py)."""
+
+# url name -> (method, minimum role, status when allowed, POST data)
+ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {}
+
+# What each POST changes, read back from the database: True once it took effect.
+EFFECTS: dict = {}
+
+
+def url_kwargs(name, team):
+    """The URL's arguments besides org_slug (objects it needs are created here)."""
+    return {}
+
+
+def post_data(name, team, data):
+    """The POST data, when it depends on objects created for the test."""
+    return data
