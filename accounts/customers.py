@@ -21,7 +21,6 @@ from accounts.models import (
     BillingInterval,
     Contact,
     Membership,
-    Note,
     Subscription,
     User,
     normalize_email,
@@ -308,8 +307,3 @@ def _subscription_row_errors(index: int, row: Row, currency: str) -> list[RowErr
             )
         )
     return errors
-
-
-def note_create(*, account: Account, author: User | None, body: str) -> Note:
-    """Add a note to an account."""
-    return Note.objects.create(account=account, author=author, body=body)

@@ -15,12 +15,15 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts.models import (
+    Account,
     ApiKey,
     Invitation,
     Membership,
+    Note,
     Organization,
     Role,
     User,
@@ -260,3 +263,26 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+
+
+NOTE_MAX_CHARS = 10_000
+
+
+def note_create(*, account: Account, author: User, body: str) -> Note:
+    """Add a note by `author` to `account`; the body is kept as written, without the
+    blank lines around it. Raises ValidationError (field `body`) for an empty body or
+    one longer than NOTE_MAX_CHARS characters."""
+    body = body.replace("\r\n", "\n").strip()  # a browser sends line breaks as CRLF
+    if not body:
+        raise ValidationError({"body": _("Write the note before adding it.")})
+    if len(body) > NOTE_MAX_CHARS:
+        raise ValidationError(
+            {
+                "body": _("A note can have at most %(max)s characters; this one has %(length)s.")
+                % {
+                    "max": number_format(NOTE_MAX_CHARS, force_grouping=True),
+                    "length": number_format(len(body), force_grouping=True),
+                }
+            }
+        )
+    return Note.objects.create(account=account, author=author, body=body)

@@ -19,7 +19,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="Small data, for a smoke run.")
     parser.add_argument(
         "--only",
-        choices=["tenancy", "ingestion", "metrics", "surveys"],
+        choices=["tenancy", "ingestion", "metrics", "surveys", "pages"],
         help="Run one benchmark, not all of them.",
     )
     args = parser.parse_args()
@@ -34,7 +34,7 @@ def main() -> int:
     import redis
     from django.conf import settings
 
-    from bench import ingestion, metrics, surveys, tenancy
+    from bench import ingestion, metrics, pages, surveys, tenancy
     from csplatform.celery import app as celery_app
 
     # Tasks the measured paths queue (the debounced roll-ups) go to a queue of their
@@ -50,6 +50,7 @@ def main() -> int:
             "ingestion": ingestion.run,
             "metrics": metrics.run,
             "surveys": surveys.run,
+            "pages": pages.run,
         }
         results = {
             name: run(quick=args.quick, progress=sys.stderr)

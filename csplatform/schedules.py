@@ -27,4 +27,9 @@ BEAT_SCHEDULE = {
         "task": "journeys.tasks.roll_up_usage_sweep",
         "schedule": crontab(minute="*/10"),
     },
+    # The board's monthly email: last month's headline numbers, after the night's recompute.
+    "send-executive-digest": {
+        "task": "dashboards.tasks.send_executive_digest_sweep",
+        "schedule": crontab(day_of_month="2", hour="8", minute="0"),
+    },
 }

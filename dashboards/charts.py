@@ -1,36 +1,36 @@
-"""plotly figures as page fragments, under the strict CSP (no inline script or style).
-
-A figure is sent as JSON in a `<script type="application/json">` data block (never
-executed) inside a `.chart` element; static/js/charts.js draws every such element
-with the plotly.js the plotly package ships (/static/plotly/plotly.min.js), on page
-load and after each htmx swap. Without JavaScript the page's table says the same.
-"""
+"""Dashboard charts built on csplatform.charts (plotly fragments under the strict CSP)."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-from django.utils.html import format_html, json_script
+import pandas as pd
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
-# Plain, readable defaults: no plotly toolbar, the page's font, room for axis labels.
-LAYOUT = {
-    "margin": {"l": 56, "r": 16, "t": 40, "b": 40},
-    "font": {"family": "system-ui, sans-serif", "size": 13},
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "rgba(0,0,0,0)",
-    "hovermode": "x unified",
-    "legend": {"orientation": "h", "x": 0, "y": 1.12},
-}
+from csplatform.charts import chart, chart_of
+from metrics.models import HealthBand
+
+__all__ = ["BAND_COLORS", "chart", "health_mix_chart"]
 
 
-def chart(figure: go.Figure, *, element_id: str, label: str, height: int = 320) -> SafeString:
-    """The figure as a fragment: a labelled `.chart` element holding its JSON."""
-    figure.update_layout(**LAYOUT, height=height)
-    spec = figure.to_plotly_json()
-    return format_html(
-        '<div class="chart" id="{}" role="img" aria-label="{}" data-chart="{}">{}</div>',
-        element_id,
-        label,
-        f"{element_id}-figure",
-        json_script({"data": spec["data"], "layout": spec["layout"]}, f"{element_id}-figure"),
-    )
+BAND_COLORS = {"healthy": "#1a7f37", "neutral": "#bf8700", "at_risk": "#cf222e"}
+
+
+def health_mix_chart(mix: pd.DataFrame, *, element_id: str = "health-mix") -> SafeString | None:
+    """The health mix over time (metrics.health_selectors.health_mix_by_day) as stacked
+    areas; None with fewer than two days."""
+    if len(mix) < 2:
+        return None
+    labels = dict(HealthBand.choices)
+    days = [str(d) for d in mix.index]
+    data = [
+        {
+            "type": "scatter",
+            "x": days,
+            "y": mix[band].tolist(),
+            "name": str(labels[band]),
+            "stackgroup": "mix",
+            "line": {"color": BAND_COLORS[band]},
+        }
+        for band in mix.columns
+    ]
+    return chart_of(data, element_id=element_id, label=_("Customers per health band, by day"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import plotly.graph_objects as go
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
 from csplatform.permissions import admin_required, manager_required
-from dashboards.charts import chart
+from dashboards.charts import health_mix_chart
 from dashboards.forms import HealthModelForm
 from journeys.models import StageTransition, Task, TaskStatus
 from journeys.selectors import lifecycle_stage_list
@@ -34,28 +33,6 @@ from metrics.health import (
 )
 from metrics.models import HealthBand
 
-BAND_COLORS = {"healthy": "#1a7f37", "neutral": "#bf8700", "at_risk": "#cf222e"}
-
-
-def _mix_chart(mix: Any) -> Any:
-    """The health mix over time as stacked areas (None with fewer than two days)."""
-    if len(mix) < 2:
-        return None
-    labels = dict(HealthBand.choices)
-    figure = go.Figure(
-        [
-            go.Scatter(
-                x=[str(d) for d in mix.index],
-                y=mix[band].tolist(),
-                name=str(labels[band]),
-                stackgroup="mix",
-                line={"color": BAND_COLORS[band]},
-            )
-            for band in mix.columns
-        ]
-    )
-    return chart(figure, element_id="health-mix", label=_("Customers per health band, by day"))
-
 
 @manager_required
 @require_http_methods(["GET"])
@@ -68,7 +45,7 @@ def health(request: HttpRequest, org_slug: str) -> HttpResponse:
     if day is not None:
         snapshots = selectors.health_snapshot_list(day=day, band=band or None)
         counts = selectors.health_band_counts(day)
-        context["mix_chart"] = _mix_chart(
+        context["mix_chart"] = health_mix_chart(
             selectors.health_mix_by_day(since=day - timedelta(days=90))
         )
         context["mix"] = [(value, label, counts[value]) for value, label in HealthBand.choices]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -180,6 +181,11 @@ def copy_rows(table: str, frame: pd.DataFrame, *, blank: Sequence[str] = ()) -> 
             copy.write(buffer.getvalue())
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM demo_rows")  # noqa: S608
         cursor.execute("DROP TABLE demo_rows")
+
+
+def _ascii(text: str) -> str:
+    """The text without accents (João → Joao)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def _month_add(days: np.ndarray, months: np.ndarray) -> np.ndarray:
@@ -360,9 +366,12 @@ def generate(
     per_account = 1 + rng.poisson(np.array([0.8, 2.0, 4.0])[segment])
     contact_account = np.repeat(np.arange(n), per_account)
     m = contact_account.size
-    first, last = rng.choice(FIRST_NAMES, m), rng.choice(LAST_NAMES, m)
+    first_index = rng.choice(len(FIRST_NAMES), m)
+    first, last = FIRST_NAMES[first_index], rng.choice(LAST_NAMES, m)
     domains = np.char.add(np.char.lower(external_ids), ".example.com")[contact_account]
-    local_part = np.char.add(np.char.add(np.char.lower(first), "."), np.char.lower(last))
+    # Addresses in ASCII, as mail servers expect (João writes joao.…@).
+    first_ascii = np.array([_ascii(name) for name in FIRST_NAMES])[first_index]
+    local_part = np.char.add(np.char.add(np.char.lower(first_ascii), "."), np.char.lower(last))
     local_part = np.char.add(local_part, np.arange(m).astype(str))
     emails = np.char.add(np.char.add(local_part, "@"), domains)
     copy_rows(

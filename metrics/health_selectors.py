@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 from django.db.models import Count, QuerySet
 
+from accounts.models import User
 from metrics.health import COMPONENTS, Model, health_scores
 from metrics.models import AccountHealth, HealthBand, HealthComponent
 
@@ -72,6 +73,21 @@ class AccountHealthView:
         moved = [line for line in self.lines if abs(line.moved) >= 0.05]
         return sorted(moved, key=lambda line: -abs(line.moved))
 
+    @property
+    def biggest_loss(self) -> ComponentLine | None:
+        """The component that lost the most points since `before` (None without an
+        earlier snapshot, or when none lost any)."""
+        if self.before is None:
+            return None
+        losses = [line for line in self.lines if line.moved <= -0.05]
+        return min(losses, key=lambda line: line.moved, default=None)
+
+    @property
+    def weakest(self) -> ComponentLine | None:
+        """The component with the lowest value (0–100) today, None when none has data."""
+        scored = [line for line in self.lines if line.value is not None]
+        return min(scored, key=lambda line: line.value or 0.0, default=None)
+
 
 def account_health(*, account_id: int, days_back: int = 7) -> AccountHealthView | None:
     """An account's latest score explained, against its snapshot `days_back` days
@@ -86,6 +102,39 @@ def account_health(*, account_id: int, days_back: int = 7) -> AccountHealthView 
         .order_by("-day")
         .first()
     )
+    return health_view(now, before)
+
+
+def health_at_risk_list(*, day: date, owner: User | None = None) -> QuerySet[AccountHealth]:
+    """The day's at-risk snapshots (only `owner`'s accounts when given) with their
+    accounts, lowest score first."""
+    snapshots = AccountHealth.objects.filter(day=day, band=HealthBand.AT_RISK)
+    if owner is not None:
+        snapshots = snapshots.filter(account__owner=owner)
+    return snapshots.select_related("account").order_by("score", "account__name", "pk")
+
+
+def health_views_of(
+    snapshots: list[AccountHealth], *, days_back: int = 7
+) -> list[AccountHealthView]:
+    """Each snapshot explained against its account's snapshot `days_back` days before
+    the earliest of them (or the closest earlier one), in the same order: one query."""
+    if not snapshots:
+        return []
+    cutoff = min(s.day for s in snapshots) - timedelta(days=days_back)
+    before = {
+        h.account_id: h
+        for h in AccountHealth.objects.filter(
+            account_id__in=[s.account_id for s in snapshots], day__lte=cutoff
+        )
+        .order_by("account_id", "-day")
+        .distinct("account_id")
+    }
+    return [health_view(s, before.get(s.account_id)) for s in snapshots]
+
+
+def health_view(now: AccountHealth, before: AccountHealth | None) -> AccountHealthView:
+    """A snapshot explained component by component, against an earlier one (or None)."""
     labels = dict(HealthComponent.choices)
     lines = []
     for component in COMPONENTS:
@@ -157,19 +206,19 @@ def account_time_to_value(*, account_id: int, today: date) -> AccountTimeToValue
     return AccountTimeToValue(started_on, reached_on, max((end - started_on).days, 0))
 
 
-def health_mix_by_day(*, since: date) -> pd.DataFrame:
-    """Customers per band on each snapshot day from `since`: one row per day, a column
-    per band (0 where none)."""
+def health_mix_by_day(*, since: date, owner: User | None = None) -> pd.DataFrame:
+    """Customers per band on each snapshot day from `since` (only `owner`'s accounts
+    when given): one row per day, a column per band (0 where none)."""
+    snapshots = AccountHealth.objects.filter(day__gte=since)
+    if owner is not None:
+        snapshots = snapshots.filter(account__owner=owner)
     rows = list(
-        AccountHealth.objects.filter(day__gte=since)
-        .values("day", "band")
-        .annotate(n=Count("id"))
-        .values_list("day", "band", "n")
+        snapshots.values("day", "band").annotate(n=Count("id")).values_list("day", "band", "n")
     )
-    frame = pd.DataFrame(rows, columns=["day", "band", "n"])
     bands = [str(b) for b in BAND_ORDER]
-    if frame.empty:
-        return pd.DataFrame(columns=bands)
-    return frame.pivot_table(index="day", columns="band", values="n", fill_value=0).reindex(
-        columns=bands, fill_value=0
-    )
+    # A few hundred cells: plain dicts, not a pivot (pandas' costs ~10 ms per page here).
+    by_day: dict[date, dict[str, int]] = {}
+    for day, band, n in rows:
+        by_day.setdefault(day, dict.fromkeys(bands, 0))[band] = n
+    days = sorted(by_day)
+    return pd.DataFrame([by_day[d] for d in days], index=days, columns=bands)

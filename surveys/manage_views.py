@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from csplatform.permissions import admin_required, manager_required
 from csplatform.tenancy import current_organization
 from surveys import selectors
+from surveys.charts import satisfaction_charts
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.models import Campaign, SkipReason, Survey, SurveyKind
 from surveys.sending import StillSending, campaign_send_start
@@ -34,6 +35,7 @@ def results(request: HttpRequest, org_slug: str) -> HttpResponse:
         return render(request, "surveys/manage/_verbatims.html", context)
     months = selectors.satisfaction_months(kind)
     latest = months[-1] if months else None
+    breakdown = selectors.satisfaction_breakdown(kind, latest.month) if latest else {}
     context.update(
         {
             "kinds": SurveyKind.choices,
@@ -42,7 +44,8 @@ def results(request: HttpRequest, org_slug: str) -> HttpResponse:
             "passives": None
             if latest is None or latest.high is None or kind != SurveyKind.NPS
             else 100 - latest.high - (latest.low or 0),
-            "breakdown": selectors.satisfaction_breakdown(kind, latest.month) if latest else {},
+            "breakdown": breakdown,
+            "charts": satisfaction_charts(months, breakdown, kind),
             "campaigns": selectors.campaign_rates(),
         }
     )

@@ -217,11 +217,14 @@ def invitation_send_next(campaign_id: int) -> bool:
             )
             invitation.save(update_fields=["status", "skip_reason"])
             return True
+        email = invitation_email(invitation)
         try:
-            invitation_email(invitation).send()
-        except smtplib.SMTPRecipientsRefused:
-            # Permanent for this address: say so and go on with the others. (Any other
-            # error rolls back: the invitation stays pending and is tried again.)
+            email.send()
+        except (smtplib.SMTPRecipientsRefused, ValueError):
+            # Permanent for this address (refused by the server, or one that cannot be
+            # written in an SMTP envelope, such as a non-ASCII local part): say so and go
+            # on with the others. (Any other error rolls back: the invitation stays
+            # pending and is tried again.)
             invitation.status = InvitationStatus.FAILED
             invitation.skip_reason = SkipReason.REFUSED
             invitation.save(update_fields=["status", "skip_reason"])

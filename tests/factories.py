@@ -23,6 +23,7 @@ from accounts.models import (
     Subscription,
     User,
 )
+from dashboards.models import Benchmark, ExecutiveDigest
 from journeys.models import (
     CoreFeature,
     DailyContactUsage,
@@ -486,3 +487,27 @@ def subscription_row(external_id, account, amount, started_on, ended_on=None, in
         "started_on": started_on,
         "ended_on": ended_on,
     }
+
+
+class BenchmarkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Benchmark
+
+    metric = "grr"
+    label = "GRR median"
+    low = 0.90
+    high = 0.93
+    source = "SaaS Capital survey"
+    year = 2023
+
+
+class ExecutiveDigestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExecutiveDigest
+
+    month = date(2026, 1, 1)
+    sent_at = factory.LazyFunction(timezone.now)
+    recipients = 1
+
+
+TENANT_FACTORIES.update({Benchmark: BenchmarkFactory, ExecutiveDigest: ExecutiveDigestFactory})

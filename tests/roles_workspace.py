@@ -1,7 +1,10 @@
 """The role matrix's entries for the workspace and accounts list (tests/test_views_roles.py)."""
 
 # url name -> (method, minimum role, status when allowed, POST data)
-ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {}
+ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
+    "dashboards:accounts": ("get", "manager", 200, None),
+    "dashboards:accounts_csv": ("get", "manager", 200, None),
+}
 
 # What each POST changes, read back from the database: True once it took effect.
 EFFECTS: dict = {}

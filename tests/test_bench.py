@@ -46,3 +46,15 @@ def test_it_measures_metrics_recomputes_against_one_aggregating_scan():
     assert result["full_and_health_to_scan_ratio"] > result["full_to_scan_ratio"]
     assert "incremental (spread)" in progress.getvalue()
     assert "health snapshot" in progress.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_times_the_dashboards_against_a_trivial_view():
+    from bench import pages
+
+    progress = io.StringIO()
+    result = pages.run(quick=True, progress=progress)
+    assert result["baseline"]["median_ms"] > 0
+    assert set(result["pages"]) == {"home", "accounts", "accounts_at_risk", "executive"}
+    assert all(page["ratio"] > 0 for page in result["pages"].values())
+    assert "executive" in progress.getvalue()

@@ -136,6 +136,26 @@ def test_it_marks_a_refused_address_failed_and_emails_the_others(smtp, monkeypat
 
 
 @pytest.mark.django_db
+def test_it_marks_an_address_smtp_cannot_carry_failed_and_emails_the_others(smtp):
+    org = OrganizationFactory()
+    with tenant_context(org):
+        account = AccountFactory()
+        # Stored without the import's checks (an older import, or a direct write): the
+        # SMTP envelope cannot carry a non-ASCII local part.
+        ContactFactory(account=account, email="joão@acme.example")
+        ContactFactory(account=account, email="good@acme.example")
+        campaign = CampaignFactory()
+        sending.campaign_send_start(campaign)
+    send_invitations(org.pk, campaign.pk)
+    with tenant_context(org):
+        assert _statuses(campaign) == {
+            "joão@acme.example": ("failed", "refused"),
+            "good@acme.example": ("sent", ""),
+        }
+    assert [m["To"] for m in smtp.wait_for(1)] == ["good@acme.example"]
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_new_send_while_the_last_one_is_still_going_out():
     from surveys.sending import StillSending
 

@@ -1,0 +1,209 @@
+"""The accounts list (manager and up): every account with its owner, MRR, health and
+next renewal, filtered and sorted by a GET form, 50 to a page, and its CSV export.
+
+Without JavaScript the form is a plain GET; with htmx a change swaps only the table
+(the `account-table` partial of dashboards/accounts.html) and pushes the address, so a
+filtered list can be shared. It reads stored results only: the latest health
+snapshot, and MRR and renewals from the subscriptions, in a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Account
+from accounts.selectors import membership_list
+from csplatform.permissions import manager_required
+from csplatform.tenancy import current_organization
+from dashboards.accounts_forms import AccountFilterForm
+from journeys.selectors import lifecycle_stage_list
+from metrics import portfolio_selectors as selectors
+from metrics.health import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
+from metrics.health_selectors import health_latest_day
+from metrics.models import HealthBand
+from metrics.portfolio_selectors import AccountFilters
+
+ACCOUNTS_PER_PAGE = 50
+
+FLAG_LABELS = {
+    FLAG_HAPPY_UNENGAGED: _("May leave smiling"),
+    FLAG_ENGAGED_NO_RESULTS: _("Churn ahead"),
+}
+
+# Sortable columns: key, header, the direction of a first click (risk first: the
+# lowest score, the largest MRR, the soonest renewal).
+SORTABLE = {
+    "name": (_("Account"), ""),
+    "mrr": (_("MRR"), "-"),
+    "score": (_("Health"), ""),
+    "renewal": (_("Next renewal"), ""),
+}
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    label: str
+    sort: str  # the sort a click asks for
+    aria_sort: str  # "ascending", "descending" or "" when not sorted by it
+
+
+def _sort_headers(sort: str) -> dict[str, SortHeader]:
+    current, descending = sort.removeprefix("-"), sort.startswith("-")
+    headers = {}
+    for key, (label, first) in SORTABLE.items():
+        if key == current:
+            headers[key] = SortHeader(
+                str(label),
+                key if descending else f"-{key}",
+                "descending" if descending else "ascending",
+            )
+        else:
+            headers[key] = SortHeader(str(label), f"{first}{key}", "")
+    return headers
+
+
+def _filter_form(request: HttpRequest) -> tuple[AccountFilterForm, dict[str, str]]:
+    """The bound filter form and each stage key's name in the active language."""
+    stages = lifecycle_stage_list()
+    language = translation.get_language() or "en"
+    stage_names = {s.key: s.name(language) for s in stages}
+    form = AccountFilterForm(
+        request.GET or None,
+        members=[(m.user_id, m.user.get_full_name()) for m in membership_list()],
+        segments=selectors.segment_list(),
+        stages=list(stage_names.items()),
+    )
+    return form, stage_names
+
+
+def _query(filters: AccountFilters) -> str:
+    """The filters as a query string, without the sort and the page."""
+    values = {
+        "owner": filters.owner,
+        "segment": filters.segment,
+        "stage": filters.stage,
+        "band": filters.band,
+        "renewal": "" if filters.renewal_days is None else str(filters.renewal_days),
+        "flag": filters.flag,
+    }
+    return urlencode({k: v for k, v in values.items() if v})
+
+
+def _accounts(request: HttpRequest, filters: AccountFilters, today: date) -> Any:
+    return selectors.account_list(
+        filters=filters,
+        user=request.user,  # type: ignore[arg-type]
+        today=today,
+        health_day=health_latest_day(),
+    )
+
+
+def _partial_requested(request: HttpRequest) -> bool:
+    # A history restore (back button after a cache miss) needs the whole page.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+@manager_required
+@require_http_methods(["GET"])
+def account_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form, stage_names = _filter_form(request)
+    filters = form.filters()
+    today = timezone.localdate()  # the organization's (the middleware activates its zone)
+    page = Paginator(_accounts(request, filters, today), ACCOUNTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    # Labels for the page's rows (in Python: 50 rows, no query).
+    page.object_list = list(page.object_list)
+    bands = dict(HealthBand.choices)
+    for account in page.object_list:
+        account.stage_name = stage_names.get(account.lifecycle_stage, account.lifecycle_stage)
+        account.band_label = bands.get(account.health_band, "")
+        account.flag_labels = [FLAG_LABELS.get(f, f) for f in account.health_flags or []]
+    query = _query(filters)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "query": query,
+        "sorted_query": f"{query}&sort={filters.sort}" if query else f"sort={filters.sort}",
+        "headers": _sort_headers(filters.sort),
+        "stage_names": stage_names,
+        "currency": current_organization().currency,
+        "has_accounts": page.paginator.count > 0 or Account.objects.exists(),
+    }
+    template = "dashboards/accounts.html"
+    if _partial_requested(request):
+        template += "#account-table"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@manager_required
+@require_http_methods(["GET"])
+def account_list_csv(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The filtered list (every page) as CSV: UTF-8 with a byte-order mark, so that
+    Excel reads accents; MRR in currency units with a dot; dates as YYYY-MM-DD."""
+    form, _stage_names = _filter_form(request)
+    today = timezone.localdate()
+    organization = current_organization()
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "external_id",
+            "name",
+            "owner_email",
+            "segment",
+            "lifecycle_stage",
+            "mrr",
+            "currency",
+            "health_score",
+            "health_band",
+            "next_renewal_on",
+        ]
+    )
+    # Built in memory, not streamed: the rows must be read inside the request's
+    # tenant transaction, which ends when the view returns.
+    for account in _accounts(request, form.filters(), today).iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                _cell(account.external_id),
+                _cell(account.name),
+                account.owner.email if account.owner else "",
+                _cell(account.segment),
+                _cell(account.lifecycle_stage),
+                f"{account.mrr_cents / 100:.2f}",
+                organization.currency,
+                "" if account.health_score is None else f"{account.health_score:.1f}",
+                account.health_band or "",
+                account.next_renewal_on.isoformat() if account.next_renewal_on else "",
+            ]
+        )
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    filename = f"accounts-{organization.slug}-{today.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,474 @@
+"""The executive dashboard's figures: a month or a quarter, read from the stored metrics
+(MonthlyMetrics, SatisfactionMetrics, AccountHealth) and set against the previous period
+and the organization's benchmarks. A fixed number of queries whatever the history.
+
+Rules for a quarter (docs/metrics.md, "Executive dashboard"): MRR, ARR, NRR, GRR and
+CLV at its last month; logo churn as the mean of its months' rates; NPS pooled over
+the responses of its months; the health mix of the latest snapshot inside it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from django.db.models import Count
+from django.utils import dateformat
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from dashboards.models import Benchmark
+from metrics.health import organization_today
+from metrics.health_selectors import BAND_ORDER
+from metrics.models import AccountHealth, HealthBand, MonthlyMetrics, SatisfactionMetrics
+
+PERIOD_PATTERN = re.compile(r"^(?P<year>\d{4})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$")
+
+
+def _add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar month or quarter (the organization's time zone), named by its first day."""
+
+    kind: Literal["month", "quarter"]
+    first: date
+
+    @classmethod
+    def parse(cls, text: str) -> Period | None:
+        """`2026-10` (a month) or `2026-Q3` (a quarter); None for anything else."""
+        found = PERIOD_PATTERN.match(text.strip())
+        if found is None:
+            return None
+        year = int(found["year"])
+        if found["quarter"]:
+            return cls("quarter", date(year, 3 * int(found["quarter"]) - 2, 1))
+        return cls("month", date(year, int(found["month"]), 1))
+
+    @classmethod
+    def quarter_of(cls, month: date) -> Period:
+        return cls("quarter", date(month.year, 3 * ((month.month - 1) // 3) + 1, 1))
+
+    @property
+    def months(self) -> list[date]:
+        return [_add_months(self.first, i) for i in range(3 if self.kind == "quarter" else 1)]
+
+    @property
+    def last_month(self) -> date:
+        return self.months[-1]
+
+    @property
+    def last_day(self) -> date:
+        return _add_months(self.last_month, 1) - timedelta(days=1)
+
+    @property
+    def key(self) -> str:
+        if self.kind == "quarter":
+            return f"{self.first.year}-Q{(self.first.month - 1) // 3 + 1}"
+        return self.first.strftime("%Y-%m")
+
+    @property
+    def label(self) -> str:
+        """The period in the active language: "October 2026", "Q3 2026"."""
+        if self.kind == "quarter":
+            return gettext("Q%(quarter)s %(year)s") % {
+                "quarter": (self.first.month - 1) // 3 + 1,
+                "year": self.first.year,
+            }
+        return dateformat.format(self.first, "F Y")
+
+    def previous(self) -> Period:
+        return Period(self.kind, _add_months(self.first, -len(self.months)))
+
+
+def last_complete_month(today: date) -> date:
+    """The first day of the month before `today`'s."""
+    return _add_months(today.replace(day=1), -1)
+
+
+@dataclass(frozen=True)
+class PeriodChoices:
+    """The complete months and quarters with stored metrics, newest first."""
+
+    months: list[Period]
+    quarters: list[Period]
+
+    @property
+    def default(self) -> Period | None:
+        return self.months[0] if self.months else None
+
+    def find(self, key: str) -> Period | None:
+        period = Period.parse(key)
+        return period if period in self.months or period in self.quarters else None
+
+
+def period_choices(*, today: date | None = None) -> PeriodChoices:
+    """Stored months up to the last complete one, and the quarters whose last month is
+    among them (one query)."""
+    until = last_complete_month(today or organization_today())
+    stored = sorted(
+        MonthlyMetrics.objects.filter(month__lte=until).values_list("month", flat=True),
+        reverse=True,
+    )
+    quarters = sorted(
+        {Period.quarter_of(m) for m in stored if Period.quarter_of(m).last_month == m},
+        key=lambda p: p.first,
+        reverse=True,
+    )
+    return PeriodChoices([Period("month", m) for m in stored], quarters)
+
+
+# --- figures ---------------------------------------------------------------------------
+
+Unit = Literal["money", "percent", "points"]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    key: str
+    label: Promise
+    unit: Unit
+    higher_is_better: bool
+    anchor: str  # in docs/metrics.md
+    formula: Promise
+
+
+FIGURES = [
+    FigureSpec(
+        "mrr",
+        _("MRR"),
+        "money",
+        True,
+        "mrr-account",
+        _(
+            "Monthly recurring revenue: the sum over customers of their subscriptions' "
+            "amounts normalized to a month (yearly ÷ 12, quarterly ÷ 3), active on the "
+            "month's last day. For a quarter: at its last month."
+        ),
+    ),
+    FigureSpec(
+        "arr",
+        _("ARR"),
+        "money",
+        True,
+        "customer",
+        _("Annual recurring revenue = 12 × MRR. For a quarter: at its last month."),
+    ),
+    FigureSpec(
+        "nrr",
+        _("NRR"),
+        "percent",
+        True,
+        "nrr",
+        _(
+            "Net revenue retention, trailing 12 months: MRR now of the accounts that were "
+            "customers 12 months before ÷ their MRR then. For a quarter: at its last month."
+        ),
+    ),
+    FigureSpec(
+        "grr",
+        _("GRR"),
+        "percent",
+        True,
+        "nrr",
+        _(
+            "Gross revenue retention: as NRR, with each account's MRR now capped at its MRR "
+            "12 months before (at most 100 %). For a quarter: at its last month."
+        ),
+    ),
+    FigureSpec(
+        "gross_dollar_churn",
+        _("Annual gross dollar churn"),
+        "percent",
+        False,
+        "executive-dashboard",
+        _(
+            "1 − GRR: the share of the MRR of 12 months before lost to churn and "
+            "contraction by the accounts that were customers then."
+        ),
+    ),
+    FigureSpec(
+        "logo_churn_rate",
+        _("Logo churn"),
+        "percent",
+        False,
+        "rates",
+        _(
+            "Customers who churned in the month ÷ customers at the end of the month "
+            "before. For a quarter: the mean of its months' rates."
+        ),
+    ),
+    FigureSpec(
+        "clv",
+        _("CLV"),
+        "money",
+        True,
+        "clv",
+        _(
+            "Simple customer lifetime value = ARPA × gross margin ÷ the mean monthly logo "
+            "churn rate of the six months before. For a quarter: at its last month."
+        ),
+    ),
+    FigureSpec(
+        "nps",
+        _("NPS"),
+        "points",
+        True,
+        "satisfaction",
+        _(
+            "Net Promoter Score: % promoters (9–10) − % detractors (0–6) over the period's "
+            "responses, −100…100, with its 95 % margin of error and the number of "
+            "responses n. For a quarter: over the responses of its three months."
+        ),
+    ),
+]
+
+
+# The page's sections (one printed page each) and the figures in them, in order.
+SECTIONS = [
+    ("revenue", _("Revenue"), ["mrr", "arr", "clv"]),
+    (
+        "retention",
+        _("Retention and churn"),
+        ["nrr", "grr", "gross_dollar_churn", "logo_churn_rate"],
+    ),
+    ("satisfaction", _("Satisfaction"), ["nps"]),
+]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline number of the period against the previous period and its benchmark.
+
+    `value`/`previous` are cents (money), fractions (percent) or points (NPS); None
+    where it cannot be computed."""
+
+    spec: FigureSpec
+    value: float | None
+    previous: float | None
+    benchmark: Benchmark | None = None
+    n: int | None = None
+    margin: float | None = None
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def relative_change(self) -> float | None:
+        """The change as a fraction of the previous value (None from 0 or nothing)."""
+        if self.change is None or not self.previous:
+            return None
+        return self.change / abs(self.previous)
+
+    @property
+    def direction(self) -> str:
+        """The change's direction: "up", "down", "flat", or "" with nothing to compare."""
+        if self.change is None:
+            return ""
+        if math.isclose(self.change, 0, abs_tol=1e-9):
+            return "flat"
+        return "up" if self.change > 0 else "down"
+
+    @property
+    def improved(self) -> bool | None:
+        if self.direction in ("", "flat"):
+            return None
+        return (self.direction == "up") == self.spec.higher_is_better
+
+    @property
+    def versus_benchmark(self) -> str:
+        """Against the benchmark: "better", "worse", "within" (the range, or equal to
+        the single value), or "" without one."""
+        b = self.benchmark
+        if self.value is None or b is None or (b.low is None and b.high is None):
+            return ""
+        low = b.low if b.low is not None else b.high
+        high = b.high if b.high is not None else b.low
+        assert low is not None
+        assert high is not None
+        if low - 1e-9 <= self.value <= high + 1e-9:
+            return "within"
+        above = self.value > high
+        return "better" if above == self.spec.higher_is_better else "worse"
+
+
+@dataclass(frozen=True)
+class HealthMix:
+    """Customers per band on the latest snapshot day of a period (None: no snapshot)."""
+
+    day: date | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class HealthLine:
+    band: str
+    label: Any
+    count: int
+    share: float | None
+    previous: int | None
+
+    @property
+    def change(self) -> int | None:
+        return None if self.previous is None else self.count - self.previous
+
+
+@dataclass(frozen=True)
+class ExecutiveSummary:
+    period: Period
+    previous: Period
+    figures: list[Figure]
+    health: HealthMix
+    previous_health: HealthMix
+
+    @property
+    def health_lines(self) -> list[HealthLine]:
+        labels = dict(HealthBand.choices)
+        total = self.health.total
+        return [
+            HealthLine(
+                band=str(band),
+                label=labels[band],
+                count=self.health.counts.get(str(band), 0),
+                share=self.health.counts.get(str(band), 0) / total if total else None,
+                previous=(
+                    self.previous_health.counts.get(str(band), 0)
+                    if self.previous_health.day is not None
+                    else None
+                ),
+            )
+            for band in BAND_ORDER
+        ]
+
+    def figure(self, key: str) -> Figure:
+        return next(f for f in self.figures if f.spec.key == key)
+
+    @property
+    def sections(self) -> list[tuple[str, Any, list[Figure]]]:
+        return [(key, title, [self.figure(k) for k in keys]) for key, title, keys in SECTIONS]
+
+
+# --- pure computations -----------------------------------------------------------------
+
+
+def period_revenue(rows: dict[date, dict[str, Any]], period: Period) -> dict[str, float | None]:
+    """The period's revenue figures from its stored months (`rows` by month): MRR, ARR,
+    NRR, GRR and CLV at its last month, 1 − GRR, and logo churn as the mean of its
+    months' defined rates. None where the month (or every rate) is missing."""
+    last = rows.get(period.last_month, {})
+    rates = [
+        rows[m]["logo_churn_rate"]
+        for m in period.months
+        if m in rows and rows[m]["logo_churn_rate"] is not None
+    ]
+    grr = last.get("grr")
+    return {
+        "mrr": last.get("mrr"),
+        "arr": last.get("arr"),
+        "nrr": last.get("nrr"),
+        "grr": grr,
+        "gross_dollar_churn": None if grr is None else 1 - grr,
+        "clv": last.get("clv"),
+        "logo_churn_rate": sum(rates) / len(rates) if rates else None,
+    }
+
+
+@dataclass(frozen=True)
+class Nps:
+    value: float | None
+    margin: float | None
+    n: int
+
+
+def nps_pooled(months: Iterable[dict[str, Any]]) -> Nps:
+    """NPS over the responses of several months, from each month's n and % promoters
+    (`high`) and % detractors (`low`): the same NPS and 95 % margin as over all those
+    responses at once (docs/metrics.md, Satisfaction)."""
+    rows = [m for m in months if m["n"]]
+    n = sum(m["n"] for m in rows)
+    if n == 0:
+        return Nps(None, None, 0)
+    if len(rows) == 1:
+        return Nps(rows[0]["value"], rows[0]["margin"], n)
+    promoters = sum((m["high"] or 0) * m["n"] for m in rows) / 100 / n
+    detractors = sum((m["low"] or 0) * m["n"] for m in rows) / 100 / n
+    variance = promoters + detractors - (promoters - detractors) ** 2
+    margin = 1.96 * math.sqrt(max(variance, 0) / n) * 100
+    return Nps((promoters - detractors) * 100, margin, n)
+
+
+# --- the selector ----------------------------------------------------------------------
+
+REVENUE_KEYS = ["mrr", "arr", "nrr", "grr", "clv", "logo_churn_rate"]
+
+
+def _latest_snapshot_day(period: Period) -> date | None:
+    found: date | None = (
+        AccountHealth.objects.filter(day__gte=period.first, day__lte=period.last_day)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )
+    return found
+
+
+def _health_mixes(days: list[date | None]) -> list[HealthMix]:
+    wanted = [d for d in days if d is not None]
+    counts: dict[date, dict[str, int]] = {d: {} for d in wanted}
+    if wanted:
+        for day, band, n in (
+            AccountHealth.objects.filter(day__in=wanted)
+            .values("day", "band")
+            .annotate(n=Count("id"))
+            .values_list("day", "band", "n")
+        ):
+            counts[day][band] = n
+    return [HealthMix(None) if d is None else HealthMix(d, counts[d]) for d in days]
+
+
+def executive_summary(*, period: Period, benchmarks: Iterable[Benchmark]) -> ExecutiveSummary:
+    """The period's headline figures with the previous period's, each beside its
+    benchmark (by metric), and the health mix of both. Six queries."""
+    previous = period.previous()
+    months = period.months + previous.months
+    rows = {
+        r["month"]: r
+        for r in MonthlyMetrics.objects.filter(month__in=months).values("month", *REVENUE_KEYS)
+    }
+    satisfaction: dict[date, dict[str, Any]] = {
+        r["month"]: r
+        for r in SatisfactionMetrics.objects.filter(
+            month__in=months, kind="nps", dimension="all", key=""
+        ).values("month", "n", "value", "margin", "high", "low")
+    }
+    now, before = period_revenue(rows, period), period_revenue(rows, previous)
+    nps_now = nps_pooled(satisfaction[m] for m in period.months if m in satisfaction)
+    nps_before = nps_pooled(satisfaction[m] for m in previous.months if m in satisfaction)
+    by_metric = {b.metric: b for b in benchmarks}
+    figures = []
+    for spec in FIGURES:
+        if spec.key == "nps":
+            figures.append(
+                Figure(spec, nps_now.value, nps_before.value, n=nps_now.n, margin=nps_now.margin)
+            )
+        else:
+            figures.append(Figure(spec, now[spec.key], before[spec.key], by_metric.get(spec.key)))
+    health, previous_health = _health_mixes(
+        [_latest_snapshot_day(period), _latest_snapshot_day(previous)]
+    )
+    return ExecutiveSummary(period, previous, figures, health, previous_health)

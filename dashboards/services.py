@@ -1,0 +1,174 @@
+"""Writes of the executive dashboard: the organization's benchmarks (created from the
+defaults on first use) and the monthly email to its board viewers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from accounts.models import Role, User
+from accounts.selectors import membership_list
+from csplatform.tasks import organization_lock
+from csplatform.tenancy import current_organization
+from dashboards.executive import (
+    ExecutiveSummary,
+    Period,
+    executive_summary,
+    last_complete_month,
+)
+from dashboards.models import Benchmark, BenchmarkMetric, ExecutiveDigest
+from metrics.health import organization_today
+from metrics.models import MonthlyMetrics
+
+
+@dataclass(frozen=True)
+class DefaultBenchmark:
+    metric: str
+    label: str
+    low: float
+    high: float
+    source: str
+    year: int | None
+    note: str = ""
+
+
+# ../shared/METRICS.md, "Board benchmarks". Labels are marked for translation and stored
+# in the organization's language; after that they are the organization's data.
+DEFAULT_BENCHMARKS = [
+    DefaultBenchmark(
+        BenchmarkMetric.LOGO_CHURN_RATE,
+        gettext_noop("Monthly logo churn, B2B SaaS"),
+        0.05,
+        0.05,
+        "Recurly churn benchmarks",
+        None,
+        gettext_noop("About 5 % a month. The year of the study is not recorded: add it here."),
+    ),
+    DefaultBenchmark(
+        BenchmarkMetric.NRR,
+        gettext_noop("NRR median by ACV (< $12k … > $250k)"),
+        1.00,
+        1.10,
+        "SaaS Capital survey",
+        2023,
+    ),
+    DefaultBenchmark(
+        BenchmarkMetric.GRR, gettext_noop("GRR median"), 0.90, 0.93, "SaaS Capital survey", 2023
+    ),
+    DefaultBenchmark(
+        BenchmarkMetric.GROSS_DOLLAR_CHURN,
+        gettext_noop("Annual gross dollar churn, median"),
+        0.13,
+        0.13,
+        "KeyBanc SaaS survey",
+        2019,
+    ),
+]
+
+
+def benchmarks_ensure() -> list[Benchmark]:
+    """The current organization's benchmarks, in the dashboard's order, creating any
+    default one it has not got yet (once: an edited or present row is left alone).
+    One query once they exist."""
+    order = {metric: i for i, metric in enumerate(BenchmarkMetric.values)}
+    stored = list(Benchmark.objects.all())
+    missing = {d.metric for d in DEFAULT_BENCHMARKS} - {b.metric for b in stored}
+    if missing:
+        with translation.override(current_organization().default_locale or "en"):
+            Benchmark.objects.bulk_create(
+                [
+                    Benchmark(
+                        metric=d.metric,
+                        label=_(d.label),
+                        low=d.low,
+                        high=d.high,
+                        source=d.source,
+                        year=d.year,
+                        note=_(d.note) if d.note else "",
+                    )
+                    for d in DEFAULT_BENCHMARKS
+                    if d.metric in missing
+                ],
+                ignore_conflicts=True,  # a concurrent first visit created them
+            )
+        stored = list(Benchmark.objects.all())
+    return sorted(stored, key=lambda b: order.get(b.metric, len(order)))
+
+
+# --- the monthly email -----------------------------------------------------------------
+
+DIGEST_LOCK = "dashboards.executive_digest"
+
+
+def executive_url(period: Period | None = None) -> str:
+    """The absolute address of the current organization's executive dashboard."""
+    url = settings.SITE_URL + reverse(
+        "dashboards:executive", kwargs={"org_slug": current_organization().slug}
+    )
+    return url if period is None else f"{url}?period={period.key}"
+
+
+def executive_digest_email(
+    viewer: User, summary: ExecutiveSummary, url: str
+) -> EmailMultiAlternatives:
+    """The headline numbers of `summary` for one viewer, in their language (else the
+    organization's), with a link to the dashboard."""
+    organization = current_organization()
+    language = viewer.language or organization.default_locale or "en"
+    with translation.override(language):
+        context = {
+            "organization": organization,
+            "summary": summary,
+            "dashboard_url": url,
+            "LANGUAGE_CODE": language,
+        }
+        subject = _("%(organization)s: the board's numbers for %(period)s") % {
+            "organization": organization.name,
+            "period": summary.period.label,
+        }
+        text = render_to_string("dashboards/email/executive_digest.txt", context)
+        html = render_to_string("dashboards/email/executive_digest.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[viewer.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def executive_digest_send(*, today: date | None = None) -> int:
+    """Email every active viewer of the current organization the headline numbers of
+    the last complete month (its time zone), once per month: the month is recorded
+    (ExecutiveDigest) in the same transaction, under the organization's lock, so a
+    second run sends nothing. Nothing is sent (or recorded) before that month's
+    metrics are stored, or without viewers. Returns the emails sent.
+
+    At least once: an SMTP failure rolls the record back and the next run sends to all.
+    """
+    organization_lock(DIGEST_LOCK)
+    month = last_complete_month(today or organization_today())
+    if ExecutiveDigest.objects.filter(month=month).exists():
+        return 0
+    if not MonthlyMetrics.objects.filter(month=month).exists():
+        return 0
+    viewers = [
+        m.user
+        for m in membership_list().filter(role=Role.VIEWER, user__is_active=True)
+        if m.user.email
+    ]
+    if not viewers:
+        return 0
+    period = Period("month", month)
+    summary = executive_summary(period=period, benchmarks=benchmarks_ensure())
+    url = executive_url(period)
+    messages = [executive_digest_email(viewer, summary, url) for viewer in viewers]
+    with transaction.atomic():
+        ExecutiveDigest.objects.create(month=month, sent_at=timezone.now(), recipients=len(viewers))
+        mailers.default.send_messages(messages)  # one connection for every viewer
+    return len(messages)

@@ -1,0 +1,86 @@
+"""Formatting the executive dashboard's numbers for the active language: money in whole
+units of the organization's currency, rates as percentages, changes with their sign."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+
+register = template.Library()
+
+NONE = "—"
+
+
+def _number(value: float, digits: int) -> str:
+    return number_format(round(value, digits), digits, use_l10n=True, force_grouping=True)
+
+
+def _sign(value: float) -> str:
+    return "+" if value > 0 else "−" if value < 0 else "±"
+
+
+@register.simple_tag
+def figure(value: float | None, unit: str, currency: str = "") -> str:
+    """A figure: "BRL 12,345" (cents in), "5.0 %" (a fraction in), "32" (NPS points)."""
+    if value is None:
+        return NONE
+    if unit == "money":
+        return f"{currency} {_number(value / 100, 0)}".strip()
+    if unit == "percent":
+        return f"{_number(value * 100, 1)} %"
+    return _number(value, 0)
+
+
+@register.simple_tag
+def figure_change(value: float | None, unit: str, currency: str = "") -> str:
+    """A change, signed: "+BRL 1,234", "−1.5 pts" (percentage points), "+4" (points)."""
+    if value is None:
+        return NONE
+    sign = _sign(value)
+    if unit == "money":
+        return f"{sign}{currency} {_number(abs(value) / 100, 0)}"
+    if unit == "percent":
+        return gettext("%(change)s pts") % {"change": f"{sign}{_number(abs(value) * 100, 1)}"}
+    return f"{sign}{_number(abs(value), 1)}"
+
+
+@register.filter
+def signed_percent(fraction: float | None) -> str:
+    """A relative change (0.048) as "+4.8 %"; "—" for None."""
+    if fraction is None:
+        return NONE
+    return f"{_sign(fraction)}{_number(abs(fraction) * 100, 1)} %"
+
+
+@register.filter
+def percent_share(fraction: float | None) -> str:
+    """A share (0.25) as "25 %"; "—" for None."""
+    return NONE if fraction is None else f"{_number(fraction * 100, 0)} %"
+
+
+def _percent_plain(fraction: float) -> str:
+    points = fraction * 100
+    return _number(points, 0 if abs(points - round(points)) < 1e-9 else 1)
+
+
+@register.simple_tag
+def benchmark_range(low: float | None, high: float | None) -> str:
+    """A benchmark as "≈ 5 %" (one value) or "100–110 %" (a range); "—" for none."""
+    if low is None and high is None:
+        return NONE
+    low = high if low is None else low
+    high = low if high is None else high
+    assert low is not None
+    assert high is not None
+    if abs(high - low) < 1e-9:
+        return f"≈ {_percent_plain(low)} %"
+    return f"{_percent_plain(low)}–{_percent_plain(high)} %"
+
+
+@register.filter
+def signed_count(value: int | None) -> str:
+    """A change in a count: "+3", "−2", "±0"; "—" for None."""
+    if value is None:
+        return NONE
+    return f"{_sign(value)}{_number(abs(value), 0)}"

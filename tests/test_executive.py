@@ -1,0 +1,445 @@
+"""The board's executive dashboard: a month or a quarter from the stored metrics, against
+the previous period and the organization's benchmarks; the benchmarks page; the monthly
+email to viewers."""
+
+import math
+import re
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from csplatform.schedules import BEAT_SCHEDULE
+from csplatform.tenancy import tenant_context
+from dashboards import tasks as dashboard_tasks
+from dashboards.executive import Period, last_complete_month, nps_pooled
+from dashboards.models import Benchmark, ExecutiveDigest
+from dashboards.services import benchmarks_ensure
+from tests.factories import (
+    AccountFactory,
+    AccountHealthFactory,
+    ContactFactory,
+    MembershipFactory,
+    MonthlyMetricsFactory,
+    SatisfactionMetricsFactory,
+    UserFactory,
+)
+from tests.roles_executive import benchmarks_post
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(team, name="executive", **query):
+    url = reverse(f"dashboards:{name}", kwargs={"org_slug": team.organization.slug})
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def _month(month, mrr, *, logo_churn_rate=None, nrr=None, grr=None, clv=None):
+    return MonthlyMetricsFactory(
+        month=month,
+        mrr=mrr,
+        arr=12 * mrr,
+        customers=10,
+        logo_churn_rate=logo_churn_rate,
+        nrr=nrr,
+        grr=grr,
+        clv=clv,
+    )
+
+
+def _nps(month, n, promoters, detractors):
+    """NPS of a month from its n and % promoters / detractors."""
+    p, d = promoters / 100, detractors / 100
+    return SatisfactionMetricsFactory(
+        month=month,
+        n=n,
+        value=(p - d) * 100,
+        high=promoters,
+        low=detractors,
+        margin=1.96 * math.sqrt((p + d - (p - d) ** 2) / n) * 100,
+    )
+
+
+def _figures(response):
+    return {f.spec.key: f for f in response.context["summary"].figures}
+
+
+def _this_month(organization):
+    return timezone.now().astimezone(ZoneInfo(organization.time_zone)).date().replace(day=1)
+
+
+@pytest.fixture
+def history(team):
+    """Q2 and Q3 2026: revenue every month, NPS in three months, health snapshots."""
+    with tenant_context(team.organization):
+        _month(date(2026, 4, 1), 900_000, logo_churn_rate=0.04)
+        _month(date(2026, 5, 1), 950_000, logo_churn_rate=0.02)
+        _month(date(2026, 6, 1), 1_000_000, logo_churn_rate=0.03, nrr=1.02, grr=0.91, clv=4e6)
+        _month(date(2026, 7, 1), 1_050_000, logo_churn_rate=0.06)
+        _month(date(2026, 8, 1), 1_100_000, logo_churn_rate=0.04, nrr=1.04, grr=0.90, clv=5e6)
+        _month(date(2026, 9, 1), 1_234_500, logo_churn_rate=None, nrr=1.12, grr=0.88, clv=6e6)
+        _nps(date(2026, 6, 1), 20, 50, 25)
+        _nps(date(2026, 7, 1), 10, 50, 20)
+        _nps(date(2026, 9, 1), 30, 40, 30)
+        accounts = [AccountFactory(name=f"Padaria Aurora {i}") for i in range(4)]
+        for account, band in zip(
+            accounts, ["healthy", "healthy", "neutral", "at_risk"], strict=True
+        ):
+            AccountHealthFactory(account=account, day=date(2026, 9, 1), band=band)
+            AccountHealthFactory(account=account, day=date(2026, 9, 20), band="healthy")
+        AccountHealthFactory(account=accounts[0], day=date(2026, 6, 1), band="at_risk")
+    return accounts
+
+
+def test_it_shows_a_months_numbers_against_the_previous_month(team, signed_in, history):
+    response = signed_in(team.viewer).get(_url(team, period="2026-09"))
+    assert response.status_code == 200
+    figures = _figures(response)
+    mrr = figures["mrr"]
+    assert (mrr.value, mrr.previous, mrr.change) == (1_234_500, 1_100_000, 134_500)
+    assert mrr.relative_change == pytest.approx(134_500 / 1_100_000)
+    assert (mrr.direction, mrr.improved) == ("up", True)
+    assert figures["arr"].value == 12 * 1_234_500
+    assert figures["nrr"].change == pytest.approx(0.08)
+    assert (figures["grr"].direction, figures["grr"].improved) == ("down", False)
+    assert figures["gross_dollar_churn"].value == pytest.approx(0.12)
+    assert figures["logo_churn_rate"].value is None  # undefined in September
+    assert figures["clv"].value == 6e6
+    nps = figures["nps"]
+    assert (nps.value, nps.n, nps.previous) == (pytest.approx(10.0), 30, None)  # none in August
+    page = response.content.decode()
+    assert "September 2026" in page
+    assert "BRL 12,345" in page  # cents shown as whole units
+    assert "+BRL 1,345" in page
+    assert "+12.2 %" in page  # 134,500 ÷ 1,100,000
+    assert "112.0 %" in page
+    assert "+8.0 pts" in page
+    assert "▲" in page
+    assert "▼" in page
+
+
+def test_it_shows_a_quarter_at_its_last_month_with_mean_churn_and_pooled_nps(
+    team, signed_in, history
+):
+    response = signed_in(team.viewer).get(_url(team, period="2026-Q3"))
+    figures = _figures(response)
+    summary = response.context["summary"]
+    assert (summary.period.key, summary.previous.key) == ("2026-Q3", "2026-Q2")
+    assert (figures["mrr"].value, figures["mrr"].previous) == (1_234_500, 1_000_000)
+    assert (figures["nrr"].value, figures["nrr"].previous) == (1.12, 1.02)
+    assert figures["clv"].previous == 4e6
+    # Logo churn: the mean of the quarter's defined monthly rates.
+    assert figures["logo_churn_rate"].value == pytest.approx((0.06 + 0.04) / 2)
+    assert figures["logo_churn_rate"].previous == pytest.approx((0.04 + 0.02 + 0.03) / 3)
+    # NPS over July's 10 and September's 30 responses: 17 promoters, 11 detractors in 40.
+    nps = figures["nps"]
+    assert nps.n == 40
+    assert nps.value == pytest.approx(15.0)
+    p, d = 17 / 40, 11 / 40
+    assert nps.margin == pytest.approx(1.96 * math.sqrt((p + d - (p - d) ** 2) / 40) * 100)
+    assert nps.previous == pytest.approx(25.0)  # June alone
+    assert "Q3 2026" in response.content.decode()
+
+
+def test_it_shows_the_health_mix_of_the_latest_snapshot_in_the_period(team, signed_in, history):
+    response = signed_in(team.viewer).get(_url(team, period="2026-Q3"))
+    summary = response.context["summary"]
+    assert summary.health.day == date(2026, 9, 20)
+    assert summary.health.counts == {"healthy": 4}
+    assert summary.previous_health.day == date(2026, 6, 1)
+    lines = {line.band: line for line in summary.health_lines}
+    assert (lines["healthy"].count, lines["healthy"].previous, lines["healthy"].change) == (
+        4,
+        0,
+        4,
+    )
+    assert (lines["at_risk"].count, lines["at_risk"].change) == (0, -1)
+    assert lines["healthy"].share == 1.0
+    page = response.content.decode()
+    assert "+4" in page
+    assert "−1" in page
+
+    august = signed_in(team.viewer).get(_url(team, period="2026-08"))
+    assert august.context["summary"].health.day is None
+    assert "No health snapshot was taken in August 2026." in august.content.decode()
+
+
+def test_it_offers_stored_complete_months_and_quarters(team, signed_in, history):
+    response = signed_in(team.viewer).get(_url(team, period="2026-09"))
+    choices = response.context["choices"]
+    assert [p.key for p in choices.months] == [
+        "2026-09",
+        "2026-08",
+        "2026-07",
+        "2026-06",
+        "2026-05",
+        "2026-04",
+    ]
+    assert [p.key for p in choices.quarters] == ["2026-Q3", "2026-Q2"]
+    page = response.content.decode()
+    assert '<option value="2026-Q2">' in page
+    assert '<option value="2026-09" selected>' in page
+
+
+def test_it_defaults_to_the_latest_complete_month(team, signed_in):
+    this_month = _this_month(team.organization)
+    last_month = last_complete_month(this_month)
+    with tenant_context(team.organization):
+        _month(last_month, 500_000)
+        _month(this_month, 600_000)  # not complete yet: not offered
+    response = signed_in(team.viewer).get(_url(team))
+    assert response.context["summary"].period == Period("month", last_month)
+    assert this_month.strftime("%Y-%m") not in [p.key for p in response.context["choices"].months]
+
+
+def test_it_says_so_for_a_period_without_stored_figures(team, signed_in, history):
+    for asked in ("2031-01", "2026-13", "nonsense", "2026-Q1"):
+        response = signed_in(team.viewer).get(_url(team, period=asked))
+        assert response.status_code == 200
+        assert response.context["summary"].period.key == "2026-09"
+        assert "There are no stored figures for" in response.content.decode()
+
+
+def test_it_shows_an_empty_state_before_metrics_are_stored(team, signed_in):
+    response = signed_in(team.viewer).get(_url(team))
+    assert response.status_code == 200
+    assert "summary" not in response.context
+    assert "No figures to report yet" in response.content.decode()
+
+
+def test_it_shows_the_benchmarks_with_source_and_year(team, signed_in, history):
+    page = signed_in(team.viewer).get(_url(team, period="2026-09")).content.decode()
+    for text in (
+        "Recurly churn benchmarks",
+        "SaaS Capital survey, 2023",
+        "KeyBanc SaaS survey, 2019",
+        "100–110 %",
+        "90–93 %",
+        "≈ 13 %",
+        "≈ 5 %",
+    ):
+        assert text in page
+    assert "Recurly churn benchmarks, year not stated" in page
+    figures = _figures(signed_in(team.viewer).get(_url(team, period="2026-09")))
+    # September: NRR 112 % above 100–110 %, GRR 88 % below 90–93 %, 1 − GRR 12 % under 13 %.
+    assert figures["nrr"].versus_benchmark == "better"
+    assert figures["grr"].versus_benchmark == "worse"
+    assert figures["gross_dollar_churn"].versus_benchmark == "better"
+    assert figures["nps"].benchmark is None
+
+
+def test_it_creates_the_default_benchmarks_once(team):
+    with tenant_context(team.organization):
+        first = benchmarks_ensure()
+        Benchmark.objects.filter(metric="grr").update(label="Ours")
+        again = benchmarks_ensure()
+        assert [b.pk for b in again] == [b.pk for b in first]
+        assert [b.metric for b in again] == ["logo_churn_rate", "nrr", "grr", "gross_dollar_churn"]
+        assert Benchmark.objects.get(metric="grr").label == "Ours"
+        assert Benchmark.objects.count() == 4
+
+
+def test_it_saves_edited_benchmarks(team, signed_in):
+    with tenant_context(team.organization):
+        stored = benchmarks_ensure()
+    data = benchmarks_post(
+        stored,
+        logo_churn_rate={"low": "3", "high": "7", "year": "2024", "note": ""},
+        nrr={"label": "NRR, ACV $12k–$50k", "low": "102.5", "high": ""},
+    )
+    response = signed_in(team.admin).post(_url(team, "benchmarks"), data)
+    assert response.status_code == 302
+    with tenant_context(team.organization):
+        churn = Benchmark.objects.get(metric="logo_churn_rate")
+        nrr = Benchmark.objects.get(metric="nrr")
+    assert (churn.low, churn.high, churn.year) == (pytest.approx(0.03), pytest.approx(0.07), 2024)
+    assert (nrr.label, nrr.low, nrr.high) == ("NRR, ACV $12k–$50k", 1.025, 1.025)
+    page = signed_in(team.admin).get(_url(team, "benchmarks")).content.decode()
+    assert 'value="102.5"' in page
+    assert "Benchmarks saved." in page
+
+
+def test_it_rejects_invalid_benchmarks_with_clear_errors(team, signed_in):
+    with tenant_context(team.organization):
+        stored = benchmarks_ensure()
+    next_year = str(timezone.now().year + 1)
+    data = benchmarks_post(
+        stored,
+        logo_churn_rate={"low": "", "high": ""},
+        nrr={"low": "110", "high": "100"},
+        grr={"year": next_year, "source": ""},
+        gross_dollar_churn={"low": "-5"},
+    )
+    response = signed_in(team.admin).post(_url(team, "benchmarks"), data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Give a value: a low, a high, or both." in page
+    assert "The high end must not be below the low end." in page
+    assert f"{next_year} is in the future" in page
+    assert "This field is required." in page  # the source
+    assert "Ensure this value is greater than or equal to 0." in page
+    with tenant_context(team.organization):
+        assert Benchmark.objects.get(metric="nrr").low == 1.0  # nothing saved
+
+
+def test_it_shows_no_contact_or_personal_data(team, signed_in, history):
+    with tenant_context(team.organization):
+        contact = ContactFactory(
+            account=history[0], name="Maria Souza", email="maria@aurora.example"
+        )
+    other = MembershipFactory(organization=team.organization, role="manager").user
+    for period in ("2026-09", "2026-Q3"):
+        page = signed_in(team.viewer).get(_url(team, period=period)).content.decode()
+        main = page.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+        for secret in ("Padaria Aurora", contact.name, contact.email, other.email):
+            assert secret not in page
+        assert team.owner.email not in page
+        assert team.manager.email not in page
+        assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", main)  # no address at all
+
+
+def test_it_lets_a_viewer_and_a_manager_see_it(team, signed_in, history):
+    for person in (team.viewer, team.manager, team.owner):
+        response = signed_in(person).get(_url(team, period="2026-Q3"))
+        assert response.status_code == 200
+        assert "Q3 2026" in response.content.decode()
+    assert signed_in(team.viewer).get(_url(team, "benchmarks")).status_code == 403
+    assert signed_in(team.manager).get(_url(team, "benchmarks")).status_code == 403
+
+
+def test_it_links_every_number_to_its_definition(team, signed_in, history):
+    page = signed_in(team.viewer).get(_url(team, period="2026-09")).content.decode()
+    for key in ("mrr", "arr", "nrr", "grr", "gross_dollar_churn", "logo_churn_rate", "clv"):
+        assert f'<details class="definition" id="def-{key}">' in page
+        assert page.count(f'href="#def-{key}"') >= 4  # name, value, previous, changes
+    assert '<details class="definition" id="def-nps">' in page
+    assert '<details class="definition" id="def-health">' in page
+    assert page.count('class="card print-section exec-section"') == 5
+
+
+def test_it_prints_one_section_a_page_without_navigation():
+    css = (Path(__file__).resolve().parent.parent / "static/css/app.css").read_text("utf-8")
+    block = css.split("/* ---------- Executive (print) ---------- */", 1)[1]
+    assert block.lstrip().startswith("@media print")
+    assert ".exec-section { break-after: page;" in block
+    assert ".exec-tools, .exec-period { display: none !important; }" in block
+    print_blocks = re.findall(r"@media print \{(.*?)\n\}", css, re.S)
+    assert any(".site-nav" in b and "display: none" in b for b in print_blocks)
+
+
+def test_it_reads_the_page_in_a_constant_number_of_queries(team, signed_in):
+    client = signed_in(team.viewer)
+    with tenant_context(team.organization):
+        months = [last_complete_month(_this_month(team.organization))]
+        while len(months) < 36:
+            months.append(last_complete_month(months[-1]))
+        for month in months[:3]:
+            _month(month, 100_000, logo_churn_rate=0.05)
+            _nps(month, 10, 50, 20)
+        AccountHealthFactory(day=months[0])
+    client.get(_url(team))  # creates the benchmarks
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(_url(team)).status_code == 200
+    with tenant_context(team.organization):
+        for month in months[3:]:
+            _month(month, 100_000, logo_churn_rate=0.05)
+            _nps(month, 10, 50, 20)
+        for account in [AccountFactory() for _ in range(5)]:
+            AccountHealthFactory(account=account, day=months[0])
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(_url(team))
+    assert len(response.context["choices"].months) == 36
+    assert len(large) == len(small), "\n".join(q["sql"] for q in large.captured_queries)
+    # The page's own reads: periods, benchmarks, revenue, NPS, two snapshot days, the mix.
+    own = [q for q in small.captured_queries if re.search(r'FROM "(metrics|dashboards)_', q["sql"])]
+    assert len(own) == 7
+
+
+# --- the monthly email -----------------------------------------------------------------
+
+
+def _bodies(message):
+    parts = {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
+    return parts["text/plain"], parts["text/html"]
+
+
+def test_it_emails_each_viewer_in_their_language_once_a_month(team, smtp, settings):
+    settings.SITE_URL = "https://cs.example.com"
+    organization = team.organization
+    month = last_complete_month(_this_month(organization))
+    previous = last_complete_month(month)
+    team.viewer.language = "pt-br"
+    team.viewer.email = "conselho@board.example"
+    team.viewer.save()
+    english = UserFactory(email="board@board.example", language="en")
+    MembershipFactory(organization=organization, user=english, role="viewer")
+    with tenant_context(organization):
+        _month(previous, 1_100_000, nrr=1.0)
+        _month(month, 1_234_500, nrr=1.05)
+        _nps(month, 30, 40, 30)
+
+    assert dashboard_tasks.send_executive_digest(organization.pk) == 2
+    messages = {m["To"]: m for m in smtp.wait_for(2)}
+    assert set(messages) == {"conselho@board.example", "board@board.example"}  # viewers only
+    url = f"https://cs.example.com/o/{organization.slug}/executive/?period={month:%Y-%m}"
+    for address, language, mrr in (
+        ("conselho@board.example", "pt-br", "BRL 12.345"),
+        ("board@board.example", "en", "BRL 12,345"),
+    ):
+        text, html = _bodies(messages[address])
+        assert f'<html lang="{language}">' in html
+        assert mrr in text
+        assert mrr in html
+        assert url in text
+        assert f'href="{url}"' in html
+        assert "Padaria" not in text
+    english_text, _html = _bodies(messages["board@board.example"])
+    assert "MRR: BRL 12,345" in english_text
+    assert "+BRL 1,345" in english_text
+    assert "NPS: 10 (± " in english_text
+    assert "n = 30" in english_text
+
+    # A second run for the same month sends nothing.
+    smtp.messages.clear()
+    assert dashboard_tasks.send_executive_digest(organization.pk) == 0
+    assert smtp.messages == []
+    with tenant_context(organization):
+        digest = ExecutiveDigest.objects.get()
+    assert (digest.month, digest.recipients) == (month, 2)
+
+
+def test_it_waits_for_the_months_metrics_before_emailing(team, smtp):
+    assert dashboard_tasks.send_executive_digest(team.organization.pk) == 0
+    with tenant_context(team.organization):
+        assert not ExecutiveDigest.objects.exists()
+    assert smtp.messages == []
+
+
+def test_it_schedules_the_monthly_email_in_the_schedule_module():
+    entry = BEAT_SCHEDULE["send-executive-digest"]
+    assert entry["task"] == "dashboards.tasks.send_executive_digest_sweep"
+    schedule = entry["schedule"]
+    assert schedule.day_of_month == {2}
+    assert (schedule.hour, schedule.minute) == ({8}, {0})
+
+
+def test_it_pools_nps_over_months():
+    months = [
+        {"n": 10, "value": 30.0, "margin": 1.0, "high": 50.0, "low": 20.0},
+        {"n": 0, "value": 0.0, "margin": None, "high": None, "low": None},
+        {"n": 30, "value": 10.0, "margin": 2.0, "high": 40.0, "low": 30.0},
+    ]
+    pooled = nps_pooled(months)
+    assert (pooled.n, pooled.value) == (40, pytest.approx(15.0))
+    assert nps_pooled(months[1:2]).value is None
+    assert nps_pooled(months[:1]) == nps_pooled([months[0]])
+    assert nps_pooled(months[:1]).margin == 1.0  # one month: the stored margin
