@@ -27,9 +27,11 @@ BEAT_SCHEDULE = {
         "task": "journeys.tasks.roll_up_usage_sweep",
         "schedule": crontab(minute="*/10"),
     },
-    # The board's monthly email: last month's headline numbers, after the night's recompute.
+    # The board's monthly email: last month's headline numbers, once its metrics were
+    # recomputed after the month ended. Daily, so a failed day is retried the next; each
+    # organization's month is sent once (dashboards.services.executive_digest_send).
     "send-executive-digest": {
         "task": "dashboards.tasks.send_executive_digest_sweep",
-        "schedule": crontab(day_of_month="2", hour="8", minute="0"),
+        "schedule": crontab(hour="8", minute="0"),
     },
 }

@@ -193,7 +193,7 @@ def account_list_csv(request: HttpRequest, org_slug: str) -> HttpResponse:
             [
                 _cell(account.external_id),
                 _cell(account.name),
-                account.owner.email if account.owner else "",
+                _cell(account.owner.email) if account.owner else "",
                 _cell(account.segment),
                 _cell(account.lifecycle_stage),
                 f"{account.mrr_cents / 100:.2f}",

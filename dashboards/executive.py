@@ -27,10 +27,12 @@ from metrics.health import organization_today
 from metrics.health_selectors import BAND_ORDER
 from metrics.models import AccountHealth, HealthBand, MonthlyMetrics, SatisfactionMetrics
 
-PERIOD_PATTERN = re.compile(r"^(?P<year>\d{4})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$")
+PERIOD_PATTERN = re.compile(
+    r"^(?P<year>[1-9]\d{3})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$"
+)
 
 
-def _add_months(month: date, n: int) -> date:
+def add_months(month: date, n: int) -> date:
     index = month.year * 12 + month.month - 1 + n
     return date(index // 12, index % 12 + 1, 1)
 
@@ -59,7 +61,7 @@ class Period:
 
     @property
     def months(self) -> list[date]:
-        return [_add_months(self.first, i) for i in range(3 if self.kind == "quarter" else 1)]
+        return [add_months(self.first, i) for i in range(3 if self.kind == "quarter" else 1)]
 
     @property
     def last_month(self) -> date:
@@ -67,7 +69,7 @@ class Period:
 
     @property
     def last_day(self) -> date:
-        return _add_months(self.last_month, 1) - timedelta(days=1)
+        return add_months(self.last_month, 1) - timedelta(days=1)
 
     @property
     def key(self) -> str:
@@ -86,12 +88,12 @@ class Period:
         return dateformat.format(self.first, "F Y")
 
     def previous(self) -> Period:
-        return Period(self.kind, _add_months(self.first, -len(self.months)))
+        return Period(self.kind, add_months(self.first, -len(self.months)))
 
 
 def last_complete_month(today: date) -> date:
     """The first day of the month before `today`'s."""
-    return _add_months(today.replace(day=1), -1)
+    return add_months(today.replace(day=1), -1)
 
 
 @dataclass(frozen=True)

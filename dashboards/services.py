@@ -3,11 +3,13 @@ defaults on first use) and the monthly email to its board viewers."""
 
 from __future__ import annotations
 
+import smtplib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,6 +24,7 @@ from csplatform.tenancy import current_organization
 from dashboards.executive import (
     ExecutiveSummary,
     Period,
+    add_months,
     executive_summary,
     last_complete_month,
 )
@@ -149,14 +152,20 @@ def executive_digest_send(*, today: date | None = None) -> int:
     second run sends nothing. Nothing is sent (or recorded) before that month's
     metrics are stored, or without viewers. Returns the emails sent.
 
-    At least once: an SMTP failure rolls the record back and the next run sends to all.
+    The sweep runs daily: the month goes out on the first run after its metrics were
+    recomputed once it had ended. An address the server refuses, or one SMTP cannot
+    carry, is skipped; any other SMTP failure rolls the record back and the next day's
+    run sends to all again (at least once).
     """
     organization_lock(DIGEST_LOCK)
     month = last_complete_month(today or organization_today())
     if ExecutiveDigest.objects.filter(month=month).exists():
         return 0
-    if not MonthlyMetrics.objects.filter(month=month).exists():
-        return 0
+    month_end = datetime.combine(
+        add_months(month, 1), time(), tzinfo=ZoneInfo(current_organization().time_zone)
+    )
+    if not MonthlyMetrics.objects.filter(month=month, computed_at__gte=month_end).exists():
+        return 0  # the month's figures are not final yet
     viewers = [
         m.user
         for m in membership_list().filter(role=Role.VIEWER, user__is_active=True)
@@ -169,6 +178,14 @@ def executive_digest_send(*, today: date | None = None) -> int:
     url = executive_url(period)
     messages = [executive_digest_email(viewer, summary, url) for viewer in viewers]
     with transaction.atomic():
-        ExecutiveDigest.objects.create(month=month, sent_at=timezone.now(), recipients=len(viewers))
-        mailers.default.send_messages(messages)  # one connection for every viewer
-    return len(messages)
+        digest = ExecutiveDigest.objects.create(month=month, sent_at=timezone.now(), recipients=0)
+        sent = 0
+        for message in messages:
+            try:
+                message.send()
+            except (smtplib.SMTPRecipientsRefused, ValueError):
+                continue  # this address only: the others still get theirs
+            sent += 1
+        digest.recipients = sent
+        digest.save(update_fields=["recipients"])
+    return sent

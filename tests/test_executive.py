@@ -4,7 +4,7 @@ email to viewers."""
 
 import math
 import re
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -424,11 +424,12 @@ def test_it_waits_for_the_months_metrics_before_emailing(team, smtp):
     assert smtp.messages == []
 
 
-def test_it_schedules_the_monthly_email_in_the_schedule_module():
+def test_it_schedules_the_monthly_email_daily_in_the_schedule_module():
+    # Daily: a day whose run fails is retried the next; each month goes out once.
     entry = BEAT_SCHEDULE["send-executive-digest"]
     assert entry["task"] == "dashboards.tasks.send_executive_digest_sweep"
     schedule = entry["schedule"]
-    assert schedule.day_of_month == {2}
+    assert len(schedule.day_of_month) == 31
     assert (schedule.hour, schedule.minute) == ({8}, {0})
 
 
@@ -443,3 +444,36 @@ def test_it_pools_nps_over_months():
     assert nps_pooled(months[1:2]).value is None
     assert nps_pooled(months[:1]) == nps_pooled([months[0]])
     assert nps_pooled(months[:1]).margin == 1.0  # one month: the stored margin
+
+
+def test_it_waits_until_the_months_metrics_were_recomputed_after_it_ended(team, smtp):
+    organization = team.organization
+    month = last_complete_month(_this_month(organization))
+    with tenant_context(organization):
+        row = _month(month, 1_000_000)
+        # Computed while the month was still running: its figures were not final.
+        row.computed_at = datetime.combine(month, time(12), tzinfo=UTC)
+        row.save(update_fields=["computed_at"])
+    assert dashboard_tasks.send_executive_digest(organization.pk) == 0
+    assert smtp.messages == []
+
+
+def test_it_still_emails_the_other_viewers_when_one_address_cannot_be_used(team, smtp):
+    organization = team.organization
+    team.viewer.email = "joão@board.example"  # no SMTP envelope can carry it
+    team.viewer.save()
+    MembershipFactory(
+        organization=organization, user=UserFactory(email="ok@board.example"), role="viewer"
+    )
+    with tenant_context(organization):
+        _month(last_complete_month(_this_month(organization)), 1_000_000)
+    assert dashboard_tasks.send_executive_digest(organization.pk) == 1
+    assert [m["To"] for m in smtp.wait_for(1)] == ["ok@board.example"]
+    with tenant_context(organization):
+        assert ExecutiveDigest.objects.get().recipients == 1
+
+
+@pytest.mark.parametrize("period", ["0000-01", "0000-Q1", "2026-13", "9999-Q9", "x"])
+def test_it_answers_an_impossible_period_with_the_default_one(team, signed_in, period):
+    url = reverse("dashboards:executive", kwargs={"org_slug": team.organization.slug})
+    assert signed_in(team.viewer).get(url, {"period": period}).status_code == 200
