@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import (
     Account,
     ApiKey,
+    AuditEvent,
     Contact,
     ImportUpload,
     Invitation,
@@ -436,6 +437,16 @@ class TimeToValueCohortFactory(factory.django.DjangoModelFactory):
     waiting_share = 0.4
 
 
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    action = AuditEvent.Action.API_KEY_CREATED
+    actor_email = "admin@example.com"
+    target = "CRM sync"
+    details = factory.LazyFunction(lambda: {"name": "CRM sync", "prefix": "csp_1_abc"})
+
+
 TENANT_FACTORIES = {
     LifecycleStage: LifecycleStageFactory,
     StageTransition: StageTransitionFactory,
@@ -460,6 +471,7 @@ TENANT_FACTORIES = {
     MetricsState: MetricsStateFactory,
     ImportUpload: ImportUploadFactory,
     ApiKey: ApiKeyFactory,
+    AuditEvent: AuditEventFactory,
     Invitation: InvitationFactory,
     Account: AccountFactory,
     Contact: ContactFactory,
