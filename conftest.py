@@ -15,6 +15,18 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings) -> None:
+    # Every test client comes from 127.0.0.1, API key ids repeat from one test database
+    # to the next, and the Redis counters are shared with other runs on the machine:
+    # limits are off unless a test sets its own (tests/test_rate_limits.py).
+    settings.SURVEY_RATE_LIMIT = None
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_key": None},
+    }
+
+
 @dataclass
 class Team:
     organization: Organization

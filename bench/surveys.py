@@ -133,6 +133,8 @@ def _serve(port: int, progress: IO[str]) -> subprocess.Popen[bytes]:
         # The bench's own queue, which no worker reads (see bench/__main__.py).
         "CELERY_TASK_DEFAULT_QUEUE": celery_app.conf.task_default_queue,
         "DEBUG": "0",
+        # Every simulated client comes from 127.0.0.1: no per-address limit.
+        "SURVEY_RATE_LIMIT": "",
     }
     server = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
         [

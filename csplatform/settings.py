@@ -12,6 +12,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from csplatform.env import database_from_url, env_bool, env_int, env_list, env_str
+from csplatform.ratelimit import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -179,6 +180,16 @@ AXES_VERBOSE = False
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "csplatform.security.client_ip"
 
+# --- Rate limits ---------------------------------------------------------------
+# "<count>/<second|minute|hour|day>", empty for none; counted in the cache, and
+# failing open (the request passes, with a warning) while Redis is unreachable.
+# Per client address (TRUSTED_PROXY_COUNT) on the public survey pages; per API
+# key on the REST API (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES below).
+SURVEY_RATE_LIMIT = env_str("SURVEY_RATE_LIMIT", "60/minute").strip() or None
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "1200/minute").strip() or None
+parse_rate(SURVEY_RATE_LIMIT, name="SURVEY_RATE_LIMIT")
+parse_rate(API_RATE_LIMIT, name="API_RATE_LIMIT")
+
 # --- Security ----------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -269,6 +280,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "csplatform.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["csplatform.api.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": API_RATE_LIMIT},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "csplatform API",

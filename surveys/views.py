@@ -22,12 +22,20 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Organization
+from csplatform.ratelimit import limit_by_client_address
 from csplatform.tenancy import current_organization, tenant_context
 from surveys import services
 from surveys.models import Invitation, Response
 from surveys.tokens import ExpiredTokenError, InvalidTokenError, read_answer_token
 
 LANGUAGES = {"en": "en", "pt-br": "pt-br", "pt": "pt-br"}
+
+# SURVEY_RATE_LIMIT per client address on the answer page, counted before the token is
+# read: guessing tokens costs as much as answering. Not on unsubscribe: mail providers
+# send RFC 8058 one-click unsubscribes for many people from a few addresses.
+_rate_limited = limit_by_client_address(
+    scope="survey", rate_setting="SURVEY_RATE_LIMIT", template="surveys/too_many_requests.html"
+)
 
 
 def _problem(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
@@ -122,6 +130,7 @@ def _page(
     )
 
 
+@_rate_limited
 @require_http_methods(["GET", "POST"])
 @_with_invitation
 def answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
