@@ -1,0 +1,383 @@
+"""Every page and endpoint, tried with another organization's ids, slug and keys.
+
+The URL patterns are found by walking the resolver, so a new page is tried as
+soon as it exists; a pattern whose arguments this module cannot fill with
+another organization's object fails `test_it_knows_how_to_fill_every_url`
+until a filler is added to ORG_URL_KWARGS or API_DETAIL_ROUTES.
+
+Organization B's data is all named "Borealis": a response that mentions it
+leaked something. Organization A's owner must get a 404 for B's ids (the same
+answer as for an id that does not exist: no oracle), B must be unchanged
+afterwards, and a member of A gets a 404 for any page under B's slug.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts import services as account_services
+from accounts.models import Membership, Role
+from csplatform.tenancy import tenant_context, tenant_models
+from dashboards.models import Benchmark
+from dashboards.services import benchmarks_ensure
+from surveys.models import Campaign
+from tests.factories import (
+    AccountFactory,
+    CampaignFactory,
+    ContactFactory,
+    CoreFeatureFactory,
+    ImportUploadFactory,
+    InvitationFactory,
+    LifecycleStageFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    PlaybookFactory,
+    SubscriptionFactory,
+    SurveyFactory,
+    TaskFactory,
+    TouchpointFactory,
+    TouchpointTypeFactory,
+    UserFactory,
+    ValueMilestoneFactory,
+)
+from tests.roles_executive import benchmarks_post
+
+pytestmark = pytest.mark.django_db
+
+MARKER = "borealis"  # in every name and email of organization B
+MISSING_INT = 2_000_000_000
+MISSING_STR = "no-such-object"
+
+
+# --- the URL patterns -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    route: str
+    kwargs: tuple[str, ...] = field(default=())
+
+
+def _routes(resolver=None, prefix="", namespace=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern, route, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            kwargs = tuple(sorted(pattern.pattern.regex.groupindex))
+            yield Route(name=name, route=route, kwargs=kwargs)
+
+
+ROUTES = list(_routes())
+ORG_ROUTES = [r for r in ROUTES if r.route.startswith("o/<slug:org_slug>/")]
+API_ROUTES = [r for r in ROUTES if r.route.startswith("api/v1/")]
+
+
+# --- organization B's objects, one of each kind a URL can name -------------------------
+
+
+def _objects_of(organization, marker=MARKER) -> dict:
+    """One object of every kind a URL names, in `organization`, all named after `marker`."""
+    title = marker.title()
+    owner = UserFactory(email=f"owner@{marker}.example", full_name=f"{title} Owner")
+    membership = MembershipFactory(organization=organization, user=owner, role=Role.OWNER)
+    with tenant_context(organization):
+        account = AccountFactory(name=f"{title} Account", external_id=f"{marker}-account")
+        contact = ContactFactory(
+            account=account, name=f"{title} Contact", email=f"buyer@{marker}.example"
+        )
+        api_key, _key = account_services.api_key_create(name=f"{title} key", created_by=owner)
+        return {
+            "membership": membership,
+            "account": account,
+            "contact": contact,
+            "subscription": SubscriptionFactory(account=account, external_id=f"{marker}-sub"),
+            "touchpoint": TouchpointFactory(
+                account=account,
+                type=TouchpointTypeFactory(name=f"{title} call"),
+                notes=f"{title} touchpoint",
+            ),
+            "touchpoint_type": TouchpointTypeFactory(name=f"{title} onboarding"),
+            "upload": ImportUploadFactory(filename=f"{marker}.csv"),
+            "api_key": api_key,
+            "invitation": InvitationFactory(email=f"invitee@{marker}.example"),
+            "campaign": CampaignFactory(
+                name=f"{title} campaign", survey=SurveyFactory(name=f"{title} survey")
+            ),
+            "stage": LifecycleStageFactory(
+                key=f"{marker}-stage", name_en=f"{title} stage", name_pt_br=f"{title} etapa"
+            ),
+            "milestone": ValueMilestoneFactory(
+                event_name=f"{marker}.milestone", name=f"{title} milestone"
+            ),
+            "core_feature": CoreFeatureFactory(feature=f"{marker}.feature"),
+            "task": TaskFactory(account=account, title=f"{title} task"),
+            "playbook": PlaybookFactory(name=f"{title} playbook", task_title=f"{title} follow-up"),
+        }
+
+
+# URL argument under /o/<org_slug>/ -> the object of B it names (from _objects_of).
+ORG_URL_KWARGS = {
+    "account_id": lambda b: b["account"].pk,
+    "membership_id": lambda b: b["membership"].pk,
+    "upload_id": lambda b: b["upload"].pk,
+    "api_key_id": lambda b: b["api_key"].pk,
+    "invitation_id": lambda b: b["invitation"].pk,
+    "contact_id": lambda b: b["contact"].pk,
+    "campaign_id": lambda b: b["campaign"].pk,
+    "stage_id": lambda b: b["stage"].pk,
+    "type_id": lambda b: b["touchpoint_type"].pk,
+    "milestone_id": lambda b: b["milestone"].pk,
+    "feature_id": lambda b: b["core_feature"].pk,
+    "task_id": lambda b: b["task"].pk,
+    "playbook_id": lambda b: b["playbook"].pk,
+}
+
+# API route with an argument -> (argument, the object of B it names).
+API_DETAIL_ROUTES = {
+    "api:account-detail": ("external_id", lambda b: b["account"].external_id),
+    "api:contact-detail": ("pk", lambda b: b["contact"].pk),
+    "api:contact-erase": ("pk", lambda b: b["contact"].pk),
+    "api:subscription-detail": ("external_id", lambda b: b["subscription"].external_id),
+    "api:touchpoint-detail": ("pk", lambda b: b["touchpoint"].pk),
+}
+
+ORG_ROUTES_WITH_IDS = [r for r in ORG_ROUTES if set(r.kwargs) - {"org_slug"}]
+API_ROUTES_WITH_IDS = [r for r in API_ROUTES if r.kwargs]
+
+
+def _fill(route, b, *, org_slug, missing=False):
+    kwargs = {"org_slug": org_slug}
+    for name in route.kwargs:
+        if name != "org_slug":
+            value = ORG_URL_KWARGS[name](b)
+            kwargs[name] = (
+                (MISSING_INT if isinstance(value, int) else MISSING_STR) if missing else value
+            )
+    return reverse(route.name, kwargs=kwargs)
+
+
+def _snapshot(organization):
+    """Every row organization B owns, to prove a request changed none of them."""
+    rows = {}
+    with tenant_context(organization):
+        for model in tenant_models():
+            rows[model._meta.label] = list(model.objects.order_by("pk").values())
+    rows["memberships"] = list(
+        Membership.objects.filter(organization=organization).order_by("pk").values()
+    )
+    return rows
+
+
+def _assert_nothing_leaked(response, what):
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert MARKER not in body.decode(errors="replace").lower(), f"{what} shows B's data"
+
+
+@pytest.fixture
+def org_a():
+    return OrganizationFactory(name="Acme Org")
+
+
+@pytest.fixture
+def org_b():
+    return OrganizationFactory(name="Borealis Org", slug="org-b-other")
+
+
+@pytest.fixture
+def b(org_b):
+    return _objects_of(org_b)
+
+
+@pytest.fixture
+def owner_of_a(org_a, org_b):
+    owner = MembershipFactory(organization=org_a, role=Role.OWNER).user
+    client = Client(raise_request_exception=False)
+    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+# --- coverage -----------------------------------------------------------------------
+
+
+def test_it_knows_how_to_fill_every_url():
+    unknown_org = {
+        f"{r.name}: {kwarg}"
+        for r in ORG_ROUTES
+        for kwarg in r.kwargs
+        if kwarg != "org_slug" and kwarg not in ORG_URL_KWARGS
+    }
+    assert not unknown_org, f"add a filler to ORG_URL_KWARGS for {sorted(unknown_org)}"
+    unknown_api = {r.name for r in API_ROUTES_WITH_IDS} - set(API_DETAIL_ROUTES)
+    assert not unknown_api, f"add the route to API_DETAIL_ROUTES: {sorted(unknown_api)}"
+    for route in API_ROUTES_WITH_IDS:
+        assert route.kwargs == (API_DETAIL_ROUTES[route.name][0],), route
+
+
+def test_it_finds_the_pages_and_endpoints_it_tries():
+    names = {r.name for r in ROUTES}
+    assert {"dashboards:account", "tasks:complete", "accounts:member_role"} <= names
+    assert {"api:account-detail", "api:contact-detail"} <= names
+    assert len(ORG_ROUTES_WITH_IDS) >= 20
+
+
+# --- another organization's ids under this organization's URLs ----------------------------
+
+
+@pytest.mark.parametrize("route", ORG_ROUTES_WITH_IDS, ids=lambda r: r.name)
+def test_it_answers_404_for_another_organizations_ids(route, org_a, org_b, b, owner_of_a):
+    before = _snapshot(org_b)
+    statuses = {}
+    for method in ("get", "post"):
+        response = getattr(owner_of_a, method)(_fill(route, b, org_slug=org_a.slug))
+        missing = getattr(owner_of_a, method)(_fill(route, b, org_slug=org_a.slug, missing=True))
+        # Another organization's object is answered exactly as one that does not exist.
+        assert response.status_code == missing.status_code, f"{method.upper()} {route.name}"
+        assert response.status_code in {404, 405}, f"{method.upper()} {route.name}"
+        _assert_nothing_leaked(response, f"{method.upper()} {route.name}")
+        statuses[method] = response.status_code
+    assert 404 in statuses.values(), f"{route.name} answered {statuses}"
+    assert _snapshot(org_b) == before, f"{route.name} changed organization B"
+    # The control: the filler names the right kind of object (A's own is found).
+    own = _fill(route, _objects_of(org_a, "acme"), org_slug=org_a.slug)
+    assert {owner_of_a.get(own).status_code, owner_of_a.post(own).status_code} - {404, 405}, (
+        f"{route.name}: A's own object is not found either; is the filler right?"
+    )
+
+
+@pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
+def test_it_answers_404_for_every_page_of_an_organization_one_is_not_a_member_of(
+    route, org_b, b, owner_of_a
+):
+    before = _snapshot(org_b)
+    url = _fill(route, b, org_slug=org_b.slug)
+    for method in ("get", "post"):
+        response = getattr(owner_of_a, method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url}"
+        _assert_nothing_leaked(response, f"{method.upper()} {url}")
+    assert _snapshot(org_b) == before
+
+
+# --- the API: a key sees its own organization only --------------------------------------
+
+
+def _key_for(organization):
+    owner = MembershipFactory(organization=organization, role=Role.OWNER).user
+    with tenant_context(organization):
+        return account_services.api_key_create(name="tests", created_by=owner)[1]
+
+
+def _api(key):
+    client = Client(raise_request_exception=False)
+    headers = {"authorization": f"Bearer {key}"}
+
+    def send(method, url, body=None):
+        if method in {"get", "delete"}:
+            return getattr(client, method)(url, headers=headers)
+        return getattr(client, method)(
+            url, json.dumps(body or {}), content_type="application/json", headers=headers
+        )
+
+    return send
+
+
+@pytest.mark.parametrize("route", API_ROUTES_WITH_IDS, ids=lambda r: r.name)
+def test_it_answers_404_for_another_organizations_ids_through_the_api(route, org_a, org_b, b):
+    send = _api(_key_for(org_a))
+    kwarg, fill = API_DETAIL_ROUTES[route.name]
+    value = fill(b)
+    url = reverse(route.name, kwargs={kwarg: value})
+    missing_url = reverse(
+        route.name, kwargs={kwarg: MISSING_INT if isinstance(value, int) else MISSING_STR}
+    )
+    before = _snapshot(org_b)
+    statuses = {}
+    for method in ("get", "post", "put", "patch", "delete"):
+        body = {"name": "Changed", "external_id": value} if method != "get" else None
+        response = send(method, url, body)
+        missing = send(method, missing_url, body)
+        assert response.status_code == missing.status_code, f"{method.upper()} {url}"
+        assert response.status_code in {404, 405}, f"{method.upper()} {url}"
+        _assert_nothing_leaked(response, f"{method.upper()} {url}")
+        statuses[method] = response.status_code
+    assert statuses["get"] == 404 or statuses["post"] == 404, statuses
+    assert _snapshot(org_b) == before
+    # The control: the filler names the right kind of object (A's own is found).
+    own = reverse(route.name, kwargs={kwarg: fill(_objects_of(org_a, "acme"))})
+    assert {send("get", own).status_code, send("post", own).status_code} - {404, 405}, (
+        f"{route.name}: A's own object is not found either; is the filler right?"
+    )
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in API_ROUTES if not r.kwargs and r.name.endswith("-list")], ids=str
+)
+def test_it_lists_only_the_keys_own_organization(route, org_a, org_b, b):
+    response = _api(_key_for(org_a))("get", reverse(route.name))
+    assert response.status_code == 200
+    _assert_nothing_leaked(response, route.name)
+
+
+def test_it_sees_organization_bs_data_with_bs_key_only(org_a, org_b, b):
+    send = _api(_key_for(org_b))
+    account = send("get", reverse("api:account-detail", kwargs={"external_id": "borealis-account"}))
+    assert account.status_code == 200
+    assert account.json()["name"] == "Borealis Account"
+    with tenant_context(org_a):
+        AccountFactory(name="Acme customer", external_id="acme-account")
+    listed = send("get", reverse("api:account-list")).content.decode()
+    assert "Acme customer" not in listed
+    assert "Borealis Account" in listed
+
+
+def test_it_refuses_a_key_that_claims_another_organization(org_a, org_b, b):
+    # A key names its organization (csp_<id>_<secret>); swapping the id for A's does not
+    # let B's secret in: the key is looked up inside A, where it does not exist.
+    _csp, _b_id, secret = _key_for(org_b).split("_", 2)
+    send = _api(f"csp_{org_a.pk}_{secret}")
+    response = send("get", reverse("api:account-list"))
+    assert response.status_code == 401
+    _assert_nothing_leaked(response, "a forged key")
+
+
+# --- another organization's ids inside a form ---------------------------------------------
+
+
+def test_it_refuses_a_campaign_for_another_organizations_survey_or_owner(
+    org_a, org_b, b, owner_of_a
+):
+    with tenant_context(org_a):
+        survey = SurveyFactory(name="Acme survey")
+    url = reverse("feedback:campaign_create", kwargs={"org_slug": org_a.slug})
+    cases = [
+        {"campaign-survey": b["campaign"].survey_id},
+        {"campaign-survey": survey.pk, "campaign-owner": b["membership"].user_id},
+    ]
+    for fields in cases:
+        response = owner_of_a.post(url, {"campaign-name": "Cross-tenant", **fields})
+        assert response.status_code == 400, fields
+        _assert_nothing_leaked(response, f"campaign_create with {fields}")
+    with tenant_context(org_a):
+        assert not Campaign.objects.filter(name="Cross-tenant").exists()
+
+
+def test_it_refuses_to_edit_another_organizations_benchmarks(org_a, org_b, owner_of_a):
+    with tenant_context(org_b):
+        theirs = benchmarks_ensure()
+        before = list(Benchmark.objects.order_by("pk").values())
+    with tenant_context(org_a):
+        ours = benchmarks_ensure()
+    data = benchmarks_post(ours)
+    data["form-0-id"] = theirs[0].pk  # B's benchmark in A's formset
+    data["form-0-label"] = "Changed by A"
+    url = reverse("dashboards:benchmarks", kwargs={"org_slug": org_a.slug})
+    response = owner_of_a.post(url, data)
+    assert response.status_code == 400
+    with tenant_context(org_b):
+        assert list(Benchmark.objects.order_by("pk").values()) == before
