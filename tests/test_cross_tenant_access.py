@@ -12,11 +12,10 @@ afterwards, and a member of A gets a 404 for any page under B's slug.
 """
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import Membership, Role
@@ -24,143 +23,25 @@ from csplatform.tenancy import tenant_context, tenant_models
 from dashboards.models import Benchmark
 from dashboards.services import benchmarks_ensure
 from surveys.models import Campaign
-from tests.factories import (
-    AccountFactory,
-    CampaignFactory,
-    ContactFactory,
-    CoreFeatureFactory,
-    ImportUploadFactory,
-    InvitationFactory,
-    LifecycleStageFactory,
-    MembershipFactory,
-    OrganizationFactory,
-    PlaybookFactory,
-    SubscriptionFactory,
-    SurveyFactory,
-    TaskFactory,
-    TouchpointFactory,
-    TouchpointTypeFactory,
-    UserFactory,
-    ValueMilestoneFactory,
-)
+from tests.factories import AccountFactory, MembershipFactory, OrganizationFactory, SurveyFactory
 from tests.roles_executive import benchmarks_post
+from tests.url_catalogue import (
+    API_DETAIL_ROUTES,
+    API_ROUTES,
+    API_ROUTES_WITH_IDS,
+    MISSING_INT,
+    MISSING_STR,
+    ORG_ROUTES,
+    ORG_ROUTES_WITH_IDS,
+    ORG_URL_KWARGS,
+    ROUTES,
+    objects_of,
+    org_url,
+)
 
 pytestmark = pytest.mark.django_db
 
 MARKER = "borealis"  # in every name and email of organization B
-MISSING_INT = 2_000_000_000
-MISSING_STR = "no-such-object"
-
-
-# --- the URL patterns -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    route: str
-    kwargs: tuple[str, ...] = field(default=())
-
-
-def _routes(resolver=None, prefix="", namespace=""):
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from _routes(pattern, route, pattern.namespace or namespace)
-        elif isinstance(pattern, URLPattern):
-            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
-            kwargs = tuple(sorted(pattern.pattern.regex.groupindex))
-            yield Route(name=name, route=route, kwargs=kwargs)
-
-
-ROUTES = list(_routes())
-ORG_ROUTES = [r for r in ROUTES if r.route.startswith("o/<slug:org_slug>/")]
-API_ROUTES = [r for r in ROUTES if r.route.startswith("api/v1/")]
-
-
-# --- organization B's objects, one of each kind a URL can name -------------------------
-
-
-def _objects_of(organization, marker=MARKER) -> dict:
-    """One object of every kind a URL names, in `organization`, all named after `marker`."""
-    title = marker.title()
-    owner = UserFactory(email=f"owner@{marker}.example", full_name=f"{title} Owner")
-    membership = MembershipFactory(organization=organization, user=owner, role=Role.OWNER)
-    with tenant_context(organization):
-        account = AccountFactory(name=f"{title} Account", external_id=f"{marker}-account")
-        contact = ContactFactory(
-            account=account, name=f"{title} Contact", email=f"buyer@{marker}.example"
-        )
-        api_key, _key = account_services.api_key_create(name=f"{title} key", created_by=owner)
-        return {
-            "membership": membership,
-            "account": account,
-            "contact": contact,
-            "subscription": SubscriptionFactory(account=account, external_id=f"{marker}-sub"),
-            "touchpoint": TouchpointFactory(
-                account=account,
-                type=TouchpointTypeFactory(name=f"{title} call"),
-                notes=f"{title} touchpoint",
-            ),
-            "touchpoint_type": TouchpointTypeFactory(name=f"{title} onboarding"),
-            "upload": ImportUploadFactory(filename=f"{marker}.csv"),
-            "api_key": api_key,
-            "invitation": InvitationFactory(email=f"invitee@{marker}.example"),
-            "campaign": CampaignFactory(
-                name=f"{title} campaign", survey=SurveyFactory(name=f"{title} survey")
-            ),
-            "stage": LifecycleStageFactory(
-                key=f"{marker}-stage", name_en=f"{title} stage", name_pt_br=f"{title} etapa"
-            ),
-            "milestone": ValueMilestoneFactory(
-                event_name=f"{marker}.milestone", name=f"{title} milestone"
-            ),
-            "core_feature": CoreFeatureFactory(feature=f"{marker}.feature"),
-            "task": TaskFactory(account=account, title=f"{title} task"),
-            "playbook": PlaybookFactory(name=f"{title} playbook", task_title=f"{title} follow-up"),
-        }
-
-
-# URL argument under /o/<org_slug>/ -> the object of B it names (from _objects_of).
-ORG_URL_KWARGS = {
-    "account_id": lambda b: b["account"].pk,
-    "membership_id": lambda b: b["membership"].pk,
-    "upload_id": lambda b: b["upload"].pk,
-    "api_key_id": lambda b: b["api_key"].pk,
-    "invitation_id": lambda b: b["invitation"].pk,
-    "contact_id": lambda b: b["contact"].pk,
-    "campaign_id": lambda b: b["campaign"].pk,
-    "stage_id": lambda b: b["stage"].pk,
-    "type_id": lambda b: b["touchpoint_type"].pk,
-    "milestone_id": lambda b: b["milestone"].pk,
-    "feature_id": lambda b: b["core_feature"].pk,
-    "task_id": lambda b: b["task"].pk,
-    "playbook_id": lambda b: b["playbook"].pk,
-}
-
-# API route with an argument -> (argument, the object of B it names).
-API_DETAIL_ROUTES = {
-    "api:account-detail": ("external_id", lambda b: b["account"].external_id),
-    "api:contact-detail": ("pk", lambda b: b["contact"].pk),
-    "api:contact-erase": ("pk", lambda b: b["contact"].pk),
-    "api:subscription-detail": ("external_id", lambda b: b["subscription"].external_id),
-    "api:touchpoint-detail": ("pk", lambda b: b["touchpoint"].pk),
-}
-
-ORG_ROUTES_WITH_IDS = [r for r in ORG_ROUTES if set(r.kwargs) - {"org_slug"}]
-API_ROUTES_WITH_IDS = [r for r in API_ROUTES if r.kwargs]
-
-
-def _fill(route, b, *, org_slug, missing=False):
-    kwargs = {"org_slug": org_slug}
-    for name in route.kwargs:
-        if name != "org_slug":
-            value = ORG_URL_KWARGS[name](b)
-            kwargs[name] = (
-                (MISSING_INT if isinstance(value, int) else MISSING_STR) if missing else value
-            )
-    return reverse(route.name, kwargs=kwargs)
 
 
 def _snapshot(organization):
@@ -192,7 +73,7 @@ def org_b():
 
 @pytest.fixture
 def b(org_b):
-    return _objects_of(org_b)
+    return objects_of(org_b, MARKER)
 
 
 @pytest.fixture
@@ -235,8 +116,8 @@ def test_it_answers_404_for_another_organizations_ids(route, org_a, org_b, b, ow
     before = _snapshot(org_b)
     statuses = {}
     for method in ("get", "post"):
-        response = getattr(owner_of_a, method)(_fill(route, b, org_slug=org_a.slug))
-        missing = getattr(owner_of_a, method)(_fill(route, b, org_slug=org_a.slug, missing=True))
+        response = getattr(owner_of_a, method)(org_url(route, b, org_slug=org_a.slug))
+        missing = getattr(owner_of_a, method)(org_url(route, b, org_slug=org_a.slug, missing=True))
         # Another organization's object is answered exactly as one that does not exist.
         assert response.status_code == missing.status_code, f"{method.upper()} {route.name}"
         assert response.status_code in {404, 405}, f"{method.upper()} {route.name}"
@@ -245,7 +126,7 @@ def test_it_answers_404_for_another_organizations_ids(route, org_a, org_b, b, ow
     assert 404 in statuses.values(), f"{route.name} answered {statuses}"
     assert _snapshot(org_b) == before, f"{route.name} changed organization B"
     # The control: the filler names the right kind of object (A's own is found).
-    own = _fill(route, _objects_of(org_a, "acme"), org_slug=org_a.slug)
+    own = org_url(route, objects_of(org_a, "acme"), org_slug=org_a.slug)
     assert {owner_of_a.get(own).status_code, owner_of_a.post(own).status_code} - {404, 405}, (
         f"{route.name}: A's own object is not found either; is the filler right?"
     )
@@ -256,7 +137,7 @@ def test_it_answers_404_for_every_page_of_an_organization_one_is_not_a_member_of
     route, org_b, b, owner_of_a
 ):
     before = _snapshot(org_b)
-    url = _fill(route, b, org_slug=org_b.slug)
+    url = org_url(route, b, org_slug=org_b.slug)
     for method in ("get", "post"):
         response = getattr(owner_of_a, method)(url)
         assert response.status_code == 404, f"{method.upper()} {url}"
@@ -309,7 +190,7 @@ def test_it_answers_404_for_another_organizations_ids_through_the_api(route, org
     assert statuses["get"] == 404 or statuses["post"] == 404, statuses
     assert _snapshot(org_b) == before
     # The control: the filler names the right kind of object (A's own is found).
-    own = reverse(route.name, kwargs={kwarg: fill(_objects_of(org_a, "acme"))})
+    own = reverse(route.name, kwargs={kwarg: fill(objects_of(org_a, "acme"))})
     assert {send("get", own).status_code, send("post", own).status_code} - {404, 405}, (
         f"{route.name}: A's own object is not found either; is the filler right?"
     )
