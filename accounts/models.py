@@ -94,6 +94,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+# Health and engagement read 30 days of usage: raw events are kept at least that long.
+MIN_USAGE_EVENT_RETENTION_DAYS = 30
+
+
 class Organization(models.Model):
     """A tenant: one SaaS company using csplatform, with its currency, time zone and locale."""
 
@@ -153,6 +157,16 @@ class Organization(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("At most this many contacts of one account are surveyed in a month."),
     )
+    usage_event_retention_days = models.PositiveIntegerField(
+        _("keep raw usage events for (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_USAGE_EVENT_RETENTION_DAYS)],
+        help_text=_(
+            "Older raw events are deleted every night, once counted in the daily usage "
+            "(health and engagement read those). Empty keeps them forever."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -160,6 +174,13 @@ class Organization(models.Model):
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(usage_event_retention_days__isnull=True)
+                | models.Q(usage_event_retention_days__gte=MIN_USAGE_EVENT_RETENTION_DAYS),
+                name="organization_usage_retention_minimum",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -592,3 +613,49 @@ class AuditEvent(TenantModel):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditLogIsAppendOnly("Audit events are never deleted.")
+
+
+class ErasureChannel(models.TextChoices):
+    WEB = "web", _("Account page")
+    API = "api", _("REST API")
+    COMMAND = "command", _("Management command")
+
+
+class ContactErasure(TenantModel):
+    """A contact erased on request (LGPD art. 18 VI, GDPR art. 17): the proof that it was
+    done, naming no one (see accounts.privacy and docs/privacy.md).
+
+    `opt_out_hash` is kept only when the contact had opted out of survey email: a
+    SHA-256 of "<organization id>:<email>", so a contact later loaded again with the
+    same email is still opted out (a trigger on the contact table looks it up).
+    """
+
+    former_contact_id = models.BigIntegerField(_("contact id"))
+    account = models.ForeignKey(Account, on_delete=models.DB_SET_NULL, null=True, related_name="+")
+    erased_at = models.DateTimeField(_("erased"), default=timezone.now)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+    channel = models.CharField(_("through"), max_length=8, choices=ErasureChannel.choices)
+    opt_out_hash = models.CharField(max_length=64, blank=True)
+    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
+    removed = models.JSONField(_("what was removed"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("contact erasure")
+        verbose_name_plural = _("contact erasures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "former_contact_id"], name="contact_erasure_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "opt_out_hash"],
+                condition=~models.Q(opt_out_hash=""),
+                name="contact_erasure_opt_out_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"contact #{self.former_contact_id}"

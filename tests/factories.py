@@ -15,6 +15,7 @@ from accounts.models import (
     ApiKey,
     AuditEvent,
     Contact,
+    ContactErasure,
     ImportUpload,
     Invitation,
     Membership,
@@ -523,3 +524,15 @@ class ExecutiveDigestFactory(factory.django.DjangoModelFactory):
 
 
 TENANT_FACTORIES.update({Benchmark: BenchmarkFactory, ExecutiveDigest: ExecutiveDigestFactory})
+
+
+class ContactErasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactErasure
+
+    former_contact_id = factory.Sequence(lambda n: 10_000 + n)
+    channel = "command"
+    removed = factory.LazyFunction(lambda: {"contacts": 1})
+
+
+TENANT_FACTORIES.update({ContactErasure: ContactErasureFactory})
