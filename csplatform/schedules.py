@@ -34,4 +34,10 @@ BEAT_SCHEDULE = {
         "task": "dashboards.tasks.send_executive_digest_sweep",
         "schedule": crontab(hour="8", minute="0"),
     },
+    # Raw usage events past an organization's retention (accounts.Organization.
+    # usage_event_retention_days), once counted in the daily rollups.
+    "purge-usage-events": {
+        "task": "journeys.tasks.purge_usage_events_sweep",
+        "schedule": crontab(hour="3", minute="41"),
+    },
 }

@@ -23,3 +23,18 @@ def email_new_tasks(task_ids: list[int]) -> int:
     """Email the assignees of new playbook tasks (queued by
     metrics.playbooks.playbooks_run_and_notify); returns the emails sent."""
     return task_services.new_tasks_email_send(task_ids)
+
+
+@shared_task(name="journeys.tasks.purge_usage_events", acks_late=True)
+def purge_usage_events(organization_id: int) -> int:
+    """Delete raw usage events older than the organization's retention, in batches
+    (journeys.retention); safe to repeat or kill halfway."""
+    from journeys import retention
+
+    return retention.usage_events_purge(organization_id)
+
+
+@shared_task(name="journeys.tasks.purge_usage_events_sweep")
+def purge_usage_events_sweep() -> int:
+    """Nightly: one purge per active organization (those keeping events forever do nothing)."""
+    return fan_out(purge_usage_events)
