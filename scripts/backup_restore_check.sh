@@ -215,7 +215,7 @@ SQL
   echo "FAIL: there is no database named '$SOURCE_DB'." >&2
   exit 2
 fi
-pg_admin_require_all_rows "$SOURCE_DB"
+pg_admin_require_all_rows "$SOURCE_DB" || exit 2
 owner=$(admin_sql postgres -v db="$SOURCE_DB" <<'SQL'
 SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'db'
 SQL
