@@ -5,11 +5,20 @@ from typing import Any, ClassVar
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import customers
-from accounts.models import LOCALE_CHOICES, Account, BillingInterval, Contact, Subscription
+from accounts import customers, privacy
+from accounts.models import (
+    LOCALE_CHOICES,
+    Account,
+    BillingInterval,
+    Contact,
+    ErasureChannel,
+    Subscription,
+)
 from csplatform.api import rows_rejected_response
 from csplatform.batches import RowsRejected, WriteResult
 
@@ -153,6 +162,17 @@ class AccountRecordViewSet(
         return super().list(request, *args, **kwargs)
 
 
+class ContactErasureSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The erased contact's id.")
+    erased_at = serializers.DateTimeField()
+    already_erased = serializers.BooleanField(
+        help_text="True when an earlier request had erased it: nothing more was done."
+    )
+    removed = serializers.DictField(
+        child=serializers.IntegerField(), help_text="What was removed or anonymized, by kind."
+    )
+
+
 class ContactViewSet(AccountRecordViewSet):
     """People at customer accounts. POST upserts by (account_external_id, email)."""
 
@@ -183,6 +203,27 @@ class ContactViewSet(AccountRecordViewSet):
             **serializer.validated_data,
         }
         return self.upsert(request, row, {"pk": contact.pk})
+
+    @extend_schema(request=None, responses=ContactErasureSerializer)
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Erase the person (LGPD / GDPR right to erasure): every contact with this one's
+        email, and every text naming them; their scores stay, anonymous (docs/privacy.md).
+        Idempotent: erasing an erased contact again answers 200 with `already_erased`."""
+        contact_id = int(kwargs[self.lookup_url_kwarg or self.lookup_field])
+        erasure = privacy.contact_erasure_get(contact_id)
+        if erasure is not None:
+            body = {"erased_at": erasure.erased_at, "already_erased": True}
+            removed = erasure.removed
+        else:
+            contact = Contact.objects.filter(pk=contact_id).first()
+            if contact is None:
+                raise NotFound({"id": ["No contact has this id."]})
+            result = privacy.contact_erase(contact, actor=None, channel=ErasureChannel.API)
+            body = {"erased_at": result.erasures[0].erased_at, "already_erased": False}
+            removed = result.removed
+        data = ContactErasureSerializer({"id": contact_id, **body, "removed": removed}).data
+        return Response(data, status=status.HTTP_200_OK)
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):

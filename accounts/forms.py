@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Role, User, normalize_email
+from accounts.models import Membership, Organization, Role, User, normalize_email
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -117,3 +117,28 @@ class SignUpForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class RetentionForm(forms.ModelForm):
+    """The organization's privacy settings: how long raw usage events are kept."""
+
+    class Meta:
+        model = Organization
+        fields = ["usage_event_retention_days"]
+        widgets = {"usage_event_retention_days": forms.NumberInput(attrs={"min": 30})}
+
+
+class ContactEraseForm(forms.Form):
+    """The confirmation of an erasure: the admin types the contact's email again."""
+
+    email = forms.EmailField(label=_("Type the contact's email to confirm"))
+
+    def __init__(self, *args: Any, contact_email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contact_email = normalize_email(contact_email)
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if email != self.contact_email:
+            raise forms.ValidationError(_("This is not the contact's email."))
+        return email

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import imports_views, views
+from accounts import imports_views, privacy_views, views
 
 app_name = "accounts"
 
@@ -20,4 +20,7 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("privacy/", privacy_views.privacy_settings, name="privacy"),
+    path("privacy/export/", privacy_views.organization_export, name="organization_export"),
+    path("contacts/<int:contact_id>/erase/", privacy_views.contact_erase, name="contact_erase"),
 ]

@@ -1,0 +1,369 @@
+"""Privacy (LGPD / GDPR): erase a contact on request, export an organization's data.
+
+Erasure (`contact_erase`) removes the person and every text that names them, and
+keeps their survey scores as anonymous answers of their account (a company, not a
+person), so NPS, CSAT and CES stay what they were. Export
+(`organization_export`) writes a ZIP with one CSV per tenant-owned table, streamed
+from Postgres with COPY. See docs/privacy.md.
+
+Erasure reaches into the surveys and journeys tables, which sit above accounts in the
+dependency order: they are looked up by name (`apps.get_model`), not imported, and
+the free-text sweep finds every text and JSON column of every tenant-owned table by
+introspection, so a table added later is covered without a change here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.apps import apps
+from django.db import connection, transaction
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.models import F, Model, Q
+from django.utils import timezone
+
+from accounts.models import (
+    ApiKey,
+    Contact,
+    ContactErasure,
+    ErasureChannel,
+    ImportUpload,
+    Membership,
+    User,
+    normalize_email,
+)
+from csplatform.tenancy import current_organization, tenant_models
+
+REDACTED = "[erased]"
+
+# What the export leaves out: secrets (an API key's hash) and raw uploaded files (their
+# rows are in the other tables). Users' password hashes are never read.
+EXPORT_EXCLUDED_COLUMNS: dict[type[Model], set[str]] = {
+    ApiKey: {"hashed_key"},
+    ImportUpload: {"content"},
+}
+EXPORT_SCHEMA_VERSION = 1
+
+# Where a contact's own identity lives, or another person's: the sweep leaves these
+# columns alone (the contact rows are deleted; a namesake at another account is
+# somebody else).
+SWEEP_SKIPPED_COLUMNS = {("accounts_contact", "email"), ("accounts_contact", "name")}
+
+
+def opt_out_hash(organization_id: int, email: str) -> str:
+    """The SHA-256 (hex) kept to honour an erased contact's opt-out; the contact table's
+    trigger (migration accounts 0011) computes the same from a new row."""
+    return hashlib.sha256(f"{organization_id}:{normalize_email(email)}".encode()).hexdigest()
+
+
+@dataclass
+class ErasureResult:
+    """What one erasure removed or anonymized, by kind (counts), and its records."""
+
+    erasures: list[ContactErasure]
+    removed: dict[str, int] = field(default_factory=dict)
+    already_erased: bool = False
+
+
+def _regex_escape(text: str) -> str:
+    # Postgres ARE: a backslash before a non-alphanumeric character makes it literal.
+    return "".join(f"\\{c}" if not c.isalnum() and not c.isspace() else c for c in text)
+
+
+def identifying_pattern(email: str, names: set[str]) -> str:
+    """A Postgres regular expression (case-insensitive use) matching the email as a whole
+    address, and each full name as whole words with any spacing."""
+    parts = [
+        # Not inside a longer address: joana@x.com is not ana@x.com, nor ana@x.com.br.
+        r"(?<![[:alnum:]._%+-])" + _regex_escape(email) + r"(?![[:alnum:]_-]|\.[[:alnum:]])"
+    ]
+    for name in sorted(names):
+        words = [_regex_escape(word) for word in name.split()]
+        parts.append(r"\y" + r"\s+".join(words) + r"\y")
+    return "|".join(f"(?:{part})" for part in parts)
+
+
+def erasable_names(contacts: list[Contact]) -> set[str]:
+    """The full names redacted from free text: only names of two words or more, since a
+    first name alone names nobody and would redact every namesake's text."""
+    return {" ".join(c.name.split()) for c in contacts if len(c.name.split()) >= 2}
+
+
+def _text_columns() -> dict[str, list[tuple[str, str, int | None]]]:
+    """Every text-like column (text, varchar, json, jsonb) of every tenant-owned table:
+    table -> [(column, data type, max length)]."""
+    tables = [model._meta.db_table for model in tenant_models()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT table_name, column_name, data_type, character_maximum_length
+            FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = ANY(%s)
+              AND data_type IN ('text', 'character varying', 'json', 'jsonb')
+            ORDER BY table_name, ordinal_position
+            """,
+            [tables],
+        )
+        columns: dict[str, list[tuple[str, str, int | None]]] = {}
+        for table, column, data_type, length in cursor.fetchall():
+            if (table, column) not in SWEEP_SKIPPED_COLUMNS:
+                columns.setdefault(table, []).append((column, data_type, length))
+    return columns
+
+
+def _redact_free_text(pattern: str) -> int:
+    """Replace every match of `pattern` in the current organization's text and JSON
+    columns with REDACTED, one UPDATE per table; returns the rows changed."""
+    organization_id = current_organization().pk
+    qn = connection.ops.quote_name
+    changed = 0
+    for table, columns in _text_columns().items():
+        assignments, conditions = [], []
+        for column, data_type, length in columns:
+            as_text = f"{qn(column)}::text" if data_type in ("json", "jsonb") else qn(column)
+            replaced = f"regexp_replace({as_text}, %(pattern)s, %(redacted)s, 'gi')"
+            if data_type in ("json", "jsonb"):
+                replaced = f"({replaced})::{data_type}"
+            elif length is not None:
+                replaced = f"left({replaced}, {int(length)})"
+            condition = f"{as_text} ~* %(pattern)s"
+            assignments.append(
+                f"{qn(column)} = CASE WHEN {condition} THEN {replaced} ELSE {qn(column)} END"
+            )
+            conditions.append(condition)
+        with connection.cursor() as cursor:
+            # Raw SQL names the organization itself (as journeys.rollups does); RLS
+            # would hide other tenants' rows anyway.
+            cursor.execute(
+                f"UPDATE {qn(table)} SET {', '.join(assignments)} "  # noqa: S608 (names from the catalogue)
+                f"WHERE organization_id = %(org)s AND ({' OR '.join(conditions)})",
+                {"pattern": pattern, "redacted": REDACTED, "org": organization_id},
+            )
+            changed += cursor.rowcount
+    return changed
+
+
+def _forget_uploads(email: str) -> int:
+    """Empty the stored CSV files that contain the email (their import results stay)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_importupload SET content = ''::bytea "
+            "WHERE organization_id = %s AND length(content) > 0 "
+            "AND position(%s in lower(encode(content, 'escape'))) > 0",
+            [current_organization().pk, email],
+        )
+        return cursor.rowcount
+
+
+@transaction.atomic
+def contact_erase(
+    contact: Contact, *, actor: User | None, channel: str = ErasureChannel.WEB
+) -> ErasureResult:
+    """Erase a person from the current organization, in one transaction.
+
+    The person is the contact's email: every contact with it (at any account) goes.
+    Removed: the contact rows, their survey invitations and the scanner-detection
+    attempts, their per-day usage counts; their survey comments (and comment
+    history), the notes of touchpoints with them; and every mention of the email or
+    full name in any text or JSON column (notes, task reasons, event properties,
+    custom attributes…), replaced by "[erased]"; stored CSV uploads containing the
+    email are emptied.
+    Kept, naming no one: their responses' scores (survey kind, date, account and
+    survey touchpoint, no contact, no invitation, no comment), their touchpoints
+    (type, date, sentiment) and usage events (no contact), so satisfaction, health
+    and engagement keep their inputs. A ContactErasure per contact records the erasure,
+    with a hash of the email only when the contact had opted out.
+    """
+    Response = apps.get_model("surveys", "Response")
+    ResponseEdit = apps.get_model("surveys", "ResponseEdit")
+    invitation_model = apps.get_model("surveys", "Invitation")
+    AnswerAttempt = apps.get_model("surveys", "AnswerAttempt")
+    Touchpoint = apps.get_model("journeys", "Touchpoint")
+
+    email = normalize_email(contact.email)
+    contacts = list(Contact.objects.select_for_update().filter(email__iexact=email))
+    if not contacts:  # erased meanwhile, by another request
+        erasure = ContactErasure.objects.get(former_contact_id=contact.pk)
+        return ErasureResult(erasures=[erasure], removed=erasure.removed, already_erased=True)
+    ids = [c.pk for c in contacts]
+    responses = Response.objects.filter(Q(contact_id__in=ids) | Q(invitation__contact_id__in=ids))
+    response_ids = list(responses.values_list("pk", flat=True))
+
+    removed: dict[str, int] = {"contacts": len(ids)}
+    # Detach the kept responses first: deleting an invitation cascades to its response.
+    removed["responses_anonymized"] = Response.objects.filter(pk__in=response_ids).update(
+        contact=None, invitation=None, comment=""
+    )
+    ResponseEdit.objects.filter(response_id__in=response_ids).update(comment="")
+    removed["answer_attempts"] = AnswerAttempt.objects.filter(
+        invitation__contact_id__in=ids
+    ).delete()[0]
+    removed["survey_invitations"] = invitation_model.objects.filter(contact_id__in=ids).delete()[0]
+    removed["touchpoints_anonymized"] = Touchpoint.objects.filter(contact_id__in=ids).update(
+        contact=None, notes=""
+    )
+    # The contact rows: Postgres deletes their per-day usage counts and unlinks their
+    # usage events (ON DELETE CASCADE / SET NULL).
+    Contact.objects.filter(pk__in=ids).delete()
+    removed["texts_redacted"] = _redact_free_text(
+        identifying_pattern(email, erasable_names(contacts))
+    )
+    removed["uploads_emptied"] = _forget_uploads(email)
+
+    organization = current_organization()
+    opted_out = [c.opted_out_at for c in contacts if c.opted_out_at is not None]
+    now = timezone.now()
+    erasures = ContactErasure.objects.bulk_create(
+        ContactErasure(
+            former_contact_id=c.pk,
+            account_id=c.account_id,
+            erased_at=now,
+            erased_by=actor,
+            channel=channel,
+            opt_out_hash=opt_out_hash(organization.pk, email) if opted_out else "",
+            opted_out_at=min(opted_out) if opted_out else None,
+            removed=removed,
+        )
+        for c in contacts
+    )
+    return ErasureResult(erasures=erasures, removed=removed)
+
+
+def contact_erasure_get(contact_id: int) -> ContactErasure | None:
+    """The record of an erased contact of the current organization, if it was erased."""
+    return ContactErasure.objects.filter(former_contact_id=contact_id).first()
+
+
+def contact_erasure_list(limit: int = 20) -> list[ContactErasure]:
+    """The current organization's latest erasures, newest first."""
+    return list(
+        ContactErasure.objects.select_related("account", "erased_by").order_by("-erased_at", "-pk")[
+            :limit
+        ]
+    )
+
+
+def contact_erasure_preview(contact: Contact) -> dict[str, Any]:
+    """What erasing `contact` would touch: its contacts (same email) and their
+    invitations and responses, for the confirmation page."""
+    Response = apps.get_model("surveys", "Response")
+    invitation_model = apps.get_model("surveys", "Invitation")
+    contacts = list(
+        Contact.objects.select_related("account")
+        .filter(email__iexact=contact.email)
+        .order_by("account__name")
+    )
+    ids = [c.pk for c in contacts]
+    return {
+        "contacts": contacts,
+        "invitations": invitation_model.objects.filter(contact_id__in=ids).count(),
+        "responses": Response.objects.filter(
+            Q(contact_id__in=ids) | Q(invitation__contact_id__in=ids)
+        ).count(),
+    }
+
+
+# --- export --------------------------------------------------------------------------
+
+
+type Progress = Callable[[str, int], None]
+
+
+def _export_members(archive: zipfile.ZipFile) -> int:
+    """The organization's members: email, name, role, joined; never a password."""
+    # Membership is the tenancy's own table (not tenant-owned): filtered here by hand.
+    members = (
+        Membership.objects.filter(organization=current_organization())
+        .annotate(email=F("user__email"), full_name=F("user__full_name"))
+        .order_by("pk")
+        .values_list("email", "full_name", "role", "created_at")
+    )
+    sql, params = members.query.sql_with_params()
+    return _copy_to(archive, "accounts/members.csv", sql, params)
+
+
+def _copy_to(archive: zipfile.ZipFile, name: str, sql: str, params: Any) -> int:
+    """Stream `COPY (sql) TO STDOUT` as CSV with a header into the archive's `name`;
+    returns the rows written. Chunks go straight to the ZIP, never all in memory."""
+    statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
+    with connection.cursor() as cursor, archive.open(name, "w", force_zip64=True) as entry:
+        with cursor.cursor.copy(statement, params) as copy:
+            for chunk in copy:
+                entry.write(chunk)
+        return int(cursor.cursor.rowcount)  # COPY's own count ("COPY n")
+
+
+def export_tables() -> list[tuple[str, type[Model], list[str]]]:
+    """(file name, model, columns) of every tenant-owned table the export writes."""
+    tables: list[tuple[str, type[Model], list[str]]] = []
+    for model in sorted(tenant_models(), key=lambda m: m._meta.label):
+        excluded = EXPORT_EXCLUDED_COLUMNS.get(model, set())
+        columns = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if f.attname not in excluded and f.name not in excluded
+        ]
+        tables.append((f"{model._meta.app_label}/{model._meta.model_name}.csv", model, columns))
+    return tables
+
+
+def organization_export(output: IO[bytes], *, progress: Progress | None = None) -> dict[str, Any]:
+    """Write the current organization's data to `output` as a ZIP; returns the manifest.
+
+    One UTF-8 CSV per tenant-owned table (`<app>/<model>.csv`, the model's columns
+    as header, rows in id order) read through the tenant-scoped managers (and RLS),
+    plus `accounts/members.csv` and `manifest.json` (organization, schema version,
+    files and their row counts). Leaves out API key hashes and uploaded files;
+    password hashes are never read. Each table streams with COPY, so a table of
+    millions of usage events never sits in memory.
+    """
+    organization = current_organization()
+    files: dict[str, int] = {}
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, model, columns in export_tables():
+            queryset = model.objects.order_by("pk").values_list(*columns)  # type: ignore[attr-defined]
+            sql, params = queryset.query.sql_with_params()
+            files[name] = _copy_to(archive, name, sql, params)
+            if progress:
+                progress(name, files[name])
+        files["accounts/members.csv"] = _export_members(archive)
+        if progress:
+            progress("accounts/members.csv", files["accounts/members.csv"])
+        manifest = {
+            "schema_version": EXPORT_SCHEMA_VERSION,
+            "exported_at": timezone.now().isoformat(),
+            "organization": {
+                "slug": organization.slug,
+                "name": organization.name,
+                "currency": organization.currency,
+                "time_zone": organization.time_zone,
+                "default_locale": organization.default_locale,
+                "usage_event_retention_days": organization.usage_event_retention_days,
+            },
+            "migrations": _latest_migrations(),
+            "encoding": "UTF-8",
+            "format": "CSV (RFC 4180), header row; times in UTC; empty field = NULL",
+            "excluded": sorted(
+                f"{model._meta.app_label}/{model._meta.model_name}.{column}"
+                for model, columns in EXPORT_EXCLUDED_COLUMNS.items()
+                for column in columns
+            ),
+            "files": files,
+        }
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
+
+
+def _latest_migrations() -> dict[str, str]:
+    """The last migration applied per app: what the CSV columns correspond to."""
+    latest: dict[str, str] = {}
+    for app, name in MigrationRecorder.Migration.objects.order_by("app", "name").values_list(
+        "app", "name"
+    ):
+        latest[app] = name
+    return latest

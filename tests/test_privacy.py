@@ -1,0 +1,501 @@
+"""Privacy (LGPD / GDPR): erasure of a contact, export of an organization, retention of
+raw usage events (docs/privacy.md)."""
+
+import csv
+import io
+import json
+import zipfile
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import privacy, services
+from accounts.customers import accounts_upsert, contacts_upsert
+from accounts.models import Account, ApiKey, Contact, ContactErasure, ImportUpload, Note, Role
+from csplatform.tenancy import tenant_context, tenant_models
+from journeys.ingest import events_ingest
+from journeys.models import (
+    DailyContactUsage,
+    DailyFeatureUsage,
+    DailyUsage,
+    PendingUsageRollup,
+    Touchpoint,
+    UsageEvent,
+)
+from journeys.retention import usage_events_purge
+from journeys.rollups import usage_roll_up
+from metrics.health import health_recompute
+from metrics.models import AccountHealth, SatisfactionMetrics
+from metrics.satisfaction import satisfaction_recompute
+from surveys.models import AnswerAttempt, Response, ResponseEdit
+from surveys.models import Invitation as SurveyInvitation
+from tests.factories import (
+    AccountFactory,
+    AnswerAttemptFactory,
+    ApiKeyFactory,
+    ContactFactory,
+    ImportUploadFactory,
+    MembershipFactory,
+    NoteFactory,
+    OrganizationFactory,
+    ResponseEditFactory,
+    ResponseFactory,
+    SubscriptionFactory,
+    SurveyInvitationFactory,
+    TaskFactory,
+    TouchpointFactory,
+    UsageEventFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+EMAIL = "maria.souza@cliente.example"
+NAME = "Maria Souza"
+
+
+def _mentions(organization, *needles):
+    """(table, column) of every text or JSON column of every tenant-owned table where a
+    row of `organization` contains one of `needles` (case-insensitive): one query per
+    table, every column at once."""
+    tables = [model._meta.db_table for model in tenant_models()]
+    found = []
+    with tenant_context(organization), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) "
+            "FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ANY(%s) "
+            "AND data_type IN ('text', 'character varying', 'json', 'jsonb') "
+            "GROUP BY table_name",
+            [tables],
+        )
+        for table, columns in cursor.fetchall():
+            flags = ", ".join(f'bool_or("{c}"::text ILIKE ANY(%(needles)s))' for c in columns)
+            cursor.execute(
+                f'SELECT {flags} FROM "{table}" WHERE organization_id = %(org)s',  # noqa: S608
+                {"needles": [f"%{n}%" for n in needles], "org": organization.pk},
+            )
+            found += [(table, c) for c, hit in zip(columns, cursor.fetchone(), strict=True) if hit]
+    return found
+
+
+@pytest.fixture
+def org():
+    return OrganizationFactory(time_zone="UTC", currency="BRL")
+
+
+def _a_person_everywhere(org):
+    """Maria at two accounts, named in every kind of record; returns her contacts."""
+    with tenant_context(org):
+        acme, globex = AccountFactory(name="Acme"), AccountFactory(name="Globex")
+        acme.custom_attributes = {"champion": EMAIL, "tier": "gold"}
+        acme.save()
+        maria = ContactFactory(account=acme, email=EMAIL, name=NAME)
+        also_maria = ContactFactory(account=globex, email=EMAIL, name=NAME, opted_out_at=None)
+        invitation = SurveyInvitationFactory(contact=maria)
+        response = ResponseFactory(
+            invitation=invitation, score=3, comment=f"Sou a {NAME}, atendimento ruim."
+        )
+        ResponseEditFactory(response=response, score=5, comment=f"{EMAIL} wrote this first")
+        AnswerAttemptFactory(invitation=invitation, score=4)
+        ResponseFactory(
+            invitation=SurveyInvitationFactory(contact=also_maria), score=10, comment="Ótimo!"
+        )
+        TouchpointFactory(account=acme, contact=maria, notes="QBR: she wants SSO")
+        NoteFactory(account=acme, body=f"Spoke with maria  souza ({EMAIL.upper()}) today.")
+        TaskFactory(account=acme, reason=f"Detractor: {NAME} gave 3")
+        UsageEventFactory(account=acme, contact=maria, properties={"user": EMAIL, "plan": "pro"})
+        DailyContactUsage.objects.create(
+            account=acme, contact=maria, day=timezone.localdate(), events=3
+        )
+        ImportUploadFactory(
+            kind="contacts",
+            content=f"account_external_id,email\r\n{acme.external_id},{EMAIL}\r\n".encode(),
+            result={"errors": [{"line": 2, "message": f"{EMAIL} is fine"}]},
+        )
+        # People who are not Maria, and must stay as they are.
+        ContactFactory(account=acme, email="ana@cliente.example", name="Ana Maria Souza Lima")
+        ContactFactory(account=acme, email="joana." + EMAIL, name="Joana")
+        NoteFactory(account=acme, body="Maria from finance called (another Maria).")
+    return maria, also_maria
+
+
+def test_it_erases_a_contact_and_everything_that_names_them(org, team):
+    maria, also_maria = _a_person_everywhere(org)
+    with tenant_context(org):
+        result = privacy.contact_erase(maria, actor=team.admin)
+
+        assert not Contact.objects.filter(email=EMAIL).exists()
+        assert not SurveyInvitation.objects.filter(contact__in=[maria.pk, also_maria.pk]).exists()
+        assert AnswerAttempt.objects.count() == 0
+        assert DailyContactUsage.objects.count() == 0
+        assert ImportUpload.objects.get().content in (b"", memoryview(b""))
+        assert not ResponseEdit.objects.exclude(comment="").exists()
+        assert set(Contact.objects.values_list("email", flat=True)) == {
+            "ana@cliente.example",
+            "joana." + EMAIL,
+        }
+        assert Note.objects.filter(body="Maria from finance called (another Maria).").exists()
+        assert result.removed["contacts"] == 2
+        assert ContactErasure.objects.count() == 2
+
+    # Only in the two other people's own rows (joana.maria.souza@…, Ana Maria Souza Lima).
+    assert _mentions(org, EMAIL, NAME, "maria  souza") == [
+        ("accounts_contact", "email"),
+        ("accounts_contact", "name"),
+    ]
+    with tenant_context(org):
+        Contact.objects.all().delete()
+    assert _mentions(org, EMAIL, NAME, "maria  souza") == []
+
+
+def _satisfaction():
+    return sorted(
+        SatisfactionMetrics.objects.values_list(
+            "month", "kind", "dimension", "key", "n", "value", "margin"
+        )
+    )
+
+
+def test_it_keeps_scores_as_anonymous_answers_so_satisfaction_is_unchanged(org, team):
+    maria, _also = _a_person_everywhere(org)
+    with tenant_context(org):
+        ResponseFactory(score=9)  # someone else's
+        satisfaction_recompute()
+        before = _satisfaction()
+        scores_before = sorted(Response.objects.values_list("account", "kind", "score"))
+
+        privacy.contact_erase(maria, actor=team.admin)
+
+        kept = Response.objects.filter(contact__isnull=True, invitation__isnull=True)
+        assert sorted(kept.values_list("score", flat=True)) == [3, 10]
+        assert set(kept.values_list("comment", flat=True)) == {""}
+        assert sorted(Response.objects.values_list("account", "kind", "score")) == scores_before
+        satisfaction_recompute()
+        assert before
+        assert _satisfaction() == before
+    with tenant_context(org):  # touchpoints stay for health, without the person
+        touchpoint = Touchpoint.objects.get()
+        assert (touchpoint.contact_id, touchpoint.notes) == (None, "")
+        assert UsageEvent.objects.get().contact_id is None
+
+
+def test_it_keeps_honouring_an_opt_out_when_the_contact_is_loaded_again(org, team):
+    with tenant_context(org):
+        accounts_upsert([{"external_id": "a1", "name": "Acme"}])
+        contacts_upsert([{"account_external_id": "a1", "email": "out@cliente.example"}])
+        contacts_upsert([{"account_external_id": "a1", "email": "in@cliente.example"}])
+        out = Contact.objects.get(email="out@cliente.example")
+        out.opted_out_at = timezone.now() - timedelta(days=3)
+        out.save()
+        privacy.contact_erase(out, actor=None)
+        privacy.contact_erase(Contact.objects.get(email="in@cliente.example"), actor=None)
+
+        assert sorted(ContactErasure.objects.values_list("opt_out_hash", flat=True)) == [
+            "",
+            privacy.opt_out_hash(org.pk, "out@cliente.example"),
+        ]
+        contacts_upsert(
+            [
+                {"account_external_id": "a1", "email": "OUT@cliente.example"},
+                {"account_external_id": "a1", "email": "in@cliente.example"},
+            ]
+        )
+        again = {c.email: c.opted_out_at for c in Contact.objects.all()}
+    assert again["in@cliente.example"] is None
+    assert again["out@cliente.example"] == out.opted_out_at
+
+
+def test_it_leaves_other_organizations_untouched(org, team):
+    maria, _also = _a_person_everywhere(org)
+    other = OrganizationFactory()
+    with tenant_context(other):
+        theirs = ContactFactory(email=EMAIL, name=NAME)
+        NoteFactory(account=theirs.account, body=f"{NAME} renewed")
+    with tenant_context(org):
+        privacy.contact_erase(maria, actor=None)
+    with tenant_context(other):
+        assert Contact.objects.get().email == EMAIL
+        assert Note.objects.get().body == f"{NAME} renewed"
+    assert _mentions(other, EMAIL) == [("accounts_contact", "email")]
+
+
+def test_it_erases_from_the_account_page_after_a_confirmation(org, signed_in):
+    admin = MembershipFactory(organization=org, role=Role.ADMIN).user
+    maria, _also = _a_person_everywhere(org)
+    client = signed_in(admin)
+    account_page = reverse("dashboards:account", args=[org.slug, maria.account_id])
+    assert reverse("accounts:contact_erase", args=[org.slug, maria.pk]) in (
+        client.get(account_page).content.decode()
+    )
+    url = reverse("accounts:contact_erase", args=[org.slug, maria.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Globex" in page.content.decode()  # she is a contact there too
+
+    assert client.post(url, {"email": "someone@else.example"}).status_code == 400
+    with tenant_context(org):
+        assert Contact.objects.filter(pk=maria.pk).exists()
+
+    response = client.post(url, {"email": EMAIL.upper()})
+    assert response.status_code == 302
+    assert response["Location"] == account_page
+    with tenant_context(org):
+        erasure = ContactErasure.objects.get(former_contact_id=maria.pk)
+    assert (erasure.erased_by, erasure.channel) == (admin, "web")
+    assert client.get(url).status_code == 404
+
+
+def test_it_hides_the_erase_button_from_managers(org, signed_in):
+    manager = MembershipFactory(organization=org, role=Role.MANAGER).user
+    with tenant_context(org):
+        contact = ContactFactory()
+    page = signed_in(manager).get(
+        reverse("dashboards:account", args=[org.slug, contact.account_id])
+    )
+    assert "/erase/" not in page.content.decode()
+
+
+def _api(org):
+    owner = MembershipFactory(organization=org, role=Role.OWNER).user
+    with tenant_context(org):
+        _api_key, key = services.api_key_create(name="tests", created_by=owner)
+    return Client(), {"authorization": f"Bearer {key}"}
+
+
+def test_it_erases_through_the_api_and_a_retry_changes_nothing(org):
+    maria, _also = _a_person_everywhere(org)
+    client, headers = _api(org)
+    url = f"/api/v1/contacts/{maria.pk}/erase/"
+
+    first = client.post(url, headers=headers)
+    assert first.status_code == 200
+    assert first.json()["already_erased"] is False
+    assert first.json()["removed"]["contacts"] == 2
+
+    again = client.post(url, headers=headers)
+    assert again.status_code == 200
+    assert again.json() | {"already_erased": False} == first.json()
+
+    missing = client.post("/api/v1/contacts/999999/erase/", headers=headers)
+    assert missing.status_code == 404
+    assert "id" in missing.json()
+
+
+def test_it_answers_404_for_another_organizations_contact_in_the_api(org):
+    other = OrganizationFactory()
+    with tenant_context(other):
+        theirs = ContactFactory()
+    client, headers = _api(org)
+    assert client.post(f"/api/v1/contacts/{theirs.pk}/erase/", headers=headers).status_code == 404
+    with tenant_context(other):
+        assert Contact.objects.filter(pk=theirs.pk).exists()
+
+
+def test_it_erases_with_the_management_command(org):
+    _a_person_everywhere(org)
+    out = io.StringIO()
+    call_command("erase_contact", organization=org.slug, email=EMAIL.upper(), stdout=out)
+    assert "Erased" in out.getvalue()
+    assert EMAIL not in out.getvalue()
+    with tenant_context(org):
+        assert not Contact.objects.filter(email=EMAIL).exists()
+        Contact.objects.all().delete()  # the other people, whose names contain hers
+    assert _mentions(org, EMAIL, NAME) == []
+    with tenant_context(org):
+        assert set(ContactErasure.objects.values_list("channel", flat=True)) == {"command"}
+
+    out = io.StringIO()
+    call_command("erase_contact", organization=org.slug, email=EMAIL, stdout=out)
+    assert "nothing to do" in out.getvalue()
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def _two_organizations_with_data():
+    mine, theirs = OrganizationFactory(name="Mine"), OrganizationFactory(name="Theirs")
+    for organization, prefix in ((mine, "mine"), (theirs, "theirs")):
+        owner = MembershipFactory(organization=organization, role=Role.OWNER).user
+        with tenant_context(organization):
+            account = AccountFactory(name=f"{prefix} account")
+            ContactFactory(account=account, email=f"{prefix}@cliente.example", name="José Ção")
+            SubscriptionFactory(account=account)
+            UsageEventFactory.create_batch(3, account=account)
+            ResponseFactory(invitation__contact__account=account, comment=f"{prefix} comment")
+            NoteFactory(account=account, body=f"{prefix} note")
+            ApiKeyFactory(name=f"{prefix} key")
+            services.api_key_create(name=f"{prefix} sync", created_by=owner)
+    return mine, theirs
+
+
+def _read_export(data):
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    tables = {}
+    for name in archive.namelist():
+        if name.endswith(".csv"):
+            text = archive.read(name).decode("utf-8")
+            tables[name] = list(csv.DictReader(io.StringIO(text)))
+    return json.loads(archive.read("manifest.json")), tables
+
+
+def test_it_exports_only_the_organizations_own_rows_with_a_manifest(tmp_path):
+    mine, _theirs = _two_organizations_with_data()
+    output = tmp_path / "mine.zip"
+    out = io.StringIO()
+    call_command("export_organization", organization=mine.slug, output=str(output), stdout=out)
+    assert "journeys/usageevent.csv: 3 rows" in out.getvalue()
+
+    manifest, tables = _read_export(output.read_bytes())
+    assert manifest["schema_version"] == privacy.EXPORT_SCHEMA_VERSION
+    assert manifest["organization"]["slug"] == mine.slug
+    assert {name: len(rows) for name, rows in tables.items()} == manifest["files"]
+    assert len(tables) == len(tenant_models()) + 1  # and the members
+    assert tables["accounts/contact.csv"][0]["name"] == "José Ção"  # UTF-8
+    assert [r["body"] for r in tables["accounts/note.csv"]] == ["mine note"]
+    assert [r["comment"] for r in tables["surveys/response.csv"]] == ["mine comment"]
+    assert len(tables["journeys/usageevent.csv"]) == 3
+    for rows in tables.values():
+        for row in rows:
+            assert "theirs" not in json.dumps(row)
+            assert row.get("organization_id", str(mine.pk)) == str(mine.pk)
+
+
+def test_it_never_exports_api_key_hashes_or_passwords(tmp_path):
+    mine, _theirs = _two_organizations_with_data()
+    output = tmp_path / "mine.zip"
+    call_command(
+        "export_organization", organization=mine.slug, output=str(output), stdout=io.StringIO()
+    )
+    data = output.read_bytes()
+    _manifest, tables = _read_export(data)
+    assert set(tables["accounts/apikey.csv"][0]) >= {"name", "prefix"}
+    assert "hashed_key" not in tables["accounts/apikey.csv"][0]
+    with tenant_context(mine):
+        hashes = list(ApiKey.objects.values_list("hashed_key", flat=True))
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert not any(h.encode() in everything for h in hashes)
+    members = tables["accounts/members.csv"]
+    assert set(members[0]) == {"email", "full_name", "role", "created_at"}
+    assert b"md5$" not in everything
+    assert b"pbkdf2" not in everything
+
+
+def test_it_lets_owners_download_the_export(team, signed_in):
+    with tenant_context(team.organization):
+        ContactFactory(email="someone@cliente.example")
+    url = reverse("accounts:organization_export", args=[team.organization.slug])
+    response = signed_in(team.owner).post(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert "attachment" in response["Content-Disposition"]
+    manifest, _tables = _read_export(b"".join(response.streaming_content))
+    assert manifest["files"]["accounts/contact.csv"] == 1
+    assert signed_in(team.admin).post(url).status_code == 403
+    page = signed_in(team.admin).get(reverse("accounts:privacy", args=[team.organization.slug]))
+    assert url not in page.content.decode()
+
+
+# --- retention of raw usage events -----------------------------------------------------
+
+
+def _events(days_ago, count, *, account="a1", prefix="e"):
+    when = timezone.now() - timedelta(days=days_ago)
+    return [
+        {
+            "account_external_id": account,
+            "contact_email": "user@cliente.example",
+            "name": "report.generated" if i % 2 else "dashboard.viewed",
+            "occurred_at": when,
+            "external_id": f"{prefix}-{days_ago}-{i}",
+        }
+        for i in range(count)
+    ]
+
+
+def _rollups():
+    return (
+        sorted(DailyUsage.objects.values_list("account", "day", "events", "quantity")),
+        sorted(DailyFeatureUsage.objects.values_list("account", "feature", "day", "events")),
+        sorted(DailyContactUsage.objects.values_list("account", "contact", "day", "events")),
+    )
+
+
+def _health():
+    return sorted(
+        AccountHealth.objects.values_list(
+            "account", "day", "score", "band", "active_days", "features_used", "active_contacts"
+        )
+    )
+
+
+def _organization_with_usage(retention_days):
+    organization = OrganizationFactory(time_zone="UTC", usage_event_retention_days=retention_days)
+    with tenant_context(organization):
+        accounts_upsert([{"external_id": "a1", "name": "Acme"}])
+        SubscriptionFactory(account=Account.objects.get(), started_on=date(2024, 1, 1))
+        contacts_upsert([{"account_external_id": "a1", "email": "user@cliente.example"}])
+        events_ingest(_events(100, 5) + _events(10, 4) + _events(1, 2))
+        usage_roll_up()
+        events_ingest(_events(90, 3, prefix="late"))  # old, and not rolled up yet
+    return organization
+
+
+def test_it_purges_only_old_events_already_counted_in_the_rollups(db):
+    org = _organization_with_usage(60)
+    other = _organization_with_usage(60)
+    with tenant_context(org):
+        health_recompute()
+        rollups, health = _rollups(), _health()
+
+    assert usage_events_purge(org.pk, batch_size=2) == 5
+
+    with tenant_context(org):
+        assert _rollups() == rollups
+        health_recompute()
+        assert _health() == health
+        old = UsageEvent.objects.filter(occurred_at__lt=timezone.now() - timedelta(days=60))
+        assert old.count() == 3  # pending roll-up: kept
+        assert PendingUsageRollup.objects.count() == 1
+        assert UsageEvent.objects.count() == 3 + 4 + 2
+        usage_roll_up()
+    assert usage_events_purge(org.pk) == 3  # counted now: purged the next night
+    with tenant_context(other):
+        assert UsageEvent.objects.count() == 5 + 4 + 2 + 3
+
+
+def test_it_keeps_events_forever_without_a_retention(db):
+    org = _organization_with_usage(None)
+    assert usage_events_purge(org.pk) == 0
+    with tenant_context(org):
+        assert UsageEvent.objects.count() == 14
+
+
+def test_it_purges_every_organization_from_the_nightly_sweep(db):
+    from journeys.tasks import purge_usage_events
+
+    org = _organization_with_usage(30)
+    assert purge_usage_events.apply(args=[org.pk]).get() == 5
+    from csplatform.schedules import BEAT_SCHEDULE
+
+    assert BEAT_SCHEDULE["purge-usage-events"]["task"] == "journeys.tasks.purge_usage_events_sweep"
+
+
+def test_it_lets_admins_set_the_retention_of_at_least_30_days(team, signed_in):
+    url = reverse("accounts:privacy", args=[team.organization.slug])
+    client = signed_in(team.admin)
+    assert client.get(url).status_code == 200
+    too_short = client.post(url, {"usage_event_retention_days": "7"})
+    assert too_short.status_code == 400
+    assert "30" in too_short.content.decode()
+    assert client.post(url, {"usage_event_retention_days": "365"}).status_code == 302
+    team.organization.refresh_from_db()
+    assert team.organization.usage_event_retention_days == 365
+    assert client.post(url, {"usage_event_retention_days": ""}).status_code == 302
+    team.organization.refresh_from_db()
+    assert team.organization.usage_event_retention_days is None
