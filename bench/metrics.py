@@ -79,7 +79,7 @@ def _scan(admin: psycopg.Connection, through: date) -> int:
         """,
         {"through": through},
     ).fetchone()
-    assert row is not None
+    assert row is not None  # nosec B101 # sanity check; never run with -O
     return int(row[0])
 
 

@@ -21,7 +21,7 @@ import os
 import re
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # fixed commands
 import sys
 import time
 from pathlib import Path
@@ -136,7 +136,7 @@ def _serve(port: int, progress: IO[str]) -> subprocess.Popen[bytes]:
         # Every simulated client comes from 127.0.0.1: no per-address limit.
         "SURVEY_RATE_LIMIT": "",
     }
-    server = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+    server = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments) # nosec B603
         [
             sys.executable,
             "-m",

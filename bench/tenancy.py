@@ -74,7 +74,7 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
         f"tenancy: seeding {organizations} organizations x {per_organization} invitations\n"
     )
     ids = _seed(organizations, per_organization, progress)
-    picks = random.Random(7).choices(ids, k=queries)  # noqa: S311 (a fixed, repeatable draw)
+    picks = random.Random(7).choices(ids, k=queries)  # noqa: S311 (a fixed, repeatable draw) # nosec B311
     now = timezone.now()
     plain_sql = QUERY.format(table=PLAIN)
 

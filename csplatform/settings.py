@@ -25,7 +25,7 @@ if not SECRET_KEY:
             "SECRET_KEY is required when DEBUG is off: set SECRET_KEY to a long random string "
             "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=1 locally."
         )
-    SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105 # nosec B105 # DEBUG-only key
 elif len(SECRET_KEY) < 32 and not DEBUG:
     raise ImproperlyConfigured("SECRET_KEY is too short: use at least 50 random characters.")
 

@@ -144,7 +144,7 @@ def account(request: HttpRequest, org_slug: str, account_id: int) -> HttpRespons
 def account_note(request: HttpRequest, org_slug: str, account_id: int) -> HttpResponse:
     account = _account_get(account_id)
     author = request.user
-    assert isinstance(author, User)  # manager_required: a signed-in member
+    assert isinstance(author, User)  # manager_required: a signed-in member # nosec B101
     body = request.POST.get("body", "")
     try:
         note_create(account=account, author=author, body=body)

@@ -297,8 +297,8 @@ class Figure:
             return ""
         low = b.low if b.low is not None else b.high
         high = b.high if b.high is not None else b.low
-        assert low is not None
-        assert high is not None
+        assert low is not None  # nosec B101 # type narrowing
+        assert high is not None  # nosec B101 # type narrowing
         if low - 1e-9 <= self.value <= high + 1e-9:
             return "within"
         above = self.value > high

@@ -172,14 +172,14 @@ def copy_rows(table: str, frame: pd.DataFrame, *, blank: Sequence[str] = ()) -> 
     frame.to_csv(buffer, index=False, header=False, na_rep="")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE demo_rows AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
+            f"CREATE TEMP TABLE demo_rows AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608 # nosec B608 # constant identifiers
         )
         options = f", FORCE_NOT_NULL ({', '.join(blank)})" if blank else ""
         with cursor.cursor.copy(
             f"COPY demo_rows ({columns}) FROM STDIN WITH (FORMAT csv{options})"
         ) as copy:
             copy.write(buffer.getvalue())
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM demo_rows")  # noqa: S608
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM demo_rows")  # noqa: S608 # nosec B608 # constant identifiers
         cursor.execute("DROP TABLE demo_rows")
 
 

@@ -297,7 +297,7 @@ def account_stage(request: HttpRequest, org_slug: str, account_id: int) -> HttpR
     form = AccountStageForm(request.POST, stages=stages, language=_language())
     if form.is_valid():
         user = request.user
-        assert isinstance(user, User)  # manager_required: a signed-in member
+        assert isinstance(user, User)  # manager_required: a signed-in member # nosec B101
         try:
             changed = services.account_stage_change(
                 account=account, stage_key=form.cleaned_data["stage"], by=user

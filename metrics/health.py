@@ -528,7 +528,7 @@ def _snapshot_sql() -> str:
     ]
     # Column names and constants only; every value is a parameter.
     return (
-        "INSERT INTO metrics_accounthealth (organization_id, day, account_id, score, band, "  # noqa: S608
+        "INSERT INTO metrics_accounthealth (organization_id, day, account_id, score, band, "  # noqa: S608 # nosec B608 # constant identifiers
         f"{', '.join(COMPONENTS)}, contributions, flags, {', '.join(_INTS)}) "
         f"SELECT %(organization)s, %(day)s, r.account_id, r.score, r.band, {', '.join(values)}, "
         f"jsonb_strip_nulls(jsonb_build_object({points})), "

@@ -121,7 +121,7 @@ def _band_drop(q: _Statement, today: date, days: int | None) -> str:
     WHERE h.day = {t}
       AND (({_BAND_RANK.format("h.band")} < {_BAND_RANK.format("before.band")})
            OR (before.band IS NULL AND h.band = 'at_risk'))
-    """  # noqa: S608 (values are parameters)
+    """  # noqa: S608 (values are parameters) # nosec B608
 
 
 def _detractor(q: _Statement, today: date, days: int | None) -> str:
@@ -146,7 +146,7 @@ def _detractor(q: _Statement, today: date, days: int | None) -> str:
            OR (r.kind = 'csat' AND r.score <= 2)
            OR (r.kind = 'ces' AND r.score <= 3))
     ORDER BY r.account_id, r.responded_at DESC, r.id DESC
-    """  # noqa: S608 (values are parameters)
+    """  # noqa: S608 (values are parameters) # nosec B608
 
 
 def _renewal(q: _Statement, today: date, days: int | None) -> str:
@@ -181,7 +181,7 @@ def _renewal(q: _Statement, today: date, days: int | None) -> str:
     ) n
     GROUP BY n.account_id
     HAVING min(n.on_day) <= {q.param(today + timedelta(days=days))}
-    """  # noqa: S608 (values are parameters)
+    """  # noqa: S608 (values are parameters) # nosec B608
 
 
 def _inactive(q: _Statement, today: date, days: int | None) -> str:
@@ -206,7 +206,7 @@ def _inactive(q: _Statement, today: date, days: int | None) -> str:
         ORDER BY d.day DESC LIMIT 1
     ) u ON true
     WHERE c.first_start <= {cutoff} AND (u.day IS NULL OR u.day <= {cutoff})
-    """  # noqa: S608 (values are parameters)
+    """  # noqa: S608 (values are parameters) # nosec B608
 
 
 def _ttv_overdue(q: _Statement, today: date, days: int | None) -> str:
@@ -226,7 +226,7 @@ def _ttv_overdue(q: _Statement, today: date, days: int | None) -> str:
           JOIN journeys_valuemilestone m ON m.event_name = f.feature
           WHERE f.account_id = c.account_id
       )
-    """  # noqa: S608 (values are parameters)
+    """  # noqa: S608 (values are parameters) # nosec B608
 
 
 def _triad(q: _Statement, today: date, days: int | None) -> str:
@@ -243,7 +243,7 @@ def _triad(q: _Statement, today: date, days: int | None) -> str:
     CROSS JOIN LATERAL unnest(h.flags) AS f(flag)
     WHERE h.day = {q.param(today)} AND f.flag IN ({flags})
     ORDER BY h.account_id, f.flag DESC
-    """  # noqa: S608 (values are parameters)
+    """  # noqa: S608 (values are parameters) # nosec B608
 
 
 _RULES = {
@@ -282,7 +282,7 @@ def _open_tasks(playbook: Playbook, today: date, now: datetime) -> list[NewTask]
     ORDER BY a.id
     ON CONFLICT DO NOTHING
     RETURNING id, assignee_id IS NOT NULL
-    """  # noqa: S608 (every value is a parameter; the rest is constant SQL)
+    """  # noqa: S608 (every value is a parameter; the rest is constant SQL) # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, q.params)
         return [

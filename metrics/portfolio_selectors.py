@@ -134,7 +134,7 @@ def account_portfolio(*, today: date, health_day: date | None) -> QuerySet[Portf
     snapshot of `health_day` (None without one: not a customer that day)."""
     return Account.objects.select_related("owner").annotate(
         mrr_cents=Cast(Coalesce(_mrr_today(today), Value(0.0)), BigIntegerField()),
-        next_renewal_on=RawSQL(  # noqa: S611 (constant SQL, every value a parameter)
+        next_renewal_on=RawSQL(  # noqa: S611 (constant SQL, every value a parameter) # nosec B611
             _NEXT_RENEWAL_SQL, [today] * 5, output_field=DateField()
         ),
         health_score=_health("score", health_day, FloatField()),

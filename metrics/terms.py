@@ -114,7 +114,7 @@ def terms_replace(month: date, terms: dict[str, np.ndarray], dates: pd.DataFrame
         *("'{}'" for _ in emptied),
     ]
     sql = (
-        f"INSERT INTO metrics_monthterms (organization_id, {', '.join(columns)}) "  # noqa: S608 (constants)
+        f"INSERT INTO metrics_monthterms (organization_id, {', '.join(columns)}) "  # noqa: S608 (constants) # nosec B608
         f"VALUES (%(organization)s, {', '.join(holders)}) ON CONFLICT (organization_id) DO "
         f"UPDATE SET {', '.join(f'{k} = EXCLUDED.{k}' for k in columns)}"
     )
@@ -410,7 +410,7 @@ state_written AS (
     WHERE EXISTS (SELECT 1 FROM updated)
 )
 SELECT count(*) FROM updated
-"""  # noqa: S608 (formatted from constants only; every value is a parameter)
+"""  # noqa: S608 (formatted from constants only; every value is a parameter) # nosec B608
 
 
 def month_recompute_for_accounts(

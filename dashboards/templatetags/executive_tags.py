@@ -71,8 +71,8 @@ def benchmark_range(low: float | None, high: float | None) -> str:
         return NONE
     low = high if low is None else low
     high = low if high is None else high
-    assert low is not None
-    assert high is not None
+    assert low is not None  # nosec B101 # type narrowing
+    assert high is not None  # nosec B101 # type narrowing
     if abs(high - low) < 1e-9:
         return f"≈ {_percent_plain(low)} %"
     return f"{_percent_plain(low)}–{_percent_plain(high)} %"
