@@ -16,13 +16,14 @@ TEST_ENV := DEBUG=0 SECRET_KEY=tests-only-secret-key-not-for-production-01234567
 # The demo runs with DEBUG on: console email, no secret needed, plain http.
 DEMO_ENV := DEBUG=1
 
-.PHONY: help install db messages static migrate demo serve test lint format bench clean
+.PHONY: help install db messages static migrate demo serve test lint format bench loadtest clean
 
 help:
 	@echo "make demo   install, migrate, seed the demo organization and serve web + worker + beat"
 	@echo "make test   the whole test suite against the local Postgres and Redis"
 	@echo "make lint   ruff check, ruff format --check, mypy, bandit"
 	@echo "make bench  the benchmarks, printing ratios as JSON"
+	@echo "make loadtest  a 3-minute load test on loopback, then every write checked (DURATION=60s USERS=12)"
 
 install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -74,6 +75,10 @@ format:
 
 bench: install db
 	$(TEST_ENV) $(RUN) python -m bench
+
+loadtest: install db
+	$(TEST_ENV) $(if $(DURATION),LOADTEST_DURATION=$(DURATION)) $(if $(USERS),LOADTEST_USERS=$(USERS)) \
+		$(RUN) python -m loadtest
 
 clean:
 	rm -rf staticfiles .pytest_cache .mypy_cache .ruff_cache
