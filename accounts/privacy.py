@@ -140,7 +140,7 @@ def _redact_free_text(pattern: str) -> int:
             # Raw SQL names the organization itself (as journeys.rollups does); RLS
             # would hide other tenants' rows anyway.
             cursor.execute(
-                f"UPDATE {qn(table)} SET {', '.join(assignments)} "  # noqa: S608 (names from the catalogue)
+                f"UPDATE {qn(table)} SET {', '.join(assignments)} "  # noqa: S608 (names from the catalogue) # nosec B608
                 f"WHERE organization_id = %(org)s AND ({' OR '.join(conditions)})",
                 {"pattern": pattern, "redacted": REDACTED, "org": organization_id},
             )

@@ -30,7 +30,7 @@ def contact_erase(request: HttpRequest, org_slug: str, contact_id: int) -> HttpR
     form = ContactEraseForm(request.POST or None, contact_email=contact.email)
     if request.method == "POST" and form.is_valid():
         actor = request.user
-        assert isinstance(actor, User)  # admin_required: a signed-in member
+        assert isinstance(actor, User)  # admin_required: a signed-in member # nosec B101
         privacy.contact_erase(contact, actor=actor, channel=ErasureChannel.WEB)
         # The message names no one: it is stored in the session.
         messages.success(request, _("The contact was erased."))
