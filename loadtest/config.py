@@ -14,7 +14,7 @@ DEFAULT_DATABASE_URL = "postgres://csplatform:csplatform@127.0.0.1:5432/csplatfo
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # The same throwaway key as the test suite's (Makefile TEST_ENV): the load test's
 # database is dropped at the end, and its answer links are signed with this key.
-FALLBACK_SECRET_KEY = "tests-only-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
+FALLBACK_SECRET_KEY = "tests-only-secret-key-not-for-production-0123456789abcdef"  # noqa: S105 # nosec B105
 
 
 def parse_duration(text: str) -> int:

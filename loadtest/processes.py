@@ -6,7 +6,7 @@ import os
 import re
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # fixed commands
 import sys
 import time
 import urllib.parse
@@ -107,7 +107,7 @@ class Processes:
     def _start(self, name: str, command: list[str], log: Path) -> subprocess.Popen[bytes]:
         out = log.open("wb")
         self.logs.append(out)
-        process = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+        process = subprocess.Popen(  # noqa: S603 # nosec B603 # our interpreter, fixed arguments
             command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
         )
         self.running.append((name, process))
@@ -176,7 +176,8 @@ class Processes:
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} exited; see its log in {self.config.artifacts}")
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:  # noqa: S310
+                # http://127.0.0.1 only.
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:  # noqa: S310 # nosec B310
                     if answer.status == 200:
                         break
             except OSError:
@@ -206,7 +207,7 @@ class Processes:
         self.env.update(env)
         log = (c.artifacts / "locust.log").open("wb")
         self.logs.append(log)
-        process = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+        process = subprocess.Popen(  # noqa: S603 # nosec B603 # our interpreter, fixed arguments
             [
                 sys.executable,
                 "-m",
@@ -237,7 +238,8 @@ class Processes:
         )
         self.running.append(("locust", process))
         # Everything to the log; the periodic progress lines to the console too.
-        assert process.stdout is not None
+        if process.stdout is None:
+            raise RuntimeError("locust's output is not piped")
         for line in process.stdout:
             log.write(line)
             if line.startswith(b"[loadtest]"):
