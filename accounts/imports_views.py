@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.audit import audit_import
 from accounts.forms import ImportForm
 from accounts.models import ImportUpload
 from csplatform.imports import REGISTRY, ImportRejected, import_file
@@ -78,6 +79,13 @@ def import_confirm(request: HttpRequest, org_slug: str, upload_id: int) -> HttpR
         return redirect("accounts:imports", org_slug=org_slug)
     outcome = _run(upload, dry_run=False)
     if "errors" in outcome:
+        audit_import(
+            actor=request.user,  # type: ignore[arg-type]
+            kind=upload.kind,
+            filename=upload.filename,
+            source="page",
+            problems=len(outcome["errors"]),  # type: ignore[arg-type]
+        )
         return render(
             request,
             "accounts/import_preview.html",
@@ -90,6 +98,14 @@ def import_confirm(request: HttpRequest, org_slug: str, upload_id: int) -> HttpR
     upload.result = result.as_dict()  # type: ignore[attr-defined]
     upload.content = b""  # the data now lives in its tables; keep only the record of it
     upload.save(update_fields=["imported_at", "rows", "result", "content"])
+    audit_import(
+        actor=request.user,  # type: ignore[arg-type]
+        kind=upload.kind,
+        filename=upload.filename,
+        source="page",
+        rows=upload.rows,
+        result=upload.result,
+    )
     messages.success(
         request,
         _("%(file)s imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.")

@@ -574,7 +574,7 @@ class AuditEvent(TenantModel):
         CAMPAIGN_SENT = "survey_campaign.sent", _("Survey campaign sent")
         ORGANIZATION_UPDATED = "organization.settings_changed", _("Organization settings changed")
 
-    objects = AuditEventManager()
+    objects: ClassVar[AuditEventManager] = AuditEventManager()
 
     at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.ForeignKey(

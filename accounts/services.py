@@ -18,9 +18,11 @@ from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from accounts.audit import audit_record
 from accounts.models import (
     Account,
     ApiKey,
+    AuditEvent,
     Invitation,
     Membership,
     Note,
@@ -121,8 +123,17 @@ def membership_change_role(*, membership: Membership, role: str, actor: Membersh
         _ensure_can_grant(actor, Role.OWNER)
     if role != Role.OWNER:
         _ensure_an_owner_remains(membership)
+    old_role = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    if old_role != role:
+        audit_record(
+            AuditEvent.Action.MEMBER_ROLE_CHANGED,
+            actor=actor,
+            target=membership.user.email,
+            details={"old_role": old_role, "new_role": role},
+            organization=membership.organization,
+        )
     return membership
 
 
@@ -132,7 +143,15 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     if membership.role == Role.OWNER:
         _ensure_can_grant(actor, Role.OWNER)
     _ensure_an_owner_remains(membership)
+    organization, email, role = membership.organization, membership.user.email, membership.role
     membership.delete()
+    audit_record(
+        AuditEvent.Action.MEMBER_REMOVED,
+        actor=actor,
+        target=email,
+        details={"role": role},
+        organization=organization,
+    )
 
 
 def invitation_create(*, email: str, role: str, invited_by: Membership) -> Invitation:
@@ -151,18 +170,34 @@ def invitation_create(*, email: str, role: str, invited_by: Membership) -> Invit
             email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now)
         invitation = Invitation.objects.create(email=email, role=role, invited_by=invited_by.user)
+        audit_record(
+            AuditEvent.Action.MEMBER_INVITED,
+            actor=invited_by,
+            target=email,
+            details={"role": role, "expires_at": invitation.expires_at},
+        )
         from accounts.tasks import send_invitation_email
 
         enqueue_on_commit(send_invitation_email, organization.pk, invitation.pk)
     return invitation
 
 
-def invitation_revoke(*, invitation: Invitation) -> bool:
-    """Revoke an open invitation (its link stops working at once); False if it was not open."""
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User | None = None) -> bool:
+    """Revoke an open invitation (its link stops working at once); False if it was not open.
+
+    `actor` is who revoked it, for the audit log (None: an operator's script).
+    """
     if not invitation.is_open:
         return False
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+    audit_record(
+        AuditEvent.Action.INVITATION_REVOKED,
+        actor=actor,
+        target=invitation.email,
+        details={"role": invitation.role},
+    )
     return True
 
 
@@ -244,6 +279,7 @@ def invitations_purge_stale(*, older_than_days: int = 30) -> int:
     return deleted
 
 
+@transaction.atomic
 def api_key_create(*, name: str, created_by: User) -> tuple[ApiKey, str]:
     """A new API key for the current organization, and the key itself: shown once, never stored."""
     from accounts.authentication import generate_key, hash_key
@@ -255,14 +291,31 @@ def api_key_create(*, name: str, created_by: User) -> tuple[ApiKey, str]:
         hashed_key=hash_key(key),
         created_by=created_by,
     )
+    # The name and the prefix shown on the keys page: never the key, nor its hash.
+    audit_record(
+        AuditEvent.Action.API_KEY_CREATED,
+        actor=created_by,
+        target=name,
+        details={"name": name, "prefix": api_key.prefix},
+    )
     return api_key, key
 
 
-def api_key_revoke(*, api_key: ApiKey) -> None:
-    """Revoke a key: the next request that uses it gets a 401."""
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> None:
+    """Revoke a key: the next request that uses it gets a 401.
+
+    `actor` is who revoked it, for the audit log (None: an operator's script).
+    """
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            AuditEvent.Action.API_KEY_REVOKED,
+            actor=actor,
+            target=api_key.name,
+            details={"name": api_key.name, "prefix": api_key.prefix},
+        )
 
 
 NOTE_MAX_CHARS = 10_000

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import imports_views, privacy_views, views
+from accounts import audit_views, imports_views, privacy_views, views
 
 app_name = "accounts"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("imports/<int:upload_id>/", imports_views.import_preview, name="import_preview"),
     path("imports/<int:upload_id>/confirm/", imports_views.import_confirm, name="import_confirm"),
     path("api-keys/", views.api_keys, name="api_keys"),
+    path("audit-log/", audit_views.audit_log, name="audit_log"),
     path("api-keys/<int:api_key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path(
         "invitations/<int:invitation_id>/revoke/",

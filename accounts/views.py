@@ -98,7 +98,7 @@ def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=invitation_id)
-    if services.invitation_revoke(invitation=invitation):
+    if services.invitation_revoke(invitation=invitation, actor=request.user):  # type: ignore[arg-type]
         messages.success(
             request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
         )
@@ -242,6 +242,6 @@ def api_keys(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_POST
 def api_key_revoke(request: HttpRequest, org_slug: str, api_key_id: int) -> HttpResponse:
     api_key = get_object_or_404(ApiKey, pk=api_key_id)
-    services.api_key_revoke(api_key=api_key)
+    services.api_key_revoke(api_key=api_key, actor=request.user)  # type: ignore[arg-type]
     messages.success(request, _("The key %(name)s was revoked.") % {"name": api_key.name})
     return redirect("accounts:api_keys", org_slug=org_slug)

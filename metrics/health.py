@@ -27,7 +27,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from accounts.models import Contact
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, Contact
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
 from journeys.models import (
@@ -117,12 +118,23 @@ def health_model() -> HealthModel:
     return stored
 
 
+# What the audit log compares before and after a change of the model.
+AUDITED_FIELDS = (
+    "weights",
+    "engagement_weights",
+    "healthy_from",
+    "at_risk_below",
+    "adoption_threshold",
+)
+
+
 @transaction.atomic
 def health_model_update(*, model: Model, by: Any) -> HealthModel:
     """Store the organization's health model and have the health recomputed with it."""
     from metrics.services import health_mark_stale
 
     stored = health_model()
+    before = {name: getattr(stored, name) for name in AUDITED_FIELDS}
     stored.weights = {c: model.weights.get(c, 0) for c in COMPONENTS}
     stored.engagement_weights = {p: model.engagement_weights.get(p, 0) for p in ENGAGEMENT_PARTS}
     stored.healthy_from = int(model.healthy_from)
@@ -130,6 +142,16 @@ def health_model_update(*, model: Model, by: Any) -> HealthModel:
     stored.adoption_threshold = model.adoption_threshold
     stored.updated_by = by
     stored.save()
+    changed = {
+        name: {"old": before[name], "new": getattr(stored, name)}
+        for name in AUDITED_FIELDS
+        if before[name] != getattr(stored, name)
+    }
+    audit_record(
+        AuditEvent.Action.HEALTH_MODEL_UPDATED,
+        actor=by,
+        details={"changed": changed},
+    )
     health_mark_stale()
     return stored
 

@@ -15,6 +15,7 @@ from surveys.models import Campaign, Survey
 from surveys.models import Invitation as SurveyInvitation
 from tests import (
     roles_account,
+    roles_audit,
     roles_executive,
     roles_health,
     roles_journeys,
@@ -74,6 +75,7 @@ ORG_VIEWS = {
 
 SECTIONS = [
     roles_account,
+    roles_audit,
     roles_executive,
     roles_health,
     roles_journeys,

@@ -1,3 +1,4 @@
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,12 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        # The command is an edge, like a view: it records what it did in the audit log.
+        from accounts.audit import audit_import
+
+        audit = partial(
+            audit_import, actor=None, kind=options["kind"], filename=path.name, source="command"
+        )
         try:
             with tenant_context(organization):
                 report = import_file(
@@ -41,7 +48,12 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     progress=lambda message: self.stderr.write(message),
                 )
+                if not report.dry_run:
+                    audit(rows=report.rows, result=report.result.as_dict())
         except ImportRejected as rejected:
+            if not options["dry_run"]:
+                with tenant_context(organization):
+                    audit(problems=len(rejected.errors))
             for warning in rejected.warnings:
                 self.stderr.write(self.style.WARNING(warning))
             for error in rejected.errors:

@@ -1,0 +1,94 @@
+"""The audit log page: the organization's admin actions, newest first, for admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from accounts.audit import PAGE_SIZE, audit_actor_choices, audit_event_list
+from accounts.models import AuditEvent, Role
+from csplatform.permissions import admin_required
+
+# How a key of `details` reads on the page; a key not listed is shown as it is stored.
+DETAIL_LABELS = {
+    "role": _("role"),
+    "old_role": _("old role"),
+    "new_role": _("new role"),
+    "expires_at": _("expires"),
+    "name": _("name"),
+    "prefix": _("starts with"),
+    "kind": _("kind"),
+    "file": _("file"),
+    "source": _("from"),
+    "rows": _("rows"),
+    "created": _("created"),
+    "updated": _("updated"),
+    "unchanged": _("unchanged"),
+    "problems": _("problems"),
+    "changed": _("changed"),
+}
+ROLE_LABELS = dict(Role.choices)
+SOURCE_LABELS = {"page": _("the import page"), "command": _("the import_csv command")}
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters (a GET form). An invalid value shows everything."""
+
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    actor = forms.TypedChoiceField(label=_("Who"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, actors: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("Every action")), *AuditEvent.Action.choices]  # type: ignore[attr-defined]
+        self.fields["actor"].choices = [("", _("Everyone")), *actors]  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, Any]:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        return {
+            "action": self.cleaned_data["action"] or "",
+            "actor_id": self.cleaned_data["actor"],
+        }
+
+
+def _detail_value(key: str, value: Any) -> Any:
+    if key in {"role", "old_role", "new_role"}:
+        return ROLE_LABELS.get(value, value)
+    if key == "source":
+        return SOURCE_LABELS.get(value, value)
+    if key == "changed" and isinstance(value, dict):
+        return ", ".join(str(DETAIL_LABELS.get(name, name)) for name in value) or "—"
+    return value
+
+
+def detail_rows(event: AuditEvent) -> list[tuple[str, Any]]:
+    """The entry's details as (label, value) pairs for the page."""
+    return [
+        (str(DETAIL_LABELS.get(key, key)), _detail_value(key, value))
+        for key, value in event.details.items()
+    ]
+
+
+@admin_required
+def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None, actors=audit_actor_choices())
+    filters = form.filters()
+    page = Paginator(audit_event_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [(event, detail_rows(event)) for event in page],
+        "filtered": any(filters.values()),
+        "query": query.urlencode(),
+    }
+    template = "accounts/audit_log.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#audit-table"
+    return render(request, template, context)
