@@ -7,6 +7,12 @@ so one slow tenant never holds up the others.
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
+    # Follow-up work (recomputes, emails) whose task was lost or never queued, say
+    # while Redis was down: queued again from the outbox (csplatform.outbox).
+    "relay-outbox": {
+        "task": "csplatform.tasks.outbox_relay_sweep",
+        "schedule": crontab(minute="*"),
+    },
     "purge-stale-invitations": {
         "task": "accounts.tasks.purge_stale_invitations_sweep",
         "schedule": crontab(hour="3", minute="17"),

@@ -302,6 +302,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 8 * 1024 * 1024, min
 USAGE_ROLLUP_DELAY_SECONDS = env_int("USAGE_ROLLUP_DELAY_SECONDS", 5, minimum=0)
 # Seconds from a change of subscriptions to the metrics recompute (one run per burst).
 METRICS_RECOMPUTE_DELAY_SECONDS = env_int("METRICS_RECOMPUTE_DELAY_SECONDS", 30, minimum=0)
+# Seconds past its due time before a follow-up task that never ran (Redis down, a
+# queue lost) is queued again from the outbox; doubles on each retry, up to an hour.
+OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 120, minimum=1)
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

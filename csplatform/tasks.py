@@ -2,7 +2,9 @@
 
 A task is an interface: it takes ids (never model instances), enters the
 organization's tenant context, and calls a service. Tasks are acks_late, so
-a worker lost mid-task hands it to another: each must be idempotent.
+a worker lost mid-task hands it to another, and queued through the outbox
+(csplatform.outbox), so a task lost with Redis is queued again: each must be
+idempotent.
 """
 
 import logging
@@ -15,12 +17,21 @@ from celery import Task, shared_task
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from csplatform.outbox import (
+    broker_down,
+    outbox_claim,
+    outbox_done,
+    outbox_publish,
+    outbox_record,
+)
 from csplatform.tenancy import current_organization, organization_model, tenant_context
 
 logger = logging.getLogger(__name__)
 
 
-def tenant_task(*, exclusive: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Task]:
+def tenant_task(
+    *, exclusive: bool = False, debounced: bool = False, **options: Any
+) -> Callable[[Callable[..., Any]], Task]:
     """Make `fn(*args)` a Celery task called as `task.delay(organization_id, *args)`.
 
     The body runs inside `tenant_context(organization_id)`, one transaction. An
@@ -28,13 +39,20 @@ def tenant_task(*, exclusive: bool = False, **options: Any) -> Callable[[Callabl
     (returns None). `exclusive=True` takes a Postgres advisory lock for
     (task, organization) first, so two workers never run it for the same
     organization at once; the second waits, then finds the work done.
+
+    The outbox messages the run does the work of are deleted in its transaction: the
+    one it was published for (`outbox_id`), and with `debounced=True` (a task queued
+    by `enqueue_debounced`) every message of the task recorded before it started. A
+    run that fails or is killed leaves them, and the relay queues it again.
     """
 
     def decorator(fn: Callable[..., Any]) -> Task:
         name = options.setdefault("name", f"{fn.__module__}.{fn.__name__}")
 
         @wraps(fn)
-        def run(organization_id: int, *args: Any, **kwargs: Any) -> Any:
+        def run(
+            organization_id: int, *args: Any, outbox_id: int | None = None, **kwargs: Any
+        ) -> Any:
             organization = (
                 organization_model().objects.filter(pk=organization_id, is_active=True).first()
             )
@@ -44,9 +62,16 @@ def tenant_task(*, exclusive: bool = False, **options: Any) -> Callable[[Callabl
                 )
                 return None
             with tenant_context(organization):
+                claimed = [] if outbox_id is None else [outbox_id]
+                if debounced:
+                    # First, so a change made while this runs queues another run.
+                    debounce_release_key(name, organization_id)
+                    claimed += outbox_claim(name)
                 if exclusive:
                     organization_lock(name)
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+                outbox_done(claimed)
+                return result
 
         options.setdefault("acks_late", True)
         return shared_task(**options)(run)
@@ -68,38 +93,59 @@ def organization_lock(name: str) -> None:
         )
 
 
-def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Send the task once the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(task.delay, *args, **kwargs))
+def enqueue_on_commit(task: Task, organization_id: int, *args: Any) -> None:
+    """Run `task(organization_id, *args)` once the current transaction commits.
+
+    Recorded in the outbox in this transaction (call inside the organization's tenant
+    context): if the broker is down at commit, or the queued task is lost, the relay
+    queues it again, so it runs at least once.
+    """
+    outbox_id = outbox_record(task.name, args)
+    transaction.on_commit(
+        partial(outbox_publish, task.name, organization_id, args, outbox_id=outbox_id)
+    )
 
 
-def _debounce_key(task: Task, organization_id: int) -> str:
-    return f"debounce:{task.name}:{organization_id}"
+def _debounce_key(name: str, organization_id: int) -> str:
+    return f"debounce:{name}:{organization_id}"
 
 
 def enqueue_debounced(task: Task, organization_id: int, *, delay: float) -> None:
     """After the current transaction commits, queue `task(organization_id)` to run in
     `delay` seconds, unless a run is already waiting: a burst of changes causes one run.
 
-    The task must call `debounce_release` before it reads what changed, so a change
-    made while it runs schedules another run. If the broker or cache is down the
-    change is kept (it committed) and the periodic sweep catches up; the request
-    does not fail for it.
+    The task must be a `tenant_task(debounced=True)`. The need for a run is recorded in
+    the outbox in this transaction; the cache only keeps a burst from queueing many
+    runs. If Redis is down, the request still succeeds (its change committed) and the
+    outbox relay queues the run once Redis is back.
     """
+    outbox_record(task.name, debounced=True, countdown=delay)
 
     def send() -> None:
+        key = _debounce_key(task.name, organization_id)
         try:
-            if cache.add(_debounce_key(task, organization_id), 1, timeout=delay + 60):
-                task.apply_async((organization_id,), countdown=delay)
+            if not cache.add(key, 1, timeout=delay + 60):
+                return  # a run is already waiting
         except Exception:
-            logger.exception("could not queue %s for organization %s", task.name, organization_id)
+            logger.warning("cache unavailable; the outbox relay will queue %s", task.name)
+            broker_down()  # the same Redis, most likely: spare the next publish its retries
+            return
+        if not outbox_publish(task.name, organization_id, countdown=delay):
+            debounce_release_key(task.name, organization_id)
 
     transaction.on_commit(send)
 
 
+def debounce_release_key(name: str, organization_id: int) -> None:
+    try:
+        cache.delete(_debounce_key(name, organization_id))
+    except Exception:
+        logger.warning("cache unavailable; %s not released", name, exc_info=True)
+
+
 def debounce_release(task: Task, organization_id: int) -> None:
-    """Let the next change queue `task` again (call first thing in a debounced task)."""
-    cache.delete(_debounce_key(task, organization_id))
+    """Let the next change queue `task` again (a debounced task does this itself)."""
+    debounce_release_key(task.name, organization_id)
 
 
 def fan_out(task: Task) -> int:
@@ -110,3 +156,12 @@ def fan_out(task: Task) -> int:
     for organization_id in organization_ids:
         task.delay(organization_id)
     return len(organization_ids)
+
+
+@shared_task(name="csplatform.tasks.outbox_relay_sweep")
+def outbox_relay_sweep() -> int:
+    """Queue again the follow-up work whose task never ran (Redis was down, a queue was
+    lost, a run failed); returns the tasks queued."""
+    from csplatform.outbox import outbox_relay
+
+    return outbox_relay()

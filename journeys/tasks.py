@@ -1,14 +1,12 @@
 from celery import shared_task
 
-from csplatform.tasks import debounce_release, fan_out, tenant_task
-from csplatform.tenancy import current_organization
+from csplatform.tasks import fan_out, tenant_task
 from journeys import rollups, task_services
 
 
-@tenant_task()
+@tenant_task(debounced=True)
 def roll_up_usage() -> int:
     """Count newly recorded events in the daily rollups (queued by ingestion, debounced)."""
-    debounce_release(roll_up_usage, current_organization().pk)
     return rollups.usage_roll_up()
 
 

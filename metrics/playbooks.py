@@ -22,14 +22,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from csplatform.tasks import enqueue_on_commit
 from csplatform.tenancy import current_organization
 from journeys.models import Playbook, PlaybookTrigger, TaskStatus
 from metrics.models import HealthBand
@@ -323,7 +323,7 @@ def playbooks_run_and_notify(*, today: date | None = None) -> list[int]:
     created = _run(today)
     to_email = [task.id for task in created if task.needs_email]
     if to_email:
-        transaction.on_commit(partial(email_new_tasks.delay, current_organization().pk, to_email))
+        enqueue_on_commit(email_new_tasks, current_organization().pk, to_email)
     return [task.id for task in created]
 
 

@@ -1,17 +1,15 @@
 from celery import shared_task
 
-from csplatform.tasks import debounce_release, fan_out, tenant_task
-from csplatform.tenancy import current_organization
+from csplatform.tasks import fan_out, tenant_task
 from metrics import services
 from metrics.health import health_recompute
 from metrics.playbooks import playbooks_run_and_notify
 from metrics.satisfaction import satisfaction_recompute
 
 
-@tenant_task()
+@tenant_task(debounced=True)
 def recompute_metrics(full: bool = False) -> dict[str, object]:
     """Bring the organization's stored metrics up to date (queued, debounced, on change)."""
-    debounce_release(recompute_metrics, current_organization().pk)
     result = services.metrics_recompute(full=full)
     if not result.skipped:
         services.health_mark_stale()  # revenue trend, renewals, who is a customer
@@ -34,20 +32,18 @@ def recompute_metrics_full() -> dict[str, object]:
     }
 
 
-@tenant_task()
+@tenant_task(debounced=True)
 def recompute_satisfaction() -> int:
     """Bring the organization's NPS, CSAT and CES up to date (queued, debounced, on change)."""
-    debounce_release(recompute_satisfaction, current_organization().pk)
     rows = satisfaction_recompute()
     services.health_mark_stale()  # satisfaction is a component
     return rows
 
 
-@tenant_task()
+@tenant_task(debounced=True)
 def recompute_health() -> dict[str, object]:
     """Recompute today's health snapshot, then run the playbooks on it (queued,
     debounced, on any change the score reads)."""
-    debounce_release(recompute_health, current_organization().pk)
     health = health_recompute()
     tasks = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
     return {"accounts": health.accounts, "bands": health.bands, "tasks": len(tasks)}

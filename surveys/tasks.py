@@ -23,10 +23,23 @@ def _chain_key(campaign_id: int) -> str:
 def queue_sending(organization_id: int, campaign_id: int, *, countdown: int = 0) -> bool:
     """Queue the campaign's emails unless a run is already queued for it: one chain per
     campaign, so the rate stays SURVEY_EMAILS_PER_MINUTE however often this is called.
-    (The key expires, so a chain lost with its worker is started again by the sweep.)"""
-    if not cache.add(_chain_key(campaign_id), True, timeout=countdown + 2 * CHAIN_SECONDS):
+    (The key expires, so a chain lost with its worker is started again by the sweep.)
+
+    Never raises: the invitations waiting are the record of the work (they stay pending
+    until sent), so if Redis is down the sweep (send_due_campaigns, every five minutes)
+    starts the chain once it is back.
+    """
+    try:
+        if not cache.add(_chain_key(campaign_id), True, timeout=countdown + 2 * CHAIN_SECONDS):
+            return False
+        send_invitations.apply_async(
+            (organization_id, campaign_id), countdown=countdown, retry=False
+        )
+    except Exception:
+        logger.warning(
+            "could not queue the emails of campaign %s; the sweep will", campaign_id, exc_info=True
+        )
         return False
-    send_invitations.apply_async((organization_id, campaign_id), countdown=countdown)
     return True
 
 

@@ -25,6 +25,7 @@ from accounts.models import (
     Subscription,
     User,
 )
+from csplatform.models import OutboxMessage
 from dashboards.models import Benchmark, ExecutiveDigest
 from journeys.models import (
     CoreFeature,
@@ -524,6 +525,18 @@ class ExecutiveDigestFactory(factory.django.DjangoModelFactory):
 
 
 TENANT_FACTORIES.update({Benchmark: BenchmarkFactory, ExecutiveDigest: ExecutiveDigestFactory})
+
+
+class OutboxMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboxMessage
+
+    task = "metrics.tasks.recompute_health"
+    debounced = True
+    run_after = factory.LazyFunction(timezone.now)
+
+
+TENANT_FACTORIES[OutboxMessage] = OutboxMessageFactory
 
 
 class ContactErasureFactory(factory.django.DjangoModelFactory):

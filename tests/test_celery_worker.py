@@ -64,6 +64,7 @@ def test_it_lists_every_periodic_job_in_the_schedule_module():
     from csplatform.celery import app
     from csplatform.schedules import BEAT_SCHEDULE
 
+    app.loader.import_default_modules()  # what beat and the worker do at start
     app.finalize()
     assert app.conf.beat_schedule == BEAT_SCHEDULE
     for entry in BEAT_SCHEDULE.values():

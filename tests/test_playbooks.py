@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from csplatform import tasks as csplatform_tasks
 from csplatform.tenancy import tenant_context
 from journeys import tasks as journey_tasks
 from journeys.models import Playbook, PlaybookTrigger, Task
@@ -566,8 +567,12 @@ def test_it_emails_the_assignee_in_their_language(
     org, smtp, monkeypatch, django_capture_on_commit_callbacks, settings
 ):
     settings.SITE_URL = "https://cs.example.com"
-    monkeypatch.setattr(
-        journey_tasks.email_new_tasks, "delay", lambda *args: journey_tasks.email_new_tasks(*args)
+    monkeypatch.setattr(  # the worker, here: run the task the outbox publishes
+        csplatform_tasks,
+        "outbox_publish",
+        lambda name, org_id, args, outbox_id: journey_tasks.email_new_tasks(
+            org_id, *args, outbox_id=outbox_id
+        ),
     )
     portuguese = UserFactory(email="ana@vendor.example", language="pt-br")
     english = UserFactory(email="bob@vendor.example", language="")  # the org's: English
@@ -600,7 +605,11 @@ def test_it_emails_only_for_playbooks_that_ask_and_tasks_with_an_assignee(
     org, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr(journey_tasks.email_new_tasks, "delay", lambda *a: queued.append(a))
+    monkeypatch.setattr(
+        csplatform_tasks,
+        "outbox_publish",
+        lambda name, org_id, args, outbox_id: queued.append((name, org_id, *args)),
+    )
     owner = _member(org)
     with django_capture_on_commit_callbacks(execute=True), tenant_context(org):
         PlaybookFactory(trigger="detractor", email_assignee=False)
@@ -615,7 +624,7 @@ def test_it_emails_only_for_playbooks_that_ask_and_tasks_with_an_assignee(
         ids = playbooks_run_and_notify(today=TODAY)
         [task] = _tasks(account=owned)
     assert ids == [task.pk]
-    assert queued == [(org.pk, [task.pk])]
+    assert queued == [("journeys.tasks.email_new_tasks", org.pk, [task.pk])]
 
 
 def test_it_sends_one_email_per_assignee_for_several_new_tasks(org, smtp):

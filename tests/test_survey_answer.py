@@ -136,8 +136,8 @@ def test_it_records_a_detractors_answer_in_a_fixed_number_of_queries(
     _answer(client, earlier, 0, automatic=False)  # creates the touchpoint type
     # The organization; BEGIN, the tenant; the invitation read and locked at once; its
     # response; the insert; the touchpoint type, the negative touchpoint and its link;
-    # COMMIT. No savepoint, no second lock.
-    with django_assert_num_queries(10):
+    # the satisfaction refresh in the outbox; COMMIT. No savepoint, no second lock.
+    with django_assert_num_queries(11):
         done = _answer(client, invitation, 3, automatic=False)
     assert done.status_code == 302
     with tenant_context(org):

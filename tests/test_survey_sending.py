@@ -95,7 +95,9 @@ def test_it_emails_each_invitation_once_even_after_a_crash(smtp, monkeypatch):
         return real_send(self, *args, **kwargs)
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", crash_on_the_second)
-    monkeypatch.setattr(send_invitations, "apply_async", lambda a, countdown: later.append(a))
+    monkeypatch.setattr(
+        send_invitations, "apply_async", lambda a, countdown, retry: later.append(a)
+    )
     assert send_invitations(org.pk, campaign.pk) == 1  # then paused, and queued again
     assert later == [(org.pk, campaign.pk)]
     with tenant_context(org):
@@ -203,7 +205,9 @@ def test_it_sends_no_more_than_the_rate_and_comes_back_for_the_rest(smtp, settin
     settings.SURVEY_EMAILS_PER_MINUTE = 2
     later = []
     monkeypatch.setattr(
-        send_invitations, "apply_async", lambda args, countdown: later.append((args, countdown))
+        send_invitations,
+        "apply_async",
+        lambda args, countdown, retry: later.append((args, countdown)),
     )
     org = OrganizationFactory()
     with tenant_context(org):
