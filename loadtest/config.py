@@ -86,25 +86,65 @@ def arguments(argv: list[str] | None = None) -> Config:
         default=_env("LOADTEST_DURATION", "3m"),
         help="How long the load runs: 180, 60s, 3m (LOADTEST_DURATION, default 3m).",
     )
-    add("--users", type=int, default=int(_env("LOADTEST_USERS", "24")))
-    add("--spawn-rate", type=float, default=float(_env("LOADTEST_SPAWN_RATE", "4")))
-    add("--web-workers", type=int, default=int(_env("LOADTEST_WEB_WORKERS", "3")))
-    add("--celery-concurrency", type=int, default=int(_env("LOADTEST_CELERY_CONCURRENCY", "2")))
-    add("--organizations", type=int, default=int(_env("LOADTEST_ORGANIZATIONS", "3")))
+    add(
+        "--users",
+        type=int,
+        default=int(_env("LOADTEST_USERS", "24")),
+        help="Concurrent users (LOADTEST_USERS, 24).",
+    )
+    add(
+        "--spawn-rate",
+        type=float,
+        default=float(_env("LOADTEST_SPAWN_RATE", "4")),
+        help="Users started per second (LOADTEST_SPAWN_RATE, 4).",
+    )
+    add(
+        "--web-workers",
+        type=int,
+        default=int(_env("LOADTEST_WEB_WORKERS", "3")),
+        help="gunicorn sync workers (LOADTEST_WEB_WORKERS, 3).",
+    )
+    add(
+        "--celery-concurrency",
+        type=int,
+        default=int(_env("LOADTEST_CELERY_CONCURRENCY", "2")),
+        help="Celery worker processes (LOADTEST_CELERY_CONCURRENCY, 2).",
+    )
+    add(
+        "--organizations",
+        type=int,
+        default=int(_env("LOADTEST_ORGANIZATIONS", "3")),
+        help="Demo organizations seeded (LOADTEST_ORGANIZATIONS, 3).",
+    )
     add(
         "--invitations",
         type=int,
         default=int(_env("LOADTEST_INVITATIONS", "2500")),
-        help="Survey invitations per organization (each answered at most once).",
+        help="Survey invitations per organization, each answered at most once "
+        "(LOADTEST_INVITATIONS, 2500).",
     )
-    add("--batch-size", type=int, default=int(_env("LOADTEST_BATCH_SIZE", "50")))
-    add("--wait", default=_env("LOADTEST_WAIT", "0.2,1.0"), help="min,max seconds between tasks")
-    add("--database", default=_env("LOADTEST_DATABASE", "csplatform_loadtest"))
+    add(
+        "--batch-size",
+        type=int,
+        default=int(_env("LOADTEST_BATCH_SIZE", "50")),
+        help="Usage events per API batch (LOADTEST_BATCH_SIZE, 50).",
+    )
+    add(
+        "--wait",
+        default=_env("LOADTEST_WAIT", "0.2,1.0"),
+        help="min,max seconds a user waits between tasks (LOADTEST_WAIT, 0.2,1.0).",
+    )
+    add(
+        "--database",
+        default=_env("LOADTEST_DATABASE", "csplatform_loadtest"),
+        help="Dropped and recreated (LOADTEST_DATABASE, csplatform_loadtest).",
+    )
     add(
         "--redis-db",
         type=int,
         default=int(_env("LOADTEST_REDIS_DB", "14")),
-        help="The Redis database number for the run's broker, results and cache.",
+        help="The Redis database number for the run's broker, results and cache; one run at "
+        "a time each (LOADTEST_REDIS_DB, 14).",
     )
     add(
         "--keep",
@@ -112,9 +152,24 @@ def arguments(argv: list[str] | None = None) -> Config:
         default=_env("LOADTEST_KEEP", "0") not in ("", "0", "false", "no"),
         help="Keep the database afterwards (LOADTEST_KEEP=1).",
     )
-    add("--max-error-rate", type=float, default=float(_env("LOADTEST_MAX_ERROR_RATE", "0.01")))
-    add("--drain-timeout", type=parse_duration, default=_env("LOADTEST_DRAIN_TIMEOUT", "180"))
-    add("--artifacts", type=Path, default=Path(_env("LOADTEST_ARTIFACTS", "artifacts/loadtest")))
+    add(
+        "--max-error-rate",
+        type=float,
+        default=float(_env("LOADTEST_MAX_ERROR_RATE", "0.01")),
+        help="Above it the run fails (LOADTEST_MAX_ERROR_RATE, 0.01).",
+    )
+    add(
+        "--drain-timeout",
+        type=parse_duration,
+        default=_env("LOADTEST_DRAIN_TIMEOUT", "180"),
+        help="How long to wait for the Celery queue (LOADTEST_DRAIN_TIMEOUT, 180).",
+    )
+    add(
+        "--artifacts",
+        type=Path,
+        default=Path(_env("LOADTEST_ARTIFACTS", "artifacts/loadtest")),
+        help="Plan, results, logs, report (LOADTEST_ARTIFACTS, artifacts/loadtest).",
+    )
     add("--report", type=Path, default=None, help="Default: <artifacts>/report.json.")
     args = parser.parse_args(argv)
     if isinstance(args.duration, str):
