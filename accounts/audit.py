@@ -95,9 +95,17 @@ def audit_import(
     return audit_record(action, actor=actor, target=filename, details=details)
 
 
+class _Encoder(DjangoJSONEncoder):
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)  # a model instance from a form's cleaned data: its name
+
+
 def _plain(details: dict[str, Any]) -> dict[str, Any]:
-    """`details` as plain JSON (dates, decimals and lazy strings become strings)."""
-    plain: dict[str, Any] = json.loads(json.dumps(details, cls=DjangoJSONEncoder))
+    """`details` as plain JSON (dates, decimals, lazy strings and objects become strings)."""
+    plain: dict[str, Any] = json.loads(json.dumps(details, cls=_Encoder))
     return plain
 
 

@@ -31,7 +31,29 @@ DETAIL_LABELS = {
     "unchanged": _("unchanged"),
     "problems": _("problems"),
     "changed": _("changed"),
+    "weights": _("weights"),
+    "engagement_weights": _("engagement weights"),
+    "healthy_from": _("healthy from"),
+    "at_risk_below": _("at risk below"),
+    "adoption_threshold": _("adoption threshold"),
+    "name_en": _("name (English)"),
+    "name_pt_br": _("name (Portuguese)"),
+    "moved": _("moved"),
+    "stage": _("stage"),
+    "milestone_added": _("milestone added"),
+    "milestone_deleted": _("milestone deleted"),
+    "core_feature_added": _("core feature added"),
+    "core_feature_deleted": _("core feature deleted"),
+    "is_active": _("active"),
+    "playbooks": _("playbooks"),
+    "survey": _("survey"),
+    "contacts": _("contacts"),
+    "skipped": _("skipped"),
+    "channel": _("through"),
+    "removed": _("removed"),
+    "files": _("files"),
 }
+SCALARS = (str, int, float, bool, type(None))
 ROLE_LABELS = dict(Role.choices)
 SOURCE_LABELS = {"page": _("the import page"), "command": _("the import_csv command")}
 
@@ -62,8 +84,24 @@ def _detail_value(key: str, value: Any) -> Any:
     if key == "source":
         return SOURCE_LABELS.get(value, value)
     if key == "changed" and isinstance(value, dict):
-        return ", ".join(str(DETAIL_LABELS.get(name, name)) for name in value) or "—"
+        return "; ".join(_change(name, change) for name, change in value.items()) or "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{DETAIL_LABELS.get(k, k)}: {v}" for k, v in value.items())
     return value
+
+
+def _change(name: str, change: Any) -> str:
+    """`field: old → new` when both are plain values, else the field's name alone."""
+    label = str(DETAIL_LABELS.get(name, name))
+    if isinstance(change, dict) and set(change) == {"old", "new"}:
+        old, new = change["old"], change["new"]
+        if isinstance(old, SCALARS) and isinstance(new, SCALARS):
+            return f"{label}: {'—' if old is None else old} → {'—' if new is None else new}"
+    return label
 
 
 def detail_rows(event: AuditEvent) -> list[tuple[str, Any]]:

@@ -573,6 +573,8 @@ class AuditEvent(TenantModel):
         CAMPAIGN_CREATED = "survey_campaign.created", _("Survey campaign created")
         CAMPAIGN_SENT = "survey_campaign.sent", _("Survey campaign sent")
         ORGANIZATION_UPDATED = "organization.settings_changed", _("Organization settings changed")
+        ORGANIZATION_EXPORTED = "organization.exported", _("Organization data exported")
+        CONTACT_ERASED = "contact.erased", _("Contact erased (privacy request)")
 
     objects: ClassVar[AuditEventManager] = AuditEventManager()
 

@@ -27,8 +27,10 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import F, Model, Q
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.models import (
     ApiKey,
+    AuditEvent,
     Contact,
     ContactErasure,
     ErasureChannel,
@@ -230,6 +232,13 @@ def contact_erase(
             removed=removed,
         )
         for c in contacts
+    )
+    # Names no one: the contact's id and counts only (the entry outlives the person).
+    audit_record(
+        AuditEvent.Action.CONTACT_ERASED,
+        actor=actor,
+        target=f"#{contact.pk}",
+        details={"channel": channel, "removed": removed},
     )
     return ErasureResult(erasures=erasures, removed=removed)
 

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import privacy
+from accounts.audit import audit_record
 from accounts.forms import ContactEraseForm, RetentionForm
-from accounts.models import Contact, ErasureChannel, Role, User
+from accounts.models import AuditEvent, Contact, ErasureChannel, Role, User
 from csplatform.permissions import admin_required, request_has_role, role_required
 from csplatform.tenancy import current_organization
 
@@ -47,7 +48,18 @@ def privacy_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = current_organization()
     form = RetentionForm(request.POST or None, instance=organization)
     if request.method == "POST" and form.is_valid():
+        changed = {
+            field: {"old": form.initial.get(field), "new": form.cleaned_data.get(field)}
+            for field in form.changed_data
+        }
         form.save()
+        if changed:
+            audit_record(
+                AuditEvent.Action.ORGANIZATION_UPDATED,
+                actor=request.user,  # type: ignore[arg-type]
+                target=organization.slug,
+                details={"changed": changed},
+            )
         messages.success(request, _("Privacy settings saved."))
         return redirect("accounts:privacy", org_slug=org_slug)
     context = {
@@ -69,7 +81,13 @@ def organization_export(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The organization's data as a ZIP of CSVs. Written to a temporary file inside the
     request's tenant transaction (one consistent read), then streamed from disk."""
     output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-    privacy.organization_export(output)
+    manifest = privacy.organization_export(output)
+    audit_record(
+        AuditEvent.Action.ORGANIZATION_EXPORTED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=org_slug,
+        details={"files": len(manifest.get("files", {}))},
+    )
     output.seek(0)
     filename = f"{org_slug}-export-{timezone.localdate().isoformat()}.zip"
     response = FileResponse(output, as_attachment=True, filename=filename)

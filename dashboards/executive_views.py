@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from csplatform.permissions import admin_required, viewer_required
 from dashboards.executive import executive_summary, period_choices
 from dashboards.executive_forms import BenchmarkFormSet
@@ -48,6 +50,20 @@ def benchmarks(request: HttpRequest, org_slug: str) -> HttpResponse:
     formset = BenchmarkFormSet(request.POST, queryset=queryset)
     if not formset.is_valid():
         return render(request, "dashboards/benchmarks.html", {"formset": formset}, status=400)
+    changed = {
+        form.instance.metric: {
+            field: {"old": form.initial.get(field), "new": form.cleaned_data.get(field)}
+            for field in form.changed_data
+        }
+        for form in formset.forms
+        if form.has_changed()
+    }
     formset.save()
+    if changed:
+        audit_record(
+            AuditEvent.Action.BENCHMARKS_UPDATED,
+            actor=request.user,  # type: ignore[arg-type]
+            details={"changed": changed},
+        )
     messages.success(request, _("Benchmarks saved."))
     return redirect("dashboards:benchmarks", org_slug=org_slug)

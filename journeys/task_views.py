@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from accounts.selectors import membership_list
 from csplatform.permissions import admin_required, manager_required
 from journeys import task_selectors, task_services
@@ -165,6 +167,12 @@ def playbook_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     if not form.is_valid():
         return _playbooks_page(request, form, status=400)
     playbook = form.save()
+    audit_record(
+        AuditEvent.Action.PLAYBOOK_CREATED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=playbook.name,
+        details={name: form.cleaned_data[name] for name in form.changed_data},
+    )
     messages.success(request, _("Playbook “%(name)s” created.") % {"name": playbook.name})
     return redirect("tasks:playbooks", org_slug=org_slug)
 
@@ -177,6 +185,17 @@ def playbook_edit(request: HttpRequest, org_slug: str, playbook_id: int) -> Http
     form = PlaybookForm(request.POST if request.method == "POST" else None, instance=playbook)
     if request.method == "POST" and form.is_valid():
         form.save()
+        audit_record(
+            AuditEvent.Action.PLAYBOOK_UPDATED,
+            actor=request.user,  # type: ignore[arg-type]
+            target=playbook.name,
+            details={
+                "changed": {
+                    field: {"old": form.initial.get(field), "new": form.cleaned_data[field]}
+                    for field in form.changed_data
+                }
+            },
+        )
         messages.success(request, _("Playbook “%(name)s” saved.") % {"name": playbook.name})
         return redirect("tasks:playbooks", org_slug=org_slug)
     status = 400 if form.errors else 200
@@ -192,6 +211,12 @@ def playbook_edit(request: HttpRequest, org_slug: str, playbook_id: int) -> Http
 @require_POST
 def playbook_toggle(request: HttpRequest, org_slug: str, playbook_id: int) -> HttpResponse:
     playbook = task_services.playbook_toggle(playbook=get_object_or_404(Playbook, pk=playbook_id))
+    audit_record(
+        AuditEvent.Action.PLAYBOOK_TOGGLED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=playbook.name,
+        details={"is_active": playbook.is_active},
+    )
     if playbook.is_active:
         message = _("Playbook “%(name)s” is active: it opens tasks from the next run on.")
     else:
@@ -205,6 +230,11 @@ def playbook_toggle(request: HttpRequest, org_slug: str, playbook_id: int) -> Ht
 def playbook_defaults(request: HttpRequest, org_slug: str) -> HttpResponse:
     created = playbooks_default()
     if created:
+        audit_record(
+            AuditEvent.Action.PLAYBOOK_DEFAULTS,
+            actor=request.user,  # type: ignore[arg-type]
+            details={"playbooks": [str(playbook) for playbook in created]},
+        )
         message = ngettext(
             "%(count)s default playbook added.", "%(count)s default playbooks added.", len(created)
         )

@@ -14,7 +14,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Account, User
+from accounts.audit import audit_record
+from accounts.models import Account, AuditEvent, User
 from csplatform.permissions import admin_required, manager_required
 from journeys import selectors, services
 from journeys.forms import (
@@ -125,6 +126,12 @@ def stage_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            audit_record(
+                AuditEvent.Action.STAGE_CREATED,
+                actor=request.user,  # type: ignore[arg-type]
+                target=stage.key,
+                details={"name_en": stage.name_en, "name_pt_br": stage.name_pt_br},
+            )
             messages.success(request, _("Stage “%(key)s” added.") % {"key": stage.key})
             return redirect("journeys:stages", org_slug=org_slug)
     return _stages_page(request, status=400, create_form=form)
@@ -137,10 +144,23 @@ def stage_rename(request: HttpRequest, org_slug: str, stage_id: int) -> HttpResp
     form = _rename_form(stage, request.POST)
     if not form.is_valid():
         return _stages_page(request, status=400, invalid=form)
+    old_names = {"name_en": stage.name_en, "name_pt_br": stage.name_pt_br}
     services.lifecycle_stage_rename(
         stage=stage,
         name_en=form.cleaned_data["name_en"],
         name_pt_br=form.cleaned_data["name_pt_br"],
+    )
+    audit_record(
+        AuditEvent.Action.STAGE_UPDATED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=stage.key,
+        details={
+            "changed": {
+                field: {"old": old, "new": getattr(stage, field)}
+                for field, old in old_names.items()
+                if old != getattr(stage, field)
+            }
+        },
     )
     messages.success(request, _("Stage “%(key)s” renamed.") % {"key": stage.key})
     return redirect("journeys:stages", org_slug=org_slug)
@@ -156,6 +176,12 @@ def stage_move(request: HttpRequest, org_slug: str, stage_id: int) -> HttpRespon
         messages.error(request, _("Direction: choose up or down."))
         return redirect("journeys:stages", org_slug=org_slug)
     services.lifecycle_stage_move(stage=stage, direction=direction)
+    audit_record(
+        AuditEvent.Action.STAGE_UPDATED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=stage.key,
+        details={"moved": request.POST["direction"]},
+    )
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "journeys/stages.html#stage-list", _stages_context())
     return redirect("journeys:stages", org_slug=org_slug)
@@ -170,6 +196,11 @@ def stage_delete(request: HttpRequest, org_slug: str, stage_id: int) -> HttpResp
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        audit_record(
+            AuditEvent.Action.STAGE_DELETED,
+            actor=request.user,  # type: ignore[arg-type]
+            target=stage.key,
+        )
         messages.success(request, _("Stage “%(key)s” deleted.") % {"key": stage.key})
     return redirect("journeys:stages", org_slug=org_slug)
 
@@ -198,6 +229,12 @@ def touchpoint_type_place(request: HttpRequest, org_slug: str, type_id: int) -> 
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        audit_record(
+            AuditEvent.Action.TOUCHPOINT_PLACED,
+            actor=request.user,  # type: ignore[arg-type]
+            target=touchpoint_type.name,
+            details={"stage": form.cleaned_data["lifecycle_stage"] or None},
+        )
         messages.success(
             request, _("“%(type)s” placed on the journey.") % {"type": touchpoint_type.name}
         )
@@ -243,6 +280,12 @@ def milestone_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            audit_record(
+                AuditEvent.Action.VALUE_SETTINGS_UPDATED,
+                actor=request.user,  # type: ignore[arg-type]
+                target=milestone.name,
+                details={"milestone_added": milestone.event_name},
+            )
             messages.success(
                 request, _("Value milestone “%(name)s” added.") % {"name": milestone.name}
             )
@@ -255,6 +298,12 @@ def milestone_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 def milestone_delete(request: HttpRequest, org_slug: str, milestone_id: int) -> HttpResponse:
     milestone = get_object_or_404(ValueMilestone, pk=milestone_id)
     services.value_milestone_delete(milestone=milestone)
+    audit_record(
+        AuditEvent.Action.VALUE_SETTINGS_UPDATED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=milestone.name,
+        details={"milestone_deleted": milestone.event_name},
+    )
     messages.success(request, _("Value milestone “%(name)s” deleted.") % {"name": milestone.name})
     return redirect("journeys:settings", org_slug=org_slug)
 
@@ -269,6 +318,12 @@ def core_feature_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            audit_record(
+                AuditEvent.Action.VALUE_SETTINGS_UPDATED,
+                actor=request.user,  # type: ignore[arg-type]
+                target=str(core_feature),
+                details={"core_feature_added": str(core_feature)},
+            )
             messages.success(
                 request, _("Core feature “%(feature)s” added.") % {"feature": core_feature}
             )
@@ -281,6 +336,12 @@ def core_feature_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 def core_feature_delete(request: HttpRequest, org_slug: str, feature_id: int) -> HttpResponse:
     core_feature = get_object_or_404(CoreFeature, pk=feature_id)
     services.core_feature_delete(core_feature=core_feature)
+    audit_record(
+        AuditEvent.Action.VALUE_SETTINGS_UPDATED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=str(core_feature),
+        details={"core_feature_deleted": str(core_feature)},
+    )
     messages.success(request, _("Core feature “%(feature)s” deleted.") % {"feature": core_feature})
     return redirect("journeys:settings", org_slug=org_slug)
 

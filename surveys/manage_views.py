@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from csplatform.permissions import admin_required, manager_required
 from csplatform.tenancy import current_organization
 from surveys import selectors
@@ -81,6 +83,12 @@ def survey_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     if not form.is_valid():
         return _campaigns_page(request, form, CampaignForm(prefix="campaign"), status=400)
     survey = form.save()
+    audit_record(
+        AuditEvent.Action.SURVEY_CREATED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=survey.name,
+        details={"kind": survey.kind},
+    )
     messages.success(request, _("Survey “%(name)s” created.") % {"name": survey.name})
     return redirect("feedback:campaigns", org_slug=org_slug)
 
@@ -92,6 +100,12 @@ def campaign_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     if not form.is_valid():
         return _campaigns_page(request, SurveyForm(prefix="survey"), form, status=400)
     campaign = form.save()
+    audit_record(
+        AuditEvent.Action.CAMPAIGN_CREATED,
+        actor=request.user,  # type: ignore[arg-type]
+        target=campaign.name,
+        details={"survey": campaign.survey},
+    )
     messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
     return redirect("feedback:campaigns", org_slug=org_slug)
 
@@ -105,6 +119,12 @@ def campaign_send(request: HttpRequest, org_slug: str, campaign_id: int) -> Http
     except StillSending as still:
         messages.error(request, " ".join(still.messages))
         return redirect("feedback:campaigns", org_slug=org_slug)
+    audit_record(
+        AuditEvent.Action.CAMPAIGN_SENT,
+        actor=request.user,  # type: ignore[arg-type]
+        target=campaign.name,
+        details={"contacts": plan.pending, "skipped": dict(plan.skipped)},
+    )
     organization_id = current_organization().pk
     transaction.on_commit(lambda: queue_sending(organization_id, campaign.pk))
     skipped = "; ".join(

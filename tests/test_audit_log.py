@@ -25,6 +25,9 @@ from tests.factories import (
     OrganizationFactory,
 )
 from tests.roles_health import MODEL_FORM
+from tests.test_views_roles import ORG_VIEWS
+from tests.test_views_roles import _post_data as _matrix_post_data
+from tests.test_views_roles import _url as _matrix_url
 
 Action = AuditEvent.Action
 
@@ -456,7 +459,7 @@ def test_it_shows_details_in_words_and_who_did_it(team, signed_in):
     assert team.owner.email in page
     assert "<dt>old role</dt><dd>Board viewer</dd>" in page
     assert "<dt>new role</dt><dd>Admin</dd>" in page
-    assert "an operator (command line)" in page
+    assert "no user (the API or a command)" in page
 
 
 def test_it_is_linked_for_admins_only(team, signed_in):
@@ -484,3 +487,54 @@ def test_it_reads_the_page_in_a_constant_number_of_queries(team, signed_in):
     one = queries_with(1)
     fifty = queries_with(49)
     assert one == fifty
+
+
+# --- every admin change in the role matrix is audited ----------------------------------
+
+ADMIN_CHANGES = sorted(
+    name
+    for name, (method, minimum, _s, _d) in ORG_VIEWS.items()
+    if method == "post" and minimum == "admin"
+)
+
+
+@pytest.mark.parametrize("name", ADMIN_CHANGES)
+def test_it_records_every_admin_change_once(name, team, signed_in):
+    url = _matrix_url(name, team)
+    data = _matrix_post_data(name, team, ORG_VIEWS[name][3])
+    with tenant_context(team.organization):
+        before = AuditEvent.objects.count()
+    response = signed_in(team.admin).post(url, data)
+    assert response.status_code == ORG_VIEWS[name][2]
+    with tenant_context(team.organization):
+        entries = list(AuditEvent.objects.order_by("id"))[before:]
+    assert len(entries) == 1, f"{name} should write one audit entry"
+    assert (entries[0].actor, entries[0].actor_email) == (team.admin, team.admin.email)
+
+
+def test_it_records_an_erasure_without_naming_the_person(team, signed_in):
+    from tests.factories import ContactFactory
+
+    with tenant_context(team.organization):
+        contact = ContactFactory(email="erase.me@customer.example", name="Zélia Apagada")
+    signed_in(team.admin).post(
+        _url(team, "accounts:contact_erase", contact_id=contact.pk),
+        {"email": "erase.me@customer.example"},
+    )
+    entry = _only_entry(team.organization)
+    assert (entry.action, entry.actor, entry.target) == (
+        Action.CONTACT_ERASED,
+        team.admin,
+        f"#{contact.pk}",
+    )
+    stored = json.dumps(entry.details) + entry.target
+    assert "erase.me" not in stored
+    assert "Zélia" not in stored
+    assert entry.details["channel"] == "web"
+
+
+def test_it_records_an_export_by_an_owner(team, signed_in):
+    response = signed_in(team.owner).post(_url(team, "accounts:organization_export"))
+    assert response.status_code == 200
+    entry = _only_entry(team.organization)
+    assert (entry.action, entry.actor) == (Action.ORGANIZATION_EXPORTED, team.owner)
