@@ -32,6 +32,14 @@ def pending_rollups(plan: dict[str, Any]) -> int:
     return sum(_per_organization(plan, lambda _org: usage_pending()).values())
 
 
+def pending_follow_ups(plan: dict[str, Any]) -> int:
+    """Outbox messages not yet done: follow-up work recorded by a change whose task has
+    not committed yet (see csplatform.outbox)."""
+    from csplatform.models import OutboxMessage
+
+    return sum(_per_organization(plan, lambda _org: OutboxMessage.objects.count()).values())
+
+
 def drain(
     config: Config,
     plan: dict[str, Any],
@@ -39,9 +47,10 @@ def drain(
     progress: IO[str],
     alive: Callable[[str], bool],
 ) -> dict[str, Any]:
-    """Wait until no event waits for the rollups, the queue is empty and the worker has
-    nothing running, reserved or scheduled (a debounced follow-up waits there), twice in
-    a row two seconds apart (a finished task may queue its follow-up as it commits)."""
+    """Wait until no event waits for the rollups, no follow-up waits in the outbox, the
+    queue is empty and the worker has nothing running, reserved or scheduled (a debounced
+    follow-up waits there), twice in a row two seconds apart (a finished task may queue
+    its follow-up as it commits)."""
     import redis
     from django.db import connection
 
@@ -62,6 +71,7 @@ def drain(
             )
             state = {
                 "pending_rollup_events": pending_rollups(plan),
+                "pending_outbox_messages": pending_follow_ups(plan),
                 "queued": int(broker.llen(config.queue)),
                 "worker_busy": busy,
             }
@@ -69,7 +79,12 @@ def drain(
             connection.close()
             state = {"error": str(error)[:200]}
         waited = time.monotonic() - started
-        idle = state.get("pending_rollup_events") == 0 and not state["queued"] and not busy
+        idle = (
+            state.get("pending_rollup_events") == 0
+            and state.get("pending_outbox_messages") == 0
+            and not state["queued"]
+            and not busy
+        )
         quiet = quiet + 1 if idle else 0
         if quiet >= 2:
             progress.write(f"celery queue drained in {waited:.0f}s\n")
