@@ -1,4 +1,7 @@
-from django.db import connection
+import sys
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -20,8 +23,34 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "403.html", status=403)
 
 
+# Seconds a client is asked to wait while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unreachable(error: BaseException | None) -> bool:
+    """A lost or refused connection, or the server shutting down; not a query's error."""
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)  # psycopg's, under Django's
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page, or a 503 while the database is unreachable (a restart, a failover):
+    a temporary state, said so, with Retry-After; the next request after it comes back
+    reconnects (CONN_HEALTH_CHECKS), with no restart of the application."""
     # No context processors: the database may be what failed.
     from django.template import loader
 
+    # Django calls this handler while handling the exception.
+    if _database_unreachable(sys.exc_info()[1]):
+        if request.path.startswith(settings.TENANT_API_PREFIX):
+            response: HttpResponse = JsonResponse(
+                {"detail": "The service is briefly unavailable. Retry in a few seconds."},
+                status=503,
+            )
+        else:
+            response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return HttpResponse(loader.get_template("500.html").render(), status=500)

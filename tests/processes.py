@@ -75,13 +75,20 @@ class RedisServer:
         wait_until(lambda: not _listening(self.port), timeout=10, what="redis-server to stop")
 
 
+def database_url() -> str:
+    """The test database, as the application role (it obeys row-level security)."""
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
 def app_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
     """The environment of an application process on the test database."""
-    db = connection.settings_dict
     return {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
@@ -96,6 +103,9 @@ def app_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
         "METRICS_RECOMPUTE_DELAY_SECONDS": "0",
         "USAGE_ROLLUP_DELAY_SECONDS": "0",
         "OUTBOX_GRACE_SECONDS": "1",
+        # Every client here is 127.0.0.1; the limits have tests of their own.
+        "SURVEY_RATE_LIMIT": "",
+        "API_RATE_LIMIT": "",
         **extra,
     }
 
