@@ -143,7 +143,10 @@ def run(config: Config, out: Any) -> int:
             if config.keep:
                 out.write(f"kept database {config.database} (LOADTEST_KEEP=1)\n")
             else:
-                seed.database_drop(config)
+                try:
+                    seed.database_drop(config)
+                except Exception as error:  # Postgres down: say so, keep the first error
+                    out.write(f"could not drop database {config.database}: {error}\n")
         with suppress(Exception):
             for key in redis_client.scan_iter(count=1000):
                 if key != LOCK_KEY.encode():

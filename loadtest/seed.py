@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import IO, Any
 
 import psycopg
@@ -23,9 +24,19 @@ def database_recreate(config: Config) -> None:
         conn.execute(f'CREATE DATABASE "{config.database}"')
 
 
-def database_drop(config: Config) -> None:
-    with psycopg.connect(config.maintenance_database_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{config.database}" WITH (FORCE)')
+def database_drop(config: Config, *, patience: float = 30) -> None:
+    """Drop the load test's database, retrying for `patience` seconds while Postgres
+    restarts (the next run drops a database left behind anyway)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with psycopg.connect(config.maintenance_database_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{config.database}" WITH (FORCE)')
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
 
 
 def migrate(config: Config, progress: IO[str]) -> None:
