@@ -28,6 +28,7 @@ import signal
 import sys
 import time
 from contextlib import suppress
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
@@ -35,51 +36,62 @@ from loadtest.config import Config, arguments
 from loadtest.processes import Processes, environment, warm_up
 
 LOCK_KEY = "loadtest:lock"
+AUTO_REDIS_DBS = range(8, 14)  # LOADTEST_REDIS_DB=auto: the first free of these
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _redis_claim(config: Config) -> Any:
-    """Take the run's Redis database (one load test at a time per database), and empty
-    it of a crashed run's leftovers: a stale debounce mark would hold back a roll-up."""
+def _holder_alive(client: Any) -> bool:
+    holder = client.get(LOCK_KEY)
+    if holder is None:
+        return False
+    try:
+        os.kill(int(holder), 0)
+    except ProcessLookupError:
+        return False  # a crashed run's lock
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def _redis_claim(config: Config) -> tuple[Config, Any]:
+    """Take a Redis database for the run (one load test at a time in each): the one asked
+    for, or with `auto` the first free of AUTO_REDIS_DBS. Empty it of a crashed run's
+    leftovers (a stale debounce mark would hold back a roll-up)."""
     import redis
 
-    client = redis.Redis.from_url(config.redis_url)
-    holder = client.get(LOCK_KEY)
-    if holder is not None:
-        pid = int(holder)
-        try:
-            os.kill(pid, 0)
-            alive = True
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True
-        if alive:
-            raise SystemExit(
-                f"Redis database {config.redis_db} is in use by another load test (pid {pid}): "
-                "wait for it, or choose another with LOADTEST_REDIS_DB."
-            )
-    client.set(LOCK_KEY, os.getpid(), ex=6 * 3600)
-    for key in client.scan_iter(count=1000):
-        if key != LOCK_KEY.encode():
-            client.delete(key)
-    return client
+    wanted = [config.redis_db] if config.redis_db is not None else list(AUTO_REDIS_DBS)
+    for number in wanted:
+        claimed = replace(config, redis_db=number)
+        client = redis.Redis.from_url(claimed.redis_url)
+        taken = client.set(LOCK_KEY, os.getpid(), nx=True, ex=6 * 3600)
+        if not taken and not _holder_alive(client):
+            client.set(LOCK_KEY, os.getpid(), ex=6 * 3600)
+            taken = True
+        if taken:
+            for key in client.scan_iter(count=1000):
+                if key != LOCK_KEY.encode():
+                    client.delete(key)
+            return claimed, client
+    raise SystemExit(
+        f"Redis database(s) {', '.join(map(str, wanted))} in use by other load tests: wait "
+        "for them, or choose another with LOADTEST_REDIS_DB."
+    )
 
 
 def run(config: Config, out: Any) -> int:
     from loadtest import checks, report, seed
 
     config.artifacts.mkdir(parents=True, exist_ok=True)
+    config, redis_client = _redis_claim(config)
     env = environment(config)
     os.environ.update(env)
     out.write(
         f"load test: {config.duration}s, {config.users} users, database {config.database}, "
         f"Redis database {config.redis_db}, queue {config.queue}\n"
     )
-    redis_client = _redis_claim(config)
     processes = Processes(config, env, out)
     created = False
     try:

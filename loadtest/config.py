@@ -29,6 +29,14 @@ def parse_duration(text: str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
+def _redis_db(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"not a Redis database number: {text!r}")
+    return int(text)
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
@@ -45,7 +53,7 @@ class Config:
     batch_size: int
     wait: str  # "min,max" seconds between a user's tasks
     database: str
-    redis_db: int
+    redis_db: int | None  # None: the first free of loadtest.__main__.AUTO_REDIS_DBS
     keep: bool
     max_error_rate: float
     drain_timeout: int
@@ -141,10 +149,10 @@ def arguments(argv: list[str] | None = None) -> Config:
     )
     add(
         "--redis-db",
-        type=int,
-        default=int(_env("LOADTEST_REDIS_DB", "14")),
-        help="The Redis database number for the run's broker, results and cache; one run at "
-        "a time each (LOADTEST_REDIS_DB, 14).",
+        type=_redis_db,
+        default=_env("LOADTEST_REDIS_DB", "14"),
+        help="The Redis database number for the run's broker, results and cache, or auto "
+        "(the first free of 8–13); one run at a time each (LOADTEST_REDIS_DB, 14).",
     )
     add(
         "--keep",
@@ -172,6 +180,8 @@ def arguments(argv: list[str] | None = None) -> Config:
     )
     add("--report", type=Path, default=None, help="Default: <artifacts>/report.json.")
     args = parser.parse_args(argv)
+    if isinstance(args.redis_db, str):
+        args.redis_db = _redis_db(args.redis_db)
     if isinstance(args.duration, str):
         args.duration = parse_duration(args.duration)
     if isinstance(args.drain_timeout, str):
