@@ -71,7 +71,7 @@ lint:
 	$(DEMO_ENV) $(RUN) mypy .
 	@# bandit warns about every part of an f-string on a line marked `# nosec`: noise.
 	set -o pipefail; $(RUN) bandit -q -c pyproject.toml -r accounts csplatform dashboards \
-		journeys metrics surveys bench 2>&1 | { grep -v 'nosec encountered' || true; }
+		journeys metrics surveys bench loadtest 2>&1 | { grep -v 'nosec encountered' || true; }
 
 format:
 	$(RUN) ruff check --fix .
