@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.audit import PAGE_SIZE, audit_actor_choices, audit_event_list
 from accounts.models import AuditEvent, Role
@@ -26,11 +27,11 @@ DETAIL_LABELS = {
     "file": _("file"),
     "source": _("from"),
     "rows": _("rows"),
-    "created": _("created"),
-    "updated": _("updated"),
+    "created": pgettext_lazy("audit detail", "created"),
+    "updated": pgettext_lazy("audit detail", "updated"),
     "unchanged": _("unchanged"),
     "problems": _("problems"),
-    "changed": _("changed"),
+    "changed": pgettext_lazy("audit detail", "changed"),
     "weights": _("weights"),
     "engagement_weights": _("engagement weights"),
     "healthy_from": _("healthy from"),
@@ -38,7 +39,7 @@ DETAIL_LABELS = {
     "adoption_threshold": _("adoption threshold"),
     "name_en": _("name (English)"),
     "name_pt_br": _("name (Portuguese)"),
-    "moved": _("moved"),
+    "moved": pgettext_lazy("audit detail", "moved"),
     "stage": _("stage"),
     "milestone_added": _("milestone added"),
     "milestone_deleted": _("milestone deleted"),
@@ -49,7 +50,7 @@ DETAIL_LABELS = {
     "survey": _("survey"),
     "contacts": _("contacts"),
     "skipped": _("skipped"),
-    "channel": _("through"),
+    "channel": pgettext_lazy("audit detail", "through"),
     "removed": _("removed"),
     "files": _("files"),
 }
