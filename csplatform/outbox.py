@@ -6,13 +6,15 @@
     relay    every minute: rows still there once overdue are published again
 
 A message is overdue `OUTBOX_GRACE_SECONDS` after it should have run; each relay of
-it doubles the wait (capped at an hour), so a task that keeps failing is retried
-without flooding the queue. Nothing is lost but time: at worst the work runs twice,
-and every task is idempotent.
+it doubles the wait (2, 4, 8… times the grace, capped at an hour), so a task that keeps
+failing is retried without flooding the queue. A relayed debounced run that finds
+its work already done, or a run for a message already deleted, does nothing. Nothing is
+lost but time: at worst the work runs twice, and every task is idempotent.
 """
 
 import logging
 import socket
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -48,27 +50,51 @@ def outbox_record(
 
 
 # While the broker is known to be down, publishing is skipped unless a quick connect to
-# it succeeds: kombu retries a refused connection for seconds, which a request should
-# not wait for when the outbox will catch up anyway.
-_broker_down = False
+# it succeeds (or, for a broker we cannot probe so, for BROKER_PAUSE_SECONDS): kombu
+# retries a refused connection for seconds, which a request should not wait for when
+# the outbox will catch up anyway. Per process; a race on it is harmless.
+_broker_down_since: float | None = None
 BROKER_PROBE_SECONDS = 0.5
+BROKER_PAUSE_SECONDS = 10.0
+_DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "amqp": 5672, "amqps": 5671}
 
 
 def broker_down() -> None:
     """Note that the broker (or the cache beside it) just failed."""
-    global _broker_down
-    _broker_down = True
+    global _broker_down_since
+    if _broker_down_since is None:
+        _broker_down_since = time.monotonic()
 
 
-def _broker_reachable() -> bool:
-    url = urlsplit(settings.CELERY_BROKER_URL)
+def _broker_address() -> tuple[str, int] | None:
+    """The broker's host and port when its URL names one (redis, rediss, amqp)."""
     try:
-        with socket.create_connection(
-            (url.hostname or "127.0.0.1", url.port or 6379), timeout=BROKER_PROBE_SECONDS
-        ):
-            return True
-    except OSError:
+        url = urlsplit(settings.CELERY_BROKER_URL)
+        port = url.port or _DEFAULT_PORTS.get(url.scheme)
+    except ValueError:  # several hosts (sentinel), a socket path…
+        return None
+    if url.scheme not in _DEFAULT_PORTS or not url.hostname or not port:
+        return None
+    return url.hostname, port
+
+
+def broker_known_down() -> bool:
+    """Whether the broker failed lately and still does not answer a quick connect."""
+    global _broker_down_since
+    if _broker_down_since is None:
         return False
+    address = _broker_address()
+    if address is None:
+        reachable = time.monotonic() - _broker_down_since >= BROKER_PAUSE_SECONDS
+    else:
+        try:
+            with socket.create_connection(address, timeout=BROKER_PROBE_SECONDS):
+                reachable = True
+        except OSError:
+            reachable = False
+    if reachable:
+        _broker_down_since = None
+    return not reachable
 
 
 def outbox_publish(
@@ -78,25 +104,41 @@ def outbox_publish(
     *,
     outbox_id: int | None = None,
     countdown: float = 0,
+    relayed: bool = False,
 ) -> bool:
     """Queue the task now, once, without retrying: if the broker is down the message
-    stays in the outbox and the relay publishes it later. Returns whether it went out."""
-    global _broker_down
-    if _broker_down:
-        if not _broker_reachable():
-            return False
-        _broker_down = False
+    stays in the outbox and the relay publishes it later. Returns whether it went out.
+    (Through the registered task when there is one, so CELERY_TASK_ALWAYS_EAGER runs
+    it inline.)"""
+    if broker_known_down():
+        logger.info("broker down: %s left to the outbox relay", task_name)
+        return False
+    kwargs: dict[str, Any] = {}
+    if outbox_id is not None:
+        kwargs["outbox_id"] = outbox_id
+    if relayed:
+        kwargs["relayed"] = True
     try:
-        current_app.send_task(
-            task_name,
-            args=(organization_id, *args),
-            kwargs={} if outbox_id is None else {"outbox_id": outbox_id},
-            countdown=countdown or None,
-            retry=False,
-            ignore_result=True,  # no result store to reach (Redis too): nobody reads it
-        )
+        task = current_app.tasks.get(task_name)
+        if task is not None:
+            task.apply_async(
+                (organization_id, *args),
+                kwargs,
+                countdown=countdown,
+                retry=False,
+                ignore_result=True,
+            )
+        else:
+            current_app.send_task(
+                task_name,
+                args=(organization_id, *args),
+                kwargs=kwargs,
+                countdown=countdown,
+                retry=False,
+                ignore_result=True,  # no result store to reach (Redis too): nobody reads it
+            )
     except Exception:
-        _broker_down = True
+        broker_down()
         logger.warning(
             "could not queue %s for organization %s; the outbox relay will",
             task_name,
@@ -105,6 +147,14 @@ def outbox_publish(
         )
         return False
     return True
+
+
+def outbox_take(outbox_id: int) -> bool:
+    """Delete the message a run was published for, first thing in its transaction;
+    False if it is gone (done by an earlier copy of the run). The row lock makes a
+    concurrent copy wait for this run's commit."""
+    deleted, _by_model = OutboxMessage.objects.filter(pk=outbox_id).delete()
+    return deleted > 0
 
 
 def outbox_claim(task_name: str) -> list[int]:
@@ -142,9 +192,9 @@ def _relay_due(*, everything: bool) -> int:
         # One statement: each message's next chance doubles its wait, up to an hour.
         cursor.execute(
             "UPDATE csplatform_outboxmessage SET attempts = least(attempts + 1, 30), "
-            "run_after = %s + make_interval(secs => least(%s * power(2, attempts), %s)) "
-            "WHERE id = ANY(%s)",
-            [now, grace, MAX_BACKOFF_SECONDS, [message.pk for message in due]],
+            "run_after = %s + make_interval(secs => least(%s * power(2, attempts + 1), %s)) "
+            "WHERE organization_id = %s AND id = ANY(%s)",
+            [now, grace, MAX_BACKOFF_SECONDS, due[0].organization_id, [m.pk for m in due]],
         )
     organization_id = due[0].organization_id
     debounced = sorted({message.task for message in due if message.debounced})
@@ -152,7 +202,7 @@ def _relay_due(*, everything: bool) -> int:
 
     def publish() -> None:
         for task_name in debounced:
-            outbox_publish(task_name, organization_id)
+            outbox_publish(task_name, organization_id, relayed=True)
         for message in single:
             outbox_publish(message.task, organization_id, message.args, outbox_id=message.pk)
 
@@ -169,6 +219,9 @@ def outbox_relay(*, everything: bool = False) -> int:
     )
     queued = 0
     for organization_id in organization_ids:
-        with tenant_context(organization_id):
-            queued += _relay_due(everything=everything)
+        try:
+            with tenant_context(organization_id):
+                queued += _relay_due(everything=everything)
+        except Exception:  # one organization's trouble (deleted meanwhile…) stops no other
+            logger.exception("outbox relay failed for organization %s", organization_id)
     return queued

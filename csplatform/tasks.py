@@ -19,10 +19,12 @@ from django.db import connection, transaction
 
 from csplatform.outbox import (
     broker_down,
+    broker_known_down,
     outbox_claim,
     outbox_done,
     outbox_publish,
     outbox_record,
+    outbox_take,
 )
 from csplatform.tenancy import current_organization, organization_model, tenant_context
 
@@ -43,7 +45,10 @@ def tenant_task(
     The outbox messages the run does the work of are deleted in its transaction: the
     one it was published for (`outbox_id`), and with `debounced=True` (a task queued
     by `enqueue_debounced`) every message of the task recorded before it started. A
-    run that fails or is killed leaves them, and the relay queues it again.
+    run that fails or is killed leaves them, and the relay queues it again. A run
+    published for a message already done (the relay queued it again while the first
+    run was waiting in the queue) does nothing: the message is deleted first, so a
+    second copy waits for the first to commit, then finds it gone.
     """
 
     def decorator(fn: Callable[..., Any]) -> Task:
@@ -51,7 +56,11 @@ def tenant_task(
 
         @wraps(fn)
         def run(
-            organization_id: int, *args: Any, outbox_id: int | None = None, **kwargs: Any
+            organization_id: int,
+            *args: Any,
+            outbox_id: int | None = None,
+            relayed: bool = False,
+            **kwargs: Any,
         ) -> Any:
             organization = (
                 organization_model().objects.filter(pk=organization_id, is_active=True).first()
@@ -62,11 +71,16 @@ def tenant_task(
                 )
                 return None
             with tenant_context(organization):
-                claimed = [] if outbox_id is None else [outbox_id]
+                if outbox_id is not None and not outbox_take(outbox_id):
+                    logger.info("%s skipped: its outbox message %s is done", name, outbox_id)
+                    return None
+                claimed = []
                 if debounced:
                     # First, so a change made while this runs queues another run.
                     debounce_release_key(name, organization_id)
-                    claimed += outbox_claim(name)
+                    claimed = outbox_claim(name)
+                    if relayed and not claimed:
+                        return None  # another run did the work the relay queued this for
                 if exclusive:
                     organization_lock(name)
                 result = fn(*args, **kwargs)
@@ -100,6 +114,8 @@ def enqueue_on_commit(task: Task, organization_id: int, *args: Any) -> None:
     context): if the broker is down at commit, or the queued task is lost, the relay
     queues it again, so it runs at least once.
     """
+    if organization_id != current_organization().pk:
+        raise ValueError("enqueue_on_commit: the task's organization is not the current one")
     outbox_id = outbox_record(task.name, args)
     transaction.on_commit(
         partial(outbox_publish, task.name, organization_id, args, outbox_id=outbox_id)
@@ -122,6 +138,8 @@ def enqueue_debounced(task: Task, organization_id: int, *, delay: float) -> None
     outbox_record(task.name, debounced=True, countdown=delay)
 
     def send() -> None:
+        if broker_known_down():
+            return  # the relay will queue it; don't wait on an unreachable Redis
         key = _debounce_key(task.name, organization_id)
         try:
             if not cache.add(key, 1, timeout=delay + 60):

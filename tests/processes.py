@@ -127,7 +127,9 @@ def start_gunicorn(env: dict[str, str], log: Path, *, workers: int = 2) -> tuple
 
 
 def start_worker(env: dict[str, str], log: Path, queue: str) -> subprocess.Popen[bytes]:
-    """A `celery worker` process on its own queue; returns once it is ready."""
+    """A `celery worker` process on its own queue; returns once it is ready (its own
+    "ready" line: the log may hold an earlier worker's)."""
+    logged_before = log.stat().st_size if log.exists() else 0
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "celery", "-A", "csplatform", "worker", "--pool=solo"),
@@ -140,7 +142,7 @@ def start_worker(env: dict[str, str], log: Path, queue: str) -> subprocess.Popen
         stderr=subprocess.STDOUT,
     )
     wait_until(
-        lambda: process.poll() is not None or " ready." in log.read_text(),
+        lambda: process.poll() is not None or " ready." in log.read_text()[logged_before:],
         timeout=60,
         what=f"the Celery worker (see {log})",
     )

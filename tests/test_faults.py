@@ -247,12 +247,23 @@ def _stored_metrics(organization) -> dict[str, list[tuple]]:
         }
 
 
-def _waiting_for_a_lock_on(table: str) -> bool:
+def _other_sessions() -> int:
+    """Sessions on this database other than the test's own (the killed worker's)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query ILIKE %s",
-            [f"%{table}%"],
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _blocked_by(blocker_pid: int) -> bool:
+    """Whether a session of this database waits for a lock the blocker holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pg_blocking_pids(pid) @> ARRAY[%s]",
+            [blocker_pid],
         )
         return cursor.fetchone()[0] > 0
 
@@ -270,13 +281,14 @@ def test_it_reruns_a_recompute_killed_halfway_to_the_numbers_of_a_clean_run(
     blocker = psycopg.connect(processes.database_url(), autocommit=False)
     try:
         blocker.execute("LOCK TABLE metrics_cohortmetrics IN EXCLUSIVE MODE")
+        blocker_pid = blocker.info.backend_pid
         with tenant_context(organization):
             metrics_services.metrics_mark_stale(since=date(2025, 1, 1))
         # (The change's commit queued the run on the test's own broker: the worker
         # listens on the private Redis, so it is queued there, as the relay would.)
         processes.manage(env, "relay_outbox", "--all")
         processes.wait_until(
-            lambda: _waiting_for_a_lock_on("metrics_cohortmetrics"),
+            lambda: _blocked_by(blocker_pid),
             timeout=60,
             what="the recompute to reach the cohorts",
         )
@@ -286,7 +298,7 @@ def test_it_reruns_a_recompute_killed_halfway_to_the_numbers_of_a_clean_run(
 
     # Nothing of the killed run was kept, and its work is still owed.
     processes.wait_until(
-        lambda: not _waiting_for_a_lock_on("metrics_cohortmetrics"),
+        lambda: _other_sessions() == 0,
         timeout=30,
         what="the killed run's transaction to end",
     )
