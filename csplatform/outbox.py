@@ -214,14 +214,11 @@ def outbox_relay(*, everything: bool = False) -> int:
     """Publish every active organization's overdue messages (every message:
     `everything`) again; returns the tasks queued. One short transaction per
     organization: row-level security shows each transaction one organization's outbox."""
-    organization_ids = list(
-        organization_model().objects.filter(is_active=True).values_list("pk", flat=True)
-    )
     queued = 0
-    for organization_id in organization_ids:
+    for organization in organization_model().objects.filter(is_active=True).order_by("pk"):
         try:
-            with tenant_context(organization_id):
+            with tenant_context(organization):
                 queued += _relay_due(everything=everything)
-        except Exception:  # one organization's trouble (deleted meanwhile…) stops no other
-            logger.exception("outbox relay failed for organization %s", organization_id)
+        except Exception:  # one organization's trouble stops no other
+            logger.exception("outbox relay failed for organization %s", organization.pk)
     return queued

@@ -457,8 +457,12 @@ def test_it_answers_503_while_postgres_restarts_and_recovers_without_a_restart(t
 
     statuses = Counter(status for _at, _path, status, _retry, _body in results)
     assert set(statuses) <= {200, 503}, statuses
+    before = [r for r in results if r[0] < down_at - 0.5]
+    assert before
+    assert all(status == 200 for _at, _path, status, _retry, _body in before)
     outage = [r for r in results if down_at <= r[0] <= up_at]
-    assert any(status == 503 for _at, _path, status, _retry, _body in outage)
+    refused = {path for _at, path, status, _retry, _body in outage if status == 503}
+    assert refused == {"/healthz", "/api/v1/accounts/", f"/s/{_token}/"}  # each, cleanly
     for _at, path, status, retry_after, body in results:
         if status == 503:
             assert retry_after == "5"
