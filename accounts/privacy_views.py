@@ -9,7 +9,6 @@ from typing import cast
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,6 +16,7 @@ from accounts import privacy
 from accounts.audit import audit_record
 from accounts.forms import ContactEraseForm, RetentionForm
 from accounts.models import AuditEvent, Contact, ErasureChannel, Role, User
+from csplatform.clock import organization_today
 from csplatform.permissions import admin_required, request_has_role, role_required
 from csplatform.tenancy import current_organization
 
@@ -89,7 +89,7 @@ def organization_export(request: HttpRequest, org_slug: str) -> HttpResponse:
         details={"files": len(manifest.get("files", {}))},
     )
     output.seek(0)
-    filename = f"{org_slug}-export-{timezone.localdate().isoformat()}.zip"
+    filename = f"{org_slug}-export-{organization_today().isoformat()}.zip"
     response = FileResponse(output, as_attachment=True, filename=filename)
     # A streamed response, typed as the HttpResponse that role_required's views return.
     return cast(HttpResponse, response)

@@ -39,6 +39,7 @@ import numpy as np
 import psycopg
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from accounts import services
 from accounts.customers import accounts_upsert
@@ -56,7 +57,7 @@ def _admin_dsn() -> str:
 def _events(
     rows: int, accounts: list[str], rng: np.random.Generator, *, days: int
 ) -> list[dict[str, Any]]:
-    start = datetime.now(UTC) - timedelta(days=days, minutes=10)
+    start = timezone.now() - timedelta(days=days, minutes=10)
     seconds = rng.integers(0, days * 86400, rows)
     picks = rng.integers(0, len(accounts), rows)
     names = np.array(["login", "report.generated", "export.csv", "dashboard.viewed"])
@@ -134,7 +135,7 @@ def _measure(
     rows = len(events)
 
     # --- baseline: raw COPY of the finished rows ---------------------------------------
-    received = datetime.now(UTC)
+    received = timezone.now()
     finished = io.StringIO()
     for event in events:
         finished.write(

@@ -37,10 +37,11 @@ def _seed(organizations: int, per_organization: int, progress: IO[str]) -> list[
             f"CREATE TABLE {PLAIN} (LIKE accounts_invitation "
             "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
         )
+    now = timezone.now()
     insert = """
         INSERT INTO {table} (organization_id, email, role, created_at, expires_at)
-        SELECT %s, 'person' || n || '@example.com', 'manager', now(),
-               now() + make_interval(days => (n %% 30) - 15)
+        SELECT %s, 'person' || n || '@example.com', 'manager', %s,
+               %s + make_interval(days => (n %% 30) - 15)
         FROM generate_series(1, %s) AS n
     """
     for index in range(organizations):
@@ -48,7 +49,10 @@ def _seed(organizations: int, per_organization: int, progress: IO[str]) -> list[
         ids.append(organization.pk)
         with tenant_context(organization), connection.cursor() as cursor:
             for table in ("accounts_invitation", PLAIN):
-                cursor.execute(insert.format(table=table), [organization.pk, per_organization])
+                cursor.execute(
+                    insert.format(table=table),
+                    [organization.pk, now, now, per_organization],
+                )
         if (index + 1) % 10 == 0:
             progress.write(f"  seeded {index + 1}/{organizations} organizations\n")
     with connection.cursor() as cursor:

@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from csplatform.security import client_ip
@@ -81,7 +82,7 @@ def rate_limit_hit(*, scope: str, ident: str, rate: str | None) -> Verdict:
     parsed = parse_rate(rate)
     if parsed is None:
         return Verdict(allowed=True)
-    now = time.time()
+    now = timezone.now().timestamp()
     if time.monotonic() < _cache_down_until:
         return Verdict(allowed=True)
     window = int(now // parsed.seconds)

@@ -18,12 +18,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account, Contact, Subscription, User
 from accounts.services import NOTE_MAX_CHARS, note_create
+from csplatform.clock import organization_today
 from csplatform.permissions import manager_required
 from csplatform.tenancy import current_organization
 from dashboards import account_selectors as selectors
@@ -97,7 +98,7 @@ def _timeline_context(
 
 
 def _page_context(request: HttpRequest, account: Account) -> dict[str, Any]:
-    today = timezone.localdate()  # the organization's (the middleware activates its zone)
+    today = organization_today()
     currency = current_organization().currency
     subscriptions = list(
         Subscription.objects.filter(account=account).order_by("-started_on", "-pk")

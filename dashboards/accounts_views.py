@@ -19,13 +19,14 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
 from accounts.selectors import membership_list
+from csplatform.clock import organization_today
 from csplatform.permissions import manager_required
 from csplatform.tenancy import current_organization
 from dashboards.accounts_forms import AccountFilterForm
@@ -124,7 +125,7 @@ def _partial_requested(request: HttpRequest) -> bool:
 def account_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     form, stage_names = _filter_form(request)
     filters = form.filters()
-    today = timezone.localdate()  # the organization's (the middleware activates its zone)
+    today = organization_today()
     page = Paginator(_accounts(request, filters, today), ACCOUNTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -167,7 +168,7 @@ def account_list_csv(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The filtered list (every page) as CSV: UTF-8 with a byte-order mark, so that
     Excel reads accents; MRR in currency units with a dot; dates as YYYY-MM-DD."""
     form, _stage_names = _filter_form(request)
-    today = timezone.localdate()
+    today = organization_today()
     organization = current_organization()
     buffer = io.StringIO()
     buffer.write("\ufeff")

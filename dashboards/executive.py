@@ -22,8 +22,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.clock import organization_today
 from dashboards.models import Benchmark
-from metrics.health import organization_today
 from metrics.health_selectors import BAND_ORDER
 from metrics.models import AccountHealth, HealthBand, MonthlyMetrics, SatisfactionMetrics
 

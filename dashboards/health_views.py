@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
+from csplatform.clock import organization_today
 from csplatform.permissions import admin_required, manager_required
 from dashboards.charts import health_mix_chart
 from dashboards.forms import HealthModelForm
@@ -29,7 +30,6 @@ from metrics.health import (
     Model,
     health_model,
     health_model_update,
-    organization_today,
 )
 from metrics.models import HealthBand
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
 from accounts.selectors import membership_list
+from csplatform.clock import organization_today
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
 from dashboards.executive import (
@@ -29,7 +30,6 @@ from dashboards.executive import (
     last_complete_month,
 )
 from dashboards.models import Benchmark, BenchmarkMetric, ExecutiveDigest
-from metrics.health import organization_today
 from metrics.models import MonthlyMetrics
 
 

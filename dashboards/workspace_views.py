@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account, User
+from csplatform.clock import organization_today
 from csplatform.permissions import manager_required
 from csplatform.tenancy import current_organization
 from dashboards.charts import health_mix_chart
@@ -65,7 +66,7 @@ def workspace(request: HttpRequest, org_slug: str) -> HttpResponse:
     }
     if not Account.objects.exists():
         return render(request, "dashboards/workspace.html", {**context, "has_accounts": False})
-    today = timezone.localdate()  # the organization's (the middleware activates its zone)
+    today = organization_today()
     renewals = portfolio_selectors.renewal_list(today=today, days=RENEWAL_DAYS, owner=owner)
     tasks = task_selectors.task_list(
         status="open", assignee="all" if everyone else "me", user=user, today=today

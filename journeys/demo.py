@@ -19,11 +19,12 @@ import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.utils import timezone
 
 from accounts.signals import revenue_changed
 from journeys.ingest import events_ingest_staged_csv
@@ -301,7 +302,7 @@ def generate(
         trouble, today64 + rng.integers(5, 45, n).astype("timedelta64[D]"), churn_at
     )
 
-    now = datetime.now(UTC).isoformat()
+    now = timezone.now().isoformat()
     owners = np.array(list(owner_ids) or [None], dtype=object)
     copy_rows(
         "accounts_account",
@@ -638,7 +639,3 @@ def _stage_history(
     skipped = ~np.isin(history["account_id"], account_ids[steps[1][3]])
     history.loc[skipped & (history["from_stage"] == "adoption"), "from_stage"] = "onboarding"
     copy_rows("journeys_stagetransition", history, blank=["from_stage"])
-
-
-def org_day(today: date | None = None) -> date:
-    return today or (datetime.now(UTC) - timedelta(hours=3)).date()

@@ -233,7 +233,7 @@ def _insert_staged(cursor: Any, *, explain: Callable[[], None] | None = None) ->
     RowsRejected (the caller's transaction then writes nothing), saying which rows
     through `explain` when given."""
     organization = current_organization()
-    cursor.execute(_INSERT_EVENTS, {"org": organization.pk})
+    cursor.execute(_INSERT_EVENTS, {"org": organization.pk, "now": timezone.now()})
     inserted, _queued, unresolved = cursor.fetchone()
     if unresolved:
         if explain is not None:
@@ -283,7 +283,7 @@ WITH staged AS (
          dedupe_key, received_at)
     SELECT DISTINCT ON (r.dedupe_key)
         %(org)s, r.account_id, r.contact_id, r.name, r.occurred_at, r.quantity,
-        coalesce(r.properties, '{}'::jsonb), r.dedupe_key, now()
+        coalesce(r.properties, '{}'::jsonb), r.dedupe_key, %(now)s
     FROM resolved r
     WHERE r.account_id IS NOT NULL
     ORDER BY r.dedupe_key
@@ -291,7 +291,7 @@ WITH staged AS (
     RETURNING id
 ), queued AS (
     INSERT INTO journeys_pendingusagerollup (organization_id, event_ids, created_at)
-    SELECT %(org)s, array_agg(id), now() FROM inserted HAVING count(*) > 0
+    SELECT %(org)s, array_agg(id), %(now)s FROM inserted HAVING count(*) > 0
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM queued),

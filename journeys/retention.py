@@ -18,8 +18,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.utils import timezone
 
+from csplatform.clock import local_today
 from csplatform.tenancy import organization_model, tenant_context
 
 BATCH = 10_000  # events per DELETE, each in its own short transaction
@@ -28,7 +28,7 @@ BATCH = 10_000  # events per DELETE, each in its own short transaction
 def retention_cutoff(*, days: int, time_zone: str, today: date | None = None) -> datetime:
     """The first instant kept: midnight (organization's time zone) `days` days before today."""
     zone = ZoneInfo(time_zone)
-    today = today or timezone.now().astimezone(zone).date()
+    today = today or local_today(time_zone)
     return datetime.combine(today - timedelta(days=days), time.min, tzinfo=zone)
 
 

@@ -15,7 +15,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 from accounts.selectors import membership_list
+from csplatform.clock import organization_today
 from csplatform.permissions import admin_required, manager_required
 from journeys import task_selectors, task_services
 from journeys.models import Playbook, Task
@@ -40,7 +40,7 @@ def _htmx(request: HttpRequest) -> bool:
 
 def _row_context(request: HttpRequest, task: Task | None = None) -> dict[str, Any]:
     """What a task row needs besides its task: today, the snooze default, where to go back."""
-    today = timezone.localdate()  # the organization's (the middleware activates its zone)
+    today = organization_today()
     # Back to the list as it was filtered: the page's own address, or the one it posted.
     back = request.get_full_path() if request.method == "GET" else request.POST.get("next", "")
     if not back or not url_has_allowed_host_and_scheme(

@@ -141,7 +141,7 @@ def _progress(environment: Environment) -> None:
     while True:
         gevent.sleep(15)
         total = environment.stats.total
-        elapsed = time.time() - RECORD.started
+        elapsed = time.monotonic() - RECORD.started
         sys.stdout.write(
             f"[loadtest] {elapsed:5.0f}s  {total.num_requests} requests "
             f"({total.num_requests / max(elapsed, 1):.1f}/s), {total.num_failures} errors, "
@@ -152,13 +152,13 @@ def _progress(environment: Environment) -> None:
 
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
-    RECORD.started = time.time()
+    RECORD.started = time.monotonic()
     gevent.spawn(_progress, environment)
 
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
-    RECORD.stopped = time.time()
+    RECORD.stopped = time.monotonic()
     RECORD.dump()
 
 
@@ -234,7 +234,7 @@ class ApiClient(HttpUser):
         self.sent: list[list[dict[str, Any]]] = []  # accepted batches, for retries
 
     def _events(self, count: int) -> list[dict[str, Any]]:
-        now = datetime.now(UTC)
+        now = datetime.now(UTC)  # clock-ok: the sender's own clock, outside the application
         batch = []
         for _ in range(count):
             self.sequence += 1

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Count, Min
-from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Contact
+from csplatform.clock import organization_today
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
 from journeys.models import (
@@ -487,10 +487,6 @@ class HealthResult:
     day: date
     accounts: int
     bands: dict[str, int]
-
-
-def organization_today() -> date:
-    return timezone.now().astimezone(ZoneInfo(current_organization().time_zone)).date()
 
 
 @transaction.atomic(savepoint=False)

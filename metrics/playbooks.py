@@ -29,6 +29,7 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from csplatform.clock import organization_today
 from csplatform.tasks import enqueue_on_commit
 from csplatform.tenancy import current_organization
 from journeys.models import Playbook, PlaybookTrigger, TaskStatus
@@ -46,11 +47,6 @@ DEFAULT_DAYS = {
 # cover rows written otherwise.
 DAYS_REQUIRED = {PlaybookTrigger.RENEWAL, PlaybookTrigger.INACTIVE, PlaybookTrigger.TTV_OVERDUE}
 TRIAD_FLAGS = ("happy_unengaged", "engaged_no_results")
-
-
-def organization_today() -> date:
-    """Today in the current organization's time zone."""
-    return timezone.now().astimezone(ZoneInfo(current_organization().time_zone)).date()
 
 
 class _Statement:

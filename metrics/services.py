@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Subscription
+from csplatform.clock import organization_today
 from csplatform.tasks import enqueue_debounced, organization_lock
 from csplatform.tenancy import current_organization
 from metrics import cohorts as cohort_metrics
@@ -212,7 +212,7 @@ def metrics_recompute(*, full: bool = False, today: date | None = None) -> Recom
     since = None if full or state.computed_at is None else state.dirty_since
     if not full and state.computed_at is not None and since is None:
         return RecomputeResult(skipped=True)
-    today = today or timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
+    today = today or organization_today(organization)
     current = int(revenue.month_of(today))
     this_month = revenue.month_start(current).item()
     now = timezone.now()

@@ -4,10 +4,11 @@ lower in the months before an account churns (see journeys.demo)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import numpy as np
 import pandas as pd
+from django.utils import timezone
 
 from accounts.models import Contact
 from journeys.demo import copy_rows
@@ -68,7 +69,7 @@ def responses_generate(
     seconds = rng.integers(9 * 3600, 20 * 3600, row.size).astype("timedelta64[s]")
     at = on.astype("datetime64[s]") + seconds
     account_ids = customers["account_id"].to_numpy()[row]
-    now = datetime.now(UTC).isoformat()
+    now = timezone.now().isoformat()
     raw = rng.bytes(16 * row.size)
     copy_rows(
         "surveys_response",

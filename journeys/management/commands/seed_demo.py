@@ -6,6 +6,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import Account, Membership, Organization, Role
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from journeys import demo
 from journeys.models import CoreFeature, ValueMilestone
@@ -115,14 +116,14 @@ class Command(BaseCommand):
                 seed=seed,
                 scale=scale,
                 owner_ids=owners,
-                today=demo.org_day(),
+                today=organization_today(organization),
             )
             answers = responses_generate(
                 organization_id=organization.pk,
                 customers=made.customers,
                 seed=seed,
                 index=index,
-                today=demo.org_day(),
+                today=organization_today(organization),
             )
             self._configure()
         self.stdout.write(

@@ -1,0 +1,39 @@
+"""One clock for every business rule: Django's.
+
+"Now" is `timezone.now()`; an organization's "today" is that instant's date in the
+organization's time zone. Windows, as-of days, due dates, renewals, the current month,
+retention cut-offs and token expiry all start from here (or from a day passed in as an
+argument), never from `date.today()`, `datetime.now()` or `time.time()`, and never from
+the database's `now()`/`current_date` inside SQL: raw SQL receives the instant or the
+day as a parameter. So a test that pins the clock (time-machine) moves every rule at
+once, and the suite passes on any date (docs/time.md; `make lint` checks the rule with
+scripts/check_clock.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from csplatform.tenancy import current_organization
+
+if TYPE_CHECKING:
+    from accounts.models import Organization
+
+
+def now() -> datetime:
+    """The current instant, timezone-aware (UTC)."""
+    return timezone.now()
+
+
+def local_today(time_zone: str, *, at: datetime | None = None) -> date:
+    """The date in `time_zone` at the instant `at` (default: now)."""
+    return (at or timezone.now()).astimezone(ZoneInfo(time_zone)).date()
+
+
+def organization_today(organization: Organization | None = None) -> date:
+    """Today in `organization`'s time zone (default: the current organization's)."""
+    return local_today((organization or current_organization()).time_zone)
