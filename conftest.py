@@ -1,4 +1,5 @@
-"""Shared fixtures: organizations with the four roles and an outsider."""
+"""Shared fixtures: organizations with the four roles and an outsider; the test
+suite's clock (tests/clock.py) and tiers (fast, e2e, faults)."""
 
 from dataclasses import dataclass
 
@@ -6,7 +7,59 @@ import pytest
 from django.test import Client
 
 from accounts.models import Organization, Role, User
+from tests.clock import VARIABLE as CLOCK_VARIABLE
+from tests.clock import moved_to, travel
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+
+# Before any test module is collected, so that module-level constants see the moved
+# clock too.
+_TRAVELLER = travel()
+
+
+def pytest_report_header(config) -> str:
+    instant = moved_to()
+    if instant is None:
+        return f"clock: the real one (set {CLOCK_VARIABLE} to move it)"
+    return f"clock: moved to {instant.isoformat()} ({instant.tzinfo}) by {CLOCK_VARIABLE}"
+
+
+# Tests that need any of these fixtures start other processes or a server: the e2e tier.
+E2E_FIXTURES = {"celery_worker_process", "live_server"}
+# What cannot follow a moved clock: the browser's own clock (cookies, scripts), and the
+# fault tests, which stop and start the machine's Postgres and Redis.
+UNMOVABLE = ("browser", "faults")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config, items) -> None:
+    moved = moved_to()
+    for item in items:
+        if E2E_FIXTURES & set(item.fixturenames) or any(
+            item.get_closest_marker(name) for name in ("worker", "browser")
+        ):
+            item.add_marker(pytest.mark.e2e)
+        if moved is not None and any(item.get_closest_marker(name) for name in UNMOVABLE):
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"{CLOCK_VARIABLE} moves the clock; a browser and the fault "
+                    "tests' services keep the real one"
+                )
+            )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    instant = moved_to()
+    if instant is None:
+        return
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if CLOCK_VARIABLE in str(getattr(report, "longrepr", ""))
+    ]
+    terminalreporter.write_line(
+        f"clock moved to {instant.isoformat()} ({instant.tzinfo}): {len(skipped)} browser "
+        "and fault test(s) skipped, whose clocks cannot move"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -51,6 +51,21 @@ class Inbox:
         )
 
 
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_process(request, monkeypatch):
+    """A test outside the e2e and faults tiers may not start a process: `make test-fast`
+    must stay fast and need nothing but Postgres and Redis."""
+    if any(request.node.get_closest_marker(name) for name in ("e2e", "faults")):
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process: mark it e2e (pytest.mark.e2e)"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
 @pytest.fixture(scope="session")
 def smtp_server():
     inbox = Inbox()
@@ -115,6 +130,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server, tmp_p
         [
             sys.executable,
             "-m",
+            "tests.clocked",  # on the tests' clock
             "celery",
             "-A",
             "csplatform",

@@ -114,7 +114,15 @@ def start_gunicorn(env: dict[str, str], log: Path, *, workers: int = 2) -> tuple
     port = free_port()
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "csplatform.wsgi", "--workers", str(workers)),
+            *(
+                sys.executable,
+                "-m",
+                "tests.clocked",
+                "gunicorn",
+                "csplatform.wsgi",
+                "--workers",
+                str(workers),
+            ),
             *("--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5"),
         ],
         cwd=ROOT,
@@ -132,7 +140,8 @@ def start_worker(env: dict[str, str], log: Path, queue: str) -> subprocess.Popen
     logged_before = log.stat().st_size if log.exists() else 0
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "celery", "-A", "csplatform", "worker", "--pool=solo"),
+            *(sys.executable, "-m", "tests.clocked", "celery", "-A", "csplatform", "worker"),
+            "--pool=solo",
             *("--loglevel=INFO", "-Q", queue, "-n", f"{queue}@%h"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat"),
         ],

@@ -26,6 +26,8 @@ from tests.factories import (
     SubscriptionFactory,
 )
 
+pytestmark = pytest.mark.e2e
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "backup_restore_check.sh"
 
 

@@ -16,7 +16,7 @@ from surveys.models import Response
 from tests.factories import CampaignFactory, ContactFactory
 from tests.test_survey_browser import _browser_page
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 PASSWORD = "browser-test-password"

@@ -298,6 +298,7 @@ def _settings_in_a_fresh_process(**env):
     )
 
 
+@pytest.mark.e2e  # starts a process
 def test_it_reads_the_limits_from_the_environment():
     defaults = _settings_in_a_fresh_process()
     assert defaults.stdout.split() == ["60/minute", "1200/minute", "1200/minute"]

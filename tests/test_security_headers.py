@@ -74,6 +74,7 @@ def test_it_signs_in_with_the_email_in_any_case(client, db):
     assert "_auth_user_id" in client.session
 
 
+@pytest.mark.e2e  # starts a process
 def test_it_sets_secure_cookies_outside_debug():
     import subprocess
     import sys

@@ -36,24 +36,28 @@ def _django(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.e2e  # starts a process
 def test_it_requires_a_secret_key_when_debug_is_off():
     result = _django({"DEBUG": "0"}, "check")
     assert result.returncode != 0
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
 
 
+@pytest.mark.e2e  # starts a process
 def test_it_names_the_variable_that_is_not_a_boolean():
     result = _django({"DEBUG": "maybe"}, "check")
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+@pytest.mark.e2e  # starts a process
 def test_it_names_a_database_url_that_is_not_postgres():
     result = _django({"DEBUG": "1", "DATABASE_URL": "mysql://x@y/z"}, "check")
     assert result.returncode != 0
     assert "DATABASE_URL='mysql://x@y/z' must be a PostgreSQL URL" in result.stderr
 
 
+@pytest.mark.e2e  # starts a process
 def test_it_passes_the_deployment_checklist_with_production_like_settings():
     result = _django(PRODUCTION_LIKE, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -15,7 +15,7 @@ from surveys.models import Response
 from surveys.tokens import make_answer_token
 from tests.factories import ContactFactory, OrganizationFactory, SurveyInvitationFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 # Quiet and offline: no background connections from the browser (see .ci/run).
