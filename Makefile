@@ -16,20 +16,30 @@ TEST_ENV := DEBUG=0 SECRET_KEY=tests-only-secret-key-not-for-production-01234567
 # The demo runs with DEBUG on: console email, no secret needed, plain http.
 DEMO_ENV := DEBUG=1
 
-.PHONY: help install db messages static migrate demo serve test lint format bench loadtest clean
+.PHONY: help install system-gettext system-browser db messages static migrate demo serve test \
+	test-fast lint format bench loadtest clean
 
 help:
 	@echo "make demo   install, migrate, seed the demo organization and serve web + worker + beat"
 	@echo "make test   the whole test suite against the local Postgres and Redis"
+	@echo "make test-fast  the in-process tests only (no worker, browser, server or fault test)"
 	@echo "make lint   ruff check, ruff format --check, mypy, bandit"
 	@echo "make bench  the benchmarks, printing ratios as JSON"
 	@echo "make loadtest  a 3-minute load test on loopback, then every write checked (DURATION=60s USERS=12)"
 
-install:
+install: system-gettext
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user uv
 	$(UV) sync --frozen
 	@$(MAKE) --no-print-directory messages static
+
+# Debian's gettext and Chromium, installed when missing (as root), else a stop at once
+# with the command to run: never a late failure.
+system-gettext:
+	@scripts/system_packages.sh gettext
+
+system-browser:
+	@scripts/system_packages.sh gettext chromium
 
 db:
 	scripts/create_db_role.sh
@@ -60,15 +70,21 @@ serve:
 
 # Two phases: the fault tests stop and restart Postgres and kill processes, so they run
 # alone, after the rest. (Exit status 5 is "no test selected", e.g. PYTEST_ARGS naming
-# files of one phase only.)
-test: install db
+# files of one phase only.) CSPLATFORM_TEST_NOW="2028-02-29T23:30 America/Sao_Paulo"
+# runs the suite as of that instant (docs/time.md).
+test: system-browser install db
 	$(TEST_ENV) $(RUN) pytest -m "not faults" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(TEST_ENV) $(RUN) pytest -m faults $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The fast tier, while coding: in-process tests only (pytest markers e2e and faults).
+test-fast: install db
+	$(TEST_ENV) $(RUN) pytest -m "not e2e and not faults" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint:
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(DEMO_ENV) $(RUN) mypy .
+	$(RUN) python scripts/check_clock.py
 	@# bandit warns about every part of an f-string on a line marked `# nosec`: noise.
 	set -o pipefail; $(RUN) bandit -q -c pyproject.toml -r accounts csplatform dashboards \
 		journeys metrics surveys bench loadtest 2>&1 | { grep -v 'nosec encountered' || true; }

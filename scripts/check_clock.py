@@ -38,8 +38,13 @@ DEFAULT_PATHS = (
     "surveys",
     "bench",
     "loadtest",
+    "scripts",
+    "tests",
+    "conftest.py",
     "manage.py",
 )
+# The rule's own statement and its test name every forbidden form on purpose.
+EXCLUDED = {"scripts/check_clock.py", "tests/test_clock_rule.py"}
 ALLOWED_RECEIVERS = {"timezone", "clock"}  # django.utils.timezone, csplatform.clock
 TIME_FUNCTIONS = {"time", "time_ns", "localtime", "gmtime", "ctime", "asctime", "strftime"}
 CALENDAR_WORDS = {"now", "today"}
@@ -143,8 +148,10 @@ def python_files(paths: Iterable[str]) -> Iterator[Path]:
         path = ROOT / name if not Path(name).is_absolute() else Path(name)
         files = [path] if path.is_file() else sorted(path.rglob("*.py"))
         for file in files:
-            if "migrations" not in file.parts and ".venv" not in file.parts:
-                yield file
+            relative = file.relative_to(ROOT).as_posix() if file.is_relative_to(ROOT) else ""
+            if "migrations" in file.parts or ".venv" in file.parts or relative in EXCLUDED:
+                continue
+            yield file
 
 
 def check_paths(paths: Iterable[str] = DEFAULT_PATHS) -> list[Finding]:

@@ -152,19 +152,60 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server, tmp_p
     )
     previous_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
+    name = f"{queue}@{socket.gethostname()}"
     try:
         deadline = time.monotonic() + 60
-        while not celery_app.control.ping(
-            destination=[f"{queue}@{socket.gethostname()}"], timeout=1
-        ):
+        while not celery_app.control.ping(destination=[name], timeout=1):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Celery worker did not start; see {log.name}")
+        worker.queue, worker.node = queue, name
         yield worker
     finally:
         celery_app.conf.task_default_queue = previous_queue
         worker.terminate()
         worker.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_after_the_test(request):
+    """After a test that used the real worker, and before its database is emptied: drop
+    what the worker has not taken, revoke what it holds for later, and wait for what it
+    runs. Otherwise a follow-up task (satisfaction → health → playbooks) still running
+    deadlocks against the teardown's TRUNCATE, or writes into the next test."""
+    yield
+    if "celery_worker_process" not in request.fixturenames:
+        return
+    worker = request.getfixturevalue("celery_worker_process")
+    worker_idle(worker.queue, worker.node)
+
+
+def worker_idle(queue: str, node: str, *, timeout: float = 90) -> None:
+    """Empty `queue` and wait until the worker `node` runs, holds and waits for nothing.
+
+    A solo-pool worker answers no broadcast while it runs a task: no answer is "busy"."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)  # the broker is Redis
+    inspector = celery_app.control.inspect(destination=[node], timeout=1, limit=1)
+    revoked: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        broker.delete(queue)
+        # Tasks held for a later time (a countdown) are revoked: they will never run.
+        held = {entry["request"]["id"] for entry in (inspector.scheduled() or {}).get(node, [])}
+        for task_id in held - revoked:
+            celery_app.control.revoke(task_id, destination=[node])
+        revoked |= held
+        active = (inspector.active() or {}).get(node)
+        reserved = (inspector.reserved() or {}).get(node)
+        if (
+            active == []
+            and reserved is not None
+            and {task["id"] for task in reserved} <= revoked
+            and not broker.llen(queue)
+        ):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the Celery worker {node} was still busy {timeout}s after the test")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The Debian packages a make target needs, installed when they are missing:
+#   gettext   msgfmt compiles the pt-BR catalogue (make install, make demo)
+#   chromium  Debian's Chromium, which Playwright drives in the browser tests (make test)
+# As root with apt-get, installs them; otherwise stops at once, before anything runs,
+# with the one command to run. Never a downloaded browser.
+set -euo pipefail
+
+missing=()
+for package in "$@"; do
+  case $package in
+    gettext) command -v msgfmt >/dev/null 2>&1 || missing+=(gettext) ;;
+    chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+    *) echo "system_packages.sh: unknown package '$package'" >&2; exit 2 ;;
+  esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Debian's ${missing[*]} with apt-get (once)..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+
+{
+  echo "Missing: ${missing[*]} (Debian packages). Install them, then run this command again:"
+  echo "    sudo apt-get install ${missing[*]}"
+  case " ${missing[*]} " in
+    *" chromium "*) echo "(Only the browser tests need Chromium: 'make test-fast' runs without it.)" ;;
+  esac
+} >&2
+exit 1
