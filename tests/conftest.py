@@ -150,8 +150,6 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server, tmp_p
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
     name = f"{queue}@{socket.gethostname()}"
     try:
         deadline = time.monotonic() + 60
@@ -161,23 +159,30 @@ def celery_worker_process(django_db_setup, django_db_blocker, smtp_server, tmp_p
         worker.queue, worker.node = queue, name
         yield worker
     finally:
-        celery_app.conf.task_default_queue = previous_queue
         worker.terminate()
         worker.wait(timeout=30)
         log.close()
 
 
 @pytest.fixture(autouse=True)
-def _worker_idle_after_the_test(request):
-    """After a test that used the real worker, and before its database is emptied: drop
-    what the worker has not taken, revoke what it holds for later, and wait for what it
-    runs. Otherwise a follow-up task (satisfaction → health → playbooks) still running
-    deadlocks against the teardown's TRUNCATE, or writes into the next test."""
-    yield
+def _real_worker_for_its_tests_only(request):
+    """A test that asks for the real worker queues its tasks to it; every other test
+    keeps the unread queue, so a transactional test's follow-up tasks never run behind
+    its back. After the test, and before its database is emptied: drop what the worker
+    has not taken, revoke what it holds for later, and wait for what it runs. Otherwise
+    a follow-up task (satisfaction → health → playbooks) still running deadlocks against
+    the teardown's TRUNCATE, or writes into the next test."""
     if "celery_worker_process" not in request.fixturenames:
+        yield
         return
     worker = request.getfixturevalue("celery_worker_process")
-    worker_idle(worker.queue, worker.node)
+    unread = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = worker.queue
+    try:
+        yield
+    finally:
+        celery_app.conf.task_default_queue = unread
+        worker_idle(worker.queue, worker.node)
 
 
 def worker_idle(queue: str, node: str, *, timeout: float = 90) -> None:
