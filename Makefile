@@ -1,5 +1,6 @@
-# csplatform — everyday commands. Needs Postgres and Redis on localhost
-# (docker compose up postgres redis brings both on a laptop).
+# csplatform — everyday commands. Uses the Postgres and Redis that DATABASE_URL and
+# REDIS_URL name, else those answering on localhost, else starts embedded ones from the
+# locked dependencies (`make services`; data in .local/, `make services-down` stops them).
 
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
@@ -15,12 +16,17 @@ TEST_ENV := DEBUG=0 SECRET_KEY=tests-only-secret-key-not-for-production-01234567
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0
 # The demo runs with DEBUG on: console email, no secret needed, plain http.
 DEMO_ENV := DEBUG=1
+# These targets are for a developer's machine and CI: they may start embedded servers.
+# CSPLATFORM_EMBEDDED=0 (make demo CSPLATFORM_EMBEDDED=0) fails instead when none answers.
+CSPLATFORM_EMBEDDED ?= 1
 
 .PHONY: help install system-gettext system-browser db messages static migrate demo serve test \
 	test-fast lint format bench loadtest clean
 
 help:
 	@echo "make demo   install, migrate, seed the demo organization and serve web + worker + beat"
+	@echo "make services       Postgres and Redis: the configured or local ones, else embedded"
+	@echo "make services-down  stop the embedded Postgres and Redis (data stays in .local/)"
 	@echo "make test   the whole test suite against the local Postgres and Redis"
 	@echo "make test-fast  the in-process tests only (no worker, browser, server or fault test)"
 	@echo "make lint   ruff check, ruff format --check, mypy, bandit"
@@ -41,8 +47,18 @@ system-gettext:
 system-browser:
 	@scripts/system_packages.sh gettext chromium
 
-db:
-	scripts/create_db_role.sh
+# Which Postgres and Redis: DATABASE_URL/REDIS_URL if set, else those answering at
+# 127.0.0.1:5432/6379, else embedded servers (scripts/local_services.py says which).
+# It also creates the application's role and database (scripts/create_db_role.sh).
+.PHONY: services services-down
+services: install
+	@CSPLATFORM_EMBEDDED=$(CSPLATFORM_EMBEDDED) $(RUN) python scripts/local_services.py up
+
+services-down:
+	@$(RUN) python scripts/local_services.py down
+
+# The role and database: `services` runs scripts/create_db_role.sh on whichever server.
+db: services
 
 messages:
 	@$(DEMO_ENV) $(RUN) python manage.py compilemessages -v0 --ignore=.venv
@@ -53,7 +69,7 @@ static:
 migrate: db
 	$(DEMO_ENV) $(RUN) python manage.py migrate --noinput -v1
 
-demo: install migrate
+demo: install services migrate
 	$(DEMO_ENV) $(RUN) python manage.py seed_demo
 	$(DEMO_ENV) $(RUN) python manage.py recompute_metrics --all
 	@echo
@@ -72,7 +88,7 @@ serve:
 # alone, after the rest. (Exit status 5 is "no test selected", e.g. PYTEST_ARGS naming
 # files of one phase only.) CSPLATFORM_TEST_NOW="2028-02-29T23:30 America/Sao_Paulo"
 # runs the suite as of that instant (docs/time.md).
-test: system-browser install db
+test: system-browser install services db
 	$(TEST_ENV) $(RUN) pytest -m "not faults" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(TEST_ENV) $(RUN) pytest -m faults $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
@@ -93,10 +109,10 @@ format:
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: install db
+bench: install services db
 	$(TEST_ENV) $(RUN) python -m bench
 
-loadtest: install db
+loadtest: install services db
 	$(TEST_ENV) $(if $(DURATION),LOADTEST_DURATION=$(DURATION)) $(if $(USERS),LOADTEST_USERS=$(USERS)) \
 		$(RUN) python -m loadtest
 
