@@ -109,7 +109,11 @@ def _call_finding(node: ast.Call) -> str | None:
         return "Now() reads the database's clock"
     if name.rsplit(".", 1)[-1] in {"datetime64", "Timestamp", "to_datetime", "DatetimeIndex"}:
         for arg in node.args:
-            if isinstance(arg, ast.Constant) and str(arg.value).lower() in CALENDAR_WORDS:
+            if (
+                isinstance(arg, ast.Constant)
+                and isinstance(arg.value, str)
+                and arg.value.lower() in CALENDAR_WORDS
+            ):
                 return f'{name}("{arg.value}") reads the system clock'
     return None
 
