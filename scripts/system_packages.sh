@@ -4,19 +4,23 @@
 #   chromium  Debian's Chromium, which Playwright drives in the browser tests (make test)
 # As root with apt-get, installs them; otherwise stops at once, before anything runs,
 # with the one command to run. Never a downloaded browser.
+# SYSTEM_PACKAGES_INSTALL=0 never installs (it only checks); CHROMIUM_PATH is where the
+# browser tests look for Chromium (/usr/bin/chromium).
 set -euo pipefail
+chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
 
 missing=()
 for package in "$@"; do
   case $package in
     gettext) command -v msgfmt >/dev/null 2>&1 || missing+=(gettext) ;;
-    chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+    chromium) [ -x "$chromium" ] || missing+=(chromium) ;;
     *) echo "system_packages.sh: unknown package '$package'" >&2; exit 2 ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ "${SYSTEM_PACKAGES_INSTALL:-1}" != 0 ] && [ "$(id -u)" = 0 ] \
+  && command -v apt-get >/dev/null 2>&1; then
   echo "Installing Debian's ${missing[*]} with apt-get (once)..."
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
