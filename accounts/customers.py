@@ -33,6 +33,7 @@ from csplatform.batches import (
     duplicate_key_errors,
     once_more_on_conflict,
 )
+from csplatform.clock import database_now
 from csplatform.tenancy import current_organization
 
 Row = Mapping[str, Any]
@@ -114,10 +115,11 @@ def accounts_upsert(rows: Sequence[Row]) -> WriteResult:
             to_update.append(account)
         else:
             result.unchanged += 1
-    Account.objects.bulk_create(to_create)
-    Account.objects.bulk_update(
-        to_update, [*ACCOUNT_FIELDS, "owner", "custom_attributes", "updated_at"]
-    )
+    with database_now():  # the stage history's trigger stamps Django's now
+        Account.objects.bulk_create(to_create)
+        Account.objects.bulk_update(
+            to_update, [*ACCOUNT_FIELDS, "owner", "custom_attributes", "updated_at"]
+        )
     result.created, result.updated = len(to_create), len(to_update)
     return result
 

@@ -12,16 +12,23 @@ scripts/check_clock.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from csplatform.tenancy import current_organization
 
 if TYPE_CHECKING:
     from accounts.models import Organization
+
+# The transaction-local setting through which SQL that stamps rows by itself (the
+# lifecycle-stage history trigger, journeys migration 0010) gets Django's "now".
+DB_NOW_SETTING = "app.now"
 
 
 def now() -> datetime:
@@ -37,3 +44,15 @@ def local_today(time_zone: str, *, at: datetime | None = None) -> date:
 def organization_today(organization: Organization | None = None) -> date:
     """Today in `organization`'s time zone (default: the current organization's)."""
     return local_today((organization or current_organization()).time_zone)
+
+
+@contextmanager
+def database_now() -> Iterator[None]:
+    """Writes in the block that the database stamps by itself (a trigger) are stamped
+    with Django's current instant, through the transaction-local `app.now`, instead
+    of the database's clock. Cleared again on the way out: a released savepoint keeps
+    a SET LOCAL (on an exception, the rollback to the savepoint undoes it)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [DB_NOW_SETTING, now().isoformat()])
+        yield
+        cursor.execute("SELECT set_config(%s, '', true)", [DB_NOW_SETTING])

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Account, User
+from csplatform.clock import database_now
 from journeys.models import CoreFeature, LifecycleStage, TouchpointType, ValueMilestone
 from journeys.signals import value_definitions_changed
 
@@ -147,7 +148,8 @@ def _stage_key_check(stage_key: str, *, field: str) -> None:
 def account_stage_change(*, account: Account, stage_key: str, by: User | None) -> bool:
     """Move the account to the stage `stage_key`, recording `by` as who did it.
 
-    The trigger on accounts_account writes the StageTransition (from, to, now, by);
+    The trigger on accounts_account writes the StageTransition (from, to, now, by;
+    now is Django's, through csplatform.clock.database_now);
     `by` reaches it through the transaction-local setting `app.user_id`, cleared
     again right after. Returns False when the account was in that stage already.
     Raises ValidationError (field `stage`) for a key that is not one of the stages.
@@ -159,11 +161,12 @@ def account_stage_change(*, account: Account, stage_key: str, by: User | None) -
             [USER_SETTING, "" if by is None else str(by.pk)],
         )
         try:
-            changed = (
-                Account.objects.filter(pk=account.pk)
-                .exclude(lifecycle_stage=stage_key)
-                .update(lifecycle_stage=stage_key, updated_at=timezone.now())
-            )
+            with database_now():
+                changed = (
+                    Account.objects.filter(pk=account.pk)
+                    .exclude(lifecycle_stage=stage_key)
+                    .update(lifecycle_stage=stage_key, updated_at=timezone.now())
+                )
         finally:
             # A released savepoint keeps a SET LOCAL: later writes in this transaction
             # (another service, an import) must not be put down to this user.

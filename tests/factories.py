@@ -25,6 +25,7 @@ from accounts.models import (
     Subscription,
     User,
 )
+from csplatform.clock import organization_today
 from csplatform.models import OutboxMessage
 from dashboards.models import Benchmark, ExecutiveDigest
 from journeys.models import (
@@ -389,7 +390,7 @@ class TaskFactory(factory.django.DjangoModelFactory):
 
     title = "Call the account"
     account = factory.SubFactory(AccountFactory)
-    due_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=3))
+    due_on = factory.LazyFunction(lambda: organization_today() + timedelta(days=3))
 
 
 class HealthModelFactory(factory.django.DjangoModelFactory):
@@ -411,7 +412,7 @@ class AccountHealthFactory(factory.django.DjangoModelFactory):
         model = AccountHealth
 
     account = factory.SubFactory(AccountFactory)
-    day = factory.LazyFunction(timezone.localdate)
+    day = factory.LazyFunction(organization_today)  # the current organization's
     score = 72.5
     band = "healthy"
     engagement = 72.5
@@ -422,7 +423,7 @@ class AdoptionMetricsFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = AdoptionMetrics
 
-    day = factory.LazyFunction(timezone.localdate)
+    day = factory.LazyFunction(organization_today)  # the current organization's
     customers = 10
     adopted = 5
     adoption_rate = 0.5

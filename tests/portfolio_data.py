@@ -2,19 +2,15 @@
 list: each with a subscription, two health snapshots, an open task and a negative
 survey answer, written with bulk_create. Call inside tenant_context(org)."""
 
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from django.utils import timezone
 
 from accounts.models import Account, Subscription, User
+from csplatform.clock import organization_today
 from journeys.models import Task
 from metrics.models import AccountHealth
 from surveys.models import Response
-
-
-def organization_today(organization) -> date:
-    return timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
 
 
 def bulk_portfolio(organization, *, count: int, owner: User, start: int = 0) -> list[Account]:

@@ -2,8 +2,7 @@
 
 from datetime import timedelta
 
-from django.utils import timezone
-
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from journeys.models import Playbook, Task
 from tests.factories import PlaybookFactory, TaskFactory
@@ -64,5 +63,5 @@ def url_kwargs(name, team):
 def post_data(name, team, data):
     """The POST data, when it depends on objects created for the test."""
     if name == "tasks:snooze":
-        return {"until": (timezone.localdate() + timedelta(days=5)).isoformat()}
+        return {"until": (organization_today(team.organization) + timedelta(days=5)).isoformat()}
     return data

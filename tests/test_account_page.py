@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Note
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from dashboards import account_selectors
 from journeys.models import Task
@@ -55,7 +56,7 @@ def customer(team):
         account = AccountFactory(
             name="Padaria Aurora", segment="Enterprise", owner=team.manager, lifecycle_stage=""
         )
-        today = timezone.localdate()
+        today = organization_today(team.organization)
         SubscriptionFactory(
             account=account,
             plan="Starter",
@@ -133,7 +134,7 @@ def test_it_lists_subscriptions_and_the_mrr_history(team, signed_in, customer):
     assert history[0] == (date(2025, 1, 1), 100)
     assert history[1] == (date(2025, 2, 1), 100)
     assert history[2] == (date(2025, 3, 1), 1000)  # Starter ended on March 1st
-    assert history[-1][0] == timezone.localdate().replace(day=1)
+    assert history[-1][0] == organization_today(team.organization).replace(day=1)
 
 
 def test_it_computes_an_accounts_mrr_history_from_its_subscriptions():
@@ -331,7 +332,7 @@ def test_it_answers_404_for_another_organizations_account(team, signed_in):
 def test_it_links_the_health_portfolio_to_the_account_page(team, signed_in):
     with tenant_context(team.organization):
         account = AccountFactory()
-        _snapshot(account, day=timezone.localdate(), score=80.0, band="healthy")
+        _snapshot(account, day=organization_today(team.organization), score=80.0, band="healthy")
     html = signed_in(team.manager).get(_url(team, "health")).content.decode()
     assert f'href="{_url(team, account_id=account.pk)}"' in html
 
@@ -358,7 +359,9 @@ def test_it_runs_the_same_queries_for_2_and_200_timeline_items(team, signed_in):
             ContactFactory(account=account)
             SubscriptionFactory(account=account)
             TaskFactory(account=account, assignee=team.manager)
-            _snapshot(account, day=timezone.localdate(), score=50.0, band="neutral")
+            _snapshot(
+                account, day=organization_today(team.organization), score=50.0, band="neutral"
+            )
             accounts.append(account)
         few, many = accounts
         contact = ContactFactory(account=few)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from metrics.health import customers_on
 from metrics.portfolio_selectors import account_portfolio
@@ -22,7 +23,7 @@ from tests.factories import (
     OrganizationFactory,
     SubscriptionFactory,
 )
-from tests.portfolio_data import bulk_portfolio, organization_today
+from tests.portfolio_data import bulk_portfolio
 
 pytestmark = pytest.mark.django_db
 

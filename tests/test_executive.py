@@ -6,7 +6,6 @@ import math
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -14,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from csplatform.clock import organization_today
 from csplatform.schedules import BEAT_SCHEDULE
 from csplatform.tenancy import tenant_context
 from dashboards import tasks as dashboard_tasks
@@ -70,7 +70,7 @@ def _figures(response):
 
 
 def _this_month(organization):
-    return timezone.now().astimezone(ZoneInfo(organization.time_zone)).date().replace(day=1)
+    return organization_today(organization).replace(day=1)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from metrics.models import AccountHealth, HealthModel
 from tests.factories import AccountFactory, OrganizationFactory, TaskFactory
@@ -23,7 +23,7 @@ def _url(team, name, **kwargs):
 def _snapshot(account, *, day=None, score=30.0, band="at_risk", **values):
     return AccountHealth.objects.create(
         account=account,
-        day=day or timezone.localdate(),
+        day=day or organization_today(),
         score=score,
         band=band,
         **values,
@@ -38,7 +38,7 @@ def portfolio(team):
         fine = AccountFactory(name="Cedar Labs")
         _snapshot(
             risky,
-            day=timezone.localdate() - timedelta(days=7),
+            day=organization_today() - timedelta(days=7),
             score=55.0,
             band="neutral",
             engagement=60.0,
@@ -128,19 +128,23 @@ def test_it_rejects_a_model_that_makes_no_sense(team, signed_in, change, message
 def test_it_shows_the_backtest_for_the_current_and_proposed_weights(team, signed_in):
     from tests.factories import DailyUsageFactory, SubscriptionFactory
 
+    # Two customers churn 100 days before the organization's today, two stay, and are
+    # active every day since 190 days back. The back-test scores on month eves whose
+    # 90 days have passed: whatever the day of the month, one falls within the 90 days
+    # before the churners ended, when the churners were idle and the stayers active
+    # (so that month ranks perfectly: an AUC of 1.00).
     with tenant_context(team.organization):
+        today = organization_today(team.organization)
         for n in range(4):
             account = AccountFactory()
             SubscriptionFactory(
                 account=account,
                 started_on=date(2025, 1, 1),
-                ended_on=timezone.localdate() - timedelta(days=100) if n < 2 else None,
+                ended_on=today - timedelta(days=100) if n < 2 else None,
             )
             if n >= 2:
-                for offset in range(120):
-                    DailyUsageFactory(
-                        account=account, day=timezone.localdate() - timedelta(days=offset)
-                    )
+                for offset in range(190):
+                    DailyUsageFactory(account=account, day=today - timedelta(days=offset))
     client = signed_in(team.admin)
     page = client.get(_url(team, "health_backtest")).content.decode()
     assert "Current weights" in page
@@ -177,7 +181,6 @@ def test_it_shows_how_long_an_account_has_waited_for_value(team, signed_in, port
     from tests.factories import SubscriptionFactory, ValueMilestoneFactory
 
     risky, _fine = portfolio
-    from metrics.health import organization_today
 
     with tenant_context(team.organization):
         ValueMilestoneFactory(event_name="report.generated")

@@ -5,8 +5,8 @@ import time
 from datetime import date
 
 import pytest
-from django.utils import timezone
 
+from csplatform.clock import organization_today
 from csplatform.tasks import debounce_release
 from csplatform.tenancy import tenant_context
 from journeys.models import Task
@@ -50,5 +50,5 @@ def test_it_opens_a_task_on_a_real_worker_after_a_detractor_answers(
         ("Call the detractor", contact.account_id, owner.pk)
     ]
     with tenant_context(organization):
-        snapshot = AccountHealth.objects.get(day=timezone.localdate())
+        snapshot = AccountHealth.objects.get(day=organization_today(organization))
     assert snapshot.satisfaction == 20.0  # NPS 2 → 20, read by the snapshot the worker wrote

@@ -4,6 +4,7 @@ of an account's stage (however it was made), and the time spent in each stage.""
 import importlib
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -314,6 +315,29 @@ def test_it_records_changes_made_by_a_csv_import(org):
     ]
     assert _transitions(org, account_id=ids["a2"]) == [("", "onboarding", None)]
     assert _transitions(org, account_id=ids["a3"]) == [("", "retention", None)]
+
+
+def test_it_stamps_the_history_with_djangos_clock_not_the_databases(org, time_machine):
+    # On a pinned clock, the UI's change and an import's are both stamped with the
+    # application's instant (the database's clock stays the real one).
+    leap_evening = datetime(2028, 2, 29, 23, 30, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    time_machine.move_to(leap_evening, tick=False)
+    manager = MembershipFactory(organization=org, role=Role.MANAGER).user
+    with tenant_context(org):
+        services.lifecycle_stages_ensure()
+        customers.accounts_upsert([{"external_id": "c1", "name": "C1"}])
+        account = Account.objects.get(external_id="c1")
+        assert services.account_stage_change(account=account, stage_key="adoption", by=manager)
+        customers.accounts_upsert([{"external_id": "c1", "lifecycle_stage": "retention"}])
+        customers.accounts_upsert(
+            [{"external_id": "c2", "name": "C2", "lifecycle_stage": "onboarding"}]
+        )
+        stamps = list(StageTransition.objects.order_by("id").values_list("to_stage", "changed_at"))
+    assert stamps == [
+        ("adoption", leap_evening),
+        ("retention", leap_evening),
+        ("onboarding", leap_evening),
+    ]
 
 
 def test_it_records_changes_made_by_a_batch_upsert_in_one_statement(org):

@@ -2,8 +2,10 @@
 
 import json
 import time
-from datetime import date
+from datetime import date, datetime
+from datetime import time as time_of_day
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,6 +21,7 @@ from metrics.tasks import recompute_metrics, recompute_metrics_sweep
 from tests.factories import OrganizationFactory, subscription_row
 
 TODAY = date(2026, 11, 24)
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # the factories' organizations' time zone
 pytestmark = pytest.mark.django_db
 
 
@@ -192,7 +195,9 @@ def test_it_explains_bad_arguments_to_the_metrics_command(org, args, message):
         call_command("metrics", *args, stdout=StringIO())
 
 
-def test_it_recomputes_every_organization_with_progress(org):
+def test_it_recomputes_every_organization_with_progress(org, time_machine):
+    # The command counts the months up to the organization's today: pin it to TODAY.
+    time_machine.move_to(datetime.combine(TODAY, time_of_day(12), SAO_PAULO), tick=False)
     OrganizationFactory(slug="empty-co")
     out = StringIO()
     call_command("recompute_metrics", "--all", stdout=out)

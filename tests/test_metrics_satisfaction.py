@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.customers import accounts_upsert, subscriptions_upsert
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from metrics import satisfaction
 from metrics.models import SatisfactionMetrics
@@ -120,12 +121,13 @@ def test_it_prints_nps_csat_and_ces_per_month_with_n_and_margins():
         subscriptions_upsert([subscription_row("s1", "a1", 10_000, date(2026, 9, 10))])
         invitation = SurveyInvitationFactory(campaign__survey=SurveyFactory(kind="csat"))
         response_record(invitation=invitation, score=5, automatic=False)
-        metrics_recompute(full=True, today=date.today())
+        today = organization_today(org)
+        metrics_recompute(full=True, today=today)
         satisfaction.satisfaction_recompute()
     out = StringIO()
     call_command("metrics", "--org", "acme", "--json", stdout=out)
     months = {m["month"]: m for m in json.loads(out.getvalue())["months"]}
-    this_month = date.today().strftime("%Y-%m")
+    this_month = today.strftime("%Y-%m")  # the response was written today, org's time
     assert (months[this_month]["csat"], months[this_month]["csat_n"]) == (100.0, 1)
     assert months[this_month]["csat_margin"] == 0.0
     assert (months[this_month]["nps"], months[this_month]["nps_n"]) == (None, 0)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts import privacy, services
 from accounts.customers import accounts_upsert, contacts_upsert
 from accounts.models import Account, ApiKey, Contact, ContactErasure, ImportUpload, Note, Role
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context, tenant_models
 from journeys.ingest import events_ingest
 from journeys.models import (
@@ -110,7 +111,7 @@ def _a_person_everywhere(org):
         TaskFactory(account=acme, reason=f"Detractor: {NAME} gave 3")
         UsageEventFactory(account=acme, contact=maria, properties={"user": EMAIL, "plan": "pro"})
         DailyContactUsage.objects.create(
-            account=acme, contact=maria, day=timezone.localdate(), events=3
+            account=acme, contact=maria, day=organization_today(), events=3
         )
         ImportUploadFactory(
             kind="contacts",

@@ -4,15 +4,14 @@ NRR/GRR, the cohort heatmap and the sBG projection, all read from stored results
 import json
 import re
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import Role
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from tests.factories import (
     CohortMetricsFactory,
@@ -30,7 +29,7 @@ LOSSES = {"contraction": 1_000, "churn": 3_000}
 
 
 def _current_month(organization):
-    return timezone.now().astimezone(ZoneInfo(organization.time_zone)).date().replace(day=1)
+    return organization_today(organization).replace(day=1)
 
 
 def _month_before(month, n=1):

@@ -2,11 +2,9 @@
 person's click records one response, and every bad input gets a page that says so."""
 
 import re
-import time
 from datetime import timedelta
 
 import pytest
-from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
@@ -222,15 +220,13 @@ def test_it_answers_a_tampered_or_foreign_token_with_a_friendly_page(client, org
         assert not Response.objects.exists()
 
 
-def test_it_answers_an_expired_token_with_a_friendly_page(client, org, invitation, settings):
+def test_it_answers_an_expired_token_with_a_friendly_page(
+    client, org, invitation, settings, time_machine
+):
     token = _token(invitation)
-    later = time.time() + settings.SURVEY_LINK_TTL_DAYS * 86_400 + 60
-    original = signing.time.time
-    signing.time.time = lambda: later
-    try:
-        page = client.post(reverse("surveys:answer", args=[token]), {"score": 9})
-    finally:
-        signing.time.time = original
+    ttl = timedelta(days=settings.SURVEY_LINK_TTL_DAYS)
+    time_machine.move_to(timezone.now() + ttl + timedelta(seconds=60), tick=False)
+    page = client.post(reverse("surveys:answer", args=[token]), {"score": 9})
     assert page.status_code == 410
     assert "expired" in page.content.decode()
     assert _responses(org) == []
@@ -298,16 +294,13 @@ def test_it_asks_to_confirm_another_button_clicked_later(client, org, invitation
     assert [r.score for r in _responses(org)] == [10]
 
 
-def test_it_unsubscribes_from_an_email_older_than_its_answer_links(client, org, invitation):
+def test_it_unsubscribes_from_an_email_older_than_its_answer_links(
+    client, org, invitation, time_machine
+):
     url, answer = _url(invitation, "surveys:unsubscribe"), _url(invitation)
-    later = time.time() + 400 * 86_400
-    original = signing.time.time
-    signing.time.time = lambda: later
-    try:
-        assert client.get(answer).status_code == 410  # answering has expired
-        assert client.post(url).status_code == 200  # opting out has not
-    finally:
-        signing.time.time = original
+    time_machine.move_to(timezone.now() + timedelta(days=400), tick=False)
+    assert client.get(answer).status_code == 410  # answering has expired
+    assert client.post(url).status_code == 200  # opting out has not
     with tenant_context(org):
         invitation.contact.refresh_from_db()
     assert invitation.contact.opted_out_at is not None

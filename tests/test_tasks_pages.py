@@ -3,12 +3,12 @@ htmx) and the playbooks page (list, create, edit, pause, form errors); another
 organization's task or playbook is a 404."""
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from journeys.models import Playbook, Task
 from tests.factories import (
@@ -22,9 +22,9 @@ from tests.factories import (
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def _today():
+def _today(team):
     # Pages use the organization's day (America/Sao_Paulo in the factories).
-    return timezone.now().astimezone(ZoneInfo("America/Sao_Paulo")).date()
+    return organization_today(team.organization)
 
 
 def _url(team, name, **kwargs):
@@ -82,7 +82,7 @@ def test_it_shows_done_tasks_under_done_only(team, signed_in):
 
 
 def test_it_hides_snoozed_tasks_until_their_day(team, signed_in):
-    today = _today()
+    today = _today(team)
     _task(team, title="Sleeping", assignee=team.manager, snoozed_until=today + timedelta(days=2))
     _task(team, title="Woken", assignee=team.manager, snoozed_until=today)
     client = signed_in(team.manager)
@@ -95,7 +95,7 @@ def test_it_hides_snoozed_tasks_until_their_day(team, signed_in):
 
 
 def test_it_highlights_overdue_tasks_and_names_the_source(team, signed_in):
-    today = _today()
+    today = _today(team)
     with tenant_context(team.organization):
         playbook = PlaybookFactory(name="Detractor follow-up")
     _task(team, title="Late", assignee=team.manager, due_on=today - timedelta(days=1))
@@ -167,7 +167,7 @@ def test_it_never_sends_back_to_another_site(team, signed_in):
 
 def test_it_snoozes_a_task_until_a_day(team, signed_in):
     task = _task(team, assignee=team.manager)
-    until = _today() + timedelta(days=3)
+    until = _today(team) + timedelta(days=3)
     response = signed_in(team.manager).post(
         _url(team, "snooze", task_id=task.pk), {"until": until.isoformat()}
     )
@@ -178,14 +178,14 @@ def test_it_snoozes_a_task_until_a_day(team, signed_in):
 def test_it_offers_three_days_as_the_default_snooze(team, signed_in):
     _task(team, assignee=team.manager)
     page = signed_in(team.manager).get(_url(team, "list")).content.decode()
-    assert f'value="{(_today() + timedelta(days=3)).isoformat()}"' in page
+    assert f'value="{(_today(team) + timedelta(days=3)).isoformat()}"' in page
 
 
 def test_it_refuses_to_snooze_to_today_and_says_why(team, signed_in):
     task = _task(team, assignee=team.manager)
     client = signed_in(team.manager)
     response = client.post(
-        _url(team, "snooze", task_id=task.pk), {"until": _today().isoformat()}, follow=True
+        _url(team, "snooze", task_id=task.pk), {"until": _today(team).isoformat()}, follow=True
     )
     assert "Snooze until a day after today." in response.content.decode()
     row = client.post(
@@ -198,7 +198,7 @@ def test_it_refuses_to_snooze_to_today_and_says_why(team, signed_in):
 
 def test_it_snoozes_inline_with_htmx(team, signed_in):
     task = _task(team, assignee=team.manager)
-    until = _today() + timedelta(days=5)
+    until = _today(team) + timedelta(days=5)
     row = (
         signed_in(team.manager)
         .post(_url(team, "snooze", task_id=task.pk), {"until": until.isoformat()}, **HTMX)
@@ -210,7 +210,7 @@ def test_it_snoozes_inline_with_htmx(team, signed_in):
 
 def test_it_does_not_snooze_a_done_task(team, signed_in):
     task = _task(team, assignee=team.manager, status="done", completed_at=timezone.now())
-    until = _today() + timedelta(days=5)
+    until = _today(team) + timedelta(days=5)
     response = signed_in(team.manager).post(
         _url(team, "snooze", task_id=task.pk), {"until": until.isoformat()}, follow=True
     )

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from metrics.models import AccountHealth
 from tests.factories import (
@@ -21,7 +22,7 @@ from tests.factories import (
     SubscriptionFactory,
     TaskFactory,
 )
-from tests.portfolio_data import bulk_portfolio, organization_today
+from tests.portfolio_data import bulk_portfolio
 
 pytestmark = pytest.mark.django_db
 
