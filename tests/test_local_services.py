@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e  # runs the script in a process of its own
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "local_services.py"
 
@@ -51,7 +53,7 @@ def test_it_refuses_to_start_an_embedded_server_unless_asked(env):
     assert "(started)" not in result.stdout
 
 
-def test_explicit_urls_win_and_start_nothing():
+def test_it_lets_explicit_urls_win_and_starts_nothing():
     result = _run(
         "status",
         CSPLATFORM_EMBEDDED="1",
@@ -64,13 +66,13 @@ def test_explicit_urls_win_and_start_nothing():
     assert "secret" not in result.stdout  # the password is never printed
 
 
-def test_status_says_what_up_would_do():
+def test_it_says_in_status_what_up_would_do():
     result = _run("status")
     assert result.returncode == 0
     assert "`up` would start the embedded one" in result.stdout
 
 
-def test_the_application_never_imports_it():
+def test_it_is_never_imported_by_the_application():
     app_dirs = ["csplatform", "accounts", "journeys", "surveys", "metrics", "dashboards"]
     for directory in app_dirs:
         for path in (ROOT / directory).rglob("*.py"):
