@@ -27,6 +27,8 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,25 @@ class Record:
         self.events_created_reported: Counter[str] = Counter()
         self.batches: Counter[str] = Counter()
         self.idempotency_violations: list[str] = []
+        # Writes sent whose answer has not been read yet. The run's end stops every user
+        # at once, mid-request too: the server may have written what such a request sent,
+        # so its outcome is unknown, not "never sent".
+        self.in_flight: list[tuple[str, str, Any]] = []  # (kind, slug, ids or invitation id)
+
+    @contextmanager
+    def sending(self, kind: str, slug: str, what: Any) -> Iterator[None]:
+        """Around one write request: while it runs, `what` counts as in flight."""
+        entry = (kind, slug, what)
+        self.in_flight.append(entry)
+        try:
+            yield
+        except gevent.GreenletExit:
+            raise  # stopped mid-request: it stays in flight, its outcome unknown
+        except BaseException:
+            self.in_flight.remove(entry)
+            raise
+        else:
+            self.in_flight.remove(entry)
 
     def on_request(
         self,
@@ -103,6 +124,11 @@ class Record:
                 self.failure_samples[name].append(f"{key}: {exception!s}"[:300])
 
     def dump(self) -> None:
+        for kind, slug, what in self.in_flight:
+            if kind == "events":
+                self.events_unknown[slug] |= what
+            else:
+                self.answer_unknown[slug].append(what)
         data = {
             "started": self.started,
             "stopped": self.stopped,
@@ -189,15 +215,18 @@ class SurveyRespondent(HttpUser):
                 page.failure(f"answer page: {page.status_code}, no CSRF token")
                 return  # a GET never writes: the invitation stays unanswered
         csrf = found.group(1)
-        with self.client.post(
-            path,
-            data={"csrfmiddlewaretoken": csrf, "score": str(score), "automatic": "0"},
-            headers={"Referer": f"{self.host}{path}"},
-            name="survey: submit answer",
-            catch_response=True,
-            allow_redirects=False,
-            timeout=TIMEOUT,
-        ) as answer:
+        with (
+            RECORD.sending("answer", slug, invitation["id"]),
+            self.client.post(
+                path,
+                data={"csrfmiddlewaretoken": csrf, "score": str(score), "automatic": "0"},
+                headers={"Referer": f"{self.host}{path}"},
+                name="survey: submit answer",
+                catch_response=True,
+                allow_redirects=False,
+                timeout=TIMEOUT,
+            ) as answer,
+        ):
             location = urlsplit(answer.headers.get("Location", "")).path
             if answer.status_code == 302 and location == f"{path}thanks/":
                 RECORD.answered[slug][invitation["id"]] = score
@@ -261,15 +290,18 @@ class ApiClient(HttpUser):
         """POST the batch; the number of events the server says it created, or None."""
         ids = {e["id"] for e in batch}
         RECORD.batches[name] += 1
-        with (client or self.client).post(
-            "/api/v1/events/batch/",
-            json={"events": batch},
-            headers=self.headers,
-            name=name,
-            catch_response=True,
-            allow_redirects=False,
-            timeout=TIMEOUT,
-        ) as response:
+        with (
+            RECORD.sending("events", self.slug, ids),
+            (client or self.client).post(
+                "/api/v1/events/batch/",
+                json={"events": batch},
+                headers=self.headers,
+                name=name,
+                catch_response=True,
+                allow_redirects=False,
+                timeout=TIMEOUT,
+            ) as response,
+        ):
             if response.status_code != 200:
                 response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
                 if not response.status_code:

@@ -77,3 +77,41 @@ def test_a_short_run_loses_and_duplicates_no_write(tmp_path):
     with psycopg.connect(server + "/postgres") as conn:
         gone = "SELECT 1 FROM pg_database WHERE datname = %s"
         assert conn.execute(gone, [env["LOADTEST_DATABASE"]]).fetchone() is None
+
+
+_STOPPED_MID_REQUEST = """
+import gevent
+from loadtest import locustfile as lf
+
+def send(kind, slug, what, pause):
+    with lf.RECORD.sending(kind, slug, what):
+        gevent.sleep(pause)
+
+answered = gevent.spawn(send, "events", "acme", {"e-answered"}, 0)
+answered.join()
+stopped = [gevent.spawn(send, "events", "acme", {"e-stopped"}, 60),
+           gevent.spawn(send, "answer", "acme", 7, 60)]
+gevent.sleep(0.05)
+gevent.killall(stopped)  # what locust does to every user when the run's time is up
+lf.RECORD.dump()
+"""
+
+
+def test_it_counts_a_write_stopped_mid_request_as_unknown_not_unsent(tmp_path):
+    """The run's end kills users mid-request; the server may already have written what
+    such a request sent. Its events and answer are "outcome unknown", so the checks do
+    not report them as written without a request."""
+    plan, results = tmp_path / "plan.json", tmp_path / "results.json"
+    plan.write_text(json.dumps({"organizations": []}))
+    env = {**os.environ, "LOADTEST_PLAN": str(plan), "LOADTEST_RESULTS": str(results)}
+    subprocess.run(
+        [sys.executable, "-c", _STOPPED_MID_REQUEST],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+    recorded = json.loads(results.read_text())
+    assert recorded["events_unknown"] == {"acme": ["e-stopped"]}
+    assert recorded["answer_unknown"] == {"acme": [7]}
