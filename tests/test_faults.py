@@ -430,15 +430,22 @@ def test_it_answers_503_while_postgres_restarts_and_recovers_without_a_restart(t
             time.sleep(0.02)
 
     api = {"Authorization": f"Bearer {key}"}
-    threads = [
-        threading.Thread(target=load, args=("/healthz", {})),
-        threading.Thread(target=load, args=("/api/v1/accounts/", api)),
-        threading.Thread(target=load, args=(f"/s/{_token}/", {})),
-    ]
+    paths = {"/healthz": {}, "/api/v1/accounts/": api, f"/s/{_token}/": {}}
+    threads = [threading.Thread(target=load, args=item) for item in paths.items()]
     for thread in threads:
         thread.start()
     try:
-        time.sleep(2)
+        # Postgres stops once every path has been answered, not after a fixed pause: a
+        # gunicorn worker's first requests (URLconf, templates, connections) can take
+        # seconds on two busy cores, and the test then saw no answer before the outage.
+        processes.wait_until(
+            lambda: (
+                {path for _at, path, status, *_rest in list(results) if status == 200} == set(paths)
+            ),
+            timeout=60,
+            what="a first answer on every path",
+        )
+        time.sleep(1)
         processes.postgres("stop")
         down_at = time.monotonic()
         time.sleep(3)
