@@ -123,8 +123,8 @@ def _recompute_share(
 def _configure_health(organizations: list[Any]) -> None:
     """Give every organization the demo's core features and value milestones (a
     workload generated before they existed has none)."""
+    from bench.management.commands.seed_demo import DEMO_CORE_FEATURES, DEMO_MILESTONES
     from csplatform.tenancy import tenant_context
-    from journeys.management.commands.seed_demo import DEMO_CORE_FEATURES, DEMO_MILESTONES
     from journeys.models import CoreFeature, ValueMilestone
 
     for organization in organizations:

@@ -169,7 +169,7 @@ def _serve(port: int, progress: IO[str]) -> subprocess.Popen[bytes]:
 def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
     seconds = 3.0 if quick else 10.0
     paths = _invitations(3_000 if quick else 12_000)
-    progress.write(f"surveys: {len(paths)} invitations, {CLIENTS} concurrent clients\n")
+    progress.write(f"public_surveys: {len(paths)} invitations, {CLIENTS} concurrent clients\n")
     port = _free_port()
     server = _serve(port, progress)
     try:

@@ -16,7 +16,7 @@ import psycopg
 from django.core.management import call_command
 from django.db import connection
 
-from journeys import demo
+from bench import demo
 
 
 def admin_dsn(database: str) -> str:

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "surveys",
     "metrics",
     "dashboards",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -89,7 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "csplatform.context_processors.tenant",
+                "accounts.context_processors.tenant",
             ],
         },
     },
@@ -324,4 +325,5 @@ LOGGING = {
 # these instead of importing accounts, so dependencies keep pointing one way.
 TENANT_MODEL = "accounts.Organization"
 TENANT_MEMBERSHIP_MODEL = "accounts.Membership"
+TENANT_API_KEYS = "accounts.authentication.TenantApiKeys"
 TENANT_API_PREFIX = "/api/"

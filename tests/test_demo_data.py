@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from accounts.models import Account, Subscription
+from bench import demo
 from csplatform.tenancy import tenant_context
-from journeys import demo
 from journeys.models import DailyUsage, Touchpoint, UsageEvent
 from tests.factories import OrganizationFactory
 

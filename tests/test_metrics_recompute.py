@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from accounts.customers import accounts_upsert, subscriptions_upsert
+from bench import demo
 from csplatform.tasks import debounce_release
 from csplatform.tenancy import tenant_context
-from journeys import demo
 from metrics import services
 from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
 from metrics.tasks import recompute_metrics, recompute_metrics_sweep

@@ -6,14 +6,14 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import Account, Membership, Organization, Role
+from bench import demo
+from bench.demo.surveys import responses_generate
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
-from journeys import demo
 from journeys.models import CoreFeature, ValueMilestone
 from journeys.services import lifecycle_stages_ensure
 from metrics.health import health_model
 from metrics.playbooks import playbooks_default
-from surveys.demo import responses_generate
 
 # A demo organization's configuration: the features that make a customer "adopted",
 # and the events that mean it got value.
