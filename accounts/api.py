@@ -20,6 +20,7 @@ from accounts.models import (
     Subscription,
 )
 from csplatform.api import rows_rejected_response
+from csplatform.api_routes import router
 from csplatform.batches import RowsRejected, WriteResult
 
 MAX_AMOUNT_CENTS = 10**15  # ten trillion in currency units: far above any contract
@@ -290,3 +291,8 @@ class SubscriptionViewSet(AccountRecordViewSet):
             "ended_on": serializer.validated_data["ended_on"],
         }
         return self.upsert(request, row, {"pk": subscription.pk})
+
+
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")

@@ -88,3 +88,12 @@ class ApiKeySchema(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An API key: Authorization: Bearer csp_…",
         }
+
+
+class TenantApiKeys:
+    """How the tenant middleware (csplatform.tenancy) finds an API call's organization
+    and key: named by settings.TENANT_API_KEYS, as AUTH_USER_MODEL names the user model,
+    so that the bottom layer imports nothing above it."""
+
+    organization_for_key = staticmethod(organization_for_key)
+    api_key_for_request = staticmethod(api_key_for_request)

@@ -1,11 +1,14 @@
-from django.urls import path
+"""Signing in, choosing an organization, invitations and the language (site-wide, no
+namespace), and the organization's own settings pages under /o/<org_slug>/ (namespace
+"accounts"). Mounted by csplatform/urls.py at the root."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 from accounts import audit_views, imports_views, privacy_views, views
+from accounts.forms import EmailAuthenticationForm
 
-app_name = "accounts"
-
-# Mounted under /o/<org_slug>/.
-urlpatterns = [
+organization_patterns = [
     path("members/", views.members, name="members"),
     path("members/invite/", views.invitation_create, name="invitation_create"),
     path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
@@ -24,4 +27,20 @@ urlpatterns = [
     path("privacy/", privacy_views.privacy_settings, name="privacy"),
     path("privacy/export/", privacy_views.organization_export, name="organization_export"),
     path("contacts/<int:contact_id>/erase/", privacy_views.contact_erase, name="contact_erase"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("orgs/", views.organization_list, name="organization_list"),
+    path("o/<slug:org_slug>/", include((organization_patterns, "accounts"))),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", views.language_set, name="set_language"),
 ]

@@ -1,21 +1,19 @@
+"""/api/v1/: the routes each app's api.py registers (csplatform.api.router), the schema
+and its offline docs."""
+
 from django.urls import include, path
+from django.utils.module_loading import autodiscover_modules
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
-from rest_framework.routers import SimpleRouter
 
-from accounts.api import AccountViewSet, ContactViewSet, SubscriptionViewSet
-from journeys.api import EventBatchView, TouchpointViewSet
+from csplatform.api_routes import extra_routes, router
 
-router = SimpleRouter(trailing_slash=True, use_regex_path=False)
-router.register("accounts", AccountViewSet, basename="account")
-router.register("contacts", ContactViewSet, basename="contact")
-router.register("subscriptions", SubscriptionViewSet, basename="subscription")
-router.register("touchpoints", TouchpointViewSet, basename="touchpoint")
+autodiscover_modules("api")
 
 app_name = "api"
 
 urlpatterns = [
-    path("events/batch/", EventBatchView.as_view(), name="event-batch"),
+    *extra_routes,
     path(
         "schema/",
         SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),

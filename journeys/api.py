@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AccountRecordViewSet
+from csplatform.api_routes import extra_routes, router
 from csplatform.batches import RowError, RowsRejected
 from journeys import ingest
 from journeys.models import Sentiment, Touchpoint
@@ -206,3 +208,7 @@ class EventBatchView(APIView):
             {"received": len(events), "created": result.created, "duplicates": result.unchanged},
             status=status.HTTP_200_OK,
         )
+
+
+extra_routes.append(path("events/batch/", EventBatchView.as_view(), name="event-batch"))
+router.register("touchpoints", TouchpointViewSet, basename="touchpoint")

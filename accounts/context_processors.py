@@ -3,7 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from csplatform.permissions import role_flags
+from accounts.permissions import role_flags
 
 
 def tenant(request: HttpRequest) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.audit import audit_import
 from csplatform.imports import REGISTRY, ImportRejected, import_file
 from csplatform.tenancy import organization_model, tenant_context
 
@@ -34,8 +35,6 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
         # The command is an edge, like a view: it records what it did in the audit log.
-        from accounts.audit import audit_import
-
         audit = partial(
             audit_import, actor=None, kind=options["kind"], filename=path.name, source="command"
         )
