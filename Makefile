@@ -29,7 +29,7 @@ help:
 	@echo "make services-down  stop the embedded Postgres and Redis (data stays in .local/)"
 	@echo "make test   the whole test suite against the local Postgres and Redis"
 	@echo "make test-fast  the in-process tests only (no worker, browser, server or fault test)"
-	@echo "make lint   ruff check, ruff format --check, mypy, bandit"
+	@echo "make lint   ruff, mypy, the clock rule, the layers (import-linter), bandit"
 	@echo "make bench  the benchmarks, printing ratios as JSON"
 	@echo "make loadtest  a 3-minute load test on loopback, then every write checked (DURATION=60s USERS=12)"
 
@@ -101,6 +101,8 @@ lint:
 	$(RUN) ruff format --check .
 	$(DEMO_ENV) $(RUN) mypy .
 	$(RUN) python scripts/check_clock.py
+	$(RUN) lint-imports --no-cache
+	$(RUN) python scripts/check_layers.py
 	@# bandit warns about every part of an f-string on a line marked `# nosec`: noise.
 	set -o pipefail; $(RUN) bandit -q -c pyproject.toml -r accounts csplatform dashboards \
 		journeys metrics surveys bench loadtest 2>&1 | { grep -v 'nosec encountered' || true; }

@@ -13,7 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.audit import PAGE_SIZE, audit_actor_choices, audit_event_list
 from accounts.models import AuditEvent, Role
-from csplatform.permissions import admin_required
+from accounts.permissions import admin_required
 
 # How a key of `details` reads on the page; a key not listed is shown as it is stored.
 DETAIL_LABELS = {

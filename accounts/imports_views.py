@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 from accounts.audit import audit_import
 from accounts.forms import ImportForm
 from accounts.models import ImportUpload
+from accounts.permissions import admin_required
 from csplatform.imports import REGISTRY, ImportRejected, import_file
-from csplatform.permissions import admin_required
 from csplatform.tenancy import current_organization
 
 

@@ -16,8 +16,8 @@ from accounts import privacy
 from accounts.audit import audit_record
 from accounts.forms import ContactEraseForm, RetentionForm
 from accounts.models import AuditEvent, Contact, ErasureChannel, Role, User
+from accounts.permissions import admin_required, request_has_role, role_required
 from csplatform.clock import organization_today
-from csplatform.permissions import admin_required, request_has_role, role_required
 from csplatform.tenancy import current_organization
 
 owner_required = role_required(Role.OWNER)

@@ -1,7 +1,7 @@
 """Writes on organizations, users, memberships and invitations.
 
 Each service is keyword-only, runs in one transaction, and assumes the
-caller checked the actor's role (views do that with csplatform.permissions).
+caller checked the actor's role (views do that with accounts.permissions).
 """
 
 from __future__ import annotations

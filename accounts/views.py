@@ -15,8 +15,8 @@ from django.views.i18n import set_language
 from accounts import selectors, services
 from accounts.forms import ApiKeyForm, InvitationForm, RoleForm, SignUpForm
 from accounts.models import ApiKey, Invitation, User, normalize_email
+from accounts.permissions import admin_required
 from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
-from csplatform.permissions import admin_required
 from csplatform.tenancy import current_organization, tenant_context
 
 

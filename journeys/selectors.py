@@ -13,13 +13,11 @@ from django.utils import timezone
 from accounts.models import Account
 from csplatform.tenancy import current_organization
 from journeys.models import (
-    CoreFeature,
     DailyFeatureUsage,
     LifecycleStage,
     Touchpoint,
     TouchpointType,
 )
-from metrics.models import AdoptionMetrics, TimeToValueCohort
 
 
 def lifecycle_stage_list() -> list[LifecycleStage]:
@@ -169,53 +167,6 @@ def stage_time_list(*, now: datetime | None = None) -> list[StageTime]:
 
 
 # --- adoption and time to value (computed by metrics; read here) ----------------------------
-
-
-@dataclass(frozen=True)
-class FeatureShare:
-    feature: str
-    customers: int  # customers that used it in the 30 days
-    share: float | None  # of all customers; None when there are no customers
-    is_core: bool
-
-
-@dataclass(frozen=True)
-class Adoption:
-    metrics: AdoptionMetrics
-    most_used: list[FeatureShare]  # by share, highest first
-    least_used: list[FeatureShare]  # by share, lowest first; none of the most used
-
-
-def adoption_latest_get(*, top: int = 5) -> Adoption | None:
-    """The latest day's stored adoption, with the `top` most and least used features by
-    share of customers (core features nobody used count, with 0). None before the
-    metrics have run."""
-    metrics = AdoptionMetrics.objects.order_by("-day").first()
-    if metrics is None:
-        return None
-    core = set(CoreFeature.objects.values_list("feature", flat=True))
-    used = {str(k): int(v) for k, v in metrics.feature_customers.items()}
-    ranked = sorted(
-        (
-            FeatureShare(
-                feature=feature,
-                customers=count,
-                share=count / metrics.customers if metrics.customers else None,
-                is_core=feature in core,
-            )
-            for feature, count in {**dict.fromkeys(core, 0), **used}.items()
-        ),
-        key=lambda f: (-f.customers, f.feature),
-    )
-    most_used = ranked[:top]
-    rest = ranked[top:]
-    least_used = list(reversed(rest[-top:])) if rest else []
-    return Adoption(metrics=metrics, most_used=most_used, least_used=least_used)
-
-
-def time_to_value_cohort_list() -> list[TimeToValueCohort]:
-    """The stored time to value per monthly cohort of new customers, oldest first."""
-    return list(TimeToValueCohort.objects.order_by("month"))
 
 
 def usage_feature_name_list(*, limit: int = 500) -> list[str]:

@@ -2,7 +2,7 @@
 core features.
 
 Each service is keyword-only, runs in one transaction in the current organization,
-and assumes the caller checked the actor's role (views do, with csplatform.permissions).
+and assumes the caller checked the actor's role (views do, with accounts.permissions).
 Stage transitions are not written here: a trigger on accounts_account records every
 change of `Account.lifecycle_stage`, whatever wrote it (journeys/migrations/0008).
 """

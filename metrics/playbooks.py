@@ -43,7 +43,7 @@ DEFAULT_DAYS = {
     PlaybookTrigger.TTV_OVERDUE: 30,
 }
 # The rules whose N is in their very name ("within N days", "for N days"): a playbook
-# of these must state it (journeys.task_forms.PlaybookForm); the defaults above only
+# of these must state it (dashboards.forms.tasks.PlaybookForm); the defaults above only
 # cover rows written otherwise.
 DAYS_REQUIRED = {PlaybookTrigger.RENEWAL, PlaybookTrigger.INACTIVE, PlaybookTrigger.TTV_OVERDUE}
 TRIAD_FLAGS = ("happy_unengaged", "engaged_no_results")

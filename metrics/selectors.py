@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics, SatisfactionMetrics
+from journeys.models import CoreFeature
+from metrics.models import (
+    AdoptionMetrics,
+    CohortMetrics,
+    MetricsState,
+    MonthlyMetrics,
+    SatisfactionMetrics,
+    TimeToValueCohort,
+)
 
 # The keys of one month in `manage.py metrics --json`, in order.
 MONTH_KEYS = [
@@ -107,3 +116,73 @@ def cohorts() -> list[dict[str, Any]]:
         }
         for c in CohortMetrics.objects.order_by("interval", "start")
     ]
+
+
+# --- satisfaction (the survey results page) ---
+
+TREND_MONTHS = 12
+
+
+def satisfaction_months(kind: str) -> list[SatisfactionMetrics]:
+    """The last TREND_MONTHS months with responses of `kind`, oldest first."""
+    rows = SatisfactionMetrics.objects.filter(kind=kind, dimension="all").order_by("-month")
+    return list(reversed(rows[:TREND_MONTHS]))
+
+
+def satisfaction_breakdown(kind: str, month: date) -> dict[str, list[SatisfactionMetrics]]:
+    """`month` by touchpoint, segment and lifecycle stage, largest groups first."""
+    rows = SatisfactionMetrics.objects.filter(kind=kind, month=month).exclude(dimension="all")
+    found: dict[str, list[SatisfactionMetrics]] = {}
+    for row in rows.order_by("-n", "key"):
+        found.setdefault(row.dimension, []).append(row)
+    return found
+
+
+# --- adoption and time to value (the journey map) ---
+
+
+@dataclass(frozen=True)
+class FeatureShare:
+    feature: str
+    customers: int  # customers that used it in the 30 days
+    share: float | None  # of all customers; None when there are no customers
+    is_core: bool
+
+
+@dataclass(frozen=True)
+class Adoption:
+    metrics: AdoptionMetrics
+    most_used: list[FeatureShare]  # by share, highest first
+    least_used: list[FeatureShare]  # by share, lowest first; none of the most used
+
+
+def adoption_latest_get(*, top: int = 5) -> Adoption | None:
+    """The latest day's stored adoption, with the `top` most and least used features by
+    share of customers (core features nobody used count, with 0). None before the
+    metrics have run."""
+    metrics = AdoptionMetrics.objects.order_by("-day").first()
+    if metrics is None:
+        return None
+    core = set(CoreFeature.objects.values_list("feature", flat=True))
+    used = {str(k): int(v) for k, v in metrics.feature_customers.items()}
+    ranked = sorted(
+        (
+            FeatureShare(
+                feature=feature,
+                customers=count,
+                share=count / metrics.customers if metrics.customers else None,
+                is_core=feature in core,
+            )
+            for feature, count in {**dict.fromkeys(core, 0), **used}.items()
+        ),
+        key=lambda f: (-f.customers, f.feature),
+    )
+    most_used = ranked[:top]
+    rest = ranked[top:]
+    least_used = list(reversed(rest[-top:])) if rest else []
+    return Adoption(metrics=metrics, most_used=most_used, least_used=least_used)
+
+
+def time_to_value_cohort_list() -> list[TimeToValueCohort]:
+    """The stored time to value per monthly cohort of new customers, oldest first."""
+    return list(TimeToValueCohort.objects.order_by("month"))

@@ -1,32 +1,13 @@
-"""What the managers' survey pages read: stored satisfaction metrics, verbatims and
-campaign response rates (a handful of indexed queries per page)."""
+"""What the managers' survey pages read of the surveys themselves: verbatims and campaign
+response rates (the stored satisfaction metrics are metrics.selectors')."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from metrics.models import SatisfactionMetrics
 from surveys.models import Campaign, InvitationStatus, Response
-
-TREND_MONTHS = 12
-
-
-def satisfaction_months(kind: str) -> list[SatisfactionMetrics]:
-    """The last TREND_MONTHS months with responses of `kind`, oldest first."""
-    rows = SatisfactionMetrics.objects.filter(kind=kind, dimension="all").order_by("-month")
-    return list(reversed(rows[:TREND_MONTHS]))
-
-
-def satisfaction_breakdown(kind: str, month: date) -> dict[str, list[SatisfactionMetrics]]:
-    """`month` by touchpoint, segment and lifecycle stage, largest groups first."""
-    rows = SatisfactionMetrics.objects.filter(kind=kind, month=month).exclude(dimension="all")
-    found: dict[str, list[SatisfactionMetrics]] = {}
-    for row in rows.order_by("-n", "key"):
-        found.setdefault(row.dimension, []).append(row)
-    return found
 
 
 def verbatims(kind: str, search: str = "") -> QuerySet[Response]:

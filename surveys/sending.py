@@ -154,7 +154,7 @@ def _token(invitation: Invitation) -> str:
 
 
 def answer_url(invitation: Invitation, score: int | None = None) -> str:
-    url = settings.SITE_URL + reverse("surveys:answer", args=[_token(invitation)])
+    url = settings.SITE_URL + reverse("public_surveys:answer", args=[_token(invitation)])
     return url if score is None else f"{url}?score={score}"
 
 
@@ -166,7 +166,9 @@ def invitation_email(invitation: Invitation, *, reminder: bool = False) -> Email
     contact = invitation.contact
     survey = invitation.campaign.survey
     language = LANGUAGES.get((contact.locale or organization.default_locale or "").lower(), "en")
-    unsubscribe = settings.SITE_URL + reverse("surveys:unsubscribe", args=[_token(invitation)])
+    unsubscribe = settings.SITE_URL + reverse(
+        "public_surveys:unsubscribe", args=[_token(invitation)]
+    )
     with translation.override(language):
         context: dict[str, Any] = {
             "organization": organization,

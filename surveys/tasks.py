@@ -17,7 +17,7 @@ CHAIN_SECONDS = 60
 
 
 def _chain_key(campaign_id: int) -> str:
-    return f"surveys:sending:{campaign_id}"
+    return f"public_surveys:sending:{campaign_id}"
 
 
 def queue_sending(organization_id: int, campaign_id: int, *, countdown: int = 0) -> bool:

@@ -2,7 +2,7 @@ from django.urls import path
 
 from surveys import views
 
-app_name = "surveys"
+app_name = "public_surveys"
 
 urlpatterns = [
     path("<str:token>/", views.answer, name="answer"),

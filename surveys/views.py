@@ -165,7 +165,7 @@ def answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpResp
         )
     if recorded.needs_confirmation:
         return _page(request, invitation, token, score=score, confirm=True)
-    return redirect(reverse("surveys:thanks", args=[token]))
+    return redirect(reverse("public_surveys:thanks", args=[token]))
 
 
 @require_http_methods(["GET"])
@@ -173,7 +173,7 @@ def answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpResp
 def thanks(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     response = Response.objects.filter(invitation=invitation).first()
     if response is None:
-        return redirect("surveys:answer", token=token)
+        return redirect("public_surveys:answer", token=token)
     survey = invitation.campaign.survey
     return render(
         request,

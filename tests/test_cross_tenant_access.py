@@ -235,7 +235,7 @@ def test_it_refuses_a_campaign_for_another_organizations_survey_or_owner(
 ):
     with tenant_context(org_a):
         survey = SurveyFactory(name="Acme survey")
-    url = reverse("feedback:campaign_create", kwargs={"org_slug": org_a.slug})
+    url = reverse("surveys:campaign_create", kwargs={"org_slug": org_a.slug})
     cases = [
         {"campaign-survey": b["campaign"].survey_id},
         {"campaign-survey": survey.pk, "campaign-owner": b["membership"].user_id},

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 
 # URL name -> why it takes a POST without a CSRF token. Mirror of docs/security.md.
 CSRF_EXEMPT = {
-    "surveys:unsubscribe": "RFC 8058 one-click unsubscribe: mail clients POST it with no "
+    "public_surveys:unsubscribe": "RFC 8058 one-click unsubscribe: mail clients POST it with no "
     "cookie and no token; the signed, unguessable token in the URL is the authority, and "
     "all it can do is stop that one contact's survey emails.",
 }
@@ -102,7 +102,7 @@ def test_it_protects_the_public_survey_answer_with_a_csrf_token(client, org):
     with tenant_context(org):
         invitation = SurveyInvitationFactory(contact=ContactFactory(locale="en"))
     token = make_answer_token(organization_id=org.pk, invitation_id=invitation.pk)
-    url = reverse("surveys:answer", args=[token])
+    url = reverse("public_surveys:answer", args=[token])
     refused = strict.post(url, {"score": 9, "automatic": "0"})
     assert refused.status_code == 403
     page = strict.get(url)  # the page sets the cookie and carries the token
@@ -119,7 +119,7 @@ def test_it_takes_a_one_click_unsubscribe_without_a_csrf_token(org):
         invitation = SurveyInvitationFactory(contact=ContactFactory(locale="en"))
     token = make_answer_token(organization_id=org.pk, invitation_id=invitation.pk)
     response = Client(enforce_csrf_checks=True).post(
-        reverse("surveys:unsubscribe", args=[token]), {"List-Unsubscribe": "One-Click"}
+        reverse("public_surveys:unsubscribe", args=[token]), {"List-Unsubscribe": "One-Click"}
     )
     assert response.status_code == 200
     with tenant_context(org):

@@ -77,7 +77,7 @@ def _answer_url(invitation):
     token = make_answer_token(
         organization_id=invitation.organization_id, invitation_id=invitation.pk
     )
-    return reverse("surveys:answer", args=[token])
+    return reverse("public_surveys:answer", args=[token])
 
 
 def _responses(org):
@@ -181,7 +181,7 @@ def test_it_lets_one_click_unsubscribes_through_whatever_the_count(
     token = make_answer_token(
         organization_id=invitation.organization_id, invitation_id=invitation.pk
     )
-    url = reverse("surveys:unsubscribe", args=[token])
+    url = reverse("public_surveys:unsubscribe", args=[token])
     for _ in range(3):
         assert client.post(url, REMOTE_ADDR=address).status_code == 200
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _page(client, organization, **params):
-    url = reverse("feedback:results", kwargs={"org_slug": organization.slug})
+    url = reverse("surveys:results", kwargs={"org_slug": organization.slug})
     response = client.get(url, params)
     assert response.status_code == 200
     return response.content.decode()

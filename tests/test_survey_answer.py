@@ -40,7 +40,7 @@ def _token(invitation):
     )
 
 
-def _url(invitation, name="surveys:answer"):
+def _url(invitation, name="public_surveys:answer"):
     return reverse(name, args=[_token(invitation)])
 
 
@@ -170,10 +170,10 @@ def test_it_refuses_an_edit_after_seven_days_and_keeps_the_answer(client, org, i
 
 def test_it_asks_the_follow_up_and_shows_the_comment_escaped(client, org, invitation):
     _answer(client, invitation, 9, automatic=True)
-    thanks = client.get(_url(invitation, "surveys:thanks")).content.decode()
+    thanks = client.get(_url(invitation, "public_surveys:thanks")).content.decode()
     assert "What is the main reason for your score?" in thanks
     _answer(client, invitation, 9, automatic=False, comment="<script>alert(1)</script> great")
-    thanks = client.get(_url(invitation, "surveys:thanks")).content.decode()
+    thanks = client.get(_url(invitation, "public_surveys:thanks")).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; great" in thanks
     assert "<script>alert" not in thanks
     [response] = _responses(org)
@@ -206,14 +206,14 @@ def test_it_refuses_a_very_long_comment_and_keeps_it_on_the_page(client, org, in
 
 def test_it_answers_a_tampered_or_foreign_token_with_a_friendly_page(client, org, invitation):
     tampered = _token(invitation)[:-2] + "xx"
-    assert client.get(reverse("surveys:answer", args=[tampered])).status_code == 404
-    assert client.get(reverse("surveys:answer", args=["not-a-token"])).status_code == 404
+    assert client.get(reverse("public_surveys:answer", args=[tampered])).status_code == 404
+    assert client.get(reverse("public_surveys:answer", args=["not-a-token"])).status_code == 404
     # An invitation of another organization, named under this organization's id.
     other = OrganizationFactory()
     with tenant_context(other):
         foreign = SurveyInvitationFactory()
     token = make_answer_token(organization_id=org.pk, invitation_id=foreign.pk)
-    page = client.post(reverse("surveys:answer", args=[token]), {"score": 9})
+    page = client.post(reverse("public_surveys:answer", args=[token]), {"score": 9})
     assert page.status_code == 410
     assert "no longer open" in page.content.decode()
     with tenant_context(other):
@@ -226,7 +226,7 @@ def test_it_answers_an_expired_token_with_a_friendly_page(
     token = _token(invitation)
     ttl = timedelta(days=settings.SURVEY_LINK_TTL_DAYS)
     time_machine.move_to(timezone.now() + ttl + timedelta(seconds=60), tick=False)
-    page = client.post(reverse("surveys:answer", args=[token]), {"score": 9})
+    page = client.post(reverse("public_surveys:answer", args=[token]), {"score": 9})
     assert page.status_code == 410
     assert "expired" in page.content.decode()
     assert _responses(org) == []
@@ -250,7 +250,7 @@ def test_it_speaks_the_contacts_language(client, contact_locale, org_locale, exp
 
 
 def test_it_unsubscribes_on_purpose_and_by_one_click_but_not_on_a_get(client, org, invitation):
-    url = _url(invitation, "surveys:unsubscribe")
+    url = _url(invitation, "public_surveys:unsubscribe")
     assert client.get(url).status_code == 200
     with tenant_context(org):
         invitation.contact.refresh_from_db()
@@ -279,7 +279,7 @@ def test_it_refuses_an_account_invitation_token_as_an_answer_link(client, org, i
     from accounts.tokens import make_invitation_token
 
     token = make_invitation_token(organization_id=org.pk, invitation_id=invitation.pk)
-    assert client.get(reverse("surveys:answer", args=[token])).status_code == 404
+    assert client.get(reverse("public_surveys:answer", args=[token])).status_code == 404
 
 
 def test_it_asks_to_confirm_another_button_clicked_later(client, org, invitation):
@@ -297,7 +297,7 @@ def test_it_asks_to_confirm_another_button_clicked_later(client, org, invitation
 def test_it_unsubscribes_from_an_email_older_than_its_answer_links(
     client, org, invitation, time_machine
 ):
-    url, answer = _url(invitation, "surveys:unsubscribe"), _url(invitation)
+    url, answer = _url(invitation, "public_surveys:unsubscribe"), _url(invitation)
     time_machine.move_to(timezone.now() + timedelta(days=400), tick=False)
     assert client.get(answer).status_code == 410  # answering has expired
     assert client.post(url).status_code == 200  # opting out has not

@@ -65,7 +65,7 @@ def _invitation(org):
     with tenant_context(org):
         invitation = SurveyInvitationFactory(contact=ContactFactory(locale="en"))
     token = make_answer_token(organization_id=org.pk, invitation_id=invitation.pk)
-    return reverse("surveys:answer", args=[token])
+    return reverse("public_surveys:answer", args=[token])
 
 
 def _scores(org):

@@ -29,7 +29,7 @@ def manager():
 
 def _results(client, membership, **params):
     client.force_login(membership.user, backend="django.contrib.auth.backends.ModelBackend")
-    url = reverse("feedback:results", kwargs={"org_slug": membership.organization.slug})
+    url = reverse("surveys:results", kwargs={"org_slug": membership.organization.slug})
     return client.get(url, params)
 
 
@@ -68,7 +68,7 @@ def test_it_searches_the_verbatims_in_place(client, manager):
                 invitation=SurveyInvitationFactory(), score=8, comment=comment, automatic=False
             )
     client.force_login(manager.user, backend="django.contrib.auth.backends.ModelBackend")
-    url = reverse("feedback:results", kwargs={"org_slug": org.slug})
+    url = reverse("surveys:results", kwargs={"org_slug": org.slug})
     partial = client.get(url, {"q": "treinamento"}, HTTP_HX_REQUEST="true").content.decode()
     assert "Faltou treinamento" in partial
     assert "Ótimo produto" not in partial

@@ -54,9 +54,9 @@ ORG_VIEWS = {
     "accounts:import_preview": ("get", "admin", 200, None),
     "accounts:import_confirm": ("post", "admin", 302, {}),
     "accounts:api_key_revoke": ("post", "admin", 302, {}),
-    "feedback:results": ("get", "manager", 200, None),
-    "feedback:campaigns": ("get", "admin", 200, None),
-    "feedback:survey_create": (
+    "surveys:results": ("get", "manager", 200, None),
+    "surveys:campaigns": ("get", "admin", 200, None),
+    "surveys:survey_create": (
         "post",
         "admin",
         302,
@@ -68,8 +68,8 @@ ORG_VIEWS = {
             "survey-touchpoint": "support",
         },
     ),
-    "feedback:campaign_create": ("post", "admin", 302, None),  # data: needs the survey's id
-    "feedback:campaign_send": ("post", "admin", 302, {}),
+    "surveys:campaign_create": ("post", "admin", 302, None),  # data: needs the survey's id
+    "surveys:campaign_send": ("post", "admin", 302, {}),
 }
 
 
@@ -106,9 +106,9 @@ EFFECTS = {
     "accounts:api_keys": lambda team: _api_key_named(team, "CRM sync") is not None,
     "accounts:api_key_revoke": lambda team: _api_key_named(team, "old").revoked_at is not None,
     "accounts:import_confirm": lambda team: _account_exists(team, "a1"),
-    "feedback:survey_create": lambda team: _exists(team, Survey, name="Support CSAT"),
-    "feedback:campaign_create": lambda team: _exists(team, Campaign, name="Q4 NPS"),
-    "feedback:campaign_send": lambda team: _exists(team, SurveyInvitation),
+    "surveys:survey_create": lambda team: _exists(team, Survey, name="Support CSAT"),
+    "surveys:campaign_create": lambda team: _exists(team, Campaign, name="Q4 NPS"),
+    "surveys:campaign_send": lambda team: _exists(team, SurveyInvitation),
 }
 
 
@@ -125,7 +125,7 @@ def _post_data(name, team, data):
     for section in SECTIONS:
         if name in section.ORG_VIEWS:
             return section.post_data(name, team, data)
-    if name == "feedback:campaign_create":
+    if name == "surveys:campaign_create":
         with tenant_context(team.organization):
             survey = SurveyFactory()
         return {"campaign-survey": survey.pk, "campaign-name": "Q4 NPS"}
@@ -160,7 +160,7 @@ def _url(name, team):
     if name == "accounts:invitation_revoke":
         with tenant_context(team.organization):
             kwargs["invitation_id"] = InvitationFactory(email="pending@example.com").pk
-    if name == "feedback:campaign_send":
+    if name == "surveys:campaign_send":
         with tenant_context(team.organization):
             ContactFactory()
             kwargs["campaign_id"] = CampaignFactory().pk

@@ -25,11 +25,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
+from accounts.permissions import manager_required
 from accounts.selectors import membership_list
 from csplatform.clock import organization_today
-from csplatform.permissions import manager_required
 from csplatform.tenancy import current_organization
-from dashboards.accounts_forms import AccountFilterForm
+from dashboards.forms.portfolio import AccountFilterForm
 from journeys.selectors import lifecycle_stage_list
 from metrics import portfolio_selectors as selectors
 from metrics.health import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED

@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from csplatform.charts import chart
-from dashboards.revenue_charts import month_label
+from dashboards.charts.revenue import month_label
 from metrics.models import SatisfactionMetrics
 
 # Each kind's possible range, so a band never runs past what a score can be.

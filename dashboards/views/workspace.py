@@ -13,13 +13,13 @@ from typing import Any
 
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import Account, User
+from accounts.models import Account, Role, User
+from accounts.permissions import manager_required, request_has_role
 from csplatform.clock import organization_today
-from csplatform.permissions import manager_required
 from csplatform.tenancy import current_organization
 from dashboards.charts import health_mix_chart
 from journeys import task_selectors
@@ -92,3 +92,10 @@ def workspace(request: HttpRequest, org_slug: str) -> HttpResponse:
         }
     )
     return render(request, "dashboards/workspace.html", context)
+
+
+def home(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The organization's start page: the CS workspace, or the board's dashboard for viewers."""
+    if not request_has_role(request, Role.MANAGER):
+        return redirect("dashboards:executive", org_slug=org_slug)
+    return workspace(request, org_slug=org_slug)

@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.permissions import manager_required
 from csplatform.clock import organization_today
-from csplatform.permissions import manager_required
 from csplatform.tenancy import current_organization
-from dashboards import revenue_charts as charts
+from dashboards.charts import revenue as charts
 from metrics.models import CohortInterval, CohortMetrics, MonthlyMetrics
 from metrics.revenue_selectors import cohort_metrics_list, monthly_metrics_list
 

@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
+from accounts.permissions import admin_required, manager_required
 from csplatform.clock import organization_today
-from csplatform.permissions import admin_required, manager_required
 from dashboards.charts import health_mix_chart
-from dashboards.forms import HealthModelForm
+from dashboards.forms.health import HealthModelForm
 from journeys.models import StageTransition, Task, TaskStatus
 from journeys.selectors import lifecycle_stage_list
 from metrics import health_selectors as selectors

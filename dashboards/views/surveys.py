@@ -14,10 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
-from csplatform.permissions import admin_required, manager_required
+from accounts.permissions import admin_required, manager_required
 from csplatform.tenancy import current_organization
+from dashboards.charts.satisfaction import satisfaction_charts
+from metrics import selectors as metrics_selectors
 from surveys import selectors
-from surveys.charts import satisfaction_charts
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.models import Campaign, SkipReason, Survey, SurveyKind
 from surveys.sending import StillSending, campaign_send_start
@@ -35,9 +36,9 @@ def results(request: HttpRequest, org_slug: str) -> HttpResponse:
     context: dict[str, Any] = {"kind": kind, "search": search, "verbatims": page}
     if request.headers.get("HX-Request") == "true":  # the search box swaps the verbatims
         return render(request, "surveys/manage/_verbatims.html", context)
-    months = selectors.satisfaction_months(kind)
+    months = metrics_selectors.satisfaction_months(kind)
     latest = months[-1] if months else None
-    breakdown = selectors.satisfaction_breakdown(kind, latest.month) if latest else {}
+    breakdown = metrics_selectors.satisfaction_breakdown(kind, latest.month) if latest else {}
     context.update(
         {
             "kinds": SurveyKind.choices,
@@ -90,7 +91,7 @@ def survey_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         details={"kind": survey.kind},
     )
     messages.success(request, _("Survey “%(name)s” created.") % {"name": survey.name})
-    return redirect("feedback:campaigns", org_slug=org_slug)
+    return redirect("surveys:campaigns", org_slug=org_slug)
 
 
 @admin_required
@@ -107,7 +108,7 @@ def campaign_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         details={"survey": campaign.survey},
     )
     messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
-    return redirect("feedback:campaigns", org_slug=org_slug)
+    return redirect("surveys:campaigns", org_slug=org_slug)
 
 
 @admin_required
@@ -118,7 +119,7 @@ def campaign_send(request: HttpRequest, org_slug: str, campaign_id: int) -> Http
         plan = campaign_send_start(campaign)
     except StillSending as still:
         messages.error(request, " ".join(still.messages))
-        return redirect("feedback:campaigns", org_slug=org_slug)
+        return redirect("surveys:campaigns", org_slug=org_slug)
     audit_record(
         AuditEvent.Action.CAMPAIGN_SENT,
         actor=request.user,  # type: ignore[arg-type]
@@ -136,4 +137,4 @@ def campaign_send(request: HttpRequest, org_slug: str, campaign_id: int) -> Http
         % {"name": campaign.name, "count": plan.pending}
         + (" " + _("Skipped: %(reasons)s") % {"reasons": skipped} if skipped else ""),
     )
-    return redirect("feedback:campaigns", org_slug=org_slug)
+    return redirect("surveys:campaigns", org_slug=org_slug)

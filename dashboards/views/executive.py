@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
-from csplatform.permissions import admin_required, viewer_required
+from accounts.permissions import admin_required, viewer_required
 from dashboards.executive import executive_summary, period_choices
-from dashboards.executive_forms import BenchmarkFormSet
+from dashboards.forms.executive import BenchmarkFormSet
 from dashboards.models import Benchmark
 from dashboards.services import benchmarks_ensure
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
-from csplatform.permissions import admin_required, manager_required
+from accounts.permissions import admin_required, manager_required
 from journeys import selectors, services
 from journeys.forms import (
     USAGE_EVENT_LIST,
@@ -28,6 +28,7 @@ from journeys.forms import (
     ValueMilestoneForm,
 )
 from journeys.models import CoreFeature, LifecycleStage, TouchpointType, ValueMilestone
+from metrics import selectors as metrics_selectors
 
 
 def _language() -> str:
@@ -46,8 +47,8 @@ def journey_map(request: HttpRequest, org_slug: str) -> HttpResponse:
         "journey": selectors.journey_map_get(),
         "stage_times": stage_times,
         "has_history": any(t.completed_stays or t.current_stays for t in stage_times),
-        "adoption": selectors.adoption_latest_get(),
-        "cohorts": selectors.time_to_value_cohort_list(),
+        "adoption": metrics_selectors.adoption_latest_get(),
+        "cohorts": metrics_selectors.time_to_value_cohort_list(),
     }
     return render(request, "journeys/map.html", context)
 

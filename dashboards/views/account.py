@@ -23,15 +23,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account, Contact, Subscription, User
+from accounts.permissions import manager_required
 from accounts.services import NOTE_MAX_CHARS, note_create
 from csplatform.clock import organization_today
-from csplatform.permissions import manager_required
 from csplatform.tenancy import current_organization
 from dashboards import account_selectors as selectors
 from dashboards.charts import chart
+from dashboards.forms.tasks import SNOOZE_DAYS
 from journeys.models import LifecycleStage, Task, TaskStatus
 from journeys.selectors import lifecycle_stage_list
-from journeys.task_forms import SNOOZE_DAYS
 from metrics import health_selectors
 
 TIMELINE_LIMIT = 50

@@ -23,12 +23,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
+from accounts.permissions import admin_required, manager_required
 from accounts.selectors import membership_list
 from csplatform.clock import organization_today
-from csplatform.permissions import admin_required, manager_required
+from dashboards.forms.tasks import SNOOZE_DAYS, PlaybookForm, SnoozeForm, TaskFilterForm
 from journeys import task_selectors, task_services
 from journeys.models import Playbook, Task
-from journeys.task_forms import SNOOZE_DAYS, PlaybookForm, SnoozeForm, TaskFilterForm
 from metrics.playbooks import playbooks_default
 
 TASKS_PER_PAGE = 50
