@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.customers import accounts_by_external_id
+from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from accounts.models import Contact, normalize_email
 from csplatform.batches import RowError, RowsRejected, WriteResult
-from journeys.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from surveys.models import (
     SCALES,
