@@ -4,6 +4,9 @@ that sends it, so a listener needs nothing from the sender's app."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.dispatch import Signal
 
 # Subscriptions changed in the current tenant: MRR from month(`since`) on may differ.
@@ -25,3 +28,30 @@ contact_erasing = Signal()
 # The confirmation page asks what erasing `contact_ids` (list[int]) would touch: each
 # app returns {kind: count} of its own rows, merged into the preview.
 contact_erasure_previewing = Signal()
+
+
+# --- survey feedback (sent by surveys, for apps that must not import it) --------------
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A survey response as plain values: what an app needs to react to it."""
+
+    response_id: int
+    account_id: int
+    contact_id: int | None
+    responded_at: datetime
+    kind: str  # the survey kind's value: "nps", "csat" or "ces"
+    score: int
+    # A detractor, a dissatisfied customer or a hard effort (surveys.models.is_negative).
+    negative: bool
+
+
+# Survey responses of the current tenant were given or edited: `feedback`, a list of
+# Feedback with their values after the write. Sent inside the writing transaction.
+feedback_recorded = Signal()
+
+# Survey responses of the current tenant that were negative no longer are: withdrawn
+# (deleted) or edited to a better score. Sent inside the writing transaction with
+# `response_ids` (list[int]).
+feedback_withdrawn = Signal()

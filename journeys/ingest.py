@@ -19,13 +19,16 @@ from django.utils.translation import gettext as _
 
 from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from accounts.models import Contact, normalize_email
+from accounts.signals import Feedback
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.tenancy import current_organization
 from journeys import rollups
-from journeys.models import Sentiment, Touchpoint, TouchpointType
+from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from journeys.signals import activity_changed
 
 MAX_BATCH = 10_000
+# The touchpoint type a negative survey response is recorded under.
+SURVEY_TOUCHPOINT = "Survey response"
 
 
 def _repeated_id_errors(rows: Sequence[Row], field: str) -> list[RowError]:
@@ -302,3 +305,51 @@ def touchpoint_update(
     touchpoint.save(update_fields=["sentiment", "notes"])
     activity_changed.send(sender=Touchpoint)
     return touchpoint
+
+
+def feedback_touchpoint_id(response_id: int) -> str:
+    """The external id of the touchpoint a negative survey response is recorded as: the
+    link between the two (surveys and journeys share no foreign key)."""
+    return f"survey-response-{response_id}"
+
+
+def _feedback_touchpoint_key(response_id: int) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"csplatform:{feedback_touchpoint_id(response_id)}")
+
+
+def feedback_touchpoints_record(*, feedback: Sequence[Feedback]) -> None:
+    """Record each negative response as a negative touchpoint on its account, dated when
+    it was given (the receiver of accounts.signals.feedback_recorded; others are left
+    alone). Written directly, not through the touchpoint import's checks: the account
+    and contact are the response's own. One already recorded (same response) is kept."""
+    negative = [f for f in feedback if f.negative]
+    if not negative:
+        return
+    kind, _created = TouchpointType.objects.get_or_create(
+        name=SURVEY_TOUCHPOINT, defaults={"channel": Channel.SURVEY}
+    )
+    Touchpoint.objects.bulk_create(
+        [
+            Touchpoint(
+                account_id=f.account_id,
+                contact_id=f.contact_id,
+                type=kind,
+                occurred_at=f.responded_at,
+                sentiment=Sentiment.NEGATIVE,
+                # The kind's name as the survey pages show it, and the score: "NPS 3".
+                notes=f"{f.kind.upper()} {f.score}",
+                external_id=feedback_touchpoint_id(f.response_id),
+                dedupe_key=_feedback_touchpoint_key(f.response_id),
+            )
+            for f in negative
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def feedback_touchpoints_delete(*, response_ids: Sequence[int]) -> None:
+    """Delete the touchpoints recorded for these responses, which are no longer negative
+    (the receiver of accounts.signals.feedback_withdrawn)."""
+    Touchpoint.objects.filter(
+        dedupe_key__in=[_feedback_touchpoint_key(pk) for pk in response_ids]
+    ).delete()
