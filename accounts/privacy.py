@@ -6,10 +6,12 @@ person), so NPS, CSAT and CES stay what they were. Export
 (`organization_export`) writes a ZIP with one CSV per tenant-owned table, streamed
 from Postgres with COPY. See docs/privacy.md.
 
-Erasure reaches into the surveys and journeys tables, which sit above accounts in the
-dependency order: they are looked up by name (`apps.get_model`), not imported, and
-the free-text sweep finds every text and JSON column of every tenant-owned table by
-introspection, so a table added later is covered without a change here.
+The surveys and journeys tables sit above accounts in the dependency order, so
+erasure never reaches into them: it asks each app to erase its own rows through the
+hooks in accounts.signals (`contact_erasing`, `contact_erasure_previewing`), which
+the apps connect in their AppConfig.ready(). The free-text sweep finds every text and
+JSON column of every tenant-owned table by introspection, so a table added later is
+covered without a change here.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.apps import apps
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.models import F, Model, Q
+from django.db.models import F, Model
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -39,6 +41,7 @@ from accounts.models import (
     User,
     normalize_email,
 )
+from accounts.signals import contact_erasing, contact_erasure_previewing
 from csplatform.tenancy import current_organization, tenant_models
 
 REDACTED = "[erased]"
@@ -181,40 +184,23 @@ def contact_erase(
     and engagement keep their inputs. A ContactErasure per contact records the erasure,
     with a hash of the email only when the contact had opted out.
     """
-    Response = apps.get_model("surveys", "Response")
-    ResponseEdit = apps.get_model("surveys", "ResponseEdit")
-    invitation_model = apps.get_model("surveys", "Invitation")
-    AnswerAttempt = apps.get_model("surveys", "AnswerAttempt")
-    Touchpoint = apps.get_model("journeys", "Touchpoint")
-
     email = normalize_email(contact.email)
     contacts = list(Contact.objects.select_for_update().filter(email__iexact=email))
     if not contacts:  # erased meanwhile, by another request
         erasure = ContactErasure.objects.get(former_contact_id=contact.pk)
         return ErasureResult(erasures=[erasure], removed=erasure.removed, already_erased=True)
     ids = [c.pk for c in contacts]
-    responses = Response.objects.filter(Q(contact_id__in=ids) | Q(invitation__contact_id__in=ids))
-    response_ids = list(responses.values_list("pk", flat=True))
+    names = erasable_names(contacts)
 
     removed: dict[str, int] = {"contacts": len(ids)}
-    # Detach the kept responses first: deleting an invitation cascades to its response.
-    removed["responses_anonymized"] = Response.objects.filter(pk__in=response_ids).update(
-        contact=None, invitation=None, comment=""
-    )
-    ResponseEdit.objects.filter(response_id__in=response_ids).update(comment="")
-    removed["answer_attempts"] = AnswerAttempt.objects.filter(
-        invitation__contact_id__in=ids
-    ).delete()[0]
-    removed["survey_invitations"] = invitation_model.objects.filter(contact_id__in=ids).delete()[0]
-    removed["touchpoints_anonymized"] = Touchpoint.objects.filter(contact_id__in=ids).update(
-        contact=None, notes=""
-    )
+    # Each app erases its own rows first (surveys: responses anonymized, invitations and
+    # answer attempts deleted; journeys: touchpoints anonymized): deleting the contacts
+    # would cascade to their invitations, and so to the responses that are kept.
+    removed |= _ask_apps(contact_erasing, contact_ids=ids, email=email, names=names)
     # The contact rows: Postgres deletes their per-day usage counts and unlinks their
     # usage events (ON DELETE CASCADE / SET NULL).
     Contact.objects.filter(pk__in=ids).delete()
-    removed["texts_redacted"] = _redact_free_text(
-        identifying_pattern(email, erasable_names(contacts))
-    )
+    removed["texts_redacted"] = _redact_free_text(identifying_pattern(email, names))
     removed["uploads_emptied"] = _forget_uploads(email)
 
     organization = current_organization()
@@ -259,22 +245,25 @@ def contact_erasure_list(limit: int = 20) -> list[ContactErasure]:
 
 def contact_erasure_preview(contact: Contact) -> dict[str, Any]:
     """What erasing `contact` would touch: its contacts (same email) and their
-    invitations and responses, for the confirmation page."""
-    Response = apps.get_model("surveys", "Response")
-    invitation_model = apps.get_model("surveys", "Invitation")
+    invitations and responses (counted by the surveys app), for the confirmation page."""
     contacts = list(
         Contact.objects.select_related("account")
         .filter(email__iexact=contact.email)
         .order_by("account__name")
     )
     ids = [c.pk for c in contacts]
-    return {
-        "contacts": contacts,
-        "invitations": invitation_model.objects.filter(contact_id__in=ids).count(),
-        "responses": Response.objects.filter(
-            Q(contact_id__in=ids) | Q(invitation__contact_id__in=ids)
-        ).count(),
-    }
+    return {"contacts": contacts, **_ask_apps(contact_erasure_previewing, contact_ids=ids)}
+
+
+def _ask_apps(hook: Signal, **kwargs: Any) -> dict[str, int]:
+    """Send an erasure hook to the apps above accounts; their {kind: count} answers,
+    merged in the order the apps connected (INSTALLED_APPS)."""
+    counts: dict[str, int] = {}
+    for receiver, answer in hook.send(sender=Contact, **kwargs):
+        if not isinstance(answer, dict):  # a count left out would go unrecorded
+            raise TypeError(f"{receiver!r} must return {{kind: count}}, not {answer!r}")
+        counts |= answer
+    return counts
 
 
 # --- export --------------------------------------------------------------------------

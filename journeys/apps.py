@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -5,6 +7,32 @@ class JourneysConfig(AppConfig):
     name = "journeys"
 
     def ready(self) -> None:
+        from accounts.signals import (
+            contact_erasing,
+            feedback_recorded,
+            feedback_withdrawn,
+        )
         from journeys.imports import register_imports
 
         register_imports()
+        contact_erasing.connect(_contact_erasing, dispatch_uid="journeys.contact_erasing")
+        feedback_recorded.connect(_feedback_recorded, dispatch_uid="journeys.feedback_recorded")
+        feedback_withdrawn.connect(_feedback_withdrawn, dispatch_uid="journeys.feedback_withdrawn")
+
+
+def _contact_erasing(sender: Any, *, contact_ids: list[int], **kwargs: Any) -> dict[str, int]:
+    from journeys.privacy import contact_touchpoints_anonymize
+
+    return contact_touchpoints_anonymize(contact_ids=contact_ids)
+
+
+def _feedback_recorded(sender: Any, *, feedback: Any, **kwargs: Any) -> None:
+    from journeys.ingest import feedback_touchpoints_record
+
+    feedback_touchpoints_record(feedback=feedback)
+
+
+def _feedback_withdrawn(sender: Any, *, response_ids: list[int], **kwargs: Any) -> None:
+    from journeys.ingest import feedback_touchpoints_delete
+
+    feedback_touchpoints_delete(response_ids=response_ids)

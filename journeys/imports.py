@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.ingest import CLOCK_SKEW, EARLIEST
 from accounts.models import Account, Contact
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.imports import (
@@ -74,7 +75,7 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
             )
             for i, row in pairs[missing].iterrows()
         ]
-    latest = pd.Timestamp(timezone.now() + ingest.CLOCK_SKEW)
+    latest = pd.Timestamp(timezone.now() + CLOCK_SKEW)
     future = frame["occurred_at"] > latest
     errors += [
         RowError(
@@ -85,7 +86,7 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
         )
         for i, when in frame.loc[future, "occurred_at"].items()
     ]
-    too_old = frame["occurred_at"] < pd.Timestamp(ingest.EARLIEST)
+    too_old = frame["occurred_at"] < pd.Timestamp(EARLIEST)
     errors += [
         RowError(
             int(i),

@@ -10,119 +10,25 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.customers import accounts_by_external_id
-from accounts.models import Account, Contact, normalize_email
+from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_errors
+from accounts.models import Contact, normalize_email
+from accounts.signals import Feedback
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.tenancy import current_organization
 from journeys import rollups
-from journeys.models import Sentiment, Touchpoint, TouchpointType
+from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from journeys.signals import activity_changed
 
-Row = Mapping[str, Any]
 MAX_BATCH = 10_000
-CLOCK_SKEW = timedelta(minutes=5)
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any SaaS customer of ours; stops typos
-_NAMESPACE = uuid.UUID("6f1c5d8e-7a52-4c1b-9e0f-3b2a1c4d5e6f")
-
-
-def dedupe_key(kind: str, row: Row, fields: Sequence[str]) -> uuid.UUID:
-    """The row's idempotency key: from the sender's id if it gave one, else from its content."""
-    if row.get("external_id"):
-        return uuid.uuid5(_NAMESPACE, f"{kind}:id:{row['external_id']}")
-    content = json.dumps([_canonical(row.get(f)) for f in fields], sort_keys=True, default=str)
-    return uuid.uuid5(_NAMESPACE, f"{kind}:content:{content}")
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, str):
-        return value.strip()
-    return value
-
-
-def account_reference_errors(
-    rows: Sequence[Row], *, load_accounts: bool = True
-) -> tuple[list[RowError], dict[str, Any]]:
-    """Unknown accounts, and contacts unknown at their account; plus the accounts found
-    (only their external ids, as keys, when `load_accounts` is off)."""
-    wanted_accounts = {r["account_external_id"] for r in rows}
-    if load_accounts:
-        accounts: dict[str, Any] = accounts_by_external_id(wanted_accounts)
-    else:
-        accounts = dict.fromkeys(
-            Account.objects.filter(external_id__in=wanted_accounts).values_list(
-                "external_id", flat=True
-            )
-        )
-    wanted = {
-        (r["account_external_id"], normalize_email(r["contact_email"]))
-        for r in rows
-        if r.get("contact_email")
-    }
-    known_contacts = set()
-    if wanted:
-        known_contacts = set(
-            Contact.objects.filter(
-                account__external_id__in={a for a, _e in wanted},
-                email__in={e for _a, e in wanted},
-            ).values_list("account__external_id", "email")
-        )
-    errors = []
-    for index, row in enumerate(rows):
-        if row["account_external_id"] not in accounts:
-            errors.append(
-                RowError(
-                    index,
-                    "account_external_id",
-                    _("No account has the external id %(id)s: import or create the account first.")
-                    % {"id": row["account_external_id"]},
-                )
-            )
-        elif (
-            row.get("contact_email")
-            and (
-                row["account_external_id"],
-                normalize_email(row["contact_email"]),
-            )
-            not in known_contacts
-        ):
-            errors.append(
-                RowError(
-                    index,
-                    "contact_email",
-                    _("Account %(account)s has no contact %(email)s: import the contact first.")
-                    % {"account": row["account_external_id"], "email": row["contact_email"]},
-                )
-            )
-    return errors, accounts
-
-
-def instant_errors(rows: Sequence[Row], field: str = "occurred_at") -> list[RowError]:
-    """Instants in the future (beyond clock skew) or before 2000: refused, with the row."""
-    latest = timezone.now() + CLOCK_SKEW
-    errors = []
-    for index, row in enumerate(rows):
-        when = row[field]
-        if when > latest:
-            message = _("%(when)s is in the future; only events that happened can be recorded.")
-        elif when < EARLIEST:
-            message = _("%(when)s is before the year 2000: check the date.")
-        else:
-            continue
-        errors.append(RowError(index, field, message % {"when": when.isoformat()}))
-    return errors
+# The touchpoint type a negative survey response is recorded under.
+SURVEY_TOUCHPOINT = "Survey response"
 
 
 def _repeated_id_errors(rows: Sequence[Row], field: str) -> list[RowError]:
@@ -399,3 +305,51 @@ def touchpoint_update(
     touchpoint.save(update_fields=["sentiment", "notes"])
     activity_changed.send(sender=Touchpoint)
     return touchpoint
+
+
+def feedback_touchpoint_id(response_id: int) -> str:
+    """The external id of the touchpoint a negative survey response is recorded as: the
+    link between the two (surveys and journeys share no foreign key)."""
+    return f"survey-response-{response_id}"
+
+
+def _feedback_touchpoint_key(response_id: int) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"csplatform:{feedback_touchpoint_id(response_id)}")
+
+
+def feedback_touchpoints_record(*, feedback: Sequence[Feedback]) -> None:
+    """Record each negative response as a negative touchpoint on its account, dated when
+    it was given (the receiver of accounts.signals.feedback_recorded; others are left
+    alone). Written directly, not through the touchpoint import's checks: the account
+    and contact are the response's own. One already recorded (same response) is kept."""
+    negative = [f for f in feedback if f.negative]
+    if not negative:
+        return
+    kind, _created = TouchpointType.objects.get_or_create(
+        name=SURVEY_TOUCHPOINT, defaults={"channel": Channel.SURVEY}
+    )
+    Touchpoint.objects.bulk_create(
+        [
+            Touchpoint(
+                account_id=f.account_id,
+                contact_id=f.contact_id,
+                type=kind,
+                occurred_at=f.responded_at,
+                sentiment=Sentiment.NEGATIVE,
+                # The kind's name as the survey pages show it, and the score: "NPS 3".
+                notes=f"{f.kind.upper()} {f.score}",
+                external_id=feedback_touchpoint_id(f.response_id),
+                dedupe_key=_feedback_touchpoint_key(f.response_id),
+            )
+            for f in negative
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def feedback_touchpoints_delete(*, response_ids: Sequence[int]) -> None:
+    """Delete the touchpoints recorded for these responses, which are no longer negative
+    (the receiver of accounts.signals.feedback_withdrawn)."""
+    Touchpoint.objects.filter(
+        dedupe_key__in=[_feedback_touchpoint_key(pk) for pk in response_ids]
+    ).delete()

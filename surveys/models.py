@@ -172,7 +172,9 @@ class Response(TenantModel):
     """The answer to one invitation: one at most (a constraint, not a check in Python).
     An edit within the edit window updates it and is kept in ResponseEdit. A response
     imported from another tool has no invitation, and a key that makes a repeated
-    import skip it."""
+    import skip it. A negative one is also a negative touchpoint of its account, which
+    journeys records with the external id `survey-response-<id>` (see
+    accounts.signals.feedback_recorded): no foreign key, so neither app imports the other."""
 
     invitation = models.OneToOneField(
         Invitation, on_delete=models.DB_CASCADE, related_name="response", null=True
@@ -189,9 +191,6 @@ class Response(TenantModel):
     # Recorded by the page's automatic submit, and so withdrawn if a scanner's burst of
     # other scores follows within the minute (see surveys.services.response_record).
     automatic = models.BooleanField(_("automatic"), default=False)
-    negative_touchpoint = models.ForeignKey(
-        "journeys.Touchpoint", on_delete=models.DB_SET_NULL, null=True, related_name="+"
-    )
     responded_at = models.DateTimeField(_("responded"))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

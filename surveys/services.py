@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.customers import accounts_by_external_id
+from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from accounts.models import Contact, normalize_email
+from accounts.signals import Feedback, feedback_recorded, feedback_withdrawn
 from csplatform.batches import RowError, RowsRejected, WriteResult
-from journeys.ingest import Row, account_reference_errors, dedupe_key, instant_errors
-from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from surveys.models import (
     SCALES,
     AnswerAttempt,
@@ -34,8 +33,6 @@ SCANNER_WINDOW = timedelta(minutes=1)
 # A response can be changed for this long after it was first given.
 EDIT_WINDOW = timedelta(days=7)
 COMMENT_MAX_LENGTH = 5000
-# The touchpoint type a negative response is recorded under.
-SURVEY_TOUCHPOINT = "Survey response"
 
 
 @dataclass(frozen=True)
@@ -156,12 +153,13 @@ def _create(
         automatic=automatic,
         responded_at=now,
     )
-    _sync_touchpoint(response)
+    _announce([response])
     responses_changed.send(sender=Response)
     return response
 
 
 def _edit(response: Response, score: int, comment: str | None) -> Response:
+    was_negative = is_negative(response.kind, response.score)
     new_comment = response.comment if comment is None else comment
     if score != response.score or (response.comment and new_comment != response.comment):
         ResponseEdit.objects.create(
@@ -169,56 +167,38 @@ def _edit(response: Response, score: int, comment: str | None) -> Response:
         )
     response.score, response.comment, response.automatic = score, new_comment, False
     response.save(update_fields=["score", "comment", "automatic", "updated_at"])
-    _sync_touchpoint(response)
+    if was_negative and not is_negative(response.kind, response.score):
+        feedback_withdrawn.send(sender=Response, response_ids=[response.pk])
+    _announce([response])
     responses_changed.send(sender=Response)
     return response
 
 
-def _touchpoint_id(response: Response) -> str:
-    return f"survey-response-{response.pk}"
-
-
-def _sync_touchpoint(response: Response) -> None:
-    """A negative response is a negative touchpoint on its account at once; one that is
-    no longer negative after an edit loses it."""
-    negative = is_negative(response.kind, response.score)
-    if negative and response.negative_touchpoint_id is None:
-        _record_negative_touchpoints([response])
-    elif not negative and response.negative_touchpoint_id is not None:
-        Touchpoint.objects.filter(pk=response.negative_touchpoint_id).delete()
-        response.negative_touchpoint = None
-        response.save(update_fields=["negative_touchpoint"])
-
-
-def _record_negative_touchpoints(responses: list[Response]) -> None:
-    """Record each response as a negative touchpoint on its account, dated when it was
-    given, and link it to the response. Written directly, not through the touchpoint
-    import's checks: the account and contact are the response's own."""
-    kind, _created = TouchpointType.objects.get_or_create(
-        name=SURVEY_TOUCHPOINT, defaults={"channel": Channel.SURVEY}
+def _announce(responses: list[Response]) -> None:
+    """Tell the apps that react to feedback (journeys records a negative response as a
+    negative touchpoint on its account at once) that these responses were given or
+    changed: plain values, in the writing transaction."""
+    feedback_recorded.send(
+        sender=Response,
+        feedback=[
+            Feedback(
+                response_id=r.pk,
+                account_id=r.account_id,
+                contact_id=r.contact_id,
+                responded_at=r.responded_at,
+                kind=r.kind,
+                score=r.score,
+                negative=is_negative(r.kind, r.score),
+            )
+            for r in responses
+        ],
     )
-    touchpoints = Touchpoint.objects.bulk_create(
-        Touchpoint(
-            account_id=r.account_id,
-            contact_id=r.contact_id,
-            type=kind,
-            occurred_at=r.responded_at,
-            sentiment=Sentiment.NEGATIVE,
-            notes=f"{SurveyKind(r.kind).name} {r.score}",
-            external_id=_touchpoint_id(r),
-            dedupe_key=uuid.uuid5(uuid.NAMESPACE_URL, f"csplatform:{_touchpoint_id(r)}"),
-        )
-        for r in responses
-    )
-    for response, touchpoint in zip(responses, touchpoints, strict=True):
-        response.negative_touchpoint = touchpoint
-    Response.objects.bulk_update(responses, ["negative_touchpoint"])
 
 
 def _withdraw(response: Response) -> None:
     """A scanner's score never counted: remove it and what it recorded."""
-    if response.negative_touchpoint_id is not None:
-        Touchpoint.objects.filter(pk=response.negative_touchpoint_id).delete()
+    if is_negative(response.kind, response.score):
+        feedback_withdrawn.send(sender=Response, response_ids=[response.pk])
     response.delete()
     responses_changed.send(sender=Response)
 
@@ -313,9 +293,7 @@ def responses_import(rows: Sequence[Row]) -> WriteResult:
         )
         for key, row in new.items()
     )
-    negative = [r for r in created if is_negative(r.kind, r.score)]
-    if negative:
-        _record_negative_touchpoints(negative)
     if created:
+        _announce(created)
         responses_changed.send(sender=Response)
     return WriteResult(created=len(created), unchanged=len(rows) - len(created))

@@ -1,7 +1,65 @@
+import uuid
+
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from csplatform.tenancy import tenant_context
+from journeys.models import Touchpoint
+from tests.factories import OrganizationFactory, ResponseFactory, TouchpointFactory
+
+LINK_BY_EXTERNAL_ID = "0002_negative_touchpoint_by_external_id"
 
 
 @pytest.mark.django_db
 def test_it_has_a_migration_for_every_model_change():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def _migrate(target):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target])
+
+
+def _linked(org):
+    with tenant_context(org), connection.cursor() as cursor:
+        cursor.execute("SELECT id, negative_touchpoint_id FROM surveys_response ORDER BY id")
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_negative_touchpoints_when_the_response_link_becomes_their_external_id():
+    before, after = ("surveys", "0001_surveys_and_answers"), ("surveys", LINK_BY_EXTERNAL_ID)
+    _migrate(before)
+    try:
+        org = OrganizationFactory()
+        with tenant_context(org):
+            named, legacy = ResponseFactory(score=2), ResponseFactory(score=0)
+            kept = TouchpointFactory(
+                account=named.account,
+                external_id=f"survey-response-{named.pk}",
+                dedupe_key=uuid.uuid5(uuid.NAMESPACE_URL, f"csplatform:survey-response-{named.pk}"),
+            )
+            renamed = TouchpointFactory(account=legacy.account, external_id="written-by-hand")
+            with connection.cursor() as cursor:
+                for response, touchpoint in ((named, kept), (legacy, renamed)):
+                    cursor.execute(
+                        "UPDATE surveys_response SET negative_touchpoint_id = %s WHERE id = %s",
+                        [touchpoint.pk, response.pk],
+                    )
+        _migrate(after)
+        with tenant_context(org):
+            touchpoints = dict(Touchpoint.objects.values_list("pk", "external_id"))
+            assert touchpoints == {
+                kept.pk: f"survey-response-{named.pk}",
+                renamed.pk: f"survey-response-{legacy.pk}",  # named by its response first
+            }
+            assert Touchpoint.objects.get(pk=renamed.pk).dedupe_key == uuid.uuid5(
+                uuid.NAMESPACE_URL, f"csplatform:survey-response-{legacy.pk}"
+            )
+        _migrate(before)  # and back: the column is filled from the external ids
+        assert _linked(org) == [(named.pk, kept.pk), (legacy.pk, renamed.pk)]
+    finally:
+        _migrate(after)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts import privacy, services
 from accounts.customers import accounts_upsert, contacts_upsert
 from accounts.models import Account, ApiKey, Contact, ContactErasure, ImportUpload, Note, Role
+from accounts.signals import contact_erasing
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context, tenant_models
 from journeys.ingest import events_ingest
@@ -152,6 +153,61 @@ def test_it_erases_a_contact_and_everything_that_names_them(org, team):
     with tenant_context(org):
         Contact.objects.all().delete()
     assert _mentions(org, EMAIL, NAME, "maria  souza") == []
+
+
+def test_it_asks_each_app_to_erase_its_own_rows_and_counts_them(org, team):
+    maria, _also = _a_person_everywhere(org)
+    with tenant_context(org):
+        preview = privacy.contact_erasure_preview(maria)
+        result = privacy.contact_erase(maria, actor=team.admin)
+        recorded = ContactErasure.objects.get(former_contact_id=maria.pk).removed
+    # Counted by surveys, through accounts.signals.contact_erasure_previewing.
+    assert (len(preview["contacts"]), preview["invitations"], preview["responses"]) == (2, 2, 2)
+    assert result.removed == {
+        "contacts": 2,
+        "responses_anonymized": 2,  # surveys, through accounts.signals.contact_erasing
+        "answer_attempts": 1,
+        "survey_invitations": 2,
+        "touchpoints_anonymized": 1,  # journeys, through the same hook
+        "texts_redacted": 5,  # custom attributes, the note, task, event, upload result
+        "uploads_emptied": 1,
+    }
+    assert recorded == result.removed
+
+
+def test_it_merges_what_a_new_app_erases_through_the_hook(org, team):
+    asked = []
+
+    def erase_widgets(sender, *, contact_ids, email, names, **kwargs):
+        asked.append((sorted(contact_ids), email, names))
+        return {"widgets_deleted": 3}
+
+    maria, also_maria = _a_person_everywhere(org)
+    contact_erasing.connect(erase_widgets, dispatch_uid="tests.erase_widgets")
+    try:
+        with tenant_context(org):
+            result = privacy.contact_erase(maria, actor=team.admin)
+    finally:
+        contact_erasing.disconnect(dispatch_uid="tests.erase_widgets")
+    assert asked == [(sorted([maria.pk, also_maria.pk]), EMAIL, {NAME})]
+    assert (result.removed["widgets_deleted"], result.removed["survey_invitations"]) == (3, 2)
+
+
+def test_it_erases_nothing_when_an_app_does_not_say_what_it_erased(org, team):
+    def forgets_to_count(sender, **kwargs):
+        return None
+
+    maria, _also = _a_person_everywhere(org)
+    contact_erasing.connect(forgets_to_count, dispatch_uid="tests.forgets_to_count")
+    try:
+        with tenant_context(org), pytest.raises(TypeError, match="must return"):
+            privacy.contact_erase(maria, actor=team.admin)
+    finally:
+        contact_erasing.disconnect(dispatch_uid="tests.forgets_to_count")
+    with tenant_context(org):  # one transaction: all of it rolled back
+        assert Contact.objects.filter(email=EMAIL).count() == 2
+        assert Response.objects.exclude(comment="").count() == 2
+        assert not ContactErasure.objects.exists()
 
 
 def _satisfaction():

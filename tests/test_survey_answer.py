@@ -18,6 +18,7 @@ from tests.factories import (
     OrganizationFactory,
     SurveyFactory,
     SurveyInvitationFactory,
+    TouchpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,8 @@ def test_it_records_a_detractor_as_a_negative_touchpoint_on_its_account_at_once(
     assert touchpoint.sentiment == Sentiment.NEGATIVE
     assert touchpoint.account_id == invitation.contact.account_id
     assert touchpoint.type.channel == "survey"
-    assert response.negative_touchpoint_id == touchpoint.pk
+    # The link: surveys and journeys share no foreign key.
+    assert touchpoint.external_id == f"survey-response-{response.pk}"
 
 
 @pytest.mark.parametrize(
@@ -133,14 +135,35 @@ def test_it_records_a_detractors_answer_in_a_fixed_number_of_queries(
         earlier = SurveyInvitationFactory(contact=ContactFactory(locale="en"))
     _answer(client, earlier, 0, automatic=False)  # creates the touchpoint type
     # The organization; BEGIN, the tenant; the invitation read and locked at once; its
-    # response; the insert; the touchpoint type, the negative touchpoint and its link;
-    # the satisfaction refresh in the outbox; COMMIT. No savepoint, no second lock.
-    with django_assert_num_queries(11):
+    # response; the insert; the touchpoint type and the negative touchpoint (named by the
+    # response's id: no link to write back); the satisfaction refresh in the outbox;
+    # COMMIT. No savepoint, no second lock.
+    with django_assert_num_queries(10):
         done = _answer(client, invitation, 3, automatic=False)
     assert done.status_code == 302
     with tenant_context(org):
         response = Response.objects.get(invitation=invitation)
-    assert (response.score, response.negative_touchpoint_id is not None) == (3, True)
+        recorded = Touchpoint.objects.filter(external_id=f"survey-response-{response.pk}")
+        assert (response.score, recorded.exists()) == (3, True)
+
+
+def test_it_keeps_one_touchpoint_per_negative_response_through_its_edits(client, org, invitation):
+    with tenant_context(org):
+        other = TouchpointFactory(account=invitation.contact.account, sentiment="negative")
+    _answer(client, invitation, 2, automatic=False)
+    _answer(client, invitation, 5, automatic=False)  # still a detractor: the same one
+    with tenant_context(org):
+        response = Response.objects.get()
+        name = f"survey-response-{response.pk}"
+        [recorded] = Touchpoint.objects.filter(external_id=name)
+        assert (recorded.notes, recorded.contact_id) == ("NPS 2", invitation.contact_id)
+    _answer(client, invitation, 8, automatic=False)  # a passive: it goes, and only it
+    with tenant_context(org):
+        assert list(Touchpoint.objects.values_list("pk", flat=True)) == [other.pk]
+    _answer(client, invitation, 0, automatic=False)  # a detractor again: recorded again
+    with tenant_context(org):
+        [again] = Touchpoint.objects.filter(external_id=name)
+        assert (again.notes, again.sentiment) == ("NPS 0", Sentiment.NEGATIVE)
 
 
 def test_it_updates_and_records_an_edit_within_seven_days(client, org, invitation):

@@ -52,7 +52,7 @@ def test_it_imports_responses_from_brazilian_excel_in_latin_1(org):
         # The detractor is a negative touchpoint on its account, when it was given.
         [touchpoint] = Touchpoint.objects.filter(sentiment=Sentiment.NEGATIVE)
         assert touchpoint.occurred_at == rows[("nps", 3)].responded_at
-        assert rows[("nps", 3)].negative_touchpoint_id == touchpoint.pk
+        assert touchpoint.external_id == f"survey-response-{rows[('nps', 3)].pk}"
         satisfaction_recompute()
         october = SatisfactionMetrics.objects.get(kind="nps", dimension="all")
     assert (october.n, october.value) == (2, 0.0)
