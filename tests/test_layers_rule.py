@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,3 +70,21 @@ def test_it_keeps_the_import_contract(capsys):
     """The contract `make lint` runs (lint-imports), from its Python entry point."""
     kept = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
     assert kept == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("app", ["csplatform", "accounts", "journeys", "surveys", "metrics"])
+def test_it_has_no_relation_to_a_model_above_or_beside(app):
+    """The models as Django loaded them: no foreign key points up or sideways, but the
+    tenant base's to settings.TENANT_MODEL (named by a setting, as AUTH_USER_MODEL is)."""
+    ranks = check_layers.layer_ranks()
+    tenant = apps.get_model(settings.TENANT_MODEL)
+    found = [
+        f"{model._meta.label}.{field.name} -> {field.related_model._meta.label}"
+        for model in apps.get_app_config(app).get_models()
+        for field in model._meta.get_fields()
+        if field.is_relation
+        and field.concrete
+        and field.related_model is not tenant
+        and not check_layers.may_use(app, field.related_model._meta.app_label, ranks)
+    ]
+    assert found == []
