@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -23,8 +23,11 @@ from django.utils import timezone
 
 from csplatform.tenancy import current_organization
 
-if TYPE_CHECKING:
-    from accounts.models import Organization
+
+class _Zoned(Protocol):
+    """An organization, as far as its calendar goes."""
+
+    time_zone: str
 
 # The transaction-local setting through which SQL that stamps rows by itself (the
 # lifecycle-stage history trigger, journeys migration 0010) gets Django's "now".
@@ -41,7 +44,7 @@ def local_today(time_zone: str, *, at: datetime | None = None) -> date:
     return (at or timezone.now()).astimezone(ZoneInfo(time_zone)).date()
 
 
-def organization_today(organization: Organization | None = None) -> date:
+def organization_today(organization: _Zoned | None = None) -> date:
     """Today in `organization`'s time zone (default: the current organization's)."""
     return local_today((organization or current_organization()).time_zone)
 
