@@ -20,7 +20,6 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -28,11 +27,11 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Max
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
 from surveys.models import Campaign, Invitation, InvitationStatus, SkipReason
@@ -167,25 +166,25 @@ def invitation_email(invitation: Invitation, *, reminder: bool = False) -> Email
     survey = invitation.campaign.survey
     language = LANGUAGES.get((contact.locale or organization.default_locale or "").lower(), "en")
     unsubscribe = settings.SITE_URL + reverse("surveys:unsubscribe", args=[_token(invitation)])
-    with translation.override(language):
-        context: dict[str, Any] = {
+
+    def subject() -> str:
+        plain = _("%(organization)s: a one-click question") % {"organization": organization.name}
+        return _("Reminder: %(subject)s") % {"subject": plain} if reminder else plain
+
+    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return email_build(
+        to=contact.email,
+        language=language,
+        subject=subject,
+        template="surveys/email/invitation",
+        context={
             "organization": organization,
             "contact": contact,
             "question": survey.question(language),
             "kind": survey.kind,
             "buttons": [(score, answer_url(invitation, score)) for score in survey.scale],
             "unsubscribe_url": unsubscribe,
-        }
-        subject = _("%(organization)s: a one-click question") % {"organization": organization.name}
-        if reminder:
-            subject = _("Reminder: %(subject)s") % {"subject": subject}
-        text = render_to_string("surveys/email/invitation.txt", context)
-        html = render_to_string("surveys/email/invitation.html", context)
-    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    message = EmailMultiAlternatives(
-        subject,
-        text,
-        to=[contact.email],
+        },
         headers={
             "Message-ID": f"<survey-{organization.pk}-{invitation.pk}"
             f"{'-reminder' if reminder else ''}@{domain}>",
@@ -193,8 +192,6 @@ def invitation_email(invitation: Invitation, *, reminder: bool = False) -> Email
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 def invitation_send_next(campaign_id: int) -> bool:
