@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -18,7 +17,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
 from accounts.selectors import membership_list
-from csplatform.clock import organization_today
+from csplatform.clock import organization_midnight, organization_today
 from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
@@ -154,9 +153,7 @@ def executive_digest_send(*, today: date | None = None) -> int:
     month = last_complete_month(today or organization_today())
     if ExecutiveDigest.objects.filter(month=month).exists():
         return 0
-    month_end = datetime.combine(
-        add_months(month, 1), time(), tzinfo=ZoneInfo(current_organization().time_zone)
-    )
+    month_end = organization_midnight(add_months(month, 1))
     if not MonthlyMetrics.objects.filter(month=month, computed_at__gte=month_end).exists():
         return 0  # the month's figures are not final yet
     viewers = [

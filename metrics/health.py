@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,7 @@ from django.db.models import Count, Min
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Contact
-from csplatform.clock import organization_today
+from csplatform.clock import organization_midnight, organization_today
 from csplatform.db import array_literal
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
@@ -187,11 +186,6 @@ class Inputs:
     touchpoints_recorded: bool
 
 
-def _end_of(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant after `day` in the time zone."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
-
-
 def _frame(rows: Iterable[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=columns)
 
@@ -250,9 +244,8 @@ def customers_on(
 def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True) -> Inputs:
     """Load the inputs of `as_of` for the current organization: a fixed number of
     queries, each at most a row per account. (`known_ends`: see customers_on.)"""
-    zone = ZoneInfo(current_organization().time_zone)
     first_day = as_of - timedelta(days=USAGE_WINDOW_DAYS - 1)
-    end = _end_of(as_of, zone)
+    end = organization_midnight(as_of + timedelta(days=1))  # the first instant after
     core = list(CoreFeature.objects.values_list("feature", flat=True))
     milestones = list(ValueMilestone.objects.values_list("event_name", flat=True))
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from csplatform.clock import local_today, organization_midnight
 from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
@@ -110,7 +110,7 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
     now = now or timezone.now()
     last = Invitation.objects.filter(campaign=campaign).aggregate(n=Max("send_number"))["n"]
     send_number = (last or 0) + 1
-    local = timezone.localtime(now, ZoneInfo(organization.time_zone))  # its month
+    today = local_today(organization.time_zone, at=now)  # its month
     with connection.cursor() as cursor:
         cursor.execute(
             _PLAN,
@@ -121,7 +121,7 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
                 "segment": campaign.segment,
                 "stage": campaign.lifecycle_stage,
                 "owner": campaign.owner_id,
-                "month_start": local.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                "month_start": organization_midnight(today.replace(day=1), organization),
                 "quiet_since": now - timedelta(days=organization.survey_quiet_days),
                 "cap": organization.survey_account_monthly_cap,
                 "now": now,
