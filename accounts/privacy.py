@@ -42,6 +42,7 @@ from accounts.models import (
     normalize_email,
 )
 from accounts.signals import contact_erasing, contact_erasure_previewing
+from csplatform.db import copy_out
 from csplatform.tenancy import current_organization, tenant_models
 
 REDACTED = "[erased]"
@@ -288,12 +289,8 @@ def _export_members(archive: zipfile.ZipFile) -> int:
 def _copy_to(archive: zipfile.ZipFile, name: str, sql: str, params: Any) -> int:
     """Stream `COPY (sql) TO STDOUT` as CSV with a header into the archive's `name`;
     returns the rows written. Chunks go straight to the ZIP, never all in memory."""
-    statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
-    with connection.cursor() as cursor, archive.open(name, "w", force_zip64=True) as entry:
-        with cursor.cursor.copy(statement, params) as copy:
-            for chunk in copy:
-                entry.write(chunk)
-        return int(cursor.cursor.rowcount)  # COPY's own count ("COPY n")
+    with archive.open(name, "w", force_zip64=True) as entry:
+        return copy_out(sql, params, entry.write)
 
 
 def export_tables() -> list[tuple[str, type[Model], list[str]]]:

@@ -10,11 +10,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -33,6 +31,7 @@ from accounts.models import (
     role_at_least,
 )
 from accounts.tokens import make_invitation_token
+from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit
 from csplatform.tenancy import current_organization
 
@@ -218,22 +217,22 @@ def invitation_send_email(*, invitation_id: int) -> bool:
     if invitation is None or not invitation.is_open or invitation.emailed_at is not None:
         return False
     organization = current_organization()
-    with translation.override(organization.default_locale):
-        context = {
+    email_build(
+        to=invitation.email,
+        language=organization.default_locale,
+        subject=lambda: (
+            _("You are invited to join %(organization)s on csplatform")
+            % {"organization": organization.name}
+        ),
+        template="accounts/email/invitation",
+        context={
             "organization": organization,
             "invitation": invitation,
             "inviter": invitation.invited_by,
             "url": invitation_url(invitation),
-            "role_label": invitation.get_role_display(),
-        }
-        subject = _("You are invited to join %(organization)s on csplatform") % {
-            "organization": organization.name
-        }
-        text = render_to_string("accounts/email/invitation.txt", context)
-        html = render_to_string("accounts/email/invitation.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[invitation.email])
-    message.attach_alternative(html, "text/html")
-    message.send()
+            "role_label": Role(invitation.role).label,  # lazy: in the email's language
+        },
+    ).send()
     invitation.emailed_at = timezone.now()
     invitation.save(update_fields=["emailed_at"])
     return True

@@ -45,9 +45,22 @@ from accounts import services
 from accounts.customers import accounts_upsert
 from accounts.models import Account, Organization, Role, User
 from bench.workload import admin_dsn
+from csplatform.db import copy_in
 from csplatform.imports import import_file
 from csplatform.tenancy import tenant_context
 from journeys.rollups import usage_roll_up
+
+_USAGE_EVENT_COLUMNS = (
+    "organization_id",
+    "account_id",
+    "contact_id",
+    "name",
+    "occurred_at",
+    "quantity",
+    "properties",
+    "dedupe_key",
+    "received_at",
+)
 
 
 def _admin_dsn() -> str:
@@ -146,14 +159,8 @@ def _measure(
     payload = finished.getvalue()
 
     def raw_copy() -> None:
-        with (
-            admin.cursor() as cursor,
-            cursor.copy(
-                "COPY journeys_usageevent (organization_id, account_id, contact_id, name, "
-                "occurred_at, quantity, properties, dedupe_key, received_at) FROM STDIN"
-            ) as copy,
-        ):
-            copy.write(payload)
+        with admin.cursor() as cursor:
+            copy_in(cursor, "journeys_usageevent", _USAGE_EVENT_COLUMNS, payload)
 
     # --- the API ----------------------------------------------------------------------------
     bodies = [json.dumps({"events": events[i : i + 10_000]}) for i in range(0, rows, 10_000)]

@@ -53,7 +53,6 @@ from typing import IO, Any
 import numpy as np
 import psycopg
 from django.db import connection
-from django.utils import timezone
 
 BENCH_PREFIX = "bench-"
 
@@ -241,8 +240,9 @@ def _change_accounts(
 
 def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
     from bench.workload import large_workload
+    from csplatform.clock import local_today
 
-    today = timezone.now().date()  # the bench's organizations are in UTC
+    today = local_today("UTC")  # the bench's organizations are in UTC
     # The scan runs on every core (Postgres plans it with parallel workers); the sweep
     # does too, as one Celery task per organization on as many worker processes.
     workers = 1 if quick else len(os.sched_getaffinity(0))

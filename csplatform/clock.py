@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ class _Zoned(Protocol):
     """An organization, as far as its calendar goes."""
 
     time_zone: str
+
 
 # The transaction-local setting through which SQL that stamps rows by itself (the
 # lifecycle-stage history trigger, journeys migration 0010) gets Django's "now".
@@ -47,6 +48,18 @@ def local_today(time_zone: str, *, at: datetime | None = None) -> date:
 def organization_today(organization: _Zoned | None = None) -> date:
     """Today in `organization`'s time zone (default: the current organization's)."""
     return local_today((organization or current_organization()).time_zone)
+
+
+def local_midnight(day: date, time_zone: str) -> datetime:
+    """The first instant of `day` in `time_zone`: where that day starts, and the one
+    before ends (a day's instants are [midnight of day, midnight of the next))."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(time_zone))
+
+
+def organization_midnight(day: date, organization: _Zoned | None = None) -> datetime:
+    """The first instant of `day` in `organization`'s time zone (default: the current
+    organization's)."""
+    return local_midnight(day, (organization or current_organization()).time_zone)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from csplatform.clock import organization_today
 from dashboards.models import Benchmark
 from metrics.health_selectors import BAND_ORDER
 from metrics.models import AccountHealth, HealthBand, MonthlyMetrics, SatisfactionMetrics
+from metrics.satisfaction import nps_pooled
 
 PERIOD_PATTERN = re.compile(
     r"^(?P<year>[1-9]\d{3})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$"
@@ -390,30 +391,6 @@ def period_revenue(rows: dict[date, dict[str, Any]], period: Period) -> dict[str
     }
 
 
-@dataclass(frozen=True)
-class Nps:
-    value: float | None
-    margin: float | None
-    n: int
-
-
-def nps_pooled(months: Iterable[dict[str, Any]]) -> Nps:
-    """NPS over the responses of several months, from each month's n and % promoters
-    (`high`) and % detractors (`low`): the same NPS and 95 % margin as over all those
-    responses at once (docs/metrics.md, Satisfaction)."""
-    rows = [m for m in months if m["n"]]
-    n = sum(m["n"] for m in rows)
-    if n == 0:
-        return Nps(None, None, 0)
-    if len(rows) == 1:
-        return Nps(rows[0]["value"], rows[0]["margin"], n)
-    promoters = sum((m["high"] or 0) * m["n"] for m in rows) / 100 / n
-    detractors = sum((m["low"] or 0) * m["n"] for m in rows) / 100 / n
-    variance = promoters + detractors - (promoters - detractors) ** 2
-    margin = 1.96 * math.sqrt(max(variance, 0) / n) * 100
-    return Nps((promoters - detractors) * 100, margin, n)
-
-
 # --- the selector ----------------------------------------------------------------------
 
 REVENUE_KEYS = ["mrr", "arr", "nrr", "grr", "clv", "logo_churn_rate"]
@@ -466,7 +443,13 @@ def executive_summary(*, period: Period, benchmarks: Iterable[Benchmark]) -> Exe
     for spec in FIGURES:
         if spec.key == "nps":
             figures.append(
-                Figure(spec, nps_now.value, nps_before.value, n=nps_now.n, margin=nps_now.margin)
+                Figure(
+                    spec,
+                    nps_now["value"],
+                    nps_before["value"],
+                    n=int(nps_now["n"] or 0),
+                    margin=nps_now["margin"],
+                )
             )
         else:
             figures.append(Figure(spec, now[spec.key], before[spec.key], by_metric.get(spec.key)))

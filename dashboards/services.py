@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -19,7 +17,8 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import Role, User
 from accounts.selectors import membership_list
-from csplatform.clock import organization_today
+from csplatform.clock import organization_midnight, organization_today
+from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
 from dashboards.executive import (
@@ -126,23 +125,16 @@ def executive_digest_email(
     """The headline numbers of `summary` for one viewer, in their language (else the
     organization's), with a link to the dashboard."""
     organization = current_organization()
-    language = viewer.language or organization.default_locale or "en"
-    with translation.override(language):
-        context = {
-            "organization": organization,
-            "summary": summary,
-            "dashboard_url": url,
-            "LANGUAGE_CODE": language,
-        }
-        subject = _("%(organization)s: the board's numbers for %(period)s") % {
-            "organization": organization.name,
-            "period": summary.period.label,
-        }
-        text = render_to_string("dashboards/email/executive_digest.txt", context)
-        html = render_to_string("dashboards/email/executive_digest.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[viewer.email])
-    message.attach_alternative(html, "text/html")
-    return message
+    return email_build(
+        to=viewer.email,
+        language=viewer.language or organization.default_locale or "en",
+        subject=lambda: (
+            _("%(organization)s: the board's numbers for %(period)s")
+            % {"organization": organization.name, "period": summary.period.label}
+        ),
+        template="dashboards/email/executive_digest",
+        context={"organization": organization, "summary": summary, "dashboard_url": url},
+    )
 
 
 def executive_digest_send(*, today: date | None = None) -> int:
@@ -161,9 +153,7 @@ def executive_digest_send(*, today: date | None = None) -> int:
     month = last_complete_month(today or organization_today())
     if ExecutiveDigest.objects.filter(month=month).exists():
         return 0
-    month_end = datetime.combine(
-        add_months(month, 1), time(), tzinfo=ZoneInfo(current_organization().time_zone)
-    )
+    month_end = organization_midnight(add_months(month, 1))
     if not MonthlyMetrics.objects.filter(month=month, computed_at__gte=month_end).exists():
         return 0  # the month's figures are not final yet
     viewers = [

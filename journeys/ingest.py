@@ -21,6 +21,7 @@ from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_e
 from accounts.models import Contact, normalize_email
 from accounts.signals import Feedback
 from csplatform.batches import RowError, RowsRejected, WriteResult
+from csplatform.db import copy_in
 from csplatform.tenancy import current_organization
 from journeys import rollups
 from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
@@ -53,7 +54,13 @@ def _repeated_id_errors(rows: Sequence[Row], field: str) -> list[RowError]:
 
 
 _STAGING_COLUMNS = (
-    "external_id, account_external_id, contact_email, name, occurred_at, quantity, properties"
+    "external_id",
+    "account_external_id",
+    "contact_email",
+    "name",
+    "occurred_at",
+    "quantity",
+    "properties",
 )
 
 
@@ -95,19 +102,23 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
         return WriteResult()
     with connection.cursor() as cursor:
         _create_staging(cursor)
-        with cursor.cursor.copy(f"COPY ingest_events ({_STAGING_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    (
-                        row.get("external_id") or None,
-                        row["account_external_id"],
-                        normalize_email(row["contact_email"]) if row.get("contact_email") else None,
-                        row["name"],
-                        row["occurred_at"],
-                        row.get("quantity"),
-                        json.dumps(row["properties"]) if row.get("properties") else None,
-                    )
+        copy_in(
+            cursor,
+            "ingest_events",
+            _STAGING_COLUMNS,
+            (
+                (
+                    row.get("external_id") or None,
+                    row["account_external_id"],
+                    normalize_email(row["contact_email"]) if row.get("contact_email") else None,
+                    row["name"],
+                    row["occurred_at"],
+                    row.get("quantity"),
+                    json.dumps(row["properties"]) if row.get("properties") else None,
                 )
+                for row in rows
+            ),
+        )
         inserted = _insert_staged(cursor, explain=lambda: events_validate(rows))
     return WriteResult(created=inserted, unchanged=len(rows) - inserted)
 
@@ -126,10 +137,7 @@ def events_ingest_staged_csv(csv_text: str, count: int) -> WriteResult:
     rolled back if an account or contact vanished since the validation."""
     with connection.cursor() as cursor:
         _create_staging(cursor)
-        with cursor.cursor.copy(
-            f"COPY ingest_events ({_STAGING_COLUMNS}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy:
-            copy.write(csv_text)
+        copy_in(cursor, "ingest_events", _STAGING_COLUMNS, csv_text, csv=True)
         inserted = _insert_staged(cursor)
     return WriteResult(created=inserted, unchanged=count - inserted)
 

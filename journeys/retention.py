@@ -14,12 +14,11 @@ after the roll-up committed (counted): never counted-nowhere.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 
-from csplatform.clock import local_today
+from csplatform.clock import local_midnight, local_today
 from csplatform.tenancy import organization_model, tenant_context
 
 BATCH = 10_000  # events per DELETE, each in its own short transaction
@@ -27,9 +26,8 @@ BATCH = 10_000  # events per DELETE, each in its own short transaction
 
 def retention_cutoff(*, days: int, time_zone: str, today: date | None = None) -> datetime:
     """The first instant kept: midnight (organization's time zone) `days` days before today."""
-    zone = ZoneInfo(time_zone)
     today = today or local_today(time_zone)
-    return datetime.combine(today - timedelta(days=days), time.min, tzinfo=zone)
+    return local_midnight(today - timedelta(days=days), time_zone)
 
 
 def usage_events_purge(

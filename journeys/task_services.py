@@ -11,13 +11,13 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from csplatform.mail import email_build
 from csplatform.tenancy import current_organization
 from journeys.models import Playbook, Task, TaskStatus
 
@@ -62,25 +62,25 @@ def new_tasks_email(assignee: User, tasks: list[Task]) -> EmailMultiAlternatives
     """One email telling `assignee` about their new tasks (title, account, why, due
     date), with a link to the task list, in their language (else the organization's)."""
     organization = current_organization()
-    language = assignee.language or organization.default_locale or "en"
-    with translation.override(language):
-        context = {
+    return email_build(
+        to=assignee.email,
+        language=assignee.language or organization.default_locale or "en",
+        subject=lambda: (
+            ngettext(
+                "%(organization)s: a new task for your accounts",
+                "%(organization)s: %(count)s new tasks for your accounts",
+                len(tasks),
+            )
+            % {"organization": organization.name, "count": len(tasks)}
+        ),
+        template="tasks/email/new_tasks",
+        context={
             "organization": organization,
             "assignee": assignee,
             "tasks": tasks,
             "tasks_url": task_list_url(),
-            "LANGUAGE_CODE": language,
-        }
-        subject = ngettext(
-            "%(organization)s: a new task for your accounts",
-            "%(organization)s: %(count)s new tasks for your accounts",
-            len(tasks),
-        ) % {"organization": organization.name, "count": len(tasks)}
-        text = render_to_string("tasks/email/new_tasks.txt", context)
-        html = render_to_string("tasks/email/new_tasks.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[assignee.email])
-    message.attach_alternative(html, "text/html")
-    return message
+        },
+    )
 
 
 def new_tasks_email_send(task_ids: list[int]) -> int:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,8 @@ from django.db.models import Count, Min
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Contact
-from csplatform.clock import organization_today
+from csplatform.clock import organization_midnight, organization_today
+from csplatform.db import array_literal
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
 from journeys.models import (
@@ -186,11 +186,6 @@ class Inputs:
     touchpoints_recorded: bool
 
 
-def _end_of(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant after `day` in the time zone."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
-
-
 def _frame(rows: Iterable[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=columns)
 
@@ -249,9 +244,8 @@ def customers_on(
 def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True) -> Inputs:
     """Load the inputs of `as_of` for the current organization: a fixed number of
     queries, each at most a row per account. (`known_ends`: see customers_on.)"""
-    zone = ZoneInfo(current_organization().time_zone)
     first_day = as_of - timedelta(days=USAGE_WINDOW_DAYS - 1)
-    end = _end_of(as_of, zone)
+    end = organization_midnight(as_of + timedelta(days=1))  # the first instant after
     core = list(CoreFeature.objects.values_list("feature", flat=True))
     milestones = list(ValueMilestone.objects.values_list("event_name", flat=True))
 
@@ -559,29 +553,22 @@ def _snapshot_sql() -> str:
 _SNAPSHOT_INSERT = _snapshot_sql()
 
 
-def _array(values: np.ndarray, format: str) -> str:
-    """A Postgres array literal of numbers formatted whole-array by NumPy (NaN stays
-    NaN): far cheaper than adapting a list of Python floats element by element."""
-    return "{" + ",".join(np.char.mod(format, values).tolist()) + "}"
-
-
 def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
     if scored.empty:
         return
     params: dict[str, Any] = {
         "organization": current_organization().pk,
         "day": day,
-        "account_id": _array(scored.index.to_numpy(dtype=np.int64), "%d"),
-        "score": _array(scored["score"].to_numpy(dtype=float), "%.4f"),
-        "band": "{" + ",".join(scored["band"].tolist()) + "}",  # our own constants
+        "account_id": array_literal(scored.index.to_numpy(dtype=np.int64)),
+        "score": array_literal(scored["score"].to_numpy(dtype=float), float_format="%.4f"),
+        "band": array_literal(scored["band"].to_numpy(dtype=object)),
     }
-    for c in COMPONENTS:
-        params[c] = _array(scored[c].to_numpy(dtype=float), "%.4f")
-        params[f"{c}_points"] = _array(scored[f"{c}_points"].to_numpy(dtype=float), "%.4f")
+    for c in (*COMPONENTS, *(f"{c}_points" for c in COMPONENTS)):
+        params[c] = array_literal(scored[c].to_numpy(dtype=float), float_format="%.4f")
     for f in _FLAGS:
-        params[f] = "{" + ",".join(np.where(scored[f].to_numpy(dtype=bool), "t", "f")) + "}"
+        params[f] = array_literal(scored[f].to_numpy(dtype=bool))
     for c in _INTS:
-        params[c] = _array(scored[c].to_numpy(dtype=np.int64), "%d")
+        params[c] = array_literal(scored[c].to_numpy(dtype=np.int64))
     with connection.cursor() as cursor:
         cursor.execute(_SNAPSHOT_INSERT, params)
 

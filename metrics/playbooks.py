@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from csplatform.clock import organization_today
+from csplatform.clock import organization_midnight, organization_today
 from csplatform.tasks import enqueue_on_commit
 from csplatform.tenancy import current_organization
 from journeys.models import Playbook, PlaybookTrigger, TaskStatus
@@ -124,8 +124,8 @@ def _detractor(q: _Statement, today: date, days: int | None) -> str:
     days = days or DEFAULT_DAYS[PlaybookTrigger.DETRACTOR]
     zone = ZoneInfo(current_organization().time_zone)
     # A day of the last `days`, today included, in the organization's time zone.
-    since = datetime.combine(today - timedelta(days=days - 1), time(), zone)
-    until = datetime.combine(today + timedelta(days=1), time(), zone)
+    since = organization_midnight(today - timedelta(days=days - 1))
+    until = organization_midnight(today + timedelta(days=1))
     reason = q.text(
         _("%(kind)s %(score)s on %(day)s"),
         kind=q.choice("r.kind", {"nps": "NPS", "csat": "CSAT", "ces": "CES"}),

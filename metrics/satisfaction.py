@@ -9,6 +9,8 @@ it was edited.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,14 +30,38 @@ DIMENSIONS = {
 }
 
 
+_FIGURES = ("n", "value", "margin", "high", "low")
+
+
 def nps(scores: np.ndarray) -> dict[str, float | int | None]:
     """% promoters (9–10) − % detractors (0–6), −100…100, and its margin of error:
-    1.96 · √((p_prom + p_det − (p_prom − p_det)²) ÷ n) × 100."""
+    1.96 · √((p_prom + p_det − (p_prom − p_det)²) ÷ n) × 100; `high`/`low` are the
+    % promoters and % detractors."""
     n = len(scores)
     if n == 0:
         return {"n": 0, "value": None, "margin": None, "high": None, "low": None}
-    promoters = float(np.mean(scores >= 9))
-    detractors = float(np.mean(scores <= 6))
+    return _nps_of_shares(float(np.mean(scores >= 9)), float(np.mean(scores <= 6)), n)
+
+
+def nps_pooled(months: Iterable[Mapping[str, Any]]) -> dict[str, float | int | None]:
+    """NPS over the responses of several months (the same keys as `nps`), from each
+    month's stored n, % promoters (`high`) and % detractors (`low`): the shares of all
+    those responses at once, so the same NPS and margin as `nps` over them (a contact
+    answering in two months counts twice; docs/metrics.md). A single month is its
+    stored figures as they are."""
+    rows = [m for m in months if m["n"]]
+    n = sum(m["n"] for m in rows)
+    if n == 0:
+        return {"n": 0, "value": None, "margin": None, "high": None, "low": None}
+    if len(rows) == 1:
+        return {key: rows[0][key] for key in _FIGURES}
+    promoters = sum(m["high"] * m["n"] for m in rows) / 100 / n
+    detractors = sum(m["low"] * m["n"] for m in rows) / 100 / n
+    return _nps_of_shares(promoters, detractors, n)
+
+
+def _nps_of_shares(promoters: float, detractors: float, n: int) -> dict[str, float | int | None]:
+    """NPS, its margin and the shares (×100) of n responses with these shares (0…1)."""
     variance = promoters + detractors - (promoters - detractors) ** 2
     return {
         "n": n,
@@ -117,7 +143,7 @@ def compute(frame: pd.DataFrame) -> list[dict[str, object]]:
                     "kind": kind,
                     "dimension": dimension,
                     "key": "" if column is None else key[2],
-                    **{k: measured.get(k) for k in ("n", "value", "margin", "high", "low")},
+                    **{k: measured.get(k) for k in _FIGURES},
                     "mean": measured.get("mean"),
                 }
             )

@@ -20,19 +20,18 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Max
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from csplatform.clock import local_today, organization_midnight
+from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
 from surveys.models import Campaign, Invitation, InvitationStatus, SkipReason
@@ -111,7 +110,7 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
     now = now or timezone.now()
     last = Invitation.objects.filter(campaign=campaign).aggregate(n=Max("send_number"))["n"]
     send_number = (last or 0) + 1
-    local = timezone.localtime(now, ZoneInfo(organization.time_zone))  # its month
+    today = local_today(organization.time_zone, at=now)  # its month
     with connection.cursor() as cursor:
         cursor.execute(
             _PLAN,
@@ -122,7 +121,7 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
                 "segment": campaign.segment,
                 "stage": campaign.lifecycle_stage,
                 "owner": campaign.owner_id,
-                "month_start": local.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                "month_start": organization_midnight(today.replace(day=1), organization),
                 "quiet_since": now - timedelta(days=organization.survey_quiet_days),
                 "cap": organization.survey_account_monthly_cap,
                 "now": now,
@@ -169,25 +168,25 @@ def invitation_email(invitation: Invitation, *, reminder: bool = False) -> Email
     unsubscribe = settings.SITE_URL + reverse(
         "public_surveys:unsubscribe", args=[_token(invitation)]
     )
-    with translation.override(language):
-        context: dict[str, Any] = {
+
+    def subject() -> str:
+        plain = _("%(organization)s: a one-click question") % {"organization": organization.name}
+        return _("Reminder: %(subject)s") % {"subject": plain} if reminder else plain
+
+    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return email_build(
+        to=contact.email,
+        language=language,
+        subject=subject,
+        template="surveys/email/invitation",
+        context={
             "organization": organization,
             "contact": contact,
             "question": survey.question(language),
             "kind": survey.kind,
             "buttons": [(score, answer_url(invitation, score)) for score in survey.scale],
             "unsubscribe_url": unsubscribe,
-        }
-        subject = _("%(organization)s: a one-click question") % {"organization": organization.name}
-        if reminder:
-            subject = _("Reminder: %(subject)s") % {"subject": subject}
-        text = render_to_string("surveys/email/invitation.txt", context)
-        html = render_to_string("surveys/email/invitation.html", context)
-    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    message = EmailMultiAlternatives(
-        subject,
-        text,
-        to=[contact.email],
+        },
         headers={
             "Message-ID": f"<survey-{organization.pk}-{invitation.pk}"
             f"{'-reminder' if reminder else ''}@{domain}>",
@@ -195,8 +194,6 @@ def invitation_email(invitation: Invitation, *, reminder: bool = False) -> Email
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 def invitation_send_next(campaign_id: int) -> bool:

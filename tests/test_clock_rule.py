@@ -11,7 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from csplatform.clock import local_today, organization_today
+from csplatform.clock import (
+    local_midnight,
+    local_today,
+    organization_midnight,
+    organization_today,
+)
 from csplatform.tenancy import tenant_context
 from tests.clock import VARIABLE, moved_to
 from tests.factories import OrganizationFactory
@@ -104,6 +109,23 @@ def test_it_takes_an_organizations_today_from_djangos_clock_in_its_zone(time_mac
     with tenant_context(sao_paulo):
         assert organization_today() == date(2028, 2, 29)
     assert local_today("UTC") == date(2028, 3, 1)
+
+
+@pytest.mark.django_db
+def test_it_starts_an_organizations_day_at_midnight_in_its_zone():
+    sao_paulo = OrganizationFactory(time_zone="America/Sao_Paulo")
+    assert organization_midnight(date(2028, 2, 29), sao_paulo) == datetime(
+        2028, 2, 29, 3, tzinfo=UTC
+    )
+    with tenant_context(sao_paulo):
+        assert organization_midnight(date(2028, 3, 1)) == datetime(2028, 3, 1, 3, tzinfo=UTC)
+    # New York's clocks go forward on 2026-03-08 at 02:00: that day starts on EST.
+    assert local_midnight(date(2026, 3, 8), "America/New_York") == datetime(
+        2026, 3, 8, 5, tzinfo=UTC
+    )
+    assert local_midnight(date(2026, 3, 9), "America/New_York") == datetime(
+        2026, 3, 9, 4, tzinfo=UTC
+    )
 
 
 def test_it_reads_the_instant_to_move_the_suite_to(monkeypatch):

@@ -17,7 +17,7 @@ from csplatform.clock import organization_today
 from csplatform.schedules import BEAT_SCHEDULE
 from csplatform.tenancy import tenant_context
 from dashboards import tasks as dashboard_tasks
-from dashboards.executive import Period, last_complete_month, nps_pooled
+from dashboards.executive import Period, last_complete_month
 from dashboards.models import Benchmark, ExecutiveDigest
 from dashboards.services import benchmarks_ensure
 from tests.factories import (
@@ -431,19 +431,6 @@ def test_it_schedules_the_monthly_email_daily_in_the_schedule_module():
     schedule = entry["schedule"]
     assert len(schedule.day_of_month) == 31
     assert (schedule.hour, schedule.minute) == ({8}, {0})
-
-
-def test_it_pools_nps_over_months():
-    months = [
-        {"n": 10, "value": 30.0, "margin": 1.0, "high": 50.0, "low": 20.0},
-        {"n": 0, "value": 0.0, "margin": None, "high": None, "low": None},
-        {"n": 30, "value": 10.0, "margin": 2.0, "high": 40.0, "low": 30.0},
-    ]
-    pooled = nps_pooled(months)
-    assert (pooled.n, pooled.value) == (40, pytest.approx(15.0))
-    assert nps_pooled(months[1:2]).value is None
-    assert nps_pooled(months[:1]) == nps_pooled([months[0]])
-    assert nps_pooled(months[:1]).margin == 1.0  # one month: the stored margin
 
 
 def test_it_waits_until_the_months_metrics_were_recomputed_after_it_ended(team, smtp):

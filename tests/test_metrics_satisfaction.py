@@ -153,3 +153,28 @@ def test_it_refreshes_satisfaction_on_a_real_worker_after_a_response(
     with tenant_context(org):
         [overall] = SatisfactionMetrics.objects.filter(kind="nps", dimension="all")
     assert (overall.n, overall.value) == (1, 100.0)
+
+
+# Moved from tests/test_executive.py with the pooling itself (one definition, here).
+def test_it_pools_nps_over_months():
+    months = [
+        {"n": 10, "value": 30.0, "margin": 1.0, "high": 50.0, "low": 20.0},
+        {"n": 0, "value": 0.0, "margin": None, "high": None, "low": None},
+        {"n": 30, "value": 10.0, "margin": 2.0, "high": 40.0, "low": 30.0},
+    ]
+    pooled = satisfaction.nps_pooled(months)
+    assert (pooled["n"], pooled["value"]) == (40, pytest.approx(15.0))
+    assert satisfaction.nps_pooled(months[1:2])["value"] is None
+    assert satisfaction.nps_pooled(months[:1]) == satisfaction.nps_pooled([months[0]])
+    assert satisfaction.nps_pooled(months[:1])["margin"] == 1.0  # one month: the stored margin
+
+
+def test_it_pools_months_into_the_nps_of_all_their_responses_at_once():
+    # METRICS.md: NPS and its margin "over the responses in the period".
+    rng = np.random.default_rng(16)
+    months = [rng.integers(0, 11, size=size) for size in (1, 17, 240, 3)]
+    pooled = satisfaction.nps_pooled(satisfaction.nps(scores) for scores in months)
+    at_once = satisfaction.nps(np.concatenate(months))
+    assert pooled.keys() == at_once.keys()
+    for key, value in at_once.items():
+        assert pooled[key] == pytest.approx(value, rel=1e-12), key

@@ -298,3 +298,16 @@ def test_it_offers_only_the_organizations_members_as_account_owners():
         owners = list(CampaignForm().fields["owner"].queryset)
     assert member in owners
     assert outsider not in owners
+
+
+@pytest.mark.django_db
+def test_it_marks_the_survey_emails_html_with_the_contacts_language():
+    # The template reads LANGUAGE_CODE, which the email's context once lacked: a
+    # Portuguese email said <html lang="en">.
+    org = OrganizationFactory()
+    with tenant_context(org):
+        invitation = SurveyInvitationFactory(contact=ContactFactory(locale="pt-br"))
+        message = sending.invitation_email(invitation)
+    [(html, _mimetype)] = message.alternatives
+    assert '<html lang="pt-br">' in html
+    assert "Qual a probabilidade" in html

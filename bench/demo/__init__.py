@@ -27,6 +27,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.signals import revenue_changed
+from csplatform.db import copy_in
 from journeys.ingest import events_ingest_staged_csv
 from journeys.rollups import usage_roll_up
 
@@ -175,11 +176,8 @@ def copy_rows(table: str, frame: pd.DataFrame, *, blank: Sequence[str] = ()) -> 
         cursor.execute(
             f"CREATE TEMP TABLE demo_rows AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608 # nosec B608 # constant identifiers
         )
-        options = f", FORCE_NOT_NULL ({', '.join(blank)})" if blank else ""
-        with cursor.cursor.copy(
-            f"COPY demo_rows ({columns}) FROM STDIN WITH (FORMAT csv{options})"
-        ) as copy:
-            copy.write(buffer.getvalue())
+        csv = buffer.getvalue()
+        copy_in(cursor, "demo_rows", list(frame.columns), csv, csv=True, force_not_null=blank)
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM demo_rows")  # noqa: S608 # nosec B608 # constant identifiers
         cursor.execute("DROP TABLE demo_rows")
 
