@@ -79,6 +79,12 @@ def user_get_or_create(*, email: str, password: str | None = None, full_name: st
     return user
 
 
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember `language` (a code of settings.LANGUAGES) as the user's UI language."""
+    if language in dict(settings.LANGUAGES):
+        User.objects.filter(pk=user.pk).update(language=language)
+
+
 def membership_add(*, organization: Organization, user: User, role: str) -> Membership:
     """Give `user` `role` in `organization`; an existing member keeps the higher of the two."""
     membership, created = Membership.objects.get_or_create(
