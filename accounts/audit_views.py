@@ -6,14 +6,15 @@ from typing import Any
 
 from django import forms
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.audit import PAGE_SIZE, audit_actor_choices, audit_event_list
+from accounts.http import OrganizationRequest
 from accounts.models import AuditEvent, Role
 from accounts.permissions import admin_required
+from csplatform.http import render_page
 
 # How a key of `details` reads on the page; a key not listed is shown as it is stored.
 DETAIL_LABELS = {
@@ -114,7 +115,7 @@ def detail_rows(event: AuditEvent) -> list[tuple[str, Any]]:
 
 
 @admin_required
-def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
+def audit_log(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, actors=audit_actor_choices())
     filters = form.filters()
     page = Paginator(audit_event_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -127,7 +128,4 @@ def audit_log(request: HttpRequest, org_slug: str) -> HttpResponse:
         "filtered": any(filters.values()),
         "query": query.urlencode(),
     }
-    template = "accounts/audit_log.html"
-    if request.htmx:  # type: ignore[attr-defined]
-        template += "#audit-table"
-    return render(request, template, context)
+    return render_page(request, "accounts/audit_log.html", context, partial="audit-table")

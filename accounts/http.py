@@ -3,7 +3,7 @@
 The tenant middleware (csplatform.tenancy) has checked the membership and set
 `organization` and `membership`; django-htmx's middleware sets `htmx`; a page under
 /o/<org_slug>/ is only reached signed in (`user`). Views annotate their request with
-this class instead of silencing the type checker at each use.
+these classes instead of silencing the type checker at each use.
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ if TYPE_CHECKING:
     from accounts.models import Membership, Organization, User
 
 
-class OrganizationRequest(HttpRequest):
+class SignedInRequest(HttpRequest):
+    """For type annotations only: the request of a view behind `login_required`."""
+
+    user: User  # signed in: never AnonymousUser here
+    htmx: HtmxDetails
+
+
+class OrganizationRequest(SignedInRequest):
     """For type annotations only: the request of a member inside their organization."""
 
     organization: Organization
     membership: Membership
-    user: User  # signed in: never AnonymousUser here
-    htmx: HtmxDetails

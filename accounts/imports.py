@@ -1,24 +1,32 @@
-"""CSV import of accounts, contacts and subscriptions (registered in AccountsConfig.ready)."""
+"""CSV import of accounts, contacts and subscriptions (registered in AccountsConfig.ready),
+and the import page's services: upload, preview (a dry run), confirm."""
 
 from typing import Any
 
 import pandas as pd
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import customers
+from accounts.audit import audit_import
+from accounts.models import ImportUpload, User
 from csplatform.batches import WriteResult
 from csplatform.imports import (
     Column,
     ImportKind,
+    ImportRejected,
     choice,
     date_value,
     email,
+    import_file,
     money_cents,
     records,
     register,
     text,
 )
+from csplatform.tenancy import current_organization
 
 LOCALES = {
     "en": "en",
@@ -119,3 +127,82 @@ def register_imports() -> None:
             field_to_column={"amount_cents": "amount"},
         )
     )
+
+
+# --- the import page -------------------------------------------------------------
+
+
+def import_upload_create(
+    *, kind: str, filename: str, content: bytes, uploaded_by: User
+) -> ImportUpload:
+    """Keep an uploaded CSV file of `kind` in the current organization until it is
+    previewed and confirmed (the file name is cut to 255 characters)."""
+    return ImportUpload.objects.create(
+        kind=kind, filename=filename[:255], content=content, uploaded_by=uploaded_by
+    )
+
+
+def _import_upload_run(upload: ImportUpload, *, dry_run: bool) -> dict[str, Any]:
+    """The import's outcome for the page: counts, warnings, preview rows, or every error."""
+    try:
+        report = import_file(
+            upload.kind,
+            bytes(upload.content),
+            context={"time_zone": current_organization().time_zone},
+            dry_run=dry_run,
+        )
+    except ImportRejected as rejected:
+        return {"errors": rejected.errors, "warnings": rejected.warnings}
+    return {
+        "result": report.result,
+        "warnings": report.warnings,
+        "preview": report.preview,
+        "columns": list(report.preview[0]) if report.preview else [],
+        "rows": report.rows,
+    }
+
+
+def import_upload_preview(upload: ImportUpload) -> dict[str, Any]:
+    """What importing `upload` would do, validated against the database and rolled
+    back (a savepoint: nothing of it is kept): `errors` and `warnings` when the file
+    would be refused, else `result` (counts), `warnings`, `preview` (the first 20
+    rows), `columns` and `rows` (how many)."""
+    return _import_upload_run(upload, dry_run=True)
+
+
+@transaction.atomic
+def import_upload_confirm(*, upload: ImportUpload, actor: User | None) -> dict[str, Any] | None:
+    """Import `upload` for real, all rows or none, and record it (or its refusal) in the
+    audit log in the same transaction.
+
+    Returns the outcome as `import_upload_preview` describes it; None when the upload
+    was imported already (by another request: the row is locked first). An imported
+    upload keeps its counts, not its content: the data now lives in its tables.
+    """
+    upload = ImportUpload.objects.select_for_update().get(pk=upload.pk)
+    if upload.imported_at:
+        return None
+    outcome = _import_upload_run(upload, dry_run=False)
+    if "errors" in outcome:
+        audit_import(
+            actor=actor,
+            kind=upload.kind,
+            filename=upload.filename,
+            source="page",
+            problems=len(outcome["errors"]),
+        )
+        return outcome
+    upload.imported_at = timezone.now()
+    upload.rows = int(outcome["rows"])
+    upload.result = outcome["result"].as_dict()
+    upload.content = b""
+    upload.save(update_fields=["imported_at", "rows", "result", "content"])
+    audit_import(
+        actor=actor,
+        kind=upload.kind,
+        filename=upload.filename,
+        source="page",
+        rows=upload.rows,
+        result=upload.result,
+    )
+    return outcome

@@ -307,8 +307,14 @@ def export_tables() -> list[tuple[str, type[Model], list[str]]]:
     return tables
 
 
-def organization_export(output: IO[bytes], *, progress: Progress | None = None) -> dict[str, Any]:
+def organization_export(
+    output: IO[bytes], *, actor: User | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
     """Write the current organization's data to `output` as a ZIP; returns the manifest.
+
+    An export by `actor` (a member, from the page) is recorded in the audit log, in the
+    caller's transaction. The operator's command passes no actor: it reads in a
+    read-only snapshot, where nothing can be recorded.
 
     One UTF-8 CSV per tenant-owned table (`<app>/<model>.csv`, the model's columns
     as header, rows in id order) read through the tenant-scoped managers (and RLS),
@@ -351,6 +357,13 @@ def organization_export(output: IO[bytes], *, progress: Progress | None = None) 
             "files": files,
         }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    if actor is not None:
+        audit_record(
+            AuditEvent.Action.ORGANIZATION_EXPORTED,
+            actor=actor,
+            target=organization.slug,
+            details={"files": len(files)},
+        )
     return manifest
 
 

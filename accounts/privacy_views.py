@@ -7,32 +7,29 @@ import tempfile
 from typing import cast
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import privacy
-from accounts.audit import audit_record
+from accounts import privacy, services
 from accounts.forms import ContactEraseForm, RetentionForm
-from accounts.models import AuditEvent, Contact, ErasureChannel, Role, User
+from accounts.http import OrganizationRequest
+from accounts.models import Contact, ErasureChannel, Role
 from accounts.permissions import admin_required, request_has_role, role_required
 from csplatform.clock import organization_today
-from csplatform.tenancy import current_organization
 
 owner_required = role_required(Role.OWNER)
 
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def contact_erase(request: HttpRequest, org_slug: str, contact_id: int) -> HttpResponse:
+def contact_erase(request: OrganizationRequest, org_slug: str, contact_id: int) -> HttpResponse:
     """GET: what erasing the contact removes, and a form to confirm. POST: erase."""
     contact = get_object_or_404(Contact.objects.select_related("account"), pk=contact_id)
     form = ContactEraseForm(request.POST or None, contact_email=contact.email)
     if request.method == "POST" and form.is_valid():
-        actor = request.user
-        assert isinstance(actor, User)  # admin_required: a signed-in member # nosec B101
-        privacy.contact_erase(contact, actor=actor, channel=ErasureChannel.WEB)
+        privacy.contact_erase(contact, actor=request.user, channel=ErasureChannel.WEB)
         # The message names no one: it is stored in the session.
         messages.success(request, _("The contact was erased."))
         return redirect("dashboards:account", org_slug=org_slug, account_id=contact.account_id)
@@ -43,23 +40,14 @@ def contact_erase(request: HttpRequest, org_slug: str, contact_id: int) -> HttpR
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def privacy_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
+def privacy_settings(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     """The retention of raw usage events (admins), and the export (shown to owners)."""
-    organization = current_organization()
+    organization = request.organization
     form = RetentionForm(request.POST or None, instance=organization)
     if request.method == "POST" and form.is_valid():
-        changed = {
-            field: {"old": form.initial.get(field), "new": form.cleaned_data.get(field)}
-            for field in form.changed_data
-        }
-        form.save()
-        if changed:
-            audit_record(
-                AuditEvent.Action.ORGANIZATION_UPDATED,
-                actor=request.user,  # type: ignore[arg-type]
-                target=organization.slug,
-                details={"changed": changed},
-            )
+        services.organization_update(
+            organization=organization, values=form.cleaned_data, actor=request.user
+        )
         messages.success(request, _("Privacy settings saved."))
         return redirect("accounts:privacy", org_slug=org_slug)
     context = {
@@ -77,17 +65,11 @@ def privacy_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @owner_required
 @require_POST
-def organization_export(request: HttpRequest, org_slug: str) -> HttpResponse:
+def organization_export(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     """The organization's data as a ZIP of CSVs. Written to a temporary file inside the
     request's tenant transaction (one consistent read), then streamed from disk."""
     output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-    manifest = privacy.organization_export(output)
-    audit_record(
-        AuditEvent.Action.ORGANIZATION_EXPORTED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=org_slug,
-        details={"files": len(manifest.get("files", {}))},
-    )
+    privacy.organization_export(output, actor=request.user)
     output.seek(0)
     filename = f"{org_slug}-export-{organization_today().isoformat()}.zip"
     response = FileResponse(output, as_attachment=True, filename=filename)

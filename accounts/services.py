@@ -6,7 +6,9 @@ caller checked the actor's role (views do that with accounts.permissions).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -66,6 +68,38 @@ def organization_create(
     return organization
 
 
+@transaction.atomic
+def organization_update(
+    *, organization: Organization, values: Mapping[str, Any], actor: User | None
+) -> dict[str, dict[str, Any]]:
+    """Set already-validated `values` (field name → value) on `organization`, and record
+    what changed in the audit log (nothing when nothing changed).
+
+    Returns {field: {"old": …, "new": …}} for the fields that changed. The old values
+    are read from the locked row, not from `organization`, which a ModelForm may have
+    changed in memory while validating.
+    """
+    stored = Organization.objects.select_for_update().get(pk=organization.pk)
+    changed = {
+        field: {"old": getattr(stored, field), "new": value}
+        for field, value in values.items()
+        if getattr(stored, field) != value
+    }
+    if not changed:
+        return changed
+    for field, change in changed.items():
+        setattr(organization, field, change["new"])
+    organization.save(update_fields=list(changed))
+    audit_record(
+        AuditEvent.Action.ORGANIZATION_UPDATED,
+        actor=actor,
+        target=organization.slug,
+        details={"changed": changed},
+        organization=organization,
+    )
+    return changed
+
+
 def user_get_or_create(*, email: str, password: str | None = None, full_name: str = "") -> User:
     """The user with this email, created if absent (with `password`, else an unusable one)."""
     email = normalize_email(email)
@@ -76,6 +110,12 @@ def user_get_or_create(*, email: str, password: str | None = None, full_name: st
         user.set_password(password)  # None gives an unusable password
         user.save()
     return user
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember `language` (a code of settings.LANGUAGES) as the user's UI language."""
+    if language in dict(settings.LANGUAGES):
+        User.objects.filter(pk=user.pk).update(language=language)
 
 
 def membership_add(*, organization: Organization, user: User, role: str) -> Membership:

@@ -14,6 +14,7 @@ from django.views.i18n import set_language
 
 from accounts import selectors, services
 from accounts.forms import ApiKeyForm, InvitationForm, RoleForm, SignUpForm
+from accounts.http import OrganizationRequest, SignedInRequest
 from accounts.models import ApiKey, Invitation, User, normalize_email
 from accounts.permissions import admin_required
 from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
@@ -24,16 +25,15 @@ from csplatform.tenancy import current_organization, tenant_context
 def language_set(request: HttpRequest) -> HttpResponse:
     """Django's language switch, also remembered on the signed-in user's profile."""
     response = set_language(request)
-    language = request.POST.get("language", "")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        User.objects.filter(pk=request.user.pk).update(language=language)
+    if isinstance(request.user, User):
+        services.user_language_set(user=request.user, language=request.POST.get("language", ""))
     return response
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     """Straight into the only organization, or to the switcher when there are several."""
-    memberships = list(request.user.memberships.select_related("organization"))  # type: ignore[union-attr]
+    memberships = list(request.user.memberships.select_related("organization"))
     active = [m for m in memberships if m.organization.is_active]
     if len(active) == 1:
         return redirect("dashboards:home", org_slug=active[0].organization.slug)
@@ -41,9 +41,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def organization_list(request: HttpRequest) -> HttpResponse:
+def organization_list(request: SignedInRequest) -> HttpResponse:
     memberships = (
-        request.user.memberships.select_related("organization")  # type: ignore[union-attr]
+        request.user.memberships.select_related("organization")
         .filter(organization__is_active=True)
         .order_by("organization__name")
     )
@@ -51,9 +51,9 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 
 def _members_page(
-    request: HttpRequest, invitation_form: InvitationForm | None = None, status: int = 200
+    request: OrganizationRequest, invitation_form: InvitationForm | None = None, status: int = 200
 ) -> HttpResponse:
-    actor = request.membership  # type: ignore[attr-defined]
+    actor = request.membership
     memberships = selectors.membership_list()
     invitations = selectors.invitation_open_list()
     rows = [
@@ -70,14 +70,14 @@ def _members_page(
 
 
 @admin_required
-def members(request: HttpRequest, org_slug: str) -> HttpResponse:
+def members(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     return _members_page(request)
 
 
 @admin_required
 @require_POST
-def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    actor = request.membership  # type: ignore[attr-defined]
+def invitation_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+    actor = request.membership
     form = InvitationForm(request.POST, actor=actor)
     if form.is_valid():
         try:
@@ -96,9 +96,11 @@ def invitation_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_POST
-def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
+def invitation_revoke(
+    request: OrganizationRequest, org_slug: str, invitation_id: int
+) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=invitation_id)
-    if services.invitation_revoke(invitation=invitation, actor=request.user):  # type: ignore[arg-type]
+    if services.invitation_revoke(invitation=invitation, actor=request.user):
         messages.success(
             request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
         )
@@ -113,9 +115,9 @@ def invitation_revoke(request: HttpRequest, org_slug: str, invitation_id: int) -
 
 @admin_required
 @require_POST
-def member_role(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+def member_role(request: OrganizationRequest, org_slug: str, membership_id: int) -> HttpResponse:
     membership = selectors.membership_get(membership_id)
-    form = RoleForm(request.POST, actor=request.membership)  # type: ignore[attr-defined]
+    form = RoleForm(request.POST, actor=request.membership)
     if not form.is_valid():
         messages.error(request, _("Choose one of the roles offered."))
         return redirect("accounts:members", org_slug=org_slug)
@@ -123,7 +125,7 @@ def member_role(request: HttpRequest, org_slug: str, membership_id: int) -> Http
         services.membership_change_role(
             membership=membership,
             role=form.cleaned_data["role"],
-            actor=request.membership,  # type: ignore[attr-defined]
+            actor=request.membership,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -138,10 +140,10 @@ def member_role(request: HttpRequest, org_slug: str, membership_id: int) -> Http
 
 @admin_required
 @require_POST
-def member_remove(request: HttpRequest, org_slug: str, membership_id: int) -> HttpResponse:
+def member_remove(request: OrganizationRequest, org_slug: str, membership_id: int) -> HttpResponse:
     membership = selectors.membership_get(membership_id)
     try:
-        services.membership_remove(membership=membership, actor=request.membership)  # type: ignore[attr-defined]
+        services.membership_remove(membership=membership, actor=request.membership)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -214,7 +216,7 @@ def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> Htt
 
 
 def _api_keys_page(
-    request: HttpRequest, *, new_key: str | None = None, form: ApiKeyForm | None = None
+    request: OrganizationRequest, *, new_key: str | None = None, form: ApiKeyForm | None = None
 ) -> HttpResponse:
     context = {
         "api_keys": ApiKey.objects.select_related("created_by").order_by("-created_at"),
@@ -225,7 +227,7 @@ def _api_keys_page(
 
 
 @admin_required
-def api_keys(request: HttpRequest, org_slug: str) -> HttpResponse:
+def api_keys(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     if request.method != "POST":
         return _api_keys_page(request)
     form = ApiKeyForm(request.POST)
@@ -233,15 +235,15 @@ def api_keys(request: HttpRequest, org_slug: str) -> HttpResponse:
         return _api_keys_page(request, form=form)
     _api_key, key = services.api_key_create(
         name=form.cleaned_data["name"],
-        created_by=request.user,  # type: ignore[arg-type]
+        created_by=request.user,
     )
     return _api_keys_page(request, new_key=key)
 
 
 @admin_required
 @require_POST
-def api_key_revoke(request: HttpRequest, org_slug: str, api_key_id: int) -> HttpResponse:
+def api_key_revoke(request: OrganizationRequest, org_slug: str, api_key_id: int) -> HttpResponse:
     api_key = get_object_or_404(ApiKey, pk=api_key_id)
-    services.api_key_revoke(api_key=api_key, actor=request.user)  # type: ignore[arg-type]
+    services.api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, _("The key %(name)s was revoked.") % {"name": api_key.name})
     return redirect("accounts:api_keys", org_slug=org_slug)

@@ -1,9 +1,12 @@
 """The audit log: every admin action writes one entry, in its own transaction; admins read it."""
 
+import ast
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -538,3 +541,145 @@ def test_it_records_an_export_by_an_owner(team, signed_in):
     assert response.status_code == 200
     entry = _only_entry(team.organization)
     assert (entry.action, entry.actor) == (Action.ORGANIZATION_EXPORTED, team.owner)
+
+
+def test_it_records_a_privacy_settings_change_with_the_old_and_new_value(team, signed_in):
+    old = team.organization.usage_event_retention_days
+    client = signed_in(team.admin)
+    client.post(_url(team, "accounts:privacy"), {"usage_event_retention_days": "90"})
+    entry = _only_entry(team.organization)
+    assert (entry.action, entry.actor, entry.target) == (
+        Action.ORGANIZATION_UPDATED,
+        team.admin,
+        team.organization.slug,
+    )
+    assert entry.details == {"changed": {"usage_event_retention_days": {"old": old, "new": 90}}}
+    # Saving the same value again changes nothing, so records nothing.
+    client.post(_url(team, "accounts:privacy"), {"usage_event_retention_days": "90"})
+    assert len(_entries(team.organization)) == 1
+
+
+def test_it_records_an_organization_change_in_the_service(team):
+    from accounts.models import Organization
+
+    in_memory = Organization.objects.get(pk=team.organization.pk)
+    old = in_memory.usage_event_retention_days
+    in_memory.usage_event_retention_days = 120  # as a ModelForm leaves it after validating
+    changed = services.organization_update(
+        organization=in_memory, values={"usage_event_retention_days": 120}, actor=team.owner
+    )
+    assert changed == {"usage_event_retention_days": {"old": old, "new": 120}}
+    team.organization.refresh_from_db()
+    assert team.organization.usage_event_retention_days == 120
+    assert _only_entry(team.organization).details == {"changed": changed}
+
+
+def test_it_records_an_export_in_the_service_and_not_for_the_command(team, tmp_path):
+    import io
+
+    from accounts import privacy
+
+    call_command(
+        "export_organization",
+        "--organization",
+        team.organization.slug,
+        "--output",
+        str(tmp_path / "export.zip"),
+        stdout=io.StringIO(),
+    )
+    assert _entries(team.organization) == []  # a read-only snapshot: nothing recorded
+    with tenant_context(team.organization):
+        manifest = privacy.organization_export(io.BytesIO(), actor=team.owner)
+    entry = _only_entry(team.organization)
+    assert (entry.action, entry.actor, entry.target) == (
+        Action.ORGANIZATION_EXPORTED,
+        team.owner,
+        team.organization.slug,
+    )
+    assert entry.details == {"files": len(manifest["files"])}
+
+
+def test_it_records_an_import_once_when_it_is_confirmed_twice(team):
+    from accounts import imports
+
+    with tenant_context(team.organization):
+        upload = ImportUploadFactory(filename="contas.csv", content=b"external_id;name\na1;Acme\n")
+        first = imports.import_upload_confirm(upload=upload, actor=team.admin)
+        again = imports.import_upload_confirm(upload=upload, actor=team.admin)
+    assert first is not None
+    assert first["rows"] == 1
+    assert again is None
+    assert _only_entry(team.organization).action == Action.IMPORT_COMPLETED
+
+
+# --- views write no entry: the service they call does ---------------------------------
+
+ACCOUNTS_VIEW_MODULES = sorted(
+    path
+    for path in (Path(settings.BASE_DIR) / "accounts").glob("*views*.py")
+    if path.name != "__init__.py"
+)
+
+
+def _audit_writers() -> set[str]:
+    """accounts.audit's functions that write an entry: audit_record and every function
+    of that module that calls it (audit_import…), found by reading the module."""
+    tree = ast.parse((Path(settings.BASE_DIR) / "accounts" / "audit.py").read_text())
+    writers = {"audit_record"}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(
+            isinstance(call, ast.Call) and _called_name(call) == "audit_record"
+            for call in ast.walk(node)
+        ):
+            writers.add(node.name)
+    return writers
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _audit_writes_in(source: str, writers: set[str]) -> list[str]:
+    """What in `source` writes an audit entry itself: a call to one of `writers`, or an
+    AuditEvent created or saved by hand. Each as `line: name`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _called_name(node)
+        on_audit_event = "AuditEvent" in ast.unparse(node.func)
+        if name in writers or (on_audit_event and name in {"AuditEvent", "create", "save"}):
+            found.append(f"{node.lineno}: {ast.unparse(node.func)}")
+    return found
+
+
+def test_it_knows_the_accounts_views_and_the_audit_writers():
+    names = {path.name for path in ACCOUNTS_VIEW_MODULES}
+    assert {"views.py", "audit_views.py", "imports_views.py", "privacy_views.py"} <= names
+    assert {"audit_record", "audit_import"} <= _audit_writers()
+    assert "audit_event_list" not in _audit_writers()  # a read, which the log page uses
+
+
+def test_it_finds_an_audit_write_in_a_view():
+    writers = _audit_writers()
+    source = (
+        "def view(request):\n"
+        "    audit_record(Action.X, actor=request.user)\n"
+        "    audit.audit_import(actor=None, kind='k', filename='f', source='page')\n"
+        "    AuditEvent.objects.create(action='x')\n"
+        "    audit_event_list()\n"
+    )
+    assert _audit_writes_in(source, writers) == [
+        "2: audit_record",
+        "3: audit.audit_import",
+        "4: AuditEvent.objects.create",
+    ]
+
+
+@pytest.mark.parametrize("path", ACCOUNTS_VIEW_MODULES, ids=lambda path: path.name)
+def test_it_leaves_the_audit_entry_to_the_service_in_accounts_views(path):
+    """An accounts view calls a service, which records the entry in the change's own
+    transaction: a view never writes one. (dashboards/views/ gets the same rule from
+    its own reshaping; this test covers accounts only.)"""
+    assert _audit_writes_in(path.read_text(), _audit_writers()) == []
