@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from accounts.audit import PAGE_SIZE, audit_actor_choices, audit_event_list
 from accounts.models import AuditEvent, Role
 from accounts.permissions import admin_required
+from csplatform.texts import message_render
 
 # How a key of `details` reads on the page; a key not listed is shown as it is stored.
 DETAIL_LABELS = {
@@ -88,8 +89,8 @@ def _detail_value(key: str, value: Any) -> Any:
         return "; ".join(_change(name, change) for name, change in value.items()) or "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
+    if isinstance(value, list):  # names, or stored-text keys (csplatform.texts)
+        return ", ".join(message_render(str(item)) for item in value)
     if isinstance(value, dict):
         return ", ".join(f"{DETAIL_LABELS.get(k, k)}: {v}" for k, v in value.items())
     return value
