@@ -29,6 +29,7 @@ class _Zoned(Protocol):
 
     time_zone: str
 
+
 # The transaction-local setting through which SQL that stamps rows by itself (the
 # lifecycle-stage history trigger, journeys migration 0010) gets Django's "now".
 DB_NOW_SETTING = "app.now"
