@@ -15,6 +15,7 @@ from accounts.http import OrganizationRequest
 from accounts.models import AuditEvent, Role
 from accounts.permissions import admin_required
 from csplatform.http import render_page
+from csplatform.texts import message_render
 
 # How a key of `details` reads on the page; a key not listed is shown as it is stored.
 DETAIL_LABELS = {
@@ -89,8 +90,8 @@ def _detail_value(key: str, value: Any) -> Any:
         return "; ".join(_change(name, change) for name, change in value.items()) or "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
+    if isinstance(value, list):  # names, or stored-text keys (csplatform.texts)
+        return ", ".join(message_render(str(item)) for item in value)
     if isinstance(value, dict):
         return ", ".join(f"{DETAIL_LABELS.get(k, k)}: {v}" for k, v in value.items())
     return value

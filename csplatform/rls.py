@@ -8,6 +8,7 @@ and NULL matches no row: no tenant, no rows, no error. FORCE makes the table's
 owner obey the policy too, so the application role may own its tables.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
@@ -35,6 +36,23 @@ def disable_rls_sql(table: str) -> list[str]:
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]
+
+
+def each_organization(schema_editor: BaseDatabaseSchemaEditor) -> Iterator[int]:
+    """For a data migration: each organization's id in turn, with the transaction-local
+    `app.organization_id` set to it (row-level security hides every row otherwise);
+    the setting is cleared at the end."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM accounts_organization ORDER BY id")
+        organization_ids = [row[0] for row in cursor.fetchall()]
+        try:
+            for organization_id in organization_ids:
+                cursor.execute(
+                    "SELECT set_config('app.organization_id', %s, true)", [str(organization_id)]
+                )
+                yield organization_id
+        finally:
+            cursor.execute("SELECT set_config('app.organization_id', '', true)")
 
 
 class EnableRowLevelSecurity(Operation):

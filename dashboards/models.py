@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from csplatform.tenancy import TenantModel
+from csplatform.texts import key_or_text, stored_text
 
 
 class BenchmarkMetric(models.TextChoices):
@@ -27,7 +28,9 @@ class Benchmark(TenantModel):
     Created from the defaults on first use (dashboards.services.benchmarks_ensure)."""
 
     metric = models.CharField(_("metric"), max_length=24, choices=BenchmarkMetric.choices)
-    label = models.CharField(_("label"), max_length=120)
+    # Label and note: a default's key (dashboards.services) or what an admin typed.
+    label_key = models.CharField(max_length=100, blank=True)
+    custom_label = models.CharField(_("label"), max_length=120, blank=True)
     low = models.FloatField(_("low"), null=True, blank=True)
     high = models.FloatField(_("high"), null=True, blank=True)
     unit = models.CharField(
@@ -35,14 +38,20 @@ class Benchmark(TenantModel):
     )
     source = models.CharField(_("source"), max_length=200)
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    note_key = models.CharField(max_length=100, blank=True)
+    custom_note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("benchmark")
         verbose_name_plural = _("benchmarks")
         constraints = [
-            models.UniqueConstraint(fields=["organization", "metric"], name="benchmark_unique")
+            models.UniqueConstraint(fields=["organization", "metric"], name="benchmark_unique"),
+            key_or_text(key="label_key", text="custom_label", name="benchmark_label_key_or_text"),
+            key_or_text(key="note_key", text="custom_note", name="benchmark_note_key_or_text"),
         ]
+
+    label = stored_text(key="label_key", custom="custom_label")
+    note = stored_text(key="note_key", custom="custom_note")
 
     def __str__(self) -> str:
         return self.label

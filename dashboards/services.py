@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -21,6 +21,7 @@ from csplatform.clock import organization_midnight, organization_today
 from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
 from csplatform.tenancy import current_organization
+from csplatform.texts import message_define
 from dashboards.executive import (
     ExecutiveSummary,
     Period,
@@ -35,40 +36,52 @@ from metrics.models import MonthlyMetrics
 @dataclass(frozen=True)
 class DefaultBenchmark:
     metric: str
-    label: str
+    label: str  # a key (csplatform.texts)
     low: float
     high: float
     source: str
     year: int | None
-    note: str = ""
+    note: str = ""  # a key, or none
 
 
-# ../shared/METRICS.md, "Board benchmarks". Labels are marked for translation and stored
-# in the organization's language; after that they are the organization's data.
+# ../shared/METRICS.md, "Board benchmarks". Labels and notes are stored as keys and shown
+# in the reader's language (csplatform.texts) until an admin rewrites them.
 DEFAULT_BENCHMARKS = [
     DefaultBenchmark(
         BenchmarkMetric.LOGO_CHURN_RATE,
-        gettext_noop("Monthly logo churn, B2B SaaS"),
+        message_define(
+            "benchmark.logo_churn_rate.label", gettext_noop("Monthly logo churn, B2B SaaS")
+        ),
         0.05,
         0.05,
         "Recurly churn benchmarks",
         None,
-        gettext_noop("About 5 % a month. The year of the study is not recorded: add it here."),
+        message_define(
+            "benchmark.logo_churn_rate.note",
+            gettext_noop("About 5 % a month. The year of the study is not recorded: add it here."),
+        ),
     ),
     DefaultBenchmark(
         BenchmarkMetric.NRR,
-        gettext_noop("NRR median by ACV (< $12k … > $250k)"),
+        message_define("benchmark.nrr.label", gettext_noop("NRR median by ACV (< $12k … > $250k)")),
         1.00,
         1.10,
         "SaaS Capital survey",
         2023,
     ),
     DefaultBenchmark(
-        BenchmarkMetric.GRR, gettext_noop("GRR median"), 0.90, 0.93, "SaaS Capital survey", 2023
+        BenchmarkMetric.GRR,
+        message_define("benchmark.grr.label", gettext_noop("GRR median")),
+        0.90,
+        0.93,
+        "SaaS Capital survey",
+        2023,
     ),
     DefaultBenchmark(
         BenchmarkMetric.GROSS_DOLLAR_CHURN,
-        gettext_noop("Annual gross dollar churn, median"),
+        message_define(
+            "benchmark.gross_dollar_churn.label", gettext_noop("Annual gross dollar churn, median")
+        ),
         0.13,
         0.13,
         "KeyBanc SaaS survey",
@@ -85,23 +98,22 @@ def benchmarks_ensure() -> list[Benchmark]:
     stored = list(Benchmark.objects.all())
     missing = {d.metric for d in DEFAULT_BENCHMARKS} - {b.metric for b in stored}
     if missing:
-        with translation.override(current_organization().default_locale or "en"):
-            Benchmark.objects.bulk_create(
-                [
-                    Benchmark(
-                        metric=d.metric,
-                        label=_(d.label),
-                        low=d.low,
-                        high=d.high,
-                        source=d.source,
-                        year=d.year,
-                        note=_(d.note) if d.note else "",
-                    )
-                    for d in DEFAULT_BENCHMARKS
-                    if d.metric in missing
-                ],
-                ignore_conflicts=True,  # a concurrent first visit created them
-            )
+        Benchmark.objects.bulk_create(
+            [
+                Benchmark(
+                    metric=d.metric,
+                    label_key=d.label,
+                    low=d.low,
+                    high=d.high,
+                    source=d.source,
+                    year=d.year,
+                    note_key=d.note,
+                )
+                for d in DEFAULT_BENCHMARKS
+                if d.metric in missing
+            ],
+            ignore_conflicts=True,  # a concurrent first visit created them
+        )
         stored = list(Benchmark.objects.all())
     return sorted(stored, key=lambda b: order.get(b.metric, len(order)))
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact
 from csplatform.tenancy import TenantModel
+from csplatform.texts import key_or_text, stored_text
 
 
 class UsageEvent(TenantModel):
@@ -316,7 +317,9 @@ class PlaybookTrigger(models.TextChoices):
 class Playbook(TenantModel):
     """A rule: when its trigger fires for an account, open a task for the account's owner."""
 
-    name = models.CharField(_("name"), max_length=200)
+    # Name and task title: a default's key (metrics.playbooks) or what an admin typed.
+    name_key = models.CharField(max_length=100, blank=True)
+    custom_name = models.CharField(_("name"), max_length=200, blank=True)
     trigger = models.CharField(_("when"), max_length=16, choices=PlaybookTrigger.choices)
     days = models.PositiveSmallIntegerField(
         _("days"),
@@ -324,7 +327,8 @@ class Playbook(TenantModel):
         blank=True,
         help_text=_("N for the rules that take one (renewal, no activity, time to value)."),
     )
-    task_title = models.CharField(_("task title"), max_length=200)
+    task_title_key = models.CharField(max_length=100, blank=True)
+    custom_task_title = models.CharField(_("task title"), max_length=200, blank=True)
     due_in_days = models.PositiveSmallIntegerField(_("due in (days)"), default=3)
     email_assignee = models.BooleanField(_("email the assignee"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
@@ -333,10 +337,21 @@ class Playbook(TenantModel):
     class Meta:
         verbose_name = _("playbook")
         verbose_name_plural = _("playbooks")
-        ordering = ["name"]
+        ordering = ["custom_name", "name_key"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="playbook_name_unique")
+            models.UniqueConstraint(
+                fields=["organization", "name_key", "custom_name"], name="playbook_name_unique"
+            ),
+            key_or_text(key="name_key", text="custom_name", name="playbook_name_key_or_text"),
+            key_or_text(
+                key="task_title_key",
+                text="custom_task_title",
+                name="playbook_task_title_key_or_text",
+            ),
         ]
+
+    name = stored_text(key="name_key", custom="custom_name")
+    task_title = stored_text(key="task_title_key", custom="custom_task_title")
 
     def __str__(self) -> str:
         return self.name
@@ -356,7 +371,10 @@ class Task(TenantModel):
     A snoozed task stays open and is hidden until `snoozed_until`.
     """
 
-    title = models.CharField(_("title"), max_length=200)
+    # Title and reason: a key with its parameters (a playbook's, csplatform.texts), or
+    # what a person typed.
+    title_key = models.CharField(max_length=100, blank=True)
+    custom_title = models.CharField(_("title"), max_length=200, blank=True)
     account = models.ForeignKey(Account, on_delete=models.DB_CASCADE, related_name="+")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -371,7 +389,9 @@ class Task(TenantModel):
         Playbook, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
     )
     trigger_key = models.CharField(max_length=100, blank=True)
-    reason = models.TextField(_("why"), blank=True)
+    reason_key = models.CharField(max_length=100, blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
+    custom_reason = models.TextField(_("why"), blank=True)
     status = models.CharField(
         _("status"), max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN
     )
@@ -395,11 +415,16 @@ class Task(TenantModel):
                 fields=["organization", "playbook", "account", "trigger_key"],
                 name="task_once_per_occurrence",
             ),
+            key_or_text(key="title_key", text="custom_title", name="task_title_key_or_text"),
+            key_or_text(key="reason_key", text="custom_reason", name="task_reason_key_or_text"),
         ]
         indexes = [
             models.Index(fields=["organization", "assignee", "status", "due_on"], name="task_idx"),
             models.Index(fields=["organization", "account", "status"], name="task_account_idx"),
         ]
+
+    title = stored_text(key="title_key", custom="custom_title")
+    reason = stored_text(key="reason_key", params="reason_params", custom="custom_reason")
 
     def __str__(self) -> str:
         return self.title

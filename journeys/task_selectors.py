@@ -39,9 +39,10 @@ def task_list(*, status: str, assignee: str, user: User, today: date) -> QuerySe
     return tasks
 
 
-def playbook_list() -> QuerySet[Playbook]:
-    """The current organization's playbooks by name, each with `open_tasks`: how many
-    of the tasks it opened are open (snoozed ones included)."""
+def playbook_list() -> list[Playbook]:
+    """The current organization's playbooks by name (as the reader sees it: a default's
+    name is in their language), each with `open_tasks`: how many of the tasks it opened
+    are open (snoozed ones included)."""
     open_tasks = (
         Task.objects.filter(playbook=OuterRef("pk"), status=TaskStatus.OPEN)
         .order_by()
@@ -49,6 +50,7 @@ def playbook_list() -> QuerySet[Playbook]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Playbook.objects.annotate(
+    playbooks = Playbook.objects.annotate(
         open_tasks=Coalesce(Subquery(open_tasks, output_field=IntegerField()), Value(0))
-    ).order_by("name")
+    )
+    return sorted(playbooks, key=lambda playbook: playbook.name.casefold())

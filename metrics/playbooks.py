@@ -19,19 +19,20 @@ day is the day it was given there.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext_noop
 
 from csplatform.clock import organization_midnight, organization_today
 from csplatform.tasks import enqueue_on_commit
 from csplatform.tenancy import current_organization
+from csplatform.texts import message_define
 from journeys.models import Playbook, PlaybookTrigger, TaskStatus
 from metrics.models import HealthBand
 
@@ -48,6 +49,44 @@ DEFAULT_DAYS = {
 DAYS_REQUIRED = {PlaybookTrigger.RENEWAL, PlaybookTrigger.INACTIVE, PlaybookTrigger.TTV_OVERDUE}
 TRIAD_FLAGS = ("happy_unengaged", "engaged_no_results")
 
+# A task's reason is stored as one of these keys with its parameters (csplatform.texts)
+# and read in its reader's language; a band is stored as its value.
+_lower = lazy(lambda label: str(label).lower(), str)
+_BANDS = {str(value): _lower(label) for value, label in HealthBand.choices}
+REASON_BAND_FELL = message_define(
+    "task_reason.band_fell",
+    gettext_noop("Health fell from %(before)s to %(after)s on %(day)s"),
+    before=_BANDS,
+    after=_BANDS,
+)
+REASON_BAND_FIRST_AT_RISK = message_define(
+    "task_reason.band_first_at_risk",
+    gettext_noop("Health is at risk on its first score, %(day)s"),
+)
+REASON_DETRACTOR = message_define(
+    "task_reason.detractor",
+    gettext_noop("%(kind)s %(score)s on %(day)s"),
+    kind={"nps": "NPS", "csat": "CSAT", "ces": "CES"},
+)
+REASON_RENEWAL = message_define("task_reason.renewal", gettext_noop("Renewal on %(day)s"))
+REASON_INACTIVE = message_define("task_reason.inactive", gettext_noop("No activity since %(day)s"))
+REASON_NEVER_ACTIVE = message_define(
+    "task_reason.never_active",
+    gettext_noop("No activity since becoming a customer on %(day)s"),
+)
+REASON_TTV_OVERDUE = message_define(
+    "task_reason.ttv_overdue",
+    gettext_noop("No value milestone %(days)s days after becoming a customer"),
+)
+REASON_TRIAD = {
+    "happy_unengaged": message_define(
+        "task_reason.triad.happy_unengaged", gettext_noop("Happy without engagement or results")
+    ),
+    "engaged_no_results": message_define(
+        "task_reason.triad.engaged_no_results", gettext_noop("Engaged without results")
+    ),
+}
+
 
 class _Statement:
     """Builds one statement's SQL and its named parameters (values are never inlined)."""
@@ -60,20 +99,14 @@ class _Statement:
         self.params[name] = value
         return f"%({name})s"
 
-    def text(self, template: str, **parts: str) -> str:
-        """SQL for a translated sentence with `%(name)s` placeholders filled by SQL
-        expressions: concat() of the sentence's literal pieces (parameters) and `parts`."""
-        pieces: list[str] = []
-        position = 0
-        for match in re.finditer(r"%\((\w+)\)s", template):
-            pieces.append(self.param(template[position : match.start()].replace("%%", "%")))
-            pieces.append(f"({parts[match.group(1)]})")
-            position = match.end()
-        pieces.append(self.param(template[position:].replace("%%", "%")))
-        return f"concat({', '.join(pieces)})"
+    def reason(self, key: str, **parts: str) -> str:
+        """SQL for a task's `reason_key` and `reason_params` columns: `key` and a JSON
+        object of `parts`, SQL expressions (language-neutral values)."""
+        pairs = ", ".join(f"{self.param(name)}, {part}" for name, part in parts.items())
+        return f"{key} AS reason_key, jsonb_build_object({pairs}) AS reason_params"
 
     def choice(self, column: str, labels: dict[str, str]) -> str:
-        """SQL for the label of `column`'s value."""
+        """SQL for the value `labels` gives `column`'s value."""
         cases = " ".join(
             f"WHEN {self.param(value)} THEN {self.param(label)}" for value, label in labels.items()
         )
@@ -97,17 +130,15 @@ def _band_drop(q: _Statement, today: date, days: int | None) -> str:
     """Today's band is worse than the latest one before; or, on an account's first
     score, at risk (a new customer, or the first day health is computed, is news)."""
     t = q.param(today)
-    bands = {str(value): str(label).lower() for value, label in HealthBand.choices}
-    fell = q.text(
-        _("Health fell from %(before)s to %(after)s on %(day)s"),
-        before=q.choice("before.band", bands),
-        after=q.choice("h.band", bands),
+    first, fell = q.param(REASON_BAND_FIRST_AT_RISK), q.param(REASON_BAND_FELL)
+    reason = q.reason(
+        f"CASE WHEN before.band IS NULL THEN {first} ELSE {fell} END",
+        before="before.band",
+        after="h.band",
         day=_ISO_DAY.format("h.day"),
     )
-    first = q.text(_("Health is at risk on its first score, %(day)s"), day=_ISO_DAY.format("h.day"))
     return f"""
-    SELECT h.account_id, 'band:' || {_ISO_DAY.format("h.day")} AS trigger_key,
-           CASE WHEN before.band IS NULL THEN {first} ELSE {fell} END AS reason
+    SELECT h.account_id, 'band:' || {_ISO_DAY.format("h.day")} AS trigger_key, {reason}
     FROM metrics_accounthealth h
     LEFT JOIN LATERAL (
         SELECT p.band FROM metrics_accounthealth p
@@ -126,16 +157,16 @@ def _detractor(q: _Statement, today: date, days: int | None) -> str:
     # A day of the last `days`, today included, in the organization's time zone.
     since = organization_midnight(today - timedelta(days=days - 1))
     until = organization_midnight(today + timedelta(days=1))
-    reason = q.text(
-        _("%(kind)s %(score)s on %(day)s"),
-        kind=q.choice("r.kind", {"nps": "NPS", "csat": "CSAT", "ces": "CES"}),
-        score="r.score::text",
+    reason = q.reason(
+        q.param(REASON_DETRACTOR),
+        kind="r.kind",
+        score="r.score",
         day=_ISO_DAY.format(f"(r.responded_at AT TIME ZONE {q.param(zone.key)})"),
     )
     # The limits of surveys.models.is_negative (tests check they agree).
     return f"""
     SELECT DISTINCT ON (r.account_id) r.account_id, 'response:' || r.id AS trigger_key,
-           {reason} AS reason
+           {reason}
     FROM surveys_response r
     WHERE r.responded_at >= {q.param(since)} AND r.responded_at < {q.param(until)}
       AND ((r.kind = 'nps' AND r.score <= 6)
@@ -155,7 +186,7 @@ def _renewal(q: _Statement, today: date, days: int | None) -> str:
     # it has fewer, as metrics.revenue.renewal_dates.)
     return f"""
     SELECT n.account_id, 'renewal:' || {_ISO_DAY.format("min(n.on_day)")} AS trigger_key,
-           {q.text(_("Renewal on %(day)s"), day=_ISO_DAY.format("min(n.on_day)"))} AS reason
+           {q.reason(q.param(REASON_RENEWAL), day=_ISO_DAY.format("min(n.on_day)"))}
     FROM (
         SELECT c.account_id,
                CASE WHEN (c.started_on + make_interval(months => c.k * c.step))::date > {t}
@@ -185,16 +216,16 @@ def _inactive(q: _Statement, today: date, days: int | None) -> str:
     t = q.param(today)
     cutoff = q.param(today - timedelta(days=days))
     last_day = _ISO_DAY.format("u.day")
-    reason = q.text(_("No activity since %(day)s"), day=last_day)
-    never = q.text(
-        _("No activity since becoming a customer on %(day)s"),
-        day=_ISO_DAY.format("c.first_start"),
+    never, since = q.param(REASON_NEVER_ACTIVE), q.param(REASON_INACTIVE)
+    reason = q.reason(
+        f"CASE WHEN u.day IS NULL THEN {never} ELSE {since} END",
+        day=f"coalesce({last_day}, {_ISO_DAY.format('c.first_start')})",
     )
     # Customers for `days` days at least (a newer customer has not been idle that long),
     # whose last active day up to today is `days` days ago or earlier, or who have none.
     return f"""
     SELECT c.account_id, 'inactive:' || coalesce({last_day}, 'never') AS trigger_key,
-           CASE WHEN u.day IS NULL THEN {never} ELSE {reason} END AS reason
+           {reason}
     FROM ({_CUSTOMERS.format(today=t)}) c
     LEFT JOIN LATERAL (
         SELECT d.day FROM journeys_dailyusage d
@@ -208,12 +239,9 @@ def _inactive(q: _Statement, today: date, days: int | None) -> str:
 def _ttv_overdue(q: _Statement, today: date, days: int | None) -> str:
     days = days or DEFAULT_DAYS[PlaybookTrigger.TTV_OVERDUE]
     t = q.param(today)
-    reason = q.text(
-        _("No value milestone %(days)s days after becoming a customer"),
-        days=f"({t}::date - c.first_start)::text",
-    )
+    reason = q.reason(q.param(REASON_TTV_OVERDUE), days=f"({t}::date - c.first_start)")
     return f"""
-    SELECT c.account_id, 'ttv' AS trigger_key, {reason} AS reason
+    SELECT c.account_id, 'ttv' AS trigger_key, {reason}
     FROM ({_CUSTOMERS.format(today=t)}) c
     WHERE c.first_start < {q.param(today - timedelta(days=days))}
       AND EXISTS (SELECT 1 FROM journeys_valuemilestone)
@@ -226,15 +254,11 @@ def _ttv_overdue(q: _Statement, today: date, days: int | None) -> str:
 
 
 def _triad(q: _Statement, today: date, days: int | None) -> str:
-    labels = {
-        "happy_unengaged": _("Happy without engagement or results"),
-        "engaged_no_results": _("Engaged without results"),
-    }
     flags = ", ".join(q.param(flag) for flag in TRIAD_FLAGS)
     return f"""
     SELECT DISTINCT ON (h.account_id) h.account_id,
            'triad:' || f.flag || ':' || to_char(h.day, 'YYYY-MM') AS trigger_key,
-           {q.choice("f.flag", labels)} AS reason
+           {q.reason(q.choice("f.flag", REASON_TRIAD))}
     FROM metrics_accounthealth h
     CROSS JOIN LATERAL unnest(h.flags) AS f(flag)
     WHERE h.day = {q.param(today)} AND f.flag IN ({flags})
@@ -262,11 +286,13 @@ def _open_tasks(playbook: Playbook, today: date, now: datetime) -> list[NewTask]
     q = _Statement()
     matches = _RULES[PlaybookTrigger(playbook.trigger)](q, today, playbook.days)
     sql = f"""
-    INSERT INTO journeys_task (organization_id, title, account_id, assignee_id, due_on,
-                               playbook_id, trigger_key, reason, status, created_at)
-    SELECT {q.param(playbook.organization_id)}, {q.param(playbook.task_title)}, a.id,
-           member.user_id, {q.param(today + timedelta(days=playbook.due_in_days))},
-           {q.param(playbook.pk)}, m.trigger_key, m.reason, {q.param(TaskStatus.OPEN.value)},
+    INSERT INTO journeys_task (organization_id, title_key, custom_title, account_id,
+                               assignee_id, due_on, playbook_id, trigger_key, reason_key,
+                               reason_params, custom_reason, status, created_at)
+    SELECT {q.param(playbook.organization_id)}, {q.param(playbook.task_title_key)},
+           {q.param(playbook.custom_task_title)}, a.id, member.user_id,
+           {q.param(today + timedelta(days=playbook.due_in_days))}, {q.param(playbook.pk)},
+           m.trigger_key, m.reason_key, m.reason_params, '', {q.param(TaskStatus.OPEN.value)},
            {q.param(now)}
     FROM ({matches}) m
     JOIN accounts_account a ON a.id = m.account_id
@@ -288,14 +314,12 @@ def _open_tasks(playbook: Playbook, today: date, now: datetime) -> list[NewTask]
 
 
 def _run(today: date | None) -> list[NewTask]:
-    organization = current_organization()
     today = today or organization_today()
     now = timezone.now()
     created: list[NewTask] = []
-    # Reasons are stored text: in the organization's language, whoever runs this.
-    with translation.override(organization.default_locale or "en"):
-        for playbook in Playbook.objects.filter(is_active=True).order_by("pk"):
-            created.extend(_open_tasks(playbook, today, now))
+    # Titles and reasons are stored as keys: each reader sees them in their language.
+    for playbook in Playbook.objects.filter(is_active=True).order_by("pk"):
+        created.extend(_open_tasks(playbook, today, now))
     return created
 
 
@@ -323,66 +347,78 @@ def playbooks_run_and_notify(*, today: date | None = None) -> list[int]:
     return [task.id for task in created]
 
 
+# The default playbooks, one per rule: (rule, name, task title, due in days, email the
+# assignee, active). Name and task title are stored as keys (csplatform.texts), so each
+# reader sees them in their language until an admin renames them.
+_DEFAULTS = [
+    (
+        PlaybookTrigger.BAND_DROP,
+        gettext_noop("Health band drop"),
+        gettext_noop("Find out why health dropped"),
+        2, True, True,
+    ),
+    (
+        PlaybookTrigger.DETRACTOR,
+        gettext_noop("Detractor follow-up"),
+        gettext_noop("Call back the unhappy customer"),
+        2, True, True,
+    ),
+    (
+        PlaybookTrigger.RENEWAL,
+        gettext_noop("Renewal preparation"),
+        gettext_noop("Prepare the renewal"),
+        14, False, True,
+    ),
+    (
+        PlaybookTrigger.INACTIVE,
+        gettext_noop("Inactive customer"),
+        gettext_noop("Re-engage the customer"),
+        5, False, False,
+    ),
+    (
+        PlaybookTrigger.TTV_OVERDUE,
+        gettext_noop("Time to value overdue"),
+        gettext_noop("Help the customer reach first value"),
+        5, False, False,
+    ),
+    (
+        PlaybookTrigger.TRIAD,
+        gettext_noop("Triad check"),
+        gettext_noop("Review goals and outcomes with the customer"),
+        7, False, False,
+    ),
+]  # fmt: skip
+DEFAULT_PLAYBOOKS: list[dict[str, Any]] = [
+    {
+        "trigger": trigger,
+        "name_key": message_define(f"playbook.{trigger}.name", name),
+        "task_title_key": message_define(f"playbook.{trigger}.task_title", task_title),
+        "days": DEFAULT_DAYS.get(trigger),
+        "due_in_days": due_in_days,
+        "email_assignee": email_assignee,
+        "is_active": is_active,
+    }
+    for trigger, name, task_title, due_in_days, email_assignee, is_active in _DEFAULTS
+]
+
+
 def playbooks_default() -> list[Playbook]:
-    """Create the default playbooks of the current organization, one per rule, in its
-    language; keep any it has already (by name or by rule). Returns those created.
+    """Create the default playbooks of the current organization, one per rule, named
+    by key (each reader sees the name in their language); keep any it has already (by
+    name or by rule). Returns those created.
 
     Active by default: band drops, detractors and renewals (rare, and each worth a
     call). Inactive, until an admin has checked the data behind them: no activity (an
     organization that sends no usage events would get a task per customer), time to
     value (needs value milestones) and the triad flags.
     """
-    organization = current_organization()
-    with translation.override(organization.default_locale or "en"):
-        defaults = [
-            Playbook(
-                name=_("Health band drop"),
-                trigger=PlaybookTrigger.BAND_DROP,
-                task_title=_("Find out why health dropped"),
-                due_in_days=2,
-                email_assignee=True,
-            ),
-            Playbook(
-                name=_("Detractor follow-up"),
-                trigger=PlaybookTrigger.DETRACTOR,
-                days=DEFAULT_DAYS[PlaybookTrigger.DETRACTOR],
-                task_title=_("Call back the unhappy customer"),
-                due_in_days=2,
-                email_assignee=True,
-            ),
-            Playbook(
-                name=_("Renewal preparation"),
-                trigger=PlaybookTrigger.RENEWAL,
-                days=DEFAULT_DAYS[PlaybookTrigger.RENEWAL],
-                task_title=_("Prepare the renewal"),
-                due_in_days=14,
-            ),
-            Playbook(
-                name=_("Inactive customer"),
-                trigger=PlaybookTrigger.INACTIVE,
-                days=DEFAULT_DAYS[PlaybookTrigger.INACTIVE],
-                task_title=_("Re-engage the customer"),
-                due_in_days=5,
-                is_active=False,
-            ),
-            Playbook(
-                name=_("Time to value overdue"),
-                trigger=PlaybookTrigger.TTV_OVERDUE,
-                days=DEFAULT_DAYS[PlaybookTrigger.TTV_OVERDUE],
-                task_title=_("Help the customer reach first value"),
-                due_in_days=5,
-                is_active=False,
-            ),
-            Playbook(
-                name=_("Triad check"),
-                trigger=PlaybookTrigger.TRIAD,
-                task_title=_("Review goals and outcomes with the customer"),
-                due_in_days=7,
-                is_active=False,
-            ),
-        ]
-    existing = list(Playbook.objects.values_list("name", "trigger"))
-    names = {name for name, _trigger in existing}
-    triggers = {trigger for _name, trigger in existing}
-    missing = [p for p in defaults if p.name not in names and p.trigger not in triggers]
+    defaults = [Playbook(**fields) for fields in DEFAULT_PLAYBOOKS]
+    existing = list(Playbook.objects.all())
+    names = {p.name_key or p.custom_name for p in existing} | {p.name for p in existing}
+    triggers = {p.trigger for p in existing}
+    missing = [
+        p
+        for p in defaults
+        if p.name_key not in names and p.name not in names and p.trigger not in triggers
+    ]
     return Playbook.objects.bulk_create(missing, ignore_conflicts=True) if missing else []

@@ -30,7 +30,7 @@ ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
 
 def _task(team):
     with tenant_context(team.organization):
-        return Task.objects.filter(title="Matrix task").first()
+        return Task.objects.filter(custom_title="Matrix task").first()
 
 
 def _playbook_exists(team, **lookup):
@@ -42,10 +42,12 @@ def _playbook_exists(team, **lookup):
 EFFECTS: dict = {
     "tasks:complete": lambda team: _task(team).status == "done",
     "tasks:snooze": lambda team: _task(team).snoozed_until is not None,
-    "tasks:playbook_create": lambda team: _playbook_exists(team, name="Renewal prep"),
+    "tasks:playbook_create": lambda team: _playbook_exists(team, custom_name="Renewal prep"),
     "tasks:playbook_defaults": lambda team: _playbook_exists(team, trigger="band_drop"),
-    "tasks:playbook_edit": lambda team: _playbook_exists(team, name="Renamed"),
-    "tasks:playbook_toggle": lambda team: _playbook_exists(team, name="Matrix", is_active=False),
+    "tasks:playbook_edit": lambda team: _playbook_exists(team, custom_name="Renamed"),
+    "tasks:playbook_toggle": lambda team: _playbook_exists(
+        team, custom_name="Matrix", is_active=False
+    ),
 }
 
 

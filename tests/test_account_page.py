@@ -290,7 +290,7 @@ def test_it_completes_a_task_from_the_page(team, signed_in, customer):
     page_url = _url(team, account_id=customer.pk)
     html = client.get(page_url).content.decode()
     with tenant_context(team.organization):
-        task = Task.objects.get(title="Call about the detractor")
+        task = Task.objects.get(custom_title="Call about the detractor")
     complete = reverse(
         "tasks:complete", kwargs={"org_slug": team.organization.slug, "task_id": task.pk}
     )
@@ -306,7 +306,7 @@ def test_it_completes_a_task_from_the_page(team, signed_in, customer):
 def test_it_completes_a_task_without_javascript_and_comes_back(team, signed_in, customer):
     client = signed_in(team.manager)
     with tenant_context(team.organization):
-        task = Task.objects.get(title="Call about the detractor")
+        task = Task.objects.get(custom_title="Call about the detractor")
     complete = reverse(
         "tasks:complete", kwargs={"org_slug": team.organization.slug, "task_id": task.pk}
     )

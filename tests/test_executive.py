@@ -236,7 +236,7 @@ def test_it_shows_the_benchmarks_with_source_and_year(team, signed_in, history):
 def test_it_creates_the_default_benchmarks_once(team):
     with tenant_context(team.organization):
         first = benchmarks_ensure()
-        Benchmark.objects.filter(metric="grr").update(label="Ours")
+        Benchmark.objects.filter(metric="grr").update(label_key="", custom_label="Ours")
         again = benchmarks_ensure()
         assert [b.pk for b in again] == [b.pk for b in first]
         assert [b.metric for b in again] == ["logo_churn_rate", "nrr", "grr", "gross_dollar_churn"]

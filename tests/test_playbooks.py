@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from csplatform import tasks as csplatform_tasks
 from csplatform.tenancy import tenant_context
@@ -114,8 +114,8 @@ def test_it_leaves_the_assignee_empty_when_the_account_has_no_owner(org):
     assert task.assignee_id is None
 
 
-def test_it_writes_the_reason_in_the_organizations_language(org):
-    org.default_locale = "pt-br"
+def test_it_writes_the_reason_in_the_readers_language(org):
+    org.default_locale = "pt-br"  # the organization's language does not decide
     org.save()
     with tenant_context(org):
         PlaybookFactory(trigger="band_drop")
@@ -124,8 +124,11 @@ def test_it_writes_the_reason_in_the_organizations_language(org):
         _health(account, TODAY, "neutral")
         playbooks_run(today=TODAY)
         [task] = _tasks()
-    assert "neutro" in task.reason  # the band's Portuguese name
-    assert "2026-11-24" in task.reason
+    with translation.override("pt-br"):
+        assert "neutro" in task.reason  # the band's Portuguese name
+        assert "2026-11-24" in task.reason
+    with translation.override("en"):
+        assert task.reason == "Health fell from healthy to neutral on 2026-11-24"
 
 
 def test_it_ignores_paused_playbooks(org):
@@ -588,15 +591,15 @@ def test_it_emails_the_assignee_in_their_language(
     messages = {m["To"]: m for m in smtp.wait_for(2)}
     assert set(messages) == {"ana@vendor.example", "bob@vendor.example"}
     due = TODAY + timedelta(days=3)
-    for address, language, due_text in (
-        ("ana@vendor.example", "pt-br", due.strftime("%d/%m/%Y")),
-        ("bob@vendor.example", "en", due.strftime("%m/%d/%Y")),
+    for address, language, due_text, reason in (
+        ("ana@vendor.example", "pt-br", due.strftime("%d/%m/%Y"), "NPS 2 em 2026-11-24"),
+        ("bob@vendor.example", "en", due.strftime("%m/%d/%Y"), "NPS 2 on 2026-11-24"),
     ):
         text, html = _bodies(messages[address])
         assert f'<html lang="{language}">' in html
         assert due_text in text
         assert "Call back" in text
-        assert "NPS 2 on 2026-11-24" in text
+        assert reason in text
         assert f"https://cs.example.com/o/{org.slug}/tasks/" in text
         assert f'href="https://cs.example.com/o/{org.slug}/tasks/"' in html
 

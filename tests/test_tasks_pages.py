@@ -255,7 +255,7 @@ def test_it_creates_a_playbook(team, signed_in):
     )
     assert response.status_code == 302
     with tenant_context(team.organization):
-        playbook = Playbook.objects.get(name="Quiet accounts")
+        playbook = Playbook.objects.get(custom_name="Quiet accounts")
     assert (playbook.trigger, playbook.days, playbook.email_assignee, playbook.is_active) == (
         "inactive",
         21,

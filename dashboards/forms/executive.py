@@ -8,15 +8,20 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.texts import StoredTextModelForm
 from dashboards.models import Benchmark, BenchmarkUnit
 
 # A percentage as typed (0…1,000 %); stored as a fraction.
 MAX_PERCENT = 1000
 
 
-class BenchmarkForm(forms.ModelForm):
+class BenchmarkForm(StoredTextModelForm):
     """A benchmark's label, value or range, source, year and note. The metric it applies
     to is fixed; an empty low or high means a single value."""
+
+    stored_text_fields = ("label", "note")
+    label = Benchmark._meta.get_field("custom_label").formfield(required=True)
+    note = Benchmark._meta.get_field("custom_note").formfield()
 
     low = forms.DecimalField(
         label=_("Low (%)"), required=False, min_value=0, max_value=MAX_PERCENT, decimal_places=2

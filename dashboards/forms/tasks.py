@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.texts import StoredTextModelForm
 from journeys.models import Playbook, PlaybookTrigger
 from metrics.playbooks import DAYS_REQUIRED, DEFAULT_DAYS
 
@@ -55,7 +56,10 @@ class SnoozeForm(forms.Form):
         return until
 
 
-class PlaybookForm(forms.ModelForm):
+class PlaybookForm(StoredTextModelForm):
+    stored_text_fields = ("name", "task_title")
+    name = Playbook._meta.get_field("custom_name").formfield(required=True)
+    task_title = Playbook._meta.get_field("custom_task_title").formfield(required=True)
     days = forms.IntegerField(
         label=_("Days"),
         required=False,
@@ -75,7 +79,7 @@ class PlaybookForm(forms.ModelForm):
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"]
         # The constraint is per organization, which is not a field of the form.
-        if Playbook.objects.filter(name=name).exclude(pk=self.instance.pk).exists():
+        if any(p.name == name for p in Playbook.objects.exclude(pk=self.instance.pk)):
             raise forms.ValidationError(
                 _("A playbook named “%(name)s” exists already."), params={"name": name}
             )

@@ -170,7 +170,7 @@ def playbook_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     audit_record(
         AuditEvent.Action.PLAYBOOK_CREATED,
         actor=request.user,  # type: ignore[arg-type]
-        target=playbook.name,
+        target=playbook.name_key or playbook.custom_name,
         details={name: form.cleaned_data[name] for name in form.changed_data},
     )
     messages.success(request, _("Playbook “%(name)s” created.") % {"name": playbook.name})
@@ -188,7 +188,7 @@ def playbook_edit(request: HttpRequest, org_slug: str, playbook_id: int) -> Http
         audit_record(
             AuditEvent.Action.PLAYBOOK_UPDATED,
             actor=request.user,  # type: ignore[arg-type]
-            target=playbook.name,
+            target=playbook.name_key or playbook.custom_name,
             details={
                 "changed": {
                     field: {"old": form.initial.get(field), "new": form.cleaned_data[field]}
@@ -214,7 +214,7 @@ def playbook_toggle(request: HttpRequest, org_slug: str, playbook_id: int) -> Ht
     audit_record(
         AuditEvent.Action.PLAYBOOK_TOGGLED,
         actor=request.user,  # type: ignore[arg-type]
-        target=playbook.name,
+        target=playbook.name_key or playbook.custom_name,
         details={"is_active": playbook.is_active},
     )
     if playbook.is_active:
@@ -233,7 +233,7 @@ def playbook_defaults(request: HttpRequest, org_slug: str) -> HttpResponse:
         audit_record(
             AuditEvent.Action.PLAYBOOK_DEFAULTS,
             actor=request.user,  # type: ignore[arg-type]
-            details={"playbooks": [str(playbook) for playbook in created]},
+            details={"playbooks": [playbook.name_key for playbook in created]},
         )
         message = ngettext(
             "%(count)s default playbook added.", "%(count)s default playbooks added.", len(created)
