@@ -26,10 +26,10 @@ def email_new_tasks(task_ids: list[int]) -> int:
 @shared_task(name="journeys.tasks.purge_usage_events", acks_late=True)
 def purge_usage_events(organization_id: int) -> int:
     """Delete raw usage events older than the organization's retention, in batches
-    (journeys.retention); safe to repeat or kill halfway."""
-    from journeys import retention
+    (journeys.usage_purge); safe to repeat or kill halfway."""
+    from journeys import usage_purge
 
-    return retention.usage_events_purge(organization_id)
+    return usage_purge.usage_events_purge(organization_id)
 
 
 @shared_task(name="journeys.tasks.purge_usage_events_sweep")

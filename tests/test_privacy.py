@@ -29,8 +29,8 @@ from journeys.models import (
     Touchpoint,
     UsageEvent,
 )
-from journeys.retention import usage_events_purge
 from journeys.rollups import usage_roll_up
+from journeys.usage_purge import usage_events_purge
 from metrics.health import health_recompute
 from metrics.models import AccountHealth, SatisfactionMetrics
 from metrics.satisfaction import satisfaction_recompute
