@@ -1,4 +1,4 @@
-"""The role matrix's entries for the account 360° page (see tests/test_views_roles.py)."""
+"""The URL catalogue's entries for the account 360° page (see tests/url_catalogue.py)."""
 
 from accounts.models import Note
 from csplatform.tenancy import tenant_context

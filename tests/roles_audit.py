@@ -1,4 +1,4 @@
-"""The role matrix's entries for the audit log page (see tests/test_views_roles.py)."""
+"""The URL catalogue's entries for the audit log page (see tests/url_catalogue.py)."""
 
 from csplatform.tenancy import tenant_context
 from tests.factories import AuditEventFactory

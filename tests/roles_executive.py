@@ -1,4 +1,4 @@
-"""The role matrix's entries for the executive dashboard (see tests/test_views_roles.py)."""
+"""The URL catalogue's entries for the executive dashboard (see tests/url_catalogue.py)."""
 
 from csplatform.tenancy import tenant_context
 from dashboards.models import Benchmark

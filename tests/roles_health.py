@@ -1,4 +1,4 @@
-"""The role matrix's entries for the health pages (see tests/test_views_roles.py)."""
+"""The URL catalogue's entries for the health pages (see tests/url_catalogue.py)."""
 
 from csplatform.tenancy import tenant_context
 from metrics.models import HealthModel

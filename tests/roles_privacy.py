@@ -1,4 +1,4 @@
-"""The role matrix's entries for the privacy pages (see tests/test_views_roles.py)."""
+"""The URL catalogue's entries for the privacy pages (see tests/url_catalogue.py)."""
 
 from accounts.models import Contact
 from csplatform.tenancy import tenant_context

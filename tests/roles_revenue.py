@@ -1,4 +1,4 @@
-"""The role matrix's entries for the revenue and satisfaction pages (tests/test_views_roles.py)."""
+"""The URL catalogue's entries for the revenue and satisfaction pages (tests/url_catalogue.py)."""
 
 # url name -> (method, minimum role, status when allowed, POST data)
 ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {

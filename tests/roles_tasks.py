@@ -1,4 +1,4 @@
-"""The role matrix's entries for tasks and playbooks (see tests/test_views_roles.py)."""
+"""The URL catalogue's entries for tasks and playbooks (see tests/url_catalogue.py)."""
 
 from datetime import timedelta
 

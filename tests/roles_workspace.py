@@ -1,7 +1,8 @@
-"""The role matrix's entries for the workspace and accounts list (tests/test_views_roles.py)."""
+"""The URL catalogue's entries for the workspace and accounts list (tests/url_catalogue.py)."""
 
 # url name -> (method, minimum role, status when allowed, POST data)
 ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
+    "dashboards:home": ("get", "viewer", 200, None),  # viewers land on the executive page
     "dashboards:accounts": ("get", "manager", 200, None),
     "dashboards:accounts_csv": ("get", "manager", 200, None),
 }

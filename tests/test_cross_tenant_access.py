@@ -1,9 +1,11 @@
 """Every page and endpoint, tried with another organization's ids, slug and keys.
 
-The URL patterns are found by walking the resolver, so a new page is tried as
-soon as it exists; a pattern whose arguments this module cannot fill with
-another organization's object fails `test_it_knows_how_to_fill_every_url`
-until a filler is added to ORG_URL_KWARGS or API_DETAIL_ROUTES.
+The URLs are the URL catalogue's (tests/url_catalogue.py), which walks the
+resolver, so a new page is tried as soon as it exists; a URL without a catalogue
+entry fails `test_it_has_a_catalogue_entry_for_every_url`, and one whose
+arguments cannot be filled with another organization's object fails
+`test_it_knows_how_to_fill_every_url` until a filler is added to ORG_URL_KWARGS
+or API_URLS.
 
 Organization B's data is all named "Borealis": a response that mentions it
 leaked something. Organization A's owner must get a 404 for B's ids (the same
@@ -26,14 +28,12 @@ from surveys.models import Campaign
 from tests.factories import AccountFactory, MembershipFactory, OrganizationFactory, SurveyFactory
 from tests.roles_executive import benchmarks_post
 from tests.url_catalogue import (
-    API_DETAIL_ROUTES,
     API_ROUTES,
     API_ROUTES_WITH_IDS,
-    MISSING_INT,
-    MISSING_STR,
+    CATALOGUE,
+    ENTRIES,
     ORG_ROUTES,
     ORG_ROUTES_WITH_IDS,
-    ORG_URL_KWARGS,
     ROUTES,
     objects_of,
     org_url,
@@ -87,18 +87,36 @@ def owner_of_a(org_a, org_b):
 # --- coverage -----------------------------------------------------------------------
 
 
+def test_it_has_a_catalogue_entry_for_every_url():
+    missing = {r.name or r.route for r in ROUTES} - set(CATALOGUE)
+    assert not missing, f"add these URLs to tests/url_catalogue.py: {sorted(missing)}"
+    gone = set(CATALOGUE) - {r.name for r in ROUTES}
+    assert not gone, f"the catalogue names URLs that no longer exist: {sorted(gone)}"
+    assert len(ENTRIES) == len(CATALOGUE), "a URL name has two catalogue entries"
+
+
+def test_it_knows_each_urls_family_and_methods():
+    for entry in ENTRIES:
+        assert entry.family, entry
+        assert entry.methods, entry
+        assert set(entry.methods) <= {"get", "post", "put", "patch", "delete"}, entry
+        assert (entry.minimum is not None) is entry.route.in_organization, f"{entry.name}: role"
+
+
 def test_it_knows_how_to_fill_every_url():
     unknown_org = {
         f"{r.name}: {kwarg}"
         for r in ORG_ROUTES
         for kwarg in r.kwargs
-        if kwarg != "org_slug" and kwarg not in ORG_URL_KWARGS
+        if kwarg not in CATALOGUE[r.name].fillers
     }
     assert not unknown_org, f"add a filler to ORG_URL_KWARGS for {sorted(unknown_org)}"
-    unknown_api = {r.name for r in API_ROUTES_WITH_IDS} - set(API_DETAIL_ROUTES)
-    assert not unknown_api, f"add the route to API_DETAIL_ROUTES: {sorted(unknown_api)}"
     for route in API_ROUTES_WITH_IDS:
-        assert route.kwargs == (API_DETAIL_ROUTES[route.name][0],), route
+        assert set(CATALOGUE[route.name].fillers) == set(route.kwargs), (
+            f"fill {route.name}'s {route.kwargs} in API_URLS"
+        )
+    for route in ROUTES:
+        assert set(CATALOGUE[route.name].fillers) == set(route.kwargs), route
 
 
 def test_it_finds_the_pages_and_endpoints_it_tries():
@@ -113,6 +131,7 @@ def test_it_finds_the_pages_and_endpoints_it_tries():
 
 @pytest.mark.parametrize("route", ORG_ROUTES_WITH_IDS, ids=lambda r: r.name)
 def test_it_answers_404_for_another_organizations_ids(route, org_a, org_b, b, owner_of_a):
+    entry = CATALOGUE[route.name]
     before = _snapshot(org_b)
     statuses = {}
     for method in ("get", "post"):
@@ -124,6 +143,8 @@ def test_it_answers_404_for_another_organizations_ids(route, org_a, org_b, b, ow
         _assert_nothing_leaked(response, f"{method.upper()} {route.name}")
         statuses[method] = response.status_code
     assert 404 in statuses.values(), f"{route.name} answered {statuses}"
+    # The method the view is for looks the object up (a 405 there would prove nothing).
+    assert statuses[entry.method] == 404, f"{route.name} answered {statuses}"
     assert _snapshot(org_b) == before, f"{route.name} changed organization B"
     # The control: the filler names the right kind of object (A's own is found).
     own = org_url(route, objects_of(org_a, "acme"), org_slug=org_a.slug)
@@ -171,12 +192,10 @@ def _api(key):
 @pytest.mark.parametrize("route", API_ROUTES_WITH_IDS, ids=lambda r: r.name)
 def test_it_answers_404_for_another_organizations_ids_through_the_api(route, org_a, org_b, b):
     send = _api(_key_for(org_a))
-    kwarg, fill = API_DETAIL_ROUTES[route.name]
-    value = fill(b)
-    url = reverse(route.name, kwargs={kwarg: value})
-    missing_url = reverse(
-        route.name, kwargs={kwarg: MISSING_INT if isinstance(value, int) else MISSING_STR}
-    )
+    entry = CATALOGUE[route.name]
+    url = entry.url(b)
+    missing_url = entry.url(b, missing=True)
+    [value] = [fill(b) for fill in entry.fillers.values()]  # B's id, also put in the body
     before = _snapshot(org_b)
     statuses = {}
     for method in ("get", "post", "put", "patch", "delete"):
@@ -185,12 +204,15 @@ def test_it_answers_404_for_another_organizations_ids_through_the_api(route, org
         missing = send(method, missing_url, body)
         assert response.status_code == missing.status_code, f"{method.upper()} {url}"
         assert response.status_code in {404, 405}, f"{method.upper()} {url}"
+        # Every method the endpoint takes looks the object up; the others are refused.
+        expected = 404 if method in entry.methods else 405
+        assert response.status_code == expected, f"{method.upper()} {url}"
         _assert_nothing_leaked(response, f"{method.upper()} {url}")
         statuses[method] = response.status_code
     assert statuses["get"] == 404 or statuses["post"] == 404, statuses
     assert _snapshot(org_b) == before
     # The control: the filler names the right kind of object (A's own is found).
-    own = reverse(route.name, kwargs={kwarg: fill(objects_of(org_a, "acme"))})
+    own = entry.url(objects_of(org_a, "acme"))
     assert {send("get", own).status_code, send("post", own).status_code} - {404, 405}, (
         f"{route.name}: A's own object is not found either; is the filler right?"
     )

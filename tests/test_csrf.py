@@ -1,8 +1,9 @@
 """CSRF: every URL refuses a POST without a token (forms and htmx alike), except the
 few exempt by design, each for a documented reason (docs/security.md).
 
-The URLs are found by walking the resolver (tests/url_catalogue.py), so a new
-form is covered as soon as it exists. The REST API is exempt by design: it
+The URLs are the URL catalogue's (tests/url_catalogue.py), which walks the
+resolver, so a new form is covered as soon as it exists; the catalogue also says
+which URLs are exempt and why. The REST API is exempt by design: it
 authenticates with an API key in a header, never with the session cookie, which
 is what makes cross-site requests harmless; the tests prove it ignores the session.
 """
@@ -27,19 +28,17 @@ from tests.factories import (
     OrganizationFactory,
     SurveyInvitationFactory,
 )
-from tests.url_catalogue import ROUTES, objects_of, org_url
+from tests.url_catalogue import (
+    API_ROUTES,
+    CATALOGUE,
+    CSRF_EXEMPT,
+    WEB_ROUTES,
+    objects_of,
+    org_url,
+)
 
 pytestmark = pytest.mark.django_db
 
-# URL name -> why it takes a POST without a CSRF token. Mirror of docs/security.md.
-CSRF_EXEMPT = {
-    "public_surveys:unsubscribe": "RFC 8058 one-click unsubscribe: mail clients POST it with no "
-    "cookie and no token; the signed, unguessable token in the URL is the authority, and "
-    "all it can do is stop that one contact's survey emails.",
-}
-
-WEB_ROUTES = [r for r in ROUTES if not r.route.startswith("api/")]
-API_ROUTES = [r for r in ROUTES if r.route.startswith("api/")]
 CSRF_FAILED = "CSRF verification failed"
 
 
@@ -62,10 +61,10 @@ def strict_client(owner):
 
 
 def _url(route, org):
-    if route.route.startswith("o/<slug:org_slug>/"):
+    if route.in_organization:
         return org_url(route, objects_of(org, "acme"), org_slug=org.slug)
     # Tokens and the like: the CSRF check runs before the view reads them.
-    return reverse(route.name, kwargs=dict.fromkeys(route.kwargs, "not-a-real-token"))
+    return CATALOGUE[route.name].url({})
 
 
 def _csrf_token(client, org):
@@ -77,6 +76,7 @@ def _csrf_token(client, org):
 def test_it_exempts_exactly_the_documented_views_from_csrf():
     exempt = {r.name for r in WEB_ROUTES if getattr(r.view, "csrf_exempt", False)}
     assert exempt == set(CSRF_EXEMPT)
+    assert exempt == {r.name for r in WEB_ROUTES if CATALOGUE[r.name].csrf_exempt}
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
@@ -95,6 +95,19 @@ def test_it_refuses_a_post_without_a_csrf_token(route, htmx, org, strict_client)
     if not accepted.streaming:  # a download (the organization export) is not a refusal
         assert CSRF_FAILED not in accepted.content.decode(), f"POST {url} with a token"
     assert accepted.status_code < 500, f"POST {url} with a token failed"
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in WEB_ROUTES if not r.in_organization], ids=lambda r: r.name
+)
+def test_it_takes_the_methods_the_catalogue_lists(route, org):
+    # The pages under /o/<slug>/ prove theirs in the role matrix, the API in the
+    # cross-tenant matrix; these are the rest (sign-in, public survey pages, the site).
+    entry = CATALOGUE[route.name]
+    client = Client(raise_request_exception=False)
+    for method in entry.methods:
+        response = getattr(client, method)(entry.url({}))
+        assert response.status_code != 405, f"{method.upper()} {route.name}"
 
 
 def test_it_protects_the_public_survey_answer_with_a_csrf_token(client, org):

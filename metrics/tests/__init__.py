@@ -1,0 +1,1 @@
+"""Pure computation tests of metrics: frames and arrays in, no database."""
