@@ -17,7 +17,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Mod
+from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -371,6 +372,34 @@ MONTHS_PER_INTERVAL = {
 }
 
 
+def _interval_months() -> models.Case:
+    """SQL: the billing interval in months."""
+    return models.Case(
+        *(
+            models.When(billing_interval=interval, then=models.Value(months))
+            for interval, months in MONTHS_PER_INTERVAL.items()
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+    )
+
+
+def _mrr_cents() -> models.Expression:
+    """SQL: the amount ÷ the interval's months, rounded to the cent half to even, in
+    integers (no float). A generated column cannot read another one, so the months
+    are spelled again here, from the same expression."""
+    months = _interval_months()
+    whole = models.F("amount_cents") / months
+    twice_rest = Mod(models.F("amount_cents"), months) * models.Value(2)
+    rounds_up = GreaterThan(twice_rest, months) | (
+        Exact(twice_rest, months) & Exact(Mod(whole, models.Value(2)), models.Value(1))
+    )
+    return whole + models.Case(
+        models.When(rounds_up, then=models.Value(1)),
+        default=models.Value(0),
+        output_field=models.BigIntegerField(),
+    )
+
+
 class Subscription(TenantModel):
     """One priced period of an account's contract. History is never overwritten:
     a change of price or plan ends this row (`ended_on`, exclusive) and starts another."""
@@ -394,6 +423,18 @@ class Subscription(TenantModel):
         null=True,
         blank=True,
         help_text=_("The first day the subscription no longer covers (the end date is exclusive)."),
+    )
+    # The one definition of a subscription's MRR (docs/metrics.md): every reader, in
+    # Python, SQL or pandas, reads these columns; Postgres keeps them in step.
+    interval_months = models.GeneratedField(
+        expression=_interval_months(),
+        output_field=models.PositiveSmallIntegerField(_("billing interval (months)")),
+        db_persist=True,
+    )
+    mrr_cents = models.GeneratedField(
+        expression=_mrr_cents(),
+        output_field=models.BigIntegerField(_("MRR (cents)")),
+        db_persist=True,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -422,13 +463,6 @@ class Subscription(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.plan} ({self.external_id})"
-
-    @property
-    def mrr_cents(self) -> int:
-        """The amount normalized to a month, in cents (METRICS.md: yearly ÷ 12, quarterly ÷ 3)."""
-        return round(
-            self.amount_cents / MONTHS_PER_INTERVAL[BillingInterval(self.billing_interval)]
-        )
 
 
 class Note(TenantModel):

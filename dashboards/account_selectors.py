@@ -37,8 +37,8 @@ def account_mrr_history(subscriptions: Sequence[Subscription], *, through: date)
     frame = pd.DataFrame(
         {
             "account_id": np.array([s.account_id for s in subscriptions], dtype=np.int64),
-            "amount_cents": np.array([s.amount_cents for s in subscriptions], dtype=np.int64),
-            "billing_interval": np.array([s.billing_interval for s in subscriptions], dtype=object),
+            "mrr_cents": np.array([s.mrr_cents for s in subscriptions], dtype=np.int64),
+            "interval_months": np.array([s.interval_months for s in subscriptions], dtype=np.int64),
             "started_on": np.array([s.started_on for s in subscriptions], dtype="datetime64[D]"),
             "ended_on": np.array([s.ended_on for s in subscriptions], dtype="datetime64[D]"),
         }

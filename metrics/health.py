@@ -194,45 +194,28 @@ def customers_on(
     subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True
 ) -> pd.DataFrame:
     """The customers on `as_of` (a paying subscription active that day): MRR then and
-    TREND_DAYS before, and the next renewal date of a quarterly or yearly term, or the
-    end of one that is to end sooner (a cancellation on file is as urgent as a
-    renewal). `known_ends` False ignores ends after `as_of`, as they were not known
-    then (the back-test)."""
+    TREND_DAYS before, and the account's next renewal (the earliest of its
+    subscriptions', metrics.revenue.next_renewal: the rule of csp_next_renewal).
+    `known_ends` False ignores ends after `as_of`, as they were not known then (the
+    back-test)."""
     day = np.datetime64(as_of, "D")
     before = day - np.timedelta64(TREND_DAYS, "D")
-    subs = subscriptions.assign(mrr=revenue.subscription_mrr(subscriptions))
-    start = subs["started_on"].to_numpy(dtype="datetime64[D]")
-    end = subs["ended_on"].to_numpy(dtype="datetime64[D]")
+    end = subscriptions["ended_on"].to_numpy(dtype="datetime64[D]")
     if not known_ends:
-        end = np.where(end > np.datetime64(as_of, "D"), np.datetime64("NaT", "D"), end)
+        end = np.where(end > day, np.datetime64("NaT", "D"), end)
+    subs = subscriptions.assign(ended_on=end)
+    start = subs["started_on"].to_numpy(dtype="datetime64[D]")
+    mrr = revenue.subscription_mrr(subs)
 
     def active(on: np.datetime64) -> np.ndarray:
         return (start <= on) & (np.isnat(end) | (end > on))
 
-    now, then = active(day), active(before)
-    step = revenue.months_per_period(subs)
-    # The next anniversary after D of each active quarterly or yearly subscription.
-    start_month = revenue.month_of(start)
-    day_of_month = (start - revenue.month_start(start_month)).astype(np.int64)
-    periods = (revenue.month_of(np.array([day]))[0] - start_month) // np.maximum(step, 1)
-
-    def anniversary(k: np.ndarray) -> np.ndarray:
-        month = start_month + k * step
-        length = (revenue.month_start(month + 1) - revenue.month_start(month)).astype(np.int64)
-        return revenue.month_start(month) + np.minimum(day_of_month, length - 1).astype(
-            "timedelta64[D]"
-        )
-
-    candidate = anniversary(periods)
-    candidate = np.where(candidate <= day, anniversary(periods + 1), candidate)
-    renews = now & (step > 1)
-    candidate = np.where(renews & ~np.isnat(end), np.minimum(candidate, end), candidate)
     frame = pd.DataFrame(
         {
             "account_id": subs["account_id"].to_numpy(),
-            "mrr": np.where(now, subs["mrr"].to_numpy(), 0),
-            "mrr_before": np.where(then, subs["mrr"].to_numpy(), 0),
-            "next_renewal": np.where(renews, candidate, np.datetime64("NaT", "D")),
+            "mrr": np.where(active(day), mrr, 0),
+            "mrr_before": np.where(active(before), mrr, 0),
+            "next_renewal": revenue.next_renewal(subs, as_of),
         }
     )
     grouped = frame.groupby("account_id").agg(

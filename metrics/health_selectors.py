@@ -194,7 +194,7 @@ def account_time_to_value(*, account_id: int, today: date) -> AccountTimeToValue
     milestones = ValueMilestone.objects.values("event_name")
     if not milestones.exists():
         return None
-    started_on = Subscription.objects.filter(account_id=account_id, amount_cents__gt=0).aggregate(
+    started_on = Subscription.objects.filter(account_id=account_id, mrr_cents__gt=0).aggregate(
         first=Min("started_on")
     )["first"]
     if started_on is None:

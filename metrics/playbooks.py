@@ -119,7 +119,7 @@ _ISO_DAY = "to_char({}, 'YYYY-MM-DD')"
 _CUSTOMERS = """
     SELECT s.account_id, min(s.started_on) AS first_start
     FROM accounts_subscription s
-    WHERE s.amount_cents > 0
+    WHERE s.mrr_cents > 0
     GROUP BY s.account_id
     HAVING bool_or(s.started_on <= {today} AND (s.ended_on IS NULL OR s.ended_on > {today}))
 """
@@ -178,33 +178,18 @@ def _detractor(q: _Statement, today: date, days: int | None) -> str:
 
 def _renewal(q: _Statement, today: date, days: int | None) -> str:
     days = days or DEFAULT_DAYS[PlaybookTrigger.RENEWAL]
-    t = q.param(today)
-    # The next anniversary after today of each open-ended paying quarterly or yearly
-    # subscription active today: k whole periods after its start, where k is the
-    # number of periods begun by today's month, or one more if that one is not after
-    # today. (date + interval 'n months' keeps the day, or the month's last day when
-    # it has fewer, as metrics.revenue.renewal_dates.)
+    # Each account's next renewal (csp_next_renewal, the one definition), over its
+    # open-ended subscriptions: one with an end date has been cancelled or replaced,
+    # so it does not renew (docs/playbooks.md).
     return f"""
     SELECT n.account_id, 'renewal:' || {_ISO_DAY.format("min(n.on_day)")} AS trigger_key,
            {q.reason(q.param(REASON_RENEWAL), day=_ISO_DAY.format("min(n.on_day)"))}
     FROM (
-        SELECT c.account_id,
-               CASE WHEN (c.started_on + make_interval(months => c.k * c.step))::date > {t}
-                    THEN (c.started_on + make_interval(months => c.k * c.step))::date
-                    ELSE (c.started_on + make_interval(months => (c.k + 1) * c.step))::date
-               END AS on_day
-        FROM (
-            SELECT s.account_id, s.started_on, p.step,
-                   ((extract(year FROM {t}::date) - extract(year FROM s.started_on)) * 12
-                    + extract(month FROM {t}::date) - extract(month FROM s.started_on)
-                   )::int / p.step AS k
-            FROM accounts_subscription s
-            CROSS JOIN LATERAL (
-                SELECT CASE s.billing_interval WHEN 'quarter' THEN 3 ELSE 12 END AS step
-            ) p
-            WHERE s.billing_interval IN ('quarter', 'year') AND s.amount_cents > 0
-              AND s.started_on <= {t} AND s.ended_on IS NULL
-        ) c
+        SELECT s.account_id,
+               csp_next_renewal(s.started_on, s.ended_on, s.interval_months, s.mrr_cents,
+                                {q.param(today)}::date) AS on_day
+        FROM accounts_subscription s
+        WHERE s.ended_on IS NULL
     ) n
     GROUP BY n.account_id
     HAVING min(n.on_day) <= {q.param(today + timedelta(days=days))}

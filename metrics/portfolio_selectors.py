@@ -15,25 +15,23 @@ from typing import TypedDict
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
     BigIntegerField,
-    Case,
     CharField,
     DateField,
     F,
     FloatField,
     Func,
+    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
-    When,
 )
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 from django_stubs_ext import WithAnnotations
 
-from accounts.models import Account, BillingInterval, Subscription, User
+from accounts.models import Account, Subscription, User
 from metrics.models import AccountHealth
 from surveys.models import SCALES, Response, is_negative
 
@@ -41,69 +39,45 @@ NO_SCORE = "none"  # the band filter's value for accounts without a snapshot tha
 NO_STAGE = "none"
 NO_OWNER = "none"
 
-# The next renewal of each account: over its paying quarterly or yearly subscriptions
-# active on the day (%s, four times), the earliest next anniversary after the day
-# (k whole periods after the start, where k is the number of periods begun by the
-# day's month, or one more if that one is not after the day), or the subscription's
-# end when it is to end sooner (a cancellation on file is as urgent as a renewal).
-# The same dates as metrics.health.customers_on (the renewal proximity component) and
-# metrics.playbooks' renewal rule; `date + interval 'n months'` keeps the day, or the
-# month's last day when it has fewer, as metrics.revenue does. Correlated on the
-# account: it is an annotation of an Account queryset (`accounts_account`), and
-# row-level security keeps it inside the current organization.
-_NEXT_RENEWAL_SQL = """
-SELECT min(LEAST(
-    CASE WHEN (s.started_on + make_interval(months => k.n * p.step))::date > %s::date
-         THEN (s.started_on + make_interval(months => k.n * p.step))::date
-         ELSE (s.started_on + make_interval(months => (k.n + 1) * p.step))::date
-    END,
-    s.ended_on))
-FROM accounts_subscription s
-CROSS JOIN LATERAL (
-    SELECT CASE s.billing_interval WHEN 'quarter' THEN 3 ELSE 12 END AS step
-) p
-CROSS JOIN LATERAL (
-    SELECT ((extract(year FROM %s::date) - extract(year FROM s.started_on)) * 12
-            + extract(month FROM %s::date) - extract(month FROM s.started_on))::int / p.step
-           AS n
-) k
-WHERE s.account_id = accounts_account.id
-  AND s.billing_interval IN ('quarter', 'year') AND s.amount_cents > 0
-  AND s.started_on <= %s::date AND (s.ended_on IS NULL OR s.ended_on > %s::date)
-"""
-
-
-def _months_per_interval() -> Case:
-    return Case(
-        When(billing_interval=BillingInterval.QUARTER, then=Value(3.0)),
-        When(billing_interval=BillingInterval.YEAR, then=Value(12.0)),
-        default=Value(1.0),
-        output_field=FloatField(),
-    )
-
 
 def _mrr_today(today: date) -> Subquery:
-    """An account's MRR in cents on `today`: its subscriptions covering that day, each
-    normalized to a month and rounded to the cent (half to even, as metrics.revenue)."""
+    """An account's MRR in cents on `today`: the sum of its subscriptions' stored MRR
+    (Subscription.mrr_cents) over those covering that day; NULL for none."""
     return Subquery(
         Subscription.objects.filter(account=OuterRef("pk"), started_on__lte=today)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=today))
         .order_by()
         .values("account")
-        .annotate(
-            total=Sum(
-                # round(double precision): half to even (Django's Round goes through
-                # numeric, which rounds half away from zero).
-                Func(
-                    Cast("amount_cents", FloatField()) / _months_per_interval(),
-                    function="round",
-                    output_field=FloatField(),
-                ),
-                output_field=FloatField(),
-            )
-        )
+        .annotate(total=Sum("mrr_cents"))
         .values("total"),
-        output_field=FloatField(),
+        output_field=BigIntegerField(),
+    )
+
+
+def subscription_next_renewal(today: date) -> Func:
+    """SQL: a subscription's next renewal on `today`, NULL for none (csp_next_renewal,
+    the one definition: accounts migration 0012, docs/metrics.md)."""
+    return Func(
+        F("started_on"),
+        F("ended_on"),
+        F("interval_months"),
+        F("mrr_cents"),
+        Value(today, output_field=DateField()),
+        function="csp_next_renewal",
+        output_field=DateField(),
+    )
+
+
+def _next_renewal_on(today: date) -> Subquery:
+    """An account's next renewal on `today`: the earliest of its subscriptions'.
+    Correlated on the account; row-level security keeps it inside the organization."""
+    return Subquery(
+        Subscription.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(on=Min(subscription_next_renewal(today)))
+        .values("on"),
+        output_field=DateField(),
     )
 
 
@@ -133,10 +107,8 @@ def account_portfolio(*, today: date, health_day: date | None) -> QuerySet[Portf
     yearly term) on `today`, and `health_score`, `health_band`, `health_flags` of the
     snapshot of `health_day` (None without one: not a customer that day)."""
     return Account.objects.select_related("owner").annotate(
-        mrr_cents=Cast(Coalesce(_mrr_today(today), Value(0.0)), BigIntegerField()),
-        next_renewal_on=RawSQL(  # noqa: S611 (constant SQL, every value a parameter) # nosec B611
-            _NEXT_RENEWAL_SQL, [today] * 5, output_field=DateField()
-        ),
+        mrr_cents=Coalesce(_mrr_today(today), Value(0), output_field=BigIntegerField()),
+        next_renewal_on=_next_renewal_on(today),
         health_score=_health("score", health_day, FloatField()),
         health_band=_health("band", health_day, CharField()),
         health_flags=_health("flags", health_day, ArrayField(CharField())),

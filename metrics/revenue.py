@@ -21,7 +21,8 @@ from accounts.models import MONTHS_PER_INTERVAL as _MONTHS_PER_INTERVAL
 MONTHS_PER_INTERVAL = {str(interval): months for interval, months in _MONTHS_PER_INTERVAL.items()}
 
 # The subscriptions frame (metrics.services.subscriptions_frame): one row per subscription,
-# with the columns account_id, amount_cents, billing_interval, started_on and ended_on
+# with the columns account_id, mrr_cents and interval_months (Subscription's generated
+# columns: the one definition of a subscription's MRR), started_on and ended_on
 # (datetime64, NaT while active).
 
 
@@ -37,17 +38,46 @@ def month_start(month: int | np.ndarray) -> np.ndarray:
 
 
 def subscription_mrr(subscriptions: pd.DataFrame) -> np.ndarray:
-    """Each subscription's amount normalized to a month, rounded to the cent (half to even)."""
-    months = months_per_period(subscriptions)
-    return np.rint(subscriptions["amount_cents"].to_numpy(dtype=np.int64) / months).astype(np.int64)
+    """Each subscription's MRR in cents, as stored (Subscription.mrr_cents)."""
+    return subscriptions["mrr_cents"].to_numpy(dtype=np.int64)
 
 
 def months_per_period(subscriptions: pd.DataFrame) -> np.ndarray:
-    """Each subscription's billing interval in months."""
-    interval = subscriptions["billing_interval"].to_numpy()
-    return np.select(
-        [interval == name for name in MONTHS_PER_INTERVAL], list(MONTHS_PER_INTERVAL.values())
-    ).astype(np.int64)
+    """Each subscription's billing interval in months, as stored (Subscription.interval_months)."""
+    return subscriptions["interval_months"].to_numpy(dtype=np.int64)
+
+
+def add_months(day: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Each day plus that many calendar months (datetime64[D]); a day past the end of the
+    month reached falls on its last day, as Postgres's `date + interval 'n months'`."""
+    start_month = month_of(day)
+    day_of_month = (day - month_start(start_month)).astype(np.int64)  # 0-based
+    month = start_month + months
+    length = (month_start(month + 1) - month_start(month)).astype(np.int64)
+    return month_start(month) + np.minimum(day_of_month, length - 1).astype("timedelta64[D]")
+
+
+def next_renewal(subscriptions: pd.DataFrame, on_day: date) -> np.ndarray:
+    """Each subscription's next renewal as it stands on `on_day` (datetime64[D], NaT for
+    none): the SQL function csp_next_renewal (accounts migration 0012) over a whole frame,
+    the same rule (tests/test_subscription_rules.py checks they agree). A paying quarterly
+    or yearly subscription active that day renews on the first anniversary of its start
+    after the day, or ends sooner (a cancellation on file is as urgent as a renewal)."""
+    start = subscriptions["started_on"].to_numpy(dtype="datetime64[D]")
+    end = subscriptions["ended_on"].to_numpy(dtype="datetime64[D]")  # NaT while active
+    step = months_per_period(subscriptions)
+    day = np.datetime64(on_day, "D")
+    renews = (
+        (step > 1)
+        & (subscription_mrr(subscriptions) > 0)
+        & (start <= day)
+        & (np.isnat(end) | (end > day))
+    )
+    periods = (month_of(day) - month_of(start)) // np.maximum(step, 1)
+    candidate = add_months(start, periods * step)
+    candidate = np.where(candidate > day, candidate, add_months(start, (periods + 1) * step))
+    candidate = np.where(np.isnat(end), candidate, np.minimum(candidate, end))
+    return np.where(renews, candidate, np.datetime64("NaT", "D"))
 
 
 @dataclass(frozen=True)
@@ -246,12 +276,9 @@ def renewal_dates(subscriptions: pd.DataFrame, *, first_month: int, through: dat
     limit = np.where(np.isnat(ended), last_day, np.minimum(ended, last_day))
     step = months_per_period(subs)
     start_month = month_of(start)
-    day = (start - month_start(start_month)).astype(np.int64)  # 0-based day of the month
 
     def anniversary(k: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        month = start_month[rows] + k * step[rows]
-        length = (month_start(month + 1) - month_start(month)).astype(np.int64)
-        return month_start(month) + np.minimum(day[rows], length - 1).astype("timedelta64[D]")
+        return add_months(start[rows], k * step[rows])
 
     all_rows = np.arange(len(subs))
     count = np.maximum((month_of(limit) - start_month) // step, 0)

@@ -71,7 +71,8 @@ def _days(values: tuple[Any, ...]) -> np.ndarray:
 
 
 def subscriptions_frame() -> pd.DataFrame:
-    """The current organization's subscriptions, one query, dates as datetime64."""
+    """The current organization's subscriptions, one query, dates as datetime64: the
+    columns of metrics.revenue's subscriptions frame (MRR and interval as stored)."""
     # Dates leave Postgres as day numbers: far cheaper to convert than date objects.
     epoch = "DATE '1970-01-01'"
     rows = list(
@@ -79,16 +80,16 @@ def subscriptions_frame() -> pd.DataFrame:
             # Constant SQL, no input in it.
             start_day=RawSQL(f"started_on - {epoch}", []),  # noqa: S611 # nosec B611 # constant SQL
             end_day=RawSQL(f"ended_on - {epoch}", []),  # noqa: S611 # nosec B611 # constant SQL
-        ).values_list("account_id", "amount_cents", "billing_interval", "start_day", "end_day")
+        ).values_list("account_id", "mrr_cents", "interval_months", "start_day", "end_day")
     )
-    account_id, amount_cents, billing_interval, started_on, ended_on = (
+    account_id, mrr_cents, interval_months, started_on, ended_on = (
         list(zip(*rows, strict=True)) if rows else [()] * 5
     )
     return pd.DataFrame(
         {
             "account_id": np.array(account_id, dtype=np.int64),
-            "amount_cents": np.array(amount_cents, dtype=np.int64),
-            "billing_interval": np.array(billing_interval, dtype=object),
+            "mrr_cents": np.array(mrr_cents, dtype=np.int64),
+            "interval_months": np.array(interval_months, dtype=np.int64),
             "started_on": _days(started_on),
             "ended_on": _days(ended_on),
         }

@@ -121,23 +121,6 @@ def terms_replace(month: date, terms: dict[str, np.ndarray], dates: pd.DataFrame
         cursor.execute(sql, params)
 
 
-def _interval_months() -> str:
-    """SQL: a subscription's billing interval in months (constants only)."""
-    cases = " ".join(
-        f"WHEN '{name}' THEN {months}" for name, months in revenue.MONTHS_PER_INTERVAL.items()
-    )
-    return f"CASE billing_interval {cases} END"
-
-
-# A subscription's MRR: amount ÷ months rounded half to even, as revenue.subscription_mrr
-# (amounts are never negative).
-_MRR = (
-    "amount_cents / months + CASE WHEN 2 * (amount_cents %% months) > months "
-    "OR (2 * (amount_cents %% months) = months AND (amount_cents / months) %% 2 = 1) "
-    "THEN 1 ELSE 0 END"
-)
-
-
 def _active_at(month: str) -> str:
     """SQL: the subscription counts at the end of `month` (a parameter of the first day)."""
     return f"start_month <= {month} AND (end_month IS NULL OR end_month > {month})"
@@ -174,18 +157,15 @@ stored_dates AS (
       AND NOT (d.account_id = ANY(stored.changed_account_ids))
 ),
 priced AS (
-    SELECT account_id, started_on, ended_on, start_month, end_month, start_index, months,
-           {_MRR} AS mrr
-    FROM (
-        SELECT account_id, amount_cents, started_on, ended_on,
-               date_trunc('month', started_on)::date AS start_month,
-               date_trunc('month', ended_on)::date AS end_month,
-               (extract(year FROM started_on)::int - 1970) * 12
-                   + extract(month FROM started_on)::int - 1 AS start_index,
-               {_interval_months()} AS months
-        FROM accounts_subscription
-        WHERE account_id = ANY(%(accounts)s::bigint[])
-    ) AS subscriptions
+    -- MRR and interval as stored (Subscription's generated columns).
+    SELECT account_id, started_on, ended_on,
+           date_trunc('month', started_on)::date AS start_month,
+           date_trunc('month', ended_on)::date AS end_month,
+           (extract(year FROM started_on)::int - 1970) * 12
+               + extract(month FROM started_on)::int - 1 AS start_index,
+           interval_months AS months, mrr_cents AS mrr
+    FROM accounts_subscription
+    WHERE account_id = ANY(%(accounts)s::bigint[])
 ),
 new_terms AS (
     -- Every changed account, zeros for one without subscriptions.

@@ -6,8 +6,11 @@ tests fail for a tenant-owned model that has none, so new models get covered.
 
 import uuid
 from datetime import date, timedelta
+from fractions import Fraction
 
 import factory
+import numpy as np
+import pandas as pd
 from django.utils import timezone
 
 from accounts.models import (
@@ -488,6 +491,33 @@ TENANT_FACTORIES = {
     TouchpointType: TouchpointTypeFactory,
     Touchpoint: TouchpointFactory,
 }
+
+
+MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def monthly_cents(amount_cents, interval):
+    """METRICS.md's MRR of a subscription, written out for tests: the amount ÷ the
+    interval's months, rounded to the cent half to even (exact, with Fraction). The
+    code reads Subscription.mrr_cents; tests/test_subscription_rules.py checks it
+    against this."""
+    return round(Fraction(amount_cents, MONTHS[interval]))
+
+
+def subscriptions_frame_of(rows):
+    """A subscriptions frame as metrics.services.subscriptions_frame reads it, from
+    (account_id, amount in cents per interval, interval, started_on, ended_on or None)."""
+    return pd.DataFrame(
+        {
+            "account_id": np.array([r[0] for r in rows], dtype=np.int64),
+            "mrr_cents": np.array([monthly_cents(r[1], r[2]) for r in rows], dtype=np.int64),
+            "interval_months": np.array([MONTHS[r[2]] for r in rows], dtype=np.int64),
+            "started_on": np.array([r[3] for r in rows], dtype="datetime64[D]"),
+            "ended_on": np.array(
+                [r[4] if r[4] else np.datetime64("NaT", "D") for r in rows], dtype="datetime64[D]"
+            ),
+        }
+    )
 
 
 def subscription_row(external_id, account, amount, started_on, ended_on=None, interval="month"):

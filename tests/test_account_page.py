@@ -138,20 +138,23 @@ def test_it_lists_subscriptions_and_the_mrr_history(team, signed_in, customer):
 
 
 def test_it_computes_an_accounts_mrr_history_from_its_subscriptions():
-    subscriptions = [
-        SubscriptionFactory.build(
-            account_id=1,
-            amount_cents=3_000,
-            billing_interval="quarter",
-            started_on=date(2025, 1, 15),
-        ),
-        SubscriptionFactory.build(
-            account_id=1,
-            amount_cents=500,
-            started_on=date(2025, 2, 1),
-            ended_on=date(2025, 3, 31),
-        ),
-    ]
+    # Saved: a subscription's MRR is a column Postgres computes (Subscription.mrr_cents).
+    with tenant_context(OrganizationFactory()):
+        account = AccountFactory()
+        subscriptions = [
+            SubscriptionFactory(
+                account=account,
+                amount_cents=3_000,
+                billing_interval="quarter",
+                started_on=date(2025, 1, 15),
+            ),
+            SubscriptionFactory(
+                account=account,
+                amount_cents=500,
+                started_on=date(2025, 2, 1),
+                ended_on=date(2025, 3, 31),
+            ),
+        ]
     history = account_selectors.account_mrr_history(subscriptions, through=date(2025, 4, 10))
     assert history["month"].tolist() == [date(2025, m, 1) for m in (1, 2, 3, 4)]
     # The second counts at month ends before its end date: February's only.

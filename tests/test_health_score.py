@@ -34,6 +34,7 @@ from tests.factories import (
     SubscriptionFactory,
     TouchpointFactory,
     ValueMilestoneFactory,
+    subscriptions_frame_of,
 )
 
 TODAY = date(2026, 11, 24)
@@ -50,17 +51,7 @@ EQUAL = {
 
 def _subscriptions(rows):
     """rows: (account_id, amount_cents, interval, started_on, ended_on or None)."""
-    return pd.DataFrame(
-        {
-            "account_id": np.array([r[0] for r in rows], dtype=np.int64),
-            "amount_cents": np.array([r[1] for r in rows], dtype=np.int64),
-            "billing_interval": np.array([r[2] for r in rows], dtype=object),
-            "started_on": np.array([r[3] for r in rows], dtype="datetime64[D]"),
-            "ended_on": np.array(
-                [r[4] if r[4] else np.datetime64("NaT", "D") for r in rows], dtype="datetime64[D]"
-            ),
-        }
-    )
+    return subscriptions_frame_of(rows)
 
 
 def _inputs(customers, usage=(), satisfaction=(), negatives=(), reached=(), **extra):

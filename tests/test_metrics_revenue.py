@@ -11,19 +11,14 @@ from hypothesis import strategies as st
 from metrics.cohorts import cohorts
 from metrics.revenue import month_of, mrr_matrix, simple_clv
 from metrics.services import compute
+from tests.factories import subscriptions_frame_of
 
 TODAY = date(2026, 11, 24)
 
 
 def frame(*subscriptions):
     """(account, amount in cents per interval, interval, started_on, ended_on or None)."""
-    result = pd.DataFrame(
-        subscriptions,
-        columns=["account_id", "amount_cents", "billing_interval", "started_on", "ended_on"],
-    )
-    for column in ("started_on", "ended_on"):
-        result[column] = pd.to_datetime(result[column])
-    return result
+    return subscriptions_frame_of(subscriptions)
 
 
 def by_month(subscriptions, today=TODAY):

@@ -1,13 +1,20 @@
 import uuid
+from datetime import date
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from csplatform import clock
 from csplatform.tenancy import tenant_context
 from journeys.models import Touchpoint
-from tests.factories import OrganizationFactory, ResponseFactory, TouchpointFactory
+from tests.factories import (
+    AccountFactory,
+    OrganizationFactory,
+    ResponseFactory,
+    TouchpointFactory,
+)
 
 LINK_BY_EXTERNAL_ID = "0002_negative_touchpoint_by_external_id"
 
@@ -63,3 +70,52 @@ def test_it_keeps_negative_touchpoints_when_the_response_link_becomes_their_exte
         assert _linked(org) == [(named.pk, kept.pk), (legacy.pk, renamed.pk)]
     finally:
         _migrate(after)
+
+
+SUBSCRIPTION_RULES = ("accounts", "0012_subscription_rules")
+
+
+def _subscriptions(org):
+    with tenant_context(org), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT amount_cents, interval_months, mrr_cents,"
+            " csp_next_renewal(started_on, ended_on, interval_months, mrr_cents, %s)"
+            " FROM accounts_subscription ORDER BY id",
+            [date(2026, 11, 24)],
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_computes_the_mrr_columns_of_the_subscriptions_already_stored():
+    before = ("accounts", "0011_usage_event_retention")
+    _migrate(before)
+    try:
+        org = OrganizationFactory()
+        with tenant_context(org), connection.cursor() as cursor:
+            account = AccountFactory()
+            for external_id, amount, interval, started_on in (
+                ("leap", 1_200_006, "year", date(2024, 2, 29)),  # 100,000.5 → 100,000
+                ("quarter", 3_001, "quarter", date(2025, 11, 30)),
+                ("month", 5_000, "month", date(2025, 1, 31)),
+            ):
+                cursor.execute(
+                    "INSERT INTO accounts_subscription (organization_id, external_id, account_id,"
+                    " plan, amount_cents, currency, billing_interval, started_on, created_at)"
+                    " VALUES (%s, %s, %s, 'Pro', %s, 'BRL', %s, %s, %s)",
+                    [org.pk, external_id, account.pk, amount, interval, started_on, clock.now()],
+                )
+        _migrate(SUBSCRIPTION_RULES)
+        assert _subscriptions(org) == [
+            (1_200_006, 12, 100_000, date(2027, 2, 28)),
+            (3_001, 3, 1_000, date(2026, 11, 30)),
+            (5_000, 1, 5_000, None),
+        ]
+        _migrate(before)  # and back: the columns and the function go, the rows stay
+        with tenant_context(org), connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM accounts_subscription")
+            assert cursor.fetchone() == (3,)
+            cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'csp_next_renewal'")
+            assert cursor.fetchone() == (0,)
+    finally:
+        _migrate(SUBSCRIPTION_RULES)

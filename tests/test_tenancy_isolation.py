@@ -109,7 +109,9 @@ def test_it_shows_no_rows_to_raw_sql_without_an_organization(model, two_tenants)
 @pytest.mark.parametrize("model", MODELS, ids=ids)
 def test_it_refuses_to_insert_another_tenants_row(model, two_tenants):
     org_a, org_b = two_tenants
-    columns = [f.column for f in model._meta.concrete_fields if not f.primary_key]
+    columns = [  # Postgres computes generated columns (Subscription.mrr_cents): not written
+        f.column for f in model._meta.concrete_fields if not f.primary_key and not f.generated
+    ]
     select = ", ".join(
         "%s" if c == "organization_id" else connection.ops.quote_name(c) for c in columns
     )
