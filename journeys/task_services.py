@@ -7,17 +7,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
 from csplatform.tenancy import current_organization
 from journeys.models import Playbook, Task, TaskStatus
 
@@ -45,10 +48,45 @@ def task_snooze(*, task: Task, until: date, today: date) -> Task:
     return task
 
 
-def playbook_toggle(*, playbook: Playbook) -> Playbook:
-    """Activate the playbook, or pause it (its open tasks stay open)."""
+@transaction.atomic
+def playbook_create(*, playbook: Playbook, fields: dict[str, Any], actor: User | None) -> Playbook:
+    """Save the new (validated) playbook, audited as created by `actor` with the
+    `fields` it was given."""
+    playbook.save()
+    audit_record(
+        AuditEvent.Action.PLAYBOOK_CREATED, actor=actor, target=playbook.name, details=fields
+    )
+    return playbook
+
+
+@transaction.atomic
+def playbook_update(
+    *, playbook: Playbook, changed: dict[str, dict[str, Any]], actor: User | None
+) -> Playbook:
+    """Save the (validated) playbook, audited as changed by `actor`: `changed` holds each
+    changed field's old and new value."""
+    playbook.save()
+    audit_record(
+        AuditEvent.Action.PLAYBOOK_UPDATED,
+        actor=actor,
+        target=playbook.name,
+        details={"changed": changed},
+    )
+    return playbook
+
+
+@transaction.atomic
+def playbook_toggle(*, playbook: Playbook, actor: User | None = None) -> Playbook:
+    """Activate the playbook, or pause it (its open tasks stay open), audited as done
+    by `actor`."""
     playbook.is_active = not playbook.is_active
     playbook.save(update_fields=["is_active"])
+    audit_record(
+        AuditEvent.Action.PLAYBOOK_TOGGLED,
+        actor=actor,
+        target=playbook.name,
+        details={"is_active": playbook.is_active},
+    )
     return playbook
 
 
