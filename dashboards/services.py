@@ -82,12 +82,15 @@ DEFAULT_BENCHMARKS = [
 ]
 
 
-def _benchmark_defaults(missing: set[str]) -> list[Benchmark]:
-    """The default benchmarks of the `missing` metrics, unsaved, in the organization's
-    language."""
-    with translation.override(current_organization().default_locale or "en"):
+def benchmark_defaults(
+    missing: set[str], *, language: str, model: type[Any] = Benchmark, **fields: Any
+) -> list[Any]:
+    """The default benchmarks of the `missing` metrics, unsaved, with their label and note
+    in `language`: instances of `model` (a migration passes its historical model, and
+    the `fields` it needs, such as organization_id)."""
+    with translation.override(language):
         return [
-            Benchmark(
+            model(
                 metric=d.metric,
                 label=_(d.label),
                 low=d.low,
@@ -95,10 +98,15 @@ def _benchmark_defaults(missing: set[str]) -> list[Benchmark]:
                 source=d.source,
                 year=d.year,
                 note=_(d.note) if d.note else "",
+                **fields,
             )
             for d in DEFAULT_BENCHMARKS
             if d.metric in missing
         ]
+
+
+def _organization_defaults(missing: set[str]) -> list[Benchmark]:
+    return benchmark_defaults(missing, language=current_organization().default_locale or "en")
 
 
 def _in_page_order(benchmarks: list[Benchmark]) -> list[Benchmark]:
@@ -114,7 +122,7 @@ def benchmark_list() -> list[Benchmark]:
     """The current organization's benchmarks in the dashboard's order, with the default
     (unsaved) of any it has not got. Writes nothing: for the pages' GETs. One query."""
     stored = list(Benchmark.objects.all())
-    return _in_page_order(stored + _benchmark_defaults(_missing(stored)))
+    return _in_page_order(stored + _organization_defaults(_missing(stored)))
 
 
 def benchmarks_ensure() -> list[Benchmark]:
@@ -126,7 +134,7 @@ def benchmarks_ensure() -> list[Benchmark]:
     missing = _missing(stored)
     if missing:
         Benchmark.objects.bulk_create(
-            _benchmark_defaults(missing),
+            _organization_defaults(missing),
             ignore_conflicts=True,  # a concurrent first save created them
         )
         stored = list(Benchmark.objects.all())

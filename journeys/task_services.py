@@ -53,9 +53,7 @@ def playbook_create(*, playbook: Playbook, fields: dict[str, Any], actor: User |
     """Save the new (validated) playbook, audited as created by `actor` with the
     `fields` it was given."""
     playbook.save()
-    audit_record(
-        AuditEvent.Action.PLAYBOOK_CREATED, actor=actor, target=playbook.name, details=fields
-    )
+    _playbook_audit(AuditEvent.Action.PLAYBOOK_CREATED, playbook, actor, fields)
     return playbook
 
 
@@ -66,12 +64,7 @@ def playbook_update(
     """Save the (validated) playbook, audited as changed by `actor`: `changed` holds each
     changed field's old and new value."""
     playbook.save()
-    audit_record(
-        AuditEvent.Action.PLAYBOOK_UPDATED,
-        actor=actor,
-        target=playbook.name,
-        details={"changed": changed},
-    )
+    _playbook_audit(AuditEvent.Action.PLAYBOOK_UPDATED, playbook, actor, {"changed": changed})
     return playbook
 
 
@@ -81,13 +74,15 @@ def playbook_toggle(*, playbook: Playbook, actor: User | None = None) -> Playboo
     by `actor`."""
     playbook.is_active = not playbook.is_active
     playbook.save(update_fields=["is_active"])
-    audit_record(
-        AuditEvent.Action.PLAYBOOK_TOGGLED,
-        actor=actor,
-        target=playbook.name,
-        details={"is_active": playbook.is_active},
-    )
+    details = {"is_active": playbook.is_active}
+    _playbook_audit(AuditEvent.Action.PLAYBOOK_TOGGLED, playbook, actor, details)
     return playbook
+
+
+def _playbook_audit(
+    action: str, playbook: Playbook, actor: User | None, details: dict[str, Any]
+) -> None:
+    audit_record(action, actor=actor, target=playbook.name, details=details)
 
 
 def task_list_url() -> str:

@@ -4,6 +4,8 @@ queued through the outbox by surveys.sending.campaign_send_start."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from accounts.audit import audit_record
@@ -15,27 +17,23 @@ from surveys.sending import SendPlan, campaign_send_start
 @transaction.atomic
 def survey_create(*, survey: Survey, actor: User | None) -> Survey:
     """Save the new (validated) survey, audited as created by `actor`."""
-    survey.save()
-    audit_record(
-        AuditEvent.Action.SURVEY_CREATED,
-        actor=actor,
-        target=survey.name,
-        details={"kind": survey.kind},
-    )
+    _save_audited(survey, AuditEvent.Action.SURVEY_CREATED, actor, {"kind": survey.kind})
     return survey
 
 
 @transaction.atomic
 def campaign_create(*, campaign: Campaign, actor: User | None) -> Campaign:
     """Save the new (validated) campaign, audited as created by `actor`."""
-    campaign.save()
-    audit_record(
-        AuditEvent.Action.CAMPAIGN_CREATED,
-        actor=actor,
-        target=campaign.name,
-        details={"survey": campaign.survey},
-    )
+    details = {"survey": campaign.survey}
+    _save_audited(campaign, AuditEvent.Action.CAMPAIGN_CREATED, actor, details)
     return campaign
+
+
+def _save_audited(
+    created: Survey | Campaign, action: str, actor: User | None, details: dict[str, Any]
+) -> None:
+    created.save()
+    audit_record(action, actor=actor, target=created.name, details=details)
 
 
 @transaction.atomic

@@ -6,12 +6,10 @@ tenant's setting (row-level security hides every row otherwise); a benchmark alr
 there (edited or not) is left alone."""
 
 from django.db import migrations
-from django.utils import translation
-from django.utils.translation import gettext as _
 
 
 def create_default_benchmarks(apps, schema_editor):
-    from dashboards.services import DEFAULT_BENCHMARKS
+    from dashboards.services import DEFAULT_BENCHMARKS, benchmark_defaults
 
     Organization = apps.get_model("accounts", "Organization")
     Benchmark = apps.get_model("dashboards", "Benchmark")
@@ -25,21 +23,14 @@ def create_default_benchmarks(apps, schema_editor):
                     "metric", flat=True
                 )
             )
-            with translation.override(organization.default_locale or "en"):
-                Benchmark.objects.bulk_create(
-                    Benchmark(
-                        organization_id=organization.pk,
-                        metric=default.metric,
-                        label=_(default.label),
-                        low=default.low,
-                        high=default.high,
-                        source=default.source,
-                        year=default.year,
-                        note=_(default.note) if default.note else "",
-                    )
-                    for default in DEFAULT_BENCHMARKS
-                    if default.metric not in stored
+            Benchmark.objects.bulk_create(
+                benchmark_defaults(
+                    {d.metric for d in DEFAULT_BENCHMARKS} - stored,
+                    language=organization.default_locale or "en",
+                    model=Benchmark,
+                    organization_id=organization.pk,
                 )
+            )
         cursor.execute("SELECT set_config('app.organization_id', '', true)")
 
 
