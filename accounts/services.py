@@ -32,6 +32,7 @@ from accounts.models import (
     normalize_email,
     role_at_least,
 )
+from accounts.signals import organization_created
 from accounts.tokens import make_invitation_token
 from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit
@@ -65,6 +66,7 @@ def organization_create(
     organization.save()
     user = user_get_or_create(email=owner_email, password=owner_password)
     Membership.objects.create(user=user, organization=organization, role=Role.OWNER)
+    organization_created.send(sender=Organization, organization=organization)
     return organization
 
 

@@ -14,6 +14,11 @@ from django.dispatch import Signal
 # the accounts whose subscriptions changed (None when unknown).
 revenue_changed = Signal()
 
+# A new organization was created (accounts.services.organization_create), inside the
+# creating transaction, with `organization`. The apps above give it their defaults
+# here, so that no page has to create them on its first GET.
+organization_created = Signal()
+
 
 # --- erasure hooks (accounts.privacy) --------------------------------------------------
 

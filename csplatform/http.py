@@ -18,8 +18,11 @@ from django.utils.cache import patch_vary_headers
 
 
 def is_htmx(request: HttpRequest) -> bool:
-    """Whether htmx sent the request (django-htmx's middleware sets `request.htmx`)."""
-    return bool(getattr(request, "htmx", False))
+    """Whether htmx sent the request for a fragment (django-htmx's middleware sets
+    `request.htmx`). A history restore (the back button after a cache miss) asks for
+    the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not getattr(htmx, "history_restore_request", False)
 
 
 def render_page(

@@ -25,7 +25,8 @@ class BenchmarkUnit(models.TextChoices):
 class Benchmark(TenantModel):
     """An industry reference for one dashboard figure: a value or a range (`low`…`high`,
     fractions for a percentage), with where it comes from and the year it describes.
-    Created from the defaults on first use (dashboards.services.benchmarks_ensure)."""
+    Created from the defaults with the organization (dashboards.apps, through
+    accounts.signals.organization_created; dashboards.services.benchmarks_ensure)."""
 
     metric = models.CharField(_("metric"), max_length=24, choices=BenchmarkMetric.choices)
     # Label and note: a default's key (dashboards.services) or what an admin typed.

@@ -6,16 +6,19 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.forms import BaseModelFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from accounts.models import Role, User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, Role, User
 from accounts.selectors import membership_list
 from csplatform.clock import organization_midnight, organization_today
 from csplatform.mail import email_build
@@ -29,6 +32,7 @@ from dashboards.executive import (
     executive_summary,
     last_complete_month,
 )
+from dashboards.forms import form_changes
 from dashboards.models import Benchmark, BenchmarkMetric, ExecutiveDigest
 from metrics.models import MonthlyMetrics
 
@@ -90,32 +94,72 @@ DEFAULT_BENCHMARKS = [
 ]
 
 
+def benchmark_defaults(
+    missing: set[str], *, model: type[Any] = Benchmark, **fields: Any
+) -> list[Any]:
+    """The default benchmarks of the `missing` metrics, unsaved, their label and note
+    stored as keys (shown in the reader's language): instances of `model` (a migration
+    passes its historical model, and the `fields` it needs, such as organization_id)."""
+    return [
+        model(
+            metric=d.metric,
+            label_key=d.label,
+            low=d.low,
+            high=d.high,
+            source=d.source,
+            year=d.year,
+            note_key=d.note,
+            **fields,
+        )
+        for d in DEFAULT_BENCHMARKS
+        if d.metric in missing
+    ]
+
+
+def _in_page_order(benchmarks: list[Benchmark]) -> list[Benchmark]:
+    order = {metric: i for i, metric in enumerate(BenchmarkMetric.values)}
+    return sorted(benchmarks, key=lambda b: order.get(b.metric, len(order)))
+
+
+def _missing(stored: list[Benchmark]) -> set[str]:
+    return {d.metric for d in DEFAULT_BENCHMARKS} - {b.metric for b in stored}
+
+
+def benchmark_list() -> list[Benchmark]:
+    """The current organization's benchmarks in the dashboard's order, with the default
+    (unsaved) of any it has not got. Writes nothing: for the pages' GETs. One query."""
+    stored = list(Benchmark.objects.all())
+    return _in_page_order(stored + benchmark_defaults(_missing(stored)))
+
+
 def benchmarks_ensure() -> list[Benchmark]:
     """The current organization's benchmarks, in the dashboard's order, creating any
     default one it has not got yet (once: an edited or present row is left alone).
-    One query once they exist."""
-    order = {metric: i for i, metric in enumerate(BenchmarkMetric.values)}
+    One query once they exist. Called when the organization is created (see
+    dashboards.apps) and before its benchmarks are saved."""
     stored = list(Benchmark.objects.all())
-    missing = {d.metric for d in DEFAULT_BENCHMARKS} - {b.metric for b in stored}
+    missing = _missing(stored)
     if missing:
         Benchmark.objects.bulk_create(
-            [
-                Benchmark(
-                    metric=d.metric,
-                    label_key=d.label,
-                    low=d.low,
-                    high=d.high,
-                    source=d.source,
-                    year=d.year,
-                    note_key=d.note,
-                )
-                for d in DEFAULT_BENCHMARKS
-                if d.metric in missing
-            ],
-            ignore_conflicts=True,  # a concurrent first visit created them
+            benchmark_defaults(missing),
+            ignore_conflicts=True,  # a concurrent first save created them
         )
         stored = list(Benchmark.objects.all())
-    return sorted(stored, key=lambda b: order.get(b.metric, len(order)))
+    return _in_page_order(stored)
+
+
+@transaction.atomic
+def benchmarks_update(*, formset: BaseModelFormSet[Benchmark, Any], actor: User | None) -> None:
+    """Save the (validated) benchmarks formset, audited as done by `actor` with each
+    changed field's old and new value, by metric (no entry when nothing changed)."""
+    changed = {
+        form.instance.metric: form_changes(form) for form in formset.forms if form.has_changed()
+    }
+    formset.save()
+    if changed:
+        audit_record(
+            AuditEvent.Action.BENCHMARKS_UPDATED, actor=actor, details={"changed": changed}
+        )
 
 
 # --- the monthly email -----------------------------------------------------------------

@@ -11,6 +11,7 @@ class JourneysConfig(AppConfig):
             contact_erasing,
             feedback_recorded,
             feedback_withdrawn,
+            organization_created,
         )
         from journeys.imports import register_imports
 
@@ -18,6 +19,18 @@ class JourneysConfig(AppConfig):
         contact_erasing.connect(_contact_erasing, dispatch_uid="journeys.contact_erasing")
         feedback_recorded.connect(_feedback_recorded, dispatch_uid="journeys.feedback_recorded")
         feedback_withdrawn.connect(_feedback_withdrawn, dispatch_uid="journeys.feedback_withdrawn")
+        organization_created.connect(
+            _organization_created, dispatch_uid="journeys.organization_created"
+        )
+
+
+def _organization_created(sender: Any, *, organization: Any, **kwargs: Any) -> None:
+    """A new organization starts with the default journey (no page creates it on a GET)."""
+    from csplatform.tenancy import tenant_context
+    from journeys.services import lifecycle_stages_ensure
+
+    with tenant_context(organization):
+        lifecycle_stages_ensure()
 
 
 def _contact_erasing(sender: Any, *, contact_ids: list[int], **kwargs: Any) -> dict[str, int]:

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import Account, User
+from accounts.audit import audit_record
+from accounts.models import Account, AuditEvent, User
 from csplatform.clock import database_now
 from journeys.models import CoreFeature, LifecycleStage, TouchpointType, ValueMilestone
 from journeys.signals import value_definitions_changed
@@ -59,9 +60,12 @@ def lifecycle_stages_ensure() -> list[LifecycleStage]:
 
 
 @transaction.atomic
-def lifecycle_stage_create(*, key: str, name_en: str, name_pt_br: str) -> LifecycleStage:
-    """Add a stage at the end of the journey. Raises ValidationError naming `key` when the
-    organization has a stage with that key already."""
+def lifecycle_stage_create(
+    *, key: str, name_en: str, name_pt_br: str, actor: User | None = None
+) -> LifecycleStage:
+    """Add a stage at the end of the journey, audited as done by `actor` (None: an
+    operator). Raises ValidationError naming `key` when the organization has a stage with
+    that key already."""
     positions = dict(LifecycleStage.objects.select_for_update().values_list("key", "position"))
     duplicate = ValidationError(
         {"key": _("A stage with the key “%(key)s” exists already.") % {"key": key}}
@@ -76,21 +80,49 @@ def lifecycle_stage_create(*, key: str, name_en: str, name_pt_br: str) -> Lifecy
     )
     stage.full_clean(exclude=["organization"])
     _save_unique(stage, duplicate)
+    audit_record(
+        AuditEvent.Action.STAGE_CREATED,
+        actor=actor,
+        target=stage.key,
+        details={"name_en": stage.name_en, "name_pt_br": stage.name_pt_br},
+    )
     return stage
 
 
 @transaction.atomic
-def lifecycle_stage_rename(*, stage: LifecycleStage, name_en: str, name_pt_br: str) -> None:
-    """Change a stage's names; its key, which accounts and touchpoint types hold, stays."""
+def lifecycle_stage_rename(
+    *, stage: LifecycleStage, name_en: str, name_pt_br: str, actor: User | None = None
+) -> None:
+    """Change a stage's names, audited as done by `actor`; its key, which accounts and
+    touchpoint types hold, stays."""
+    old_names = {"name_en": stage.name_en, "name_pt_br": stage.name_pt_br}
     stage.name_en, stage.name_pt_br = name_en, name_pt_br
     stage.full_clean(exclude=["organization"])
     stage.save(update_fields=["name_en", "name_pt_br"])
+    audit_record(
+        AuditEvent.Action.STAGE_UPDATED,
+        actor=actor,
+        target=stage.key,
+        details={
+            "changed": {
+                field: {"old": old, "new": getattr(stage, field)}
+                for field, old in old_names.items()
+                if old != getattr(stage, field)
+            }
+        },
+    )
 
 
 @transaction.atomic
-def lifecycle_stage_move(*, stage: LifecycleStage, direction: Literal["up", "down"]) -> bool:
+def lifecycle_stage_move(
+    *, stage: LifecycleStage, direction: Literal["up", "down"], actor: User | None = None
+) -> bool:
     """Swap the stage with its neighbour before (`up`) or after (`down`) it; positions are
-    renumbered 0…n−1. Returns False when it is already first (or last)."""
+    renumbered 0…n−1. Returns False when it is already first (or last). The request is
+    audited as done by `actor` either way (what the admin asked for)."""
+    audit_record(
+        AuditEvent.Action.STAGE_UPDATED, actor=actor, target=stage.key, details={"moved": direction}
+    )
     stages = list(LifecycleStage.objects.select_for_update().order_by("position", "id"))
     index = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
     other = index - 1 if direction == "up" else index + 1
@@ -104,8 +136,9 @@ def lifecycle_stage_move(*, stage: LifecycleStage, direction: Literal["up", "dow
 
 
 @transaction.atomic
-def lifecycle_stage_delete(*, stage: LifecycleStage) -> None:
-    """Delete a stage no account is in; touchpoint types placed on it become unplaced.
+def lifecycle_stage_delete(*, stage: LifecycleStage, actor: User | None = None) -> None:
+    """Delete a stage no account is in, audited as done by `actor`; touchpoint types
+    placed on it become unplaced.
 
     Raises ValidationError saying how many accounts are in it, or that it is the
     organization's last stage (the journey keeps at least one). Its past transitions
@@ -134,6 +167,7 @@ def lifecycle_stage_delete(*, stage: LifecycleStage) -> None:
         )
     TouchpointType.objects.filter(lifecycle_stage=stage.key).update(lifecycle_stage="")
     stage.delete()
+    audit_record(AuditEvent.Action.STAGE_DELETED, actor=actor, target=stage.key)
 
 
 def _stage_key_check(stage_key: str, *, field: str) -> None:
@@ -176,18 +210,29 @@ def account_stage_change(*, account: Account, stage_key: str, by: User | None) -
 
 
 @transaction.atomic
-def touchpoint_type_place(*, touchpoint_type: TouchpointType, stage_key: str) -> None:
-    """Place a touchpoint type on a stage of the journey map (`""`: on none)."""
+def touchpoint_type_place(
+    *, touchpoint_type: TouchpointType, stage_key: str, actor: User | None = None
+) -> None:
+    """Place a touchpoint type on a stage of the journey map (`""`: on none), audited as
+    done by `actor`."""
     if stage_key:
         _stage_key_check(stage_key, field="lifecycle_stage")
     touchpoint_type.lifecycle_stage = stage_key
     touchpoint_type.save(update_fields=["lifecycle_stage"])
+    audit_record(
+        AuditEvent.Action.TOUCHPOINT_PLACED,
+        actor=actor,
+        target=touchpoint_type.name,
+        details={"stage": stage_key or None},
+    )
 
 
 @transaction.atomic
-def value_milestone_create(*, event_name: str, name: str) -> ValueMilestone:
-    """Make the usage event `event_name` a value milestone. Raises ValidationError naming
-    `event_name` when it is one already."""
+def value_milestone_create(
+    *, event_name: str, name: str, actor: User | None = None
+) -> ValueMilestone:
+    """Make the usage event `event_name` a value milestone, audited as done by `actor`.
+    Raises ValidationError naming `event_name` when it is one already."""
     duplicate = ValidationError(
         {"event_name": _("“%(event)s” is a value milestone already.") % {"event": event_name}}
     )
@@ -196,21 +241,24 @@ def value_milestone_create(*, event_name: str, name: str) -> ValueMilestone:
     milestone = ValueMilestone(event_name=event_name, name=name)
     milestone.full_clean(exclude=["organization"])
     _save_unique(milestone, duplicate)
+    _value_settings_audit(actor, milestone.name, milestone_added=milestone.event_name)
     _definitions_changed()
     return milestone
 
 
 @transaction.atomic
-def value_milestone_delete(*, milestone: ValueMilestone) -> None:
-    """Stop counting the milestone's event as value (time to value is recomputed)."""
+def value_milestone_delete(*, milestone: ValueMilestone, actor: User | None = None) -> None:
+    """Stop counting the milestone's event as value (time to value is recomputed),
+    audited as done by `actor`."""
     milestone.delete()
+    _value_settings_audit(actor, milestone.name, milestone_deleted=milestone.event_name)
     _definitions_changed()
 
 
 @transaction.atomic
-def core_feature_create(*, feature: str) -> CoreFeature:
-    """Count the usage event `feature` towards adoption. Raises ValidationError naming
-    `feature` when it is a core feature already."""
+def core_feature_create(*, feature: str, actor: User | None = None) -> CoreFeature:
+    """Count the usage event `feature` towards adoption, audited as done by `actor`.
+    Raises ValidationError naming `feature` when it is a core feature already."""
     duplicate = ValidationError(
         {"feature": _("“%(feature)s” is a core feature already.") % {"feature": feature}}
     )
@@ -219,14 +267,17 @@ def core_feature_create(*, feature: str) -> CoreFeature:
     core_feature = CoreFeature(feature=feature)
     core_feature.full_clean(exclude=["organization"])
     _save_unique(core_feature, duplicate)
+    _value_settings_audit(actor, str(core_feature), core_feature_added=str(core_feature))
     _definitions_changed()
     return core_feature
 
 
 @transaction.atomic
-def core_feature_delete(*, core_feature: CoreFeature) -> None:
-    """Stop counting the feature towards adoption (adoption is recomputed)."""
+def core_feature_delete(*, core_feature: CoreFeature, actor: User | None = None) -> None:
+    """Stop counting the feature towards adoption (adoption is recomputed), audited as
+    done by `actor`."""
     core_feature.delete()
+    _value_settings_audit(actor, str(core_feature), core_feature_deleted=str(core_feature))
     _definitions_changed()
 
 
@@ -238,6 +289,12 @@ def _save_unique(obj: Model, duplicate: ValidationError) -> None:
             obj.save()
     except IntegrityError:
         raise duplicate from None
+
+
+def _value_settings_audit(actor: User | None, target: str, **details: str) -> None:
+    audit_record(
+        AuditEvent.Action.VALUE_SETTINGS_UPDATED, actor=actor, target=target, details=details
+    )
 
 
 def _definitions_changed() -> None:

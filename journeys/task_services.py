@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
 from csplatform.mail import email_build
 from csplatform.tenancy import current_organization
 from journeys.models import Playbook, Task, TaskStatus
@@ -45,11 +48,43 @@ def task_snooze(*, task: Task, until: date, today: date) -> Task:
     return task
 
 
-def playbook_toggle(*, playbook: Playbook) -> Playbook:
-    """Activate the playbook, or pause it (its open tasks stay open)."""
+@transaction.atomic
+def playbook_create(*, playbook: Playbook, fields: dict[str, Any], actor: User | None) -> Playbook:
+    """Save the new (validated) playbook, audited as created by `actor` with the
+    `fields` it was given."""
+    playbook.save()
+    _playbook_audit(AuditEvent.Action.PLAYBOOK_CREATED, playbook, actor, fields)
+    return playbook
+
+
+@transaction.atomic
+def playbook_update(
+    *, playbook: Playbook, changed: dict[str, dict[str, Any]], actor: User | None
+) -> Playbook:
+    """Save the (validated) playbook, audited as changed by `actor`: `changed` holds each
+    changed field's old and new value."""
+    playbook.save()
+    _playbook_audit(AuditEvent.Action.PLAYBOOK_UPDATED, playbook, actor, {"changed": changed})
+    return playbook
+
+
+@transaction.atomic
+def playbook_toggle(*, playbook: Playbook, actor: User | None = None) -> Playbook:
+    """Activate the playbook, or pause it (its open tasks stay open), audited as done
+    by `actor`."""
     playbook.is_active = not playbook.is_active
     playbook.save(update_fields=["is_active"])
+    details = {"is_active": playbook.is_active}
+    _playbook_audit(AuditEvent.Action.PLAYBOOK_TOGGLED, playbook, actor, details)
     return playbook
+
+
+def _playbook_audit(
+    action: str, playbook: Playbook, actor: User | None, details: dict[str, Any]
+) -> None:
+    audit_record(
+        action, actor=actor, target=playbook.name_key or playbook.custom_name, details=details
+    )
 
 
 def task_list_url() -> str:

@@ -11,7 +11,7 @@ from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from metrics.health import COMPONENTS, Model, health_scores
-from metrics.models import AccountHealth, HealthBand, HealthComponent
+from metrics.models import AccountHealth, HealthBand, HealthComponent, HealthModel
 
 BAND_ORDER = [HealthBand.HEALTHY, HealthBand.NEUTRAL, HealthBand.AT_RISK]
 NO_SCORE = "none"
@@ -222,3 +222,10 @@ def health_mix_by_day(*, since: date, owner: User | None = None) -> pd.DataFrame
         by_day.setdefault(day, dict.fromkeys(bands, 0))[band] = n
     days = sorted(by_day)
     return pd.DataFrame([by_day[d] for d in days], index=days, columns=bands)
+
+
+def health_model_get() -> HealthModel:
+    """The current organization's health model, or the defaults (unsaved) while it has
+    none: for the pages' GETs, which write nothing (metrics.health.health_model stores
+    it on the first save or recompute). One query."""
+    return HealthModel.objects.first() or HealthModel()

@@ -29,13 +29,16 @@ from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from accounts.models import Subscription
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, Subscription, User
 from csplatform.clock import organization_today
 from csplatform.tasks import enqueue_debounced, organization_lock
 from csplatform.tenancy import current_organization
+from journeys.models import Playbook
 from metrics import cohorts as cohort_metrics
 from metrics import revenue, terms
 from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
+from metrics.playbooks import playbooks_default
 
 LOCK = "metrics.services.metrics_recompute"
 # More changed accounts than this since the whole history was last read, and the next
@@ -339,3 +342,18 @@ def _cohort_row(cohort: cohort_metrics.Cohort, now: Any) -> dict[str, Any]:
         "clv_high": cohort.clv_high,
         "computed_at": now,
     }
+
+
+@transaction.atomic
+def playbooks_default_add(*, actor: User | None) -> list[Playbook]:
+    """Add the default playbooks the current organization has not got yet (see
+    metrics.playbooks.playbooks_default), audited as done by `actor` when any was added.
+    Returns those created."""
+    created = playbooks_default()
+    if created:
+        audit_record(
+            AuditEvent.Action.PLAYBOOK_DEFAULTS,
+            actor=actor,
+            details={"playbooks": [playbook.name_key for playbook in created]},
+        )
+    return created

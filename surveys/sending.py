@@ -4,7 +4,8 @@
 of the campaign, in one statement: pending, or skipped with its reason (opted
 out; surveyed within the organization's quiet period; the account already had
 its surveys for the month). Nobody is dropped silently. A second call for the
-same send writes nothing (a unique constraint).
+same send writes nothing (a unique constraint). In the same transaction it records
+in the outbox that the emails must be queued (surveys.tasks.start_sending).
 
 `invitations_send` then emails the pending invitations one at a time, each in a
 transaction of its own that holds the invitation's row while the SMTP server
@@ -32,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.clock import local_today, organization_midnight
 from csplatform.mail import email_build
-from csplatform.tasks import organization_lock
+from csplatform.tasks import enqueue_on_commit, organization_lock
 from csplatform.tenancy import current_organization
 from surveys.models import Campaign, Invitation, InvitationStatus, SkipReason
 from surveys.tokens import make_answer_token
@@ -95,9 +96,12 @@ class StillSending(ValidationError):  # noqa: N818 (a verdict, as ValidationErro
 
 @transaction.atomic
 def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> SendPlan:
-    """Start the campaign's next send: its invitations, pending or skipped with a reason.
+    """Start the campaign's next send: its invitations, pending or skipped with a reason,
+    and (through the outbox, once this commits) the queueing of its emails.
     Invitations waiting to be emailed count as surveys (quiet period, monthly cap), and
     a campaign still sending its last send is refused (StillSending)."""
+    from surveys.tasks import start_sending  # the tasks call this module
+
     organization = current_organization()
     organization_lock("surveys.sending.campaign_send_start")
     waiting = Invitation.objects.filter(campaign=campaign, status=InvitationStatus.PENDING).count()
@@ -127,6 +131,7 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
                 "now": now,
             },
         )
+    enqueue_on_commit(start_sending, organization.pk, campaign.pk)
     return send_plan(campaign, send_number)
 
 

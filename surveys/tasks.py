@@ -75,17 +75,24 @@ def send_invitations(organization_id: int, campaign_id: int) -> int:
     return sent
 
 
+@tenant_task()
+def start_sending(campaign_id: int) -> None:
+    """Queue the emails of a send just started (recorded in the outbox by
+    sending.campaign_send_start, in the transaction that wrote its invitations)."""
+    transaction.on_commit(partial(queue_sending, current_organization().pk, campaign_id))
+
+
 @tenant_task(exclusive=True)
 def send_due_campaigns() -> int:
-    """Start the sends that are due; queue the emails of every campaign with emails or
-    reminders waiting (a chain lost with its worker starts again here)."""
+    """Start the sends that are due (their emails are queued through the outbox); queue
+    the emails of every other campaign with emails or reminders waiting (a chain lost
+    with its worker starts again here)."""
     organization_id = current_organization().pk
     started = sending.campaigns_start_due()
+    # A send started here has its emails queued through the outbox (campaign_send_start).
     campaign_ids = (
-        {c.pk for c, _plan in started}
-        | set(sending.campaigns_with_reminders_due())
-        | set(sending.campaigns_still_sending())
-    )
+        set(sending.campaigns_with_reminders_due()) | set(sending.campaigns_still_sending())
+    ) - {c.pk for c, _plan in started}
     for campaign_id in sorted(campaign_ids):
         transaction.on_commit(partial(queue_sending, organization_id, campaign_id))
     return len(started)

@@ -15,17 +15,19 @@ import pandas as pd
 import plotly.graph_objects as go
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Account, Contact, Subscription, User
+from accounts.http import OrganizationRequest
+from accounts.models import Account, Contact, Subscription
 from accounts.permissions import manager_required
 from accounts.services import NOTE_MAX_CHARS, note_create
 from csplatform.clock import organization_today
+from csplatform.http import render_page
 from csplatform.tenancy import current_organization
 from dashboards import account_selectors as selectors
 from dashboards.charts import chart
@@ -36,10 +38,6 @@ from metrics import health_selectors
 
 TIMELINE_LIMIT = 50
 TIMELINE = "dashboards/account/timeline.html"
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _money(cents: int) -> Decimal:
@@ -77,7 +75,11 @@ def _mrr_chart(history: pd.DataFrame, currency: str) -> Any:
 
 
 def _timeline_context(
-    request: HttpRequest, account: Account, stages: list[LifecycleStage], *, latest: bool = False
+    request: OrganizationRequest,
+    account: Account,
+    stages: list[LifecycleStage],
+    *,
+    latest: bool = False,
 ) -> dict[str, Any]:
     """The timeline from the cursor in `?before=` (the latest events when `latest`)."""
     language = translation.get_language() or "en"
@@ -97,7 +99,7 @@ def _timeline_context(
     }
 
 
-def _page_context(request: HttpRequest, account: Account) -> dict[str, Any]:
+def _page_context(request: OrganizationRequest, account: Account) -> dict[str, Any]:
     today = organization_today()
     currency = current_organization().currency
     subscriptions = list(
@@ -132,26 +134,24 @@ def _page_context(request: HttpRequest, account: Account) -> dict[str, Any]:
 
 @manager_required
 @require_http_methods(["GET"])
-def account(request: HttpRequest, org_slug: str, account_id: int) -> HttpResponse:
+def account(request: OrganizationRequest, org_slug: str, account_id: int) -> HttpResponse:
     account = _account_get(account_id)
-    if _htmx(request) and "before" in request.GET:  # "show older" appends to the timeline
+    if request.htmx and "before" in request.GET:  # "show older" appends to the timeline
         context = _timeline_context(request, account, lifecycle_stage_list())
-        return render(request, f"{TIMELINE}#timeline-items", context)
+        return render_page(request, TIMELINE, context, partial="timeline-items")
     return render(request, "dashboards/account/page.html", _page_context(request, account))
 
 
 @manager_required
 @require_POST
-def account_note(request: HttpRequest, org_slug: str, account_id: int) -> HttpResponse:
+def account_note(request: OrganizationRequest, org_slug: str, account_id: int) -> HttpResponse:
     account = _account_get(account_id)
-    author = request.user
-    assert isinstance(author, User)  # manager_required: a signed-in member # nosec B101
     body = request.POST.get("body", "")
     try:
-        note_create(account=account, author=author, body=body)
+        note_create(account=account, author=request.user, body=body)
     except ValidationError as invalid:
         errors = {"note_error": " ".join(invalid.message_dict["body"]), "note_body": body}
-        if _htmx(request):  # htmx swaps only a 2xx answer: the form again, saying why
+        if request.htmx:  # htmx swaps only a 2xx answer: the form again, saying why
             context = _timeline_context(request, account, lifecycle_stage_list(), latest=True)
             return render(request, TIMELINE, {**context, **errors})
         return render(
@@ -160,7 +160,7 @@ def account_note(request: HttpRequest, org_slug: str, account_id: int) -> HttpRe
             {**_page_context(request, account), **errors},
             status=400,
         )
-    if _htmx(request):  # the timeline again, the new note on top
+    if request.htmx:  # the timeline again, the new note on top
         context = _timeline_context(request, account, lifecycle_stage_list(), latest=True)
         return render(request, TIMELINE, {**context, "note_added": True})
     messages.success(request, _("Note added to %(account)s.") % {"account": account.name})

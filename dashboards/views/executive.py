@@ -6,23 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.http import OrganizationRequest
 from accounts.permissions import admin_required, viewer_required
 from dashboards.executive import executive_summary, period_choices
 from dashboards.forms.executive import BenchmarkFormSet
 from dashboards.models import Benchmark
-from dashboards.services import benchmarks_ensure
+from dashboards.services import benchmark_list, benchmarks_ensure, benchmarks_update
 
 
 @viewer_required
 @require_http_methods(["GET"])
-def executive(request: HttpRequest, org_slug: str) -> HttpResponse:
+def executive(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     choices = period_choices()
     asked = request.GET.get("period", "")
     period = choices.find(asked) if asked else None
@@ -33,7 +32,7 @@ def executive(request: HttpRequest, org_slug: str) -> HttpResponse:
     }
     period = period or choices.default
     if period is not None:
-        benchmarks = benchmarks_ensure()
+        benchmarks = benchmark_list()
         context["summary"] = executive_summary(period=period, benchmarks=benchmarks)
         context["benchmarks"] = benchmarks
     return render(request, "dashboards/executive.html", context)
@@ -41,29 +40,16 @@ def executive(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def benchmarks(request: HttpRequest, org_slug: str) -> HttpResponse:
-    benchmarks_ensure()
+def benchmarks(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+    # The organization's were created with it (dashboards.apps); a GET only reads them.
     queryset = Benchmark.objects.order_by("pk")  # the defaults were created in page order
     if request.method == "GET":
         formset = BenchmarkFormSet(queryset=queryset)
         return render(request, "dashboards/benchmarks.html", {"formset": formset})
+    benchmarks_ensure()
     formset = BenchmarkFormSet(request.POST, queryset=queryset)
     if not formset.is_valid():
         return render(request, "dashboards/benchmarks.html", {"formset": formset}, status=400)
-    changed = {
-        form.instance.metric: {
-            field: {"old": form.initial.get(field), "new": form.cleaned_data.get(field)}
-            for field in form.changed_data
-        }
-        for form in formset.forms
-        if form.has_changed()
-    }
-    formset.save()
-    if changed:
-        audit_record(
-            AuditEvent.Action.BENCHMARKS_UPDATED,
-            actor=request.user,  # type: ignore[arg-type]
-            details={"changed": changed},
-        )
+    benchmarks_update(formset=formset, actor=request.user)
     messages.success(request, _("Benchmarks saved."))
     return redirect("dashboards:benchmarks", org_slug=org_slug)

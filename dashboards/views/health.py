@@ -9,15 +9,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import OrganizationRequest
 from accounts.models import Account
 from accounts.permissions import admin_required, manager_required
 from csplatform.clock import organization_today
+from csplatform.http import render_page
 from dashboards.charts import health_mix_chart
 from dashboards.forms.health import HealthModelForm
 from journeys.models import StageTransition, Task, TaskStatus
@@ -28,7 +30,6 @@ from metrics.health import (
     FLAG_ENGAGED_NO_RESULTS,
     FLAG_HAPPY_UNENGAGED,
     Model,
-    health_model,
     health_model_update,
 )
 from metrics.models import HealthBand
@@ -36,7 +37,7 @@ from metrics.models import HealthBand
 
 @manager_required
 @require_http_methods(["GET"])
-def health(request: HttpRequest, org_slug: str) -> HttpResponse:
+def health(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     day = selectors.health_latest_day()
     band = request.GET.get("band", "")
     if band not in HealthBand.values:
@@ -56,7 +57,7 @@ def health(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @manager_required
 @require_http_methods(["GET"])
-def account_health(request: HttpRequest, org_slug: str, account_id: int) -> HttpResponse:
+def account_health(request: OrganizationRequest, org_slug: str, account_id: int) -> HttpResponse:
     account = get_object_or_404(Account.objects.select_related("owner"), pk=account_id)
     view = selectors.account_health(account_id=account.pk)
     tasks = Task.objects.filter(account=account, status=TaskStatus.OPEN).order_by("due_on")
@@ -88,8 +89,8 @@ def account_health(request: HttpRequest, org_slug: str, account_id: int) -> Http
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def health_model_edit(request: HttpRequest, org_slug: str) -> HttpResponse:
-    stored = health_model()
+def health_model_edit(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+    stored = selectors.health_model_get()
     if request.method == "GET":
         form = HealthModelForm(initial=HealthModelForm.initial_from(stored))
         return render(request, "dashboards/health/model.html", {"form": form})
@@ -103,15 +104,14 @@ def health_model_edit(request: HttpRequest, org_slug: str) -> HttpResponse:
         )
         return redirect("dashboards:health_model", org_slug=org_slug)
     context = {"form": form, "changes": selectors.health_band_changes(form.model())}
-    if request.headers.get("HX-Request") == "true":  # the form swaps the preview
-        return render(request, "dashboards/health/model.html#band_changes", context)
-    return render(request, "dashboards/health/model.html", context)
+    # The form swaps the preview.
+    return render_page(request, "dashboards/health/model.html", context, partial="band_changes")
 
 
 @admin_required
 @require_http_methods(["GET"])
-def health_backtest(request: HttpRequest, org_slug: str) -> HttpResponse:
-    stored = health_model()
+def health_backtest(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+    stored = selectors.health_model_get()
     current = Model.of(stored)
     # Computed on demand from the source data (a fixed number of queries per month).
     frame = backtest_frame(model=current, today=organization_today())

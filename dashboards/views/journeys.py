@@ -7,16 +7,17 @@ from typing import Any, Literal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.audit import audit_record
-from accounts.models import Account, AuditEvent, User
+from accounts.http import OrganizationRequest
+from accounts.models import Account
 from accounts.permissions import admin_required, manager_required
+from csplatform.http import render_page
 from journeys import selectors, services
 from journeys.forms import (
     USAGE_EVENT_LIST,
@@ -40,8 +41,7 @@ def _language() -> str:
 
 @manager_required
 @require_http_methods(["GET"])
-def journey_map(request: HttpRequest, org_slug: str) -> HttpResponse:
-    services.lifecycle_stages_ensure()
+def journey_map(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     stage_times = selectors.stage_time_list()
     context = {
         "journey": selectors.journey_map_get(),
@@ -68,7 +68,8 @@ def _stages_context(
     create_form: LifecycleStageForm | None = None,
     invalid: LifecycleStageRenameForm | None = None,
 ) -> dict[str, Any]:
-    stages = services.lifecycle_stages_ensure()
+    # The organization's stages were created with it (journeys.apps): a GET only reads.
+    stages = selectors.lifecycle_stage_list()
     accounts = selectors.account_count_by_stage()
     language = _language()
     rows = [
@@ -103,19 +104,19 @@ def _stages_context(
     }
 
 
-def _stages_page(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+def _stages_page(request: OrganizationRequest, status: int = 200, **forms: Any) -> HttpResponse:
     return render(request, "journeys/stages.html", _stages_context(**forms), status=status)
 
 
 @admin_required
 @require_http_methods(["GET"])
-def stages(request: HttpRequest, org_slug: str) -> HttpResponse:
+def stages(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     return _stages_page(request)
 
 
 @admin_required
 @require_POST
-def stage_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def stage_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form = LifecycleStageForm(request.POST, prefix="new")
     if form.is_valid():
         try:
@@ -123,16 +124,11 @@ def stage_create(request: HttpRequest, org_slug: str) -> HttpResponse:
                 key=form.cleaned_data["key"],
                 name_en=form.cleaned_data["name_en"],
                 name_pt_br=form.cleaned_data["name_pt_br"],
+                actor=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            audit_record(
-                AuditEvent.Action.STAGE_CREATED,
-                actor=request.user,  # type: ignore[arg-type]
-                target=stage.key,
-                details={"name_en": stage.name_en, "name_pt_br": stage.name_pt_br},
-            )
             messages.success(request, _("Stage “%(key)s” added.") % {"key": stage.key})
             return redirect("journeys:stages", org_slug=org_slug)
     return _stages_page(request, status=400, create_form=form)
@@ -140,28 +136,16 @@ def stage_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_POST
-def stage_rename(request: HttpRequest, org_slug: str, stage_id: int) -> HttpResponse:
+def stage_rename(request: OrganizationRequest, org_slug: str, stage_id: int) -> HttpResponse:
     stage = get_object_or_404(LifecycleStage, pk=stage_id)
     form = _rename_form(stage, request.POST)
     if not form.is_valid():
         return _stages_page(request, status=400, invalid=form)
-    old_names = {"name_en": stage.name_en, "name_pt_br": stage.name_pt_br}
     services.lifecycle_stage_rename(
         stage=stage,
         name_en=form.cleaned_data["name_en"],
         name_pt_br=form.cleaned_data["name_pt_br"],
-    )
-    audit_record(
-        AuditEvent.Action.STAGE_UPDATED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=stage.key,
-        details={
-            "changed": {
-                field: {"old": old, "new": getattr(stage, field)}
-                for field, old in old_names.items()
-                if old != getattr(stage, field)
-            }
-        },
+        actor=request.user,
     )
     messages.success(request, _("Stage “%(key)s” renamed.") % {"key": stage.key})
     return redirect("journeys:stages", org_slug=org_slug)
@@ -169,46 +153,37 @@ def stage_rename(request: HttpRequest, org_slug: str, stage_id: int) -> HttpResp
 
 @admin_required
 @require_POST
-def stage_move(request: HttpRequest, org_slug: str, stage_id: int) -> HttpResponse:
+def stage_move(request: OrganizationRequest, org_slug: str, stage_id: int) -> HttpResponse:
     """Up or down one place. htmx swaps the list; without JavaScript, back to the page."""
     stage = get_object_or_404(LifecycleStage, pk=stage_id)
     direction = DIRECTIONS.get(request.POST.get("direction", ""))
     if direction is None:
         messages.error(request, _("Direction: choose up or down."))
         return redirect("journeys:stages", org_slug=org_slug)
-    services.lifecycle_stage_move(stage=stage, direction=direction)
-    audit_record(
-        AuditEvent.Action.STAGE_UPDATED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=stage.key,
-        details={"moved": request.POST["direction"]},
-    )
-    if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "journeys/stages.html#stage-list", _stages_context())
+    services.lifecycle_stage_move(stage=stage, direction=direction, actor=request.user)
+    if request.htmx:
+        return render_page(request, "journeys/stages.html", _stages_context(), partial="stage-list")
     return redirect("journeys:stages", org_slug=org_slug)
 
 
 @admin_required
 @require_POST
-def stage_delete(request: HttpRequest, org_slug: str, stage_id: int) -> HttpResponse:
+def stage_delete(request: OrganizationRequest, org_slug: str, stage_id: int) -> HttpResponse:
     stage = get_object_or_404(LifecycleStage, pk=stage_id)
     try:
-        services.lifecycle_stage_delete(stage=stage)
+        services.lifecycle_stage_delete(stage=stage, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        audit_record(
-            AuditEvent.Action.STAGE_DELETED,
-            actor=request.user,  # type: ignore[arg-type]
-            target=stage.key,
-        )
         messages.success(request, _("Stage “%(key)s” deleted.") % {"key": stage.key})
     return redirect("journeys:stages", org_slug=org_slug)
 
 
 @admin_required
 @require_POST
-def touchpoint_type_place(request: HttpRequest, org_slug: str, type_id: int) -> HttpResponse:
+def touchpoint_type_place(
+    request: OrganizationRequest, org_slug: str, type_id: int
+) -> HttpResponse:
     touchpoint_type = get_object_or_404(TouchpointType, pk=type_id)
     form = TouchpointTypePlaceForm(
         request.POST,
@@ -225,17 +200,13 @@ def touchpoint_type_place(request: HttpRequest, org_slug: str, type_id: int) -> 
         return redirect("journeys:stages", org_slug=org_slug)
     try:
         services.touchpoint_type_place(
-            touchpoint_type=touchpoint_type, stage_key=form.cleaned_data["lifecycle_stage"]
+            touchpoint_type=touchpoint_type,
+            stage_key=form.cleaned_data["lifecycle_stage"],
+            actor=request.user,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        audit_record(
-            AuditEvent.Action.TOUCHPOINT_PLACED,
-            actor=request.user,  # type: ignore[arg-type]
-            target=touchpoint_type.name,
-            details={"stage": form.cleaned_data["lifecycle_stage"] or None},
-        )
         messages.success(
             request, _("“%(type)s” placed on the journey.") % {"type": touchpoint_type.name}
         )
@@ -246,7 +217,7 @@ def touchpoint_type_place(request: HttpRequest, org_slug: str, type_id: int) -> 
 
 
 def _settings_page(
-    request: HttpRequest,
+    request: OrganizationRequest,
     *,
     milestone_form: ValueMilestoneForm | None = None,
     core_feature_form: CoreFeatureForm | None = None,
@@ -265,28 +236,24 @@ def _settings_page(
 
 @admin_required
 @require_http_methods(["GET"])
-def value_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
+def value_settings(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     return _settings_page(request)
 
 
 @admin_required
 @require_POST
-def milestone_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def milestone_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form = ValueMilestoneForm(request.POST, prefix="milestone")
     if form.is_valid():
         try:
             milestone = services.value_milestone_create(
-                event_name=form.cleaned_data["event_name"], name=form.cleaned_data["name"]
+                event_name=form.cleaned_data["event_name"],
+                name=form.cleaned_data["name"],
+                actor=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            audit_record(
-                AuditEvent.Action.VALUE_SETTINGS_UPDATED,
-                actor=request.user,  # type: ignore[arg-type]
-                target=milestone.name,
-                details={"milestone_added": milestone.event_name},
-            )
             messages.success(
                 request, _("Value milestone “%(name)s” added.") % {"name": milestone.name}
             )
@@ -296,35 +263,27 @@ def milestone_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_POST
-def milestone_delete(request: HttpRequest, org_slug: str, milestone_id: int) -> HttpResponse:
+def milestone_delete(
+    request: OrganizationRequest, org_slug: str, milestone_id: int
+) -> HttpResponse:
     milestone = get_object_or_404(ValueMilestone, pk=milestone_id)
-    services.value_milestone_delete(milestone=milestone)
-    audit_record(
-        AuditEvent.Action.VALUE_SETTINGS_UPDATED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=milestone.name,
-        details={"milestone_deleted": milestone.event_name},
-    )
+    services.value_milestone_delete(milestone=milestone, actor=request.user)
     messages.success(request, _("Value milestone “%(name)s” deleted.") % {"name": milestone.name})
     return redirect("journeys:settings", org_slug=org_slug)
 
 
 @admin_required
 @require_POST
-def core_feature_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def core_feature_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form = CoreFeatureForm(request.POST, prefix="core")
     if form.is_valid():
         try:
-            core_feature = services.core_feature_create(feature=form.cleaned_data["feature"])
+            core_feature = services.core_feature_create(
+                feature=form.cleaned_data["feature"], actor=request.user
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            audit_record(
-                AuditEvent.Action.VALUE_SETTINGS_UPDATED,
-                actor=request.user,  # type: ignore[arg-type]
-                target=str(core_feature),
-                details={"core_feature_added": str(core_feature)},
-            )
             messages.success(
                 request, _("Core feature “%(feature)s” added.") % {"feature": core_feature}
             )
@@ -334,15 +293,11 @@ def core_feature_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_POST
-def core_feature_delete(request: HttpRequest, org_slug: str, feature_id: int) -> HttpResponse:
+def core_feature_delete(
+    request: OrganizationRequest, org_slug: str, feature_id: int
+) -> HttpResponse:
     core_feature = get_object_or_404(CoreFeature, pk=feature_id)
-    services.core_feature_delete(core_feature=core_feature)
-    audit_record(
-        AuditEvent.Action.VALUE_SETTINGS_UPDATED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=str(core_feature),
-        details={"core_feature_deleted": str(core_feature)},
-    )
+    services.core_feature_delete(core_feature=core_feature, actor=request.user)
     messages.success(request, _("Core feature “%(feature)s” deleted.") % {"feature": core_feature})
     return redirect("journeys:settings", org_slug=org_slug)
 
@@ -352,17 +307,15 @@ def core_feature_delete(request: HttpRequest, org_slug: str, feature_id: int) ->
 
 @manager_required
 @require_POST
-def account_stage(request: HttpRequest, org_slug: str, account_id: int) -> HttpResponse:
+def account_stage(request: OrganizationRequest, org_slug: str, account_id: int) -> HttpResponse:
     """Move one account to another stage, then back to the page the form was on."""
     account = get_object_or_404(Account, pk=account_id)
     stages = services.lifecycle_stages_ensure()
     form = AccountStageForm(request.POST, stages=stages, language=_language())
     if form.is_valid():
-        user = request.user
-        assert isinstance(user, User)  # manager_required: a signed-in member # nosec B101
         try:
             changed = services.account_stage_change(
-                account=account, stage_key=form.cleaned_data["stage"], by=user
+                account=account, stage_key=form.cleaned_data["stage"], by=request.user
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -379,7 +332,7 @@ def account_stage(request: HttpRequest, org_slug: str, account_id: int) -> HttpR
     return _redirect_back(request, org_slug)
 
 
-def _redirect_back(request: HttpRequest, org_slug: str) -> HttpResponse:
+def _redirect_back(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

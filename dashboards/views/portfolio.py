@@ -17,17 +17,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import OrganizationRequest
 from accounts.models import Account
 from accounts.permissions import manager_required
 from accounts.selectors import membership_list
 from csplatform.clock import organization_today
+from csplatform.http import render_page
 from csplatform.tenancy import current_organization
 from dashboards.forms.portfolio import AccountFilterForm
 from journeys.selectors import lifecycle_stage_list
@@ -76,7 +76,7 @@ def _sort_headers(sort: str) -> dict[str, SortHeader]:
     return headers
 
 
-def _filter_form(request: HttpRequest) -> tuple[AccountFilterForm, dict[str, str]]:
+def _filter_form(request: OrganizationRequest) -> tuple[AccountFilterForm, dict[str, str]]:
     """The bound filter form and each stage key's name in the active language."""
     stages = lifecycle_stage_list()
     language = translation.get_language() or "en"
@@ -103,26 +103,18 @@ def _query(filters: AccountFilters) -> str:
     return urlencode({k: v for k, v in values.items() if v})
 
 
-def _accounts(request: HttpRequest, filters: AccountFilters, today: date) -> Any:
+def _accounts(request: OrganizationRequest, filters: AccountFilters, today: date) -> Any:
     return selectors.account_list(
         filters=filters,
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         today=today,
         health_day=health_latest_day(),
     )
 
 
-def _partial_requested(request: HttpRequest) -> bool:
-    # A history restore (back button after a cache miss) needs the whole page.
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
 @manager_required
 @require_http_methods(["GET"])
-def account_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form, stage_names = _filter_form(request)
     filters = form.filters()
     today = organization_today()
@@ -148,12 +140,7 @@ def account_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         "currency": current_organization().currency,
         "has_accounts": page.paginator.count > 0 or Account.objects.exists(),
     }
-    template = "dashboards/accounts.html"
-    if _partial_requested(request):
-        template += "#account-table"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "dashboards/accounts.html", context, partial="account-table")
 
 
 def _cell(value: object) -> str:
@@ -164,7 +151,7 @@ def _cell(value: object) -> str:
 
 @manager_required
 @require_http_methods(["GET"])
-def account_list_csv(request: HttpRequest, org_slug: str) -> HttpResponse:
+def account_list_csv(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     """The filtered list (every page) as CSV: UTF-8 with a byte-order mark, so that
     Excel reads accents; MRR in currency units with a dot; dates as YYYY-MM-DD."""
     form, _stage_names = _filter_form(request)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import OrganizationRequest
 from accounts.permissions import manager_required
 from csplatform.clock import organization_today
 from csplatform.tenancy import current_organization
@@ -75,7 +76,7 @@ def _projection(cohorts: list[CohortMetrics], chosen: str) -> dict[str, Any] | N
 
 @manager_required
 @require_http_methods(["GET"])
-def revenue(request: HttpRequest, org_slug: str) -> HttpResponse:
+def revenue(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     retention = request.GET.get("retention", "logo")
     if retention not in RETENTION_KINDS:
         retention = "logo"

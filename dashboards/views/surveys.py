@@ -6,36 +6,33 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.http import OrganizationRequest
 from accounts.permissions import admin_required, manager_required
-from csplatform.tenancy import current_organization
+from csplatform.http import render_page
 from dashboards.charts.satisfaction import satisfaction_charts
 from metrics import selectors as metrics_selectors
-from surveys import selectors
+from surveys import campaign_services, selectors
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.models import Campaign, SkipReason, Survey, SurveyKind
-from surveys.sending import StillSending, campaign_send_start
-from surveys.tasks import queue_sending
+from surveys.sending import StillSending
 
 
 @manager_required
 @require_http_methods(["GET"])
-def results(request: HttpRequest, org_slug: str) -> HttpResponse:
+def results(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     kind = request.GET.get("kind", SurveyKind.NPS)
     if kind not in SurveyKind.values:
         kind = SurveyKind.NPS
     search = request.GET.get("q", "").strip()[:200]
     page = Paginator(selectors.verbatims(kind, search), 20).get_page(request.GET.get("page"))
     context: dict[str, Any] = {"kind": kind, "search": search, "verbatims": page}
-    if request.headers.get("HX-Request") == "true":  # the search box swaps the verbatims
-        return render(request, "surveys/manage/_verbatims.html", context)
+    if request.htmx:  # the search box swaps the verbatims
+        return render_page(request, "surveys/manage/results.html", context, partial="verbatims")
     months = metrics_selectors.satisfaction_months(kind)
     latest = months[-1] if months else None
     breakdown = metrics_selectors.satisfaction_breakdown(kind, latest.month) if latest else {}
@@ -57,12 +54,15 @@ def results(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET"])
-def campaigns(request: HttpRequest, org_slug: str) -> HttpResponse:
+def campaigns(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     return _campaigns_page(request, SurveyForm(prefix="survey"), CampaignForm(prefix="campaign"))
 
 
 def _campaigns_page(
-    request: HttpRequest, survey_form: SurveyForm, campaign_form: CampaignForm, status: int = 200
+    request: OrganizationRequest,
+    survey_form: SurveyForm,
+    campaign_form: CampaignForm,
+    status: int = 200,
 ) -> HttpResponse:
     return render(
         request,
@@ -79,33 +79,23 @@ def _campaigns_page(
 
 @admin_required
 @require_POST
-def survey_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def survey_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form = SurveyForm(request.POST, prefix="survey")
     if not form.is_valid():
         return _campaigns_page(request, form, CampaignForm(prefix="campaign"), status=400)
-    survey = form.save()
-    audit_record(
-        AuditEvent.Action.SURVEY_CREATED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=survey.name,
-        details={"kind": survey.kind},
-    )
+    survey = campaign_services.survey_create(survey=form.save(commit=False), actor=request.user)
     messages.success(request, _("Survey “%(name)s” created.") % {"name": survey.name})
     return redirect("surveys:campaigns", org_slug=org_slug)
 
 
 @admin_required
 @require_POST
-def campaign_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def campaign_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form = CampaignForm(request.POST, prefix="campaign")
     if not form.is_valid():
         return _campaigns_page(request, SurveyForm(prefix="survey"), form, status=400)
-    campaign = form.save()
-    audit_record(
-        AuditEvent.Action.CAMPAIGN_CREATED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=campaign.name,
-        details={"survey": campaign.survey},
+    campaign = campaign_services.campaign_create(
+        campaign=form.save(commit=False), actor=request.user
     )
     messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
     return redirect("surveys:campaigns", org_slug=org_slug)
@@ -113,21 +103,13 @@ def campaign_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_POST
-def campaign_send(request: HttpRequest, org_slug: str, campaign_id: int) -> HttpResponse:
+def campaign_send(request: OrganizationRequest, org_slug: str, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     try:
-        plan = campaign_send_start(campaign)
+        plan = campaign_services.campaign_send(campaign=campaign, actor=request.user)
     except StillSending as still:
         messages.error(request, " ".join(still.messages))
         return redirect("surveys:campaigns", org_slug=org_slug)
-    audit_record(
-        AuditEvent.Action.CAMPAIGN_SENT,
-        actor=request.user,  # type: ignore[arg-type]
-        target=campaign.name,
-        details={"contacts": plan.pending, "skipped": dict(plan.skipped)},
-    )
-    organization_id = current_organization().pk
-    transaction.on_commit(lambda: queue_sending(organization_id, campaign.pk))
     skipped = "; ".join(
         f"{count} — {SkipReason(reason).label}" for reason, count in sorted(plan.skipped.items())
     )

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -21,24 +21,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.http import OrganizationRequest
 from accounts.permissions import admin_required, manager_required
 from accounts.selectors import membership_list
 from csplatform.clock import organization_today
+from csplatform.http import render_page
+from dashboards.forms import form_changes
 from dashboards.forms.tasks import SNOOZE_DAYS, PlaybookForm, SnoozeForm, TaskFilterForm
 from journeys import task_selectors, task_services
 from journeys.models import Playbook, Task
-from metrics.playbooks import playbooks_default
+from metrics.services import playbooks_default_add
 
 TASKS_PER_PAGE = 50
 
 
-def _htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _row_context(request: HttpRequest, task: Task | None = None) -> dict[str, Any]:
+def _row_context(request: OrganizationRequest, task: Task | None = None) -> dict[str, Any]:
     """What a task row needs besides its task: today, the snooze default, where to go back."""
     today = organization_today()
     # Back to the list as it was filtered: the page's own address, or the one it posted.
@@ -46,7 +43,7 @@ def _row_context(request: HttpRequest, task: Task | None = None) -> dict[str, An
     if not back or not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        back = reverse("tasks:list", kwargs={"org_slug": request.organization.slug})  # type: ignore[attr-defined]
+        back = reverse("tasks:list", kwargs={"org_slug": request.organization.slug})
     context: dict[str, Any] = {
         "today": today,
         "tomorrow": today + timedelta(days=1),
@@ -60,7 +57,7 @@ def _row_context(request: HttpRequest, task: Task | None = None) -> dict[str, An
 
 @manager_required
 @require_http_methods(["GET"])
-def task_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+def task_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     members = [(m.user_id, m.user.get_full_name()) for m in membership_list()]
     filters = TaskFilterForm(request.GET or None, members=members)
     status = filters.value("status", "open")
@@ -69,7 +66,7 @@ def task_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     tasks = task_selectors.task_list(
         status=status,
         assignee=assignee,
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         today=context["today"],
     )
     page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
@@ -82,10 +79,8 @@ def task_list(request: HttpRequest, org_slug: str) -> HttpResponse:
             "query": f"status={status}&assignee={assignee}",
         }
     )
-    template = "tasks/list.html"
-    if _htmx(request):  # the filters swap the table
-        template += "#task-table"
-    return render(request, template, context)
+    # The filters swap the table.
+    return render_page(request, "tasks/list.html", context, partial="task-table")
 
 
 def _task_get(task_id: int) -> Task:
@@ -95,16 +90,18 @@ def _task_get(task_id: int) -> Task:
     )
 
 
-def _back(request: HttpRequest) -> HttpResponse:
+def _back(request: OrganizationRequest) -> HttpResponse:
     return redirect(_row_context(request)["next"])
 
 
 @manager_required
 @require_POST
-def task_complete(request: HttpRequest, org_slug: str, task_id: int) -> HttpResponse:
-    task = task_services.task_complete(task=_task_get(task_id), user=request.user)  # type: ignore[arg-type]
-    if _htmx(request):
-        return render(request, "tasks/list.html#task-row", _row_context(request, task))
+def task_complete(request: OrganizationRequest, org_slug: str, task_id: int) -> HttpResponse:
+    task = task_services.task_complete(task=_task_get(task_id), user=request.user)
+    if request.htmx:
+        return render_page(
+            request, "tasks/list.html", _row_context(request, task), partial="task-row"
+        )
     messages.success(
         request,
         _("Done: “%(title)s” for %(account)s.")
@@ -115,7 +112,7 @@ def task_complete(request: HttpRequest, org_slug: str, task_id: int) -> HttpResp
 
 @manager_required
 @require_POST
-def task_snooze(request: HttpRequest, org_slug: str, task_id: int) -> HttpResponse:
+def task_snooze(request: OrganizationRequest, org_slug: str, task_id: int) -> HttpResponse:
     task = _task_get(task_id)
     context = _row_context(request, task)
     form = SnoozeForm(request.POST, today=context["today"])
@@ -133,8 +130,10 @@ def task_snooze(request: HttpRequest, org_slug: str, task_id: int) -> HttpRespon
                 "title": task.title,
                 "day": date_format(until, "SHORT_DATE_FORMAT"),
             }
-    if _htmx(request):  # the row again, snoozed or saying what was wrong
-        return render(request, "tasks/list.html#task-row", {**context, "row_error": error})
+    if request.htmx:  # the row again, snoozed or saying what was wrong
+        return render_page(
+            request, "tasks/list.html", {**context, "row_error": error}, partial="task-row"
+        )
     if error:
         messages.error(request, error)
     elif done:
@@ -145,7 +144,9 @@ def task_snooze(request: HttpRequest, org_slug: str, task_id: int) -> HttpRespon
 # --- playbooks (admin and up) -----------------------------------------------------------
 
 
-def _playbooks_page(request: HttpRequest, form: PlaybookForm, status: int = 200) -> HttpResponse:
+def _playbooks_page(
+    request: OrganizationRequest, form: PlaybookForm, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "tasks/playbooks.html",
@@ -156,22 +157,20 @@ def _playbooks_page(request: HttpRequest, form: PlaybookForm, status: int = 200)
 
 @admin_required
 @require_http_methods(["GET"])
-def playbooks(request: HttpRequest, org_slug: str) -> HttpResponse:
+def playbooks(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     return _playbooks_page(request, PlaybookForm())
 
 
 @admin_required
 @require_POST
-def playbook_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+def playbook_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     form = PlaybookForm(request.POST)
     if not form.is_valid():
         return _playbooks_page(request, form, status=400)
-    playbook = form.save()
-    audit_record(
-        AuditEvent.Action.PLAYBOOK_CREATED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=playbook.name_key or playbook.custom_name,
-        details={name: form.cleaned_data[name] for name in form.changed_data},
+    playbook = task_services.playbook_create(
+        playbook=form.save(commit=False),
+        fields={name: form.cleaned_data[name] for name in form.changed_data},
+        actor=request.user,
     )
     messages.success(request, _("Playbook “%(name)s” created.") % {"name": playbook.name})
     return redirect("tasks:playbooks", org_slug=org_slug)
@@ -179,22 +178,13 @@ def playbook_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def playbook_edit(request: HttpRequest, org_slug: str, playbook_id: int) -> HttpResponse:
+def playbook_edit(request: OrganizationRequest, org_slug: str, playbook_id: int) -> HttpResponse:
     playbook = get_object_or_404(Playbook, pk=playbook_id)
     name = playbook.name  # as saved: an invalid form changes the instance it was given
     form = PlaybookForm(request.POST if request.method == "POST" else None, instance=playbook)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        audit_record(
-            AuditEvent.Action.PLAYBOOK_UPDATED,
-            actor=request.user,  # type: ignore[arg-type]
-            target=playbook.name_key or playbook.custom_name,
-            details={
-                "changed": {
-                    field: {"old": form.initial.get(field), "new": form.cleaned_data[field]}
-                    for field in form.changed_data
-                }
-            },
+        task_services.playbook_update(
+            playbook=form.save(commit=False), changed=form_changes(form), actor=request.user
         )
         messages.success(request, _("Playbook “%(name)s” saved.") % {"name": playbook.name})
         return redirect("tasks:playbooks", org_slug=org_slug)
@@ -209,13 +199,9 @@ def playbook_edit(request: HttpRequest, org_slug: str, playbook_id: int) -> Http
 
 @admin_required
 @require_POST
-def playbook_toggle(request: HttpRequest, org_slug: str, playbook_id: int) -> HttpResponse:
-    playbook = task_services.playbook_toggle(playbook=get_object_or_404(Playbook, pk=playbook_id))
-    audit_record(
-        AuditEvent.Action.PLAYBOOK_TOGGLED,
-        actor=request.user,  # type: ignore[arg-type]
-        target=playbook.name_key or playbook.custom_name,
-        details={"is_active": playbook.is_active},
+def playbook_toggle(request: OrganizationRequest, org_slug: str, playbook_id: int) -> HttpResponse:
+    playbook = task_services.playbook_toggle(
+        playbook=get_object_or_404(Playbook, pk=playbook_id), actor=request.user
     )
     if playbook.is_active:
         message = _("Playbook “%(name)s” is active: it opens tasks from the next run on.")
@@ -227,14 +213,9 @@ def playbook_toggle(request: HttpRequest, org_slug: str, playbook_id: int) -> Ht
 
 @admin_required
 @require_POST
-def playbook_defaults(request: HttpRequest, org_slug: str) -> HttpResponse:
-    created = playbooks_default()
+def playbook_defaults(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+    created = playbooks_default_add(actor=request.user)
     if created:
-        audit_record(
-            AuditEvent.Action.PLAYBOOK_DEFAULTS,
-            actor=request.user,  # type: ignore[arg-type]
-            details={"playbooks": [playbook.name_key for playbook in created]},
-        )
         message = ngettext(
             "%(count)s default playbook added.", "%(count)s default playbooks added.", len(created)
         )

@@ -12,11 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import OrganizationRequest
 from accounts.models import Account, Role, User
 from accounts.permissions import manager_required, request_has_role
 from csplatform.clock import organization_today
@@ -55,9 +56,9 @@ def _health_blocks(owner: User | None) -> dict[str, Any]:
 
 @manager_required
 @require_http_methods(["GET"])
-def workspace(request: HttpRequest, org_slug: str) -> HttpResponse:
+def workspace(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     everyone = request.GET.get("owner") == "all"
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     owner = None if everyone else user
     context: dict[str, Any] = {
         "everyone": everyone,
@@ -94,7 +95,7 @@ def workspace(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, "dashboards/workspace.html", context)
 
 
-def home(request: HttpRequest, org_slug: str) -> HttpResponse:
+def home(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     """The organization's start page: the CS workspace, or the board's dashboard for viewers."""
     if not request_has_role(request, Role.MANAGER):
         return redirect("dashboards:executive", org_slug=org_slug)

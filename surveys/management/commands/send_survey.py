@@ -1,13 +1,11 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
 from accounts.models import Organization
 from csplatform.tenancy import tenant_context
 from surveys.models import Campaign, SkipReason
 from surveys.sending import StillSending, campaign_send_start
-from surveys.tasks import queue_sending
 
 
 class Command(BaseCommand):
@@ -40,7 +38,6 @@ class Command(BaseCommand):
                 plan = campaign_send_start(campaign)
             except StillSending as still:
                 raise CommandError(" ".join(still.messages)) from still
-            transaction.on_commit(lambda: queue_sending(organization.pk, campaign.pk))
         self.stdout.write(
             f"Send {plan.send_number} of {campaign.name!r}: {plan.pending} to email"
             + (", queued" if plan.pending else "")
