@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts import services as account_services
 from accounts.models import AuditEvent
@@ -116,7 +117,8 @@ def test_it_gives_a_new_organization_its_default_stages_and_benchmarks():
     )
     with tenant_context(organization):
         stages = list(LifecycleStage.objects.order_by("position"))
-        labels = dict(Benchmark.objects.values_list("metric", "label"))
+        labels = dict(Benchmark.objects.values_list("metric", "label_key"))
+        grr = Benchmark.objects.get(metric="grr")
     assert [s.key for s in stages] == [
         "onboarding",
         "adoption",
@@ -125,7 +127,11 @@ def test_it_gives_a_new_organization_its_default_stages_and_benchmarks():
         "advocacy",
     ]
     assert set(labels) == {"logo_churn_rate", "nrr", "grr", "gross_dollar_churn"}
-    assert labels["grr"] != "GRR median"  # in the organization's language
+    assert labels["grr"] == "benchmark.grr.label"  # a key, shown in the reader's language
+    with translation.override("pt-br"):
+        assert grr.label != "GRR median"
+    with translation.override("en"):
+        assert grr.label == "GRR median"
 
 
 def test_it_shows_the_default_benchmarks_of_an_organization_without_them():
@@ -153,7 +159,7 @@ def test_it_gives_the_existing_organizations_the_default_stages_once():
     bare, customized = OrganizationFactory(), OrganizationFactory()
     with tenant_context(customized):
         LifecycleStage.objects.create(key="trial", name_en="Trial", name_pt_br="Teste", position=0)
-    _run_migration("journeys", "0011_default_lifecycle_stages", "create_default_stages")
+    _run_migration("journeys", "0012_default_lifecycle_stages", "create_default_stages")
     with tenant_context(bare):
         assert [s.key for s in LifecycleStage.objects.order_by("position")] == [
             "onboarding",
@@ -171,10 +177,13 @@ def test_it_gives_the_existing_organizations_the_default_benchmarks_once():
     customized = OrganizationFactory()
     with tenant_context(customized):
         Benchmark.objects.create(metric="nrr", label="Ours", low=1.0, high=1.0, source="us")
-    _run_migration("dashboards", "0002_default_benchmarks", "create_default_benchmarks")
+    _run_migration("dashboards", "0003_default_benchmarks", "create_default_benchmarks")
     with tenant_context(bare):
         assert Benchmark.objects.count() == 4
-        assert Benchmark.objects.get(metric="grr").label != "GRR median"  # its language
+        grr = Benchmark.objects.get(metric="grr")
+        assert grr.label_key == "benchmark.grr.label"  # a key, shown in the reader's language
+        with translation.override("pt-br"):
+            assert grr.label != "GRR median"
     with tenant_context(customized):
         assert Benchmark.objects.get(metric="nrr").label == "Ours"
         assert Benchmark.objects.count() == 4
