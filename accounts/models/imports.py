@@ -1,0 +1,41 @@
+"""CSV uploads of the import page (the formats are in csplatform.imports)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from csplatform.tenancy import TenantModel
+
+
+class ImportUpload(TenantModel):
+    """A CSV file uploaded on the import page: previewed first, imported on confirmation."""
+
+    kind = models.CharField(_("kind"), max_length=32)
+    filename = models.CharField(_("file"), max_length=255)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("CSV upload")
+        verbose_name_plural = _("CSV uploads")
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="import_upload_org_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def kind_label(self) -> str:
+        from csplatform.imports import REGISTRY
+
+        kind = REGISTRY.get(self.kind)
+        return str(kind.label).capitalize() if kind else self.kind
