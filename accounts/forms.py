@@ -29,7 +29,7 @@ def _role_choices(actor: Membership) -> list[tuple[str, Any]]:
     ]
 
 
-class InvitationForm(forms.Form):
+class MemberInvitationForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MANAGER)
 

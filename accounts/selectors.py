@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Invitation, Membership
+from accounts.models import MemberInvitation, Membership
 from csplatform.tenancy import current_organization
 
 
@@ -23,8 +23,8 @@ def membership_get(membership_id: int) -> Membership:
     return get_object_or_404(membership_list(), pk=membership_id)
 
 
-def invitation_open_list() -> QuerySet[Invitation]:
+def invitation_open_list() -> QuerySet[MemberInvitation]:
     """The current organization's invitations not yet accepted or revoked, newest first."""
-    return Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True).order_by(
-        "-created_at"
-    )
+    return MemberInvitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True
+    ).order_by("-created_at")

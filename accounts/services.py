@@ -23,7 +23,7 @@ from accounts.models import (
     Account,
     ApiKey,
     AuditEvent,
-    Invitation,
+    MemberInvitation,
     Membership,
     Note,
     Organization,
@@ -195,7 +195,7 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     )
 
 
-def invitation_create(*, email: str, role: str, invited_by: Membership) -> Invitation:
+def invitation_create(*, email: str, role: str, invited_by: Membership) -> MemberInvitation:
     """Invite `email` to the current organization with `role`, and email the link on commit.
 
     An open invitation to the same address is revoked and replaced (a resend).
@@ -207,10 +207,12 @@ def invitation_create(*, email: str, role: str, invited_by: Membership) -> Invit
         raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
     now = timezone.now()
     with transaction.atomic():
-        Invitation.objects.filter(
+        MemberInvitation.objects.filter(
             email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now)
-        invitation = Invitation.objects.create(email=email, role=role, invited_by=invited_by.user)
+        invitation = MemberInvitation.objects.create(
+            email=email, role=role, invited_by=invited_by.user
+        )
         audit_record(
             AuditEvent.Action.MEMBER_INVITED,
             actor=invited_by,
@@ -224,7 +226,7 @@ def invitation_create(*, email: str, role: str, invited_by: Membership) -> Invit
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, actor: User | None = None) -> bool:
+def invitation_revoke(*, invitation: MemberInvitation, actor: User | None = None) -> bool:
     """Revoke an open invitation (its link stops working at once); False if it was not open.
 
     `actor` is who revoked it, for the audit log (None: an operator's script).
@@ -242,7 +244,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User | None = None) -> b
     return True
 
 
-def invitation_url(invitation: Invitation) -> str:
+def invitation_url(invitation: MemberInvitation) -> str:
     token = make_invitation_token(
         organization_id=invitation.organization_id, invitation_id=invitation.pk
     )
@@ -255,7 +257,7 @@ def invitation_send_email(*, invitation_id: int) -> bool:
     Returns whether it sent. The row is locked and stamped in the same
     transaction, so a retried task does not send twice once this commits.
     """
-    invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
+    invitation = MemberInvitation.objects.select_for_update().filter(pk=invitation_id).first()
     if invitation is None or not invitation.is_open or invitation.emailed_at is not None:
         return False
     organization = current_organization()
@@ -281,7 +283,7 @@ def invitation_send_email(*, invitation_id: int) -> bool:
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+def invitation_accept(*, invitation: MemberInvitation, user: User) -> Membership:
     """Accept an open invitation for `user`, whose email must be the invited one."""
     if not invitation.is_open:
         raise ValidationError(_("This invitation is no longer valid."))
@@ -315,7 +317,7 @@ def invitations_purge_stale(*, older_than_days: int = 30) -> int:
     Returns how many were deleted. Idempotent: a second run deletes nothing.
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    stale = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True)
+    stale = MemberInvitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True)
     deleted, _by_model = stale.delete()
     return deleted
 

@@ -14,7 +14,7 @@ SALT = "accounts.invitation"
 
 
 @dataclass(frozen=True)
-class InvitationRef:
+class MemberInvitationRef:
     organization_id: int
     invitation_id: int
 
@@ -31,11 +31,11 @@ def make_invitation_token(*, organization_id: int, invitation_id: int) -> str:
     return make_signed_ids(salt=SALT, organization_id=organization_id, object_id=invitation_id)
 
 
-def read_invitation_token(token: str) -> InvitationRef:
+def read_invitation_token(token: str) -> MemberInvitationRef:
     organization_id, invitation_id = read_signed_ids(
         token, salt=SALT, max_age=settings.INVITATION_TTL_DAYS * 24 * 60 * 60
     )
-    return InvitationRef(organization_id=organization_id, invitation_id=invitation_id)
+    return MemberInvitationRef(organization_id=organization_id, invitation_id=invitation_id)
 
 
 def make_signed_ids(*, salt: str, organization_id: int, object_id: int) -> str:

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
-from accounts.forms import ApiKeyForm, InvitationForm, RoleForm, SignUpForm
+from accounts.forms import ApiKeyForm, MemberInvitationForm, RoleForm, SignUpForm
 from accounts.http import OrganizationRequest, SignedInRequest
-from accounts.models import ApiKey, Invitation, User, normalize_email
+from accounts.models import ApiKey, MemberInvitation, User, normalize_email
 from accounts.permissions import admin_required
 from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
 from csplatform.tenancy import current_organization, tenant_context
@@ -51,7 +51,9 @@ def organization_list(request: SignedInRequest) -> HttpResponse:
 
 
 def _members_page(
-    request: OrganizationRequest, invitation_form: InvitationForm | None = None, status: int = 200
+    request: OrganizationRequest,
+    invitation_form: MemberInvitationForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     actor = request.membership
     memberships = selectors.membership_list()
@@ -63,7 +65,7 @@ def _members_page(
     context = {
         "member_rows": rows,
         "invitations": invitations,
-        "invitation_form": invitation_form or InvitationForm(actor=actor),
+        "invitation_form": invitation_form or MemberInvitationForm(actor=actor),
         "invitation_ttl_days": settings.INVITATION_TTL_DAYS,
     }
     return render(request, "accounts/members.html", context, status=status)
@@ -78,7 +80,7 @@ def members(request: OrganizationRequest, org_slug: str) -> HttpResponse:
 @require_POST
 def invitation_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     actor = request.membership
-    form = InvitationForm(request.POST, actor=actor)
+    form = MemberInvitationForm(request.POST, actor=actor)
     if form.is_valid():
         try:
             invitation = services.invitation_create(
@@ -99,7 +101,7 @@ def invitation_create(request: OrganizationRequest, org_slug: str) -> HttpRespon
 def invitation_revoke(
     request: OrganizationRequest, org_slug: str, invitation_id: int
 ) -> HttpResponse:
-    invitation = get_object_or_404(Invitation, pk=invitation_id)
+    invitation = get_object_or_404(MemberInvitation, pk=invitation_id)
     if services.invitation_revoke(invitation=invitation, actor=request.user):
         messages.success(
             request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
@@ -160,7 +162,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     except InvalidTokenError:
         return _invitation_problem(request, _("This invitation link is not valid."), status=404)
     with tenant_context(ref.organization_id) as organization:
-        invitation = Invitation.objects.filter(pk=ref.invitation_id).first()
+        invitation = MemberInvitation.objects.filter(pk=ref.invitation_id).first()
         if invitation is None or not invitation.is_open or not organization.is_active:
             return _invitation_problem(
                 request, _("This invitation is no longer valid."), status=410
@@ -172,7 +174,7 @@ def _invitation_problem(request: HttpRequest, message: str, *, status: int) -> H
     return render(request, "accounts/invitation_problem.html", {"message": message}, status=status)
 
 
-def _invitation_accept_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+def _invitation_accept_step(request: HttpRequest, invitation: MemberInvitation) -> HttpResponse:
     organization = current_organization()
     user = request.user
     context: dict[str, object] = {

@@ -34,7 +34,7 @@ def _seed(organizations: int, per_organization: int, progress: IO[str]) -> list[
     ids = []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TABLE {PLAIN} (LIKE accounts_invitation "
+            f"CREATE TABLE {PLAIN} (LIKE accounts_memberinvitation "
             "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
         )
     now = timezone.now()
@@ -48,7 +48,7 @@ def _seed(organizations: int, per_organization: int, progress: IO[str]) -> list[
         organization = Organization.objects.create(slug=f"bench-{index}", name=f"Bench {index}")
         ids.append(organization.pk)
         with tenant_context(organization), connection.cursor() as cursor:
-            for table in ("accounts_invitation", PLAIN):
+            for table in ("accounts_memberinvitation", PLAIN):
                 cursor.execute(
                     insert.format(table=table),
                     [organization.pk, now, now, per_organization],
@@ -56,7 +56,7 @@ def _seed(organizations: int, per_organization: int, progress: IO[str]) -> list[
         if (index + 1) % 10 == 0:
             progress.write(f"  seeded {index + 1}/{organizations} organizations\n")
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE accounts_invitation; ANALYZE {PLAIN}")
+        cursor.execute(f"ANALYZE accounts_memberinvitation; ANALYZE {PLAIN}")
     return ids
 
 
@@ -93,7 +93,7 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
         organization = Organization(pk=picks[0])
         with tenant_context(organization), connection.cursor() as cursor:
             for _ in picks:
-                cursor.execute(QUERY.format(table="accounts_invitation"), [picks[0], now])
+                cursor.execute(QUERY.format(table="accounts_memberinvitation"), [picks[0], now])
                 cursor.fetchone()
 
     def plain_same_org() -> None:
@@ -105,7 +105,9 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
     def one_context_per_query() -> None:
         for organization_id in picks:
             with tenant_context(Organization(pk=organization_id)), connection.cursor() as cursor:
-                cursor.execute(QUERY.format(table="accounts_invitation"), [organization_id, now])
+                cursor.execute(
+                    QUERY.format(table="accounts_memberinvitation"), [organization_id, now]
+                )
                 cursor.fetchone()
 
     rounds = 3 if quick else 7

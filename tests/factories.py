@@ -20,7 +20,7 @@ from accounts.models import (
     Contact,
     ContactErasure,
     ImportUpload,
-    Invitation,
+    MemberInvitation,
     Membership,
     Note,
     Organization,
@@ -97,11 +97,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.MANAGER
 
 
-class InvitationFactory(factory.django.DjangoModelFactory):
+class MemberInvitationFactory(factory.django.DjangoModelFactory):
     """Call inside tenant_context(org): the organization comes from the context."""
 
     class Meta:
-        model = Invitation
+        model = MemberInvitation
 
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")
     role = Role.MANAGER
@@ -478,7 +478,7 @@ TENANT_FACTORIES = {
     ImportUpload: ImportUploadFactory,
     ApiKey: ApiKeyFactory,
     AuditEvent: AuditEventFactory,
-    Invitation: InvitationFactory,
+    MemberInvitation: MemberInvitationFactory,
     Account: AccountFactory,
     Contact: ContactFactory,
     Subscription: SubscriptionFactory,

@@ -1,9 +1,9 @@
 """The URL catalogue's entries for the organization's settings: members, invitations,
 imports and API keys (see tests/url_catalogue.py)."""
 
-from accounts.models import Account, ApiKey, Invitation
+from accounts.models import Account, ApiKey, MemberInvitation
 from csplatform.tenancy import tenant_context
-from tests.factories import ApiKeyFactory, ImportUploadFactory, InvitationFactory
+from tests.factories import ApiKeyFactory, ImportUploadFactory, MemberInvitationFactory
 
 # url name -> (method, minimum role, status when allowed, POST data)
 ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
@@ -35,7 +35,7 @@ def _viewer_membership(team):
 
 
 def _pending_invitation(team):
-    return _in(team, lambda: Invitation.objects.filter(email="pending@example.com").first())
+    return _in(team, lambda: MemberInvitation.objects.filter(email="pending@example.com").first())
 
 
 def _api_key_named(team, name):
@@ -45,7 +45,7 @@ def _api_key_named(team, name):
 # What each POST changes, read back from the database: True once it took effect.
 EFFECTS: dict = {
     "accounts:invitation_create": lambda team: _in(
-        team, lambda: Invitation.objects.filter(email="new@example.com").exists()
+        team, lambda: MemberInvitation.objects.filter(email="new@example.com").exists()
     ),
     "accounts:member_role": lambda team: _viewer_membership(team).role == "manager",
     "accounts:member_remove": lambda team: _viewer_membership(team) is None,
@@ -68,7 +68,7 @@ def url_kwargs(name, team):
         if name == "accounts:api_key_revoke":
             return {"api_key_id": ApiKeyFactory(name="old").pk}
         if name == "accounts:invitation_revoke":
-            return {"invitation_id": InvitationFactory(email="pending@example.com").pk}
+            return {"invitation_id": MemberInvitationFactory(email="pending@example.com").pk}
     return {}
 
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.tokens import make_invitation_token
 from csplatform.tenancy import tenant_context
-from tests.factories import InvitationFactory
+from tests.factories import MemberInvitationFactory
 from tests.url_catalogue import ORG_ROUTES, objects_of, org_url
 
 ACCOUNTS_ORG_ROUTES = [route for route in ORG_ROUTES if route.name.startswith("accounts:")]
@@ -105,8 +105,8 @@ def _invitation_link(invitation) -> str:
 
 def test_it_writes_nothing_on_a_get_of_a_site_wide_page(team, signed_in, client):
     with tenant_context(team.organization):
-        to_a_member = _invitation_link(InvitationFactory(email=team.viewer.email))
-        to_a_newcomer = _invitation_link(InvitationFactory(email="newcomer@example.com"))
+        to_a_member = _invitation_link(MemberInvitationFactory(email=team.viewer.email))
+        to_a_newcomer = _invitation_link(MemberInvitationFactory(email="newcomer@example.com"))
     anonymous = [reverse("login"), to_a_member, to_a_newcomer]
     assert _writes_on_get(client, anonymous) == []
     member = [reverse("home"), reverse("organization_list"), to_a_member]

@@ -17,13 +17,20 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.audit import audit_event_list, audit_record
-from accounts.models import ApiKey, AuditEvent, AuditLogIsAppendOnly, Invitation, Membership, Role
+from accounts.models import (
+    ApiKey,
+    AuditEvent,
+    AuditLogIsAppendOnly,
+    MemberInvitation,
+    Membership,
+    Role,
+)
 from csplatform.tenancy import TenantScopeError, tenant_context
 from tests.factories import (
     ApiKeyFactory,
     AuditEventFactory,
     ImportUploadFactory,
-    InvitationFactory,
+    MemberInvitationFactory,
     MembershipFactory,
     OrganizationFactory,
 )
@@ -76,7 +83,7 @@ def test_it_records_an_invitation(team, signed_in):
 
 def test_it_records_a_revoked_invitation(team, signed_in):
     with tenant_context(team.organization):
-        invitation = InvitationFactory(email="pending@example.com", role=Role.VIEWER)
+        invitation = MemberInvitationFactory(email="pending@example.com", role=Role.VIEWER)
     signed_in(team.owner).post(
         _url(team, "accounts:invitation_revoke", invitation_id=invitation.pk)
     )
@@ -291,7 +298,7 @@ def test_it_records_nothing_when_the_change_rolls_back(team):
     assert _entries(team.organization) == []
     with tenant_context(team.organization):
         assert not ApiKey.objects.exists()
-        assert not Invitation.objects.exists()
+        assert not MemberInvitation.objects.exists()
     assert _membership(team, "viewer").role == Role.VIEWER
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Invitation
+from accounts.models import MemberInvitation
 from accounts.tasks import purge_stale_invitations, purge_stale_invitations_sweep
 from csplatform.tenancy import tenant_context
-from tests.factories import InvitationFactory, OrganizationFactory
+from tests.factories import MemberInvitationFactory, OrganizationFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -17,13 +17,13 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 def _stale_and_fresh(organization, stale: int):
     long_ago = timezone.now() - timedelta(days=60)
     with tenant_context(organization):
-        InvitationFactory.create_batch(stale, expires_at=long_ago)
-        InvitationFactory()
+        MemberInvitationFactory.create_batch(stale, expires_at=long_ago)
+        MemberInvitationFactory()
 
 
 def _count(organization):
     with tenant_context(organization):
-        return Invitation.objects.count()
+        return MemberInvitation.objects.count()
 
 
 def test_it_runs_a_tenant_task_on_a_worker_for_that_tenant_only(celery_worker_process):

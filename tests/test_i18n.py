@@ -9,7 +9,7 @@ from django.utils import translation
 
 from accounts import services
 from csplatform.tenancy import tenant_context
-from tests.factories import InvitationFactory, OrganizationFactory
+from tests.factories import MemberInvitationFactory, OrganizationFactory
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "locale" / "pt_BR" / "LC_MESSAGES"
 
@@ -59,7 +59,7 @@ def test_it_sends_invitations_in_the_organizations_language(mailoutbox):
     organization = OrganizationFactory(default_locale="pt-br", name="Acme Brasil")
     translation.activate("en")
     with tenant_context(organization):
-        invitation = InvitationFactory()
+        invitation = MemberInvitationFactory()
         assert services.invitation_send_email(invitation_id=invitation.pk)
     [message] = mailoutbox
     assert message.subject == "Convite para participar de Acme Brasil no csplatform"
@@ -72,7 +72,7 @@ def test_it_sends_invitations_in_the_organizations_language(mailoutbox):
 def test_it_sends_an_invitation_email_only_once(mailoutbox):
     organization = OrganizationFactory()
     with tenant_context(organization):
-        invitation = InvitationFactory()
+        invitation = MemberInvitationFactory()
         assert services.invitation_send_email(invitation_id=invitation.pk) is True
         assert services.invitation_send_email(invitation_id=invitation.pk) is False
     assert len(mailoutbox) == 1

@@ -8,10 +8,15 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Role, User
+from accounts.models import MemberInvitation, Membership, Role, User
 from accounts.tokens import make_invitation_token
 from csplatform.tenancy import tenant_context
-from tests.factories import InvitationFactory, MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import (
+    MemberInvitationFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
 
 
 def _link(message) -> str:
@@ -58,14 +63,14 @@ def test_it_emails_an_invitation_that_creates_the_account_and_membership(
     client.logout()
     assert client.get(link).status_code == 410
     with tenant_context(admin.organization):
-        assert Invitation.objects.get().emailed_at is not None
+        assert MemberInvitation.objects.get().emailed_at is not None
 
 
 @pytest.fixture
 def invitation(db):
     organization = OrganizationFactory()
     with tenant_context(organization):
-        return InvitationFactory(email="invitee@example.com", role=Role.VIEWER)
+        return MemberInvitationFactory(email="invitee@example.com", role=Role.VIEWER)
 
 
 def _token(invitation) -> str:
@@ -139,7 +144,7 @@ def test_it_lets_only_owners_invite_owners(team, signed_in):
     assert response.status_code == 400
     assert b"Select a valid choice" in response.content
     with tenant_context(team.organization):
-        assert not Invitation.objects.exists()
+        assert not MemberInvitation.objects.exists()
 
 
 def test_it_replaces_an_open_invitation_when_reinviting(team, signed_in):
@@ -148,7 +153,7 @@ def test_it_replaces_an_open_invitation_when_reinviting(team, signed_in):
     assert client.post(url, {"email": "again@example.com", "role": Role.MANAGER}).status_code == 302
     assert client.post(url, {"email": "AGAIN@example.com", "role": Role.ADMIN}).status_code == 302
     with tenant_context(team.organization):
-        invitations = Invitation.objects.order_by("created_at")
+        invitations = MemberInvitation.objects.order_by("created_at")
         assert [i.status for i in invitations] == ["revoked", "pending"]
         assert invitations.last().role == Role.ADMIN
 
@@ -205,4 +210,4 @@ def test_it_does_not_revoke_another_organizations_invitation(team, signed_in, in
     )
     assert signed_in(team.owner).post(url).status_code == 404
     with tenant_context(invitation.organization_id):
-        assert Invitation.objects.get(pk=invitation.pk).is_open
+        assert MemberInvitation.objects.get(pk=invitation.pk).is_open

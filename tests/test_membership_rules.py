@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import Invitation, Membership, Role
+from accounts.models import MemberInvitation, Membership, Role
 from accounts.tokens import make_invitation_token
 from csplatform.tenancy import tenant_context
 from tests.factories import MembershipFactory
@@ -58,7 +58,7 @@ def test_it_refuses_an_admin_who_invites_an_owner_directly(team):
 def test_it_refuses_an_owner_invitation_once_its_sender_is_no_longer_owner(team, client):
     second_owner = MembershipFactory(organization=team.organization, role=Role.OWNER)
     with tenant_context(team.organization):
-        invitation = Invitation.objects.create(
+        invitation = MemberInvitation.objects.create(
             email="heir@example.com", role=Role.OWNER, invited_by=second_owner.user
         )
     services.membership_change_role(
@@ -105,7 +105,7 @@ def test_it_says_so_when_revoking_an_invitation_that_had_expired(team, signed_in
     from django.utils import timezone
 
     with tenant_context(team.organization):
-        invitation = Invitation.objects.create(
+        invitation = MemberInvitation.objects.create(
             email="late@example.com",
             role=Role.VIEWER,
             expires_at=timezone.now() - timedelta(days=1),
@@ -117,4 +117,4 @@ def test_it_says_so_when_revoking_an_invitation_that_had_expired(team, signed_in
     page = signed_in(team.owner).post(url, follow=True).content.decode()
     assert "had already expired or been used" in page
     with tenant_context(team.organization):
-        assert Invitation.objects.get(pk=invitation.pk).revoked_at is None
+        assert MemberInvitation.objects.get(pk=invitation.pk).revoked_at is None

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from accounts.models import MemberInvitation
 from csplatform import clock
 from csplatform.tenancy import tenant_context
 from journeys.models import Touchpoint
@@ -73,6 +74,7 @@ def test_it_keeps_negative_touchpoints_when_the_response_link_becomes_their_exte
 
 
 SUBSCRIPTION_RULES = ("accounts", "0012_subscription_rules")
+MEMBER_INVITATION = ("accounts", "0013_member_invitation")
 
 
 def _subscriptions(org):
@@ -118,4 +120,44 @@ def test_it_computes_the_mrr_columns_of_the_subscriptions_already_stored():
             cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'csp_next_renewal'")
             assert cursor.fetchone() == (0,)
     finally:
-        _migrate(SUBSCRIPTION_RULES)
+        _migrate(MEMBER_INVITATION)  # the latest: later tests need the renamed table
+
+
+def _row_security(table):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relrowsecurity, c.relforcerowsecurity,"
+            "  (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid),"
+            "  (SELECT count(*) FROM pg_indexes i WHERE i.tablename = c.relname AND i.indexname"
+            "     IN ('invitation_org_expiry_idx', 'invitation_one_open_per_email'))"
+            " FROM pg_class c WHERE c.relname = %s",
+            [table],
+        )
+        return cursor.fetchone()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_invitations_and_their_row_security_when_renamed_member_invitations():
+    _migrate(SUBSCRIPTION_RULES)
+    try:
+        org, other = OrganizationFactory(), OrganizationFactory()
+        for organization, email in ((org, "ana@example.com"), (other, "bia@example.com")):
+            with tenant_context(organization), connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO accounts_invitation (organization_id, email, role, created_at,"
+                    " expires_at) VALUES (%s, %s, 'viewer', %s, %s)",
+                    [organization.pk, email, clock.now(), clock.now()],
+                )
+        _migrate(MEMBER_INVITATION)
+        assert _row_security("accounts_memberinvitation") == (True, True, 1, 2)
+        with tenant_context(org):
+            assert list(MemberInvitation.objects.values_list("email", flat=True)) == [
+                "ana@example.com"
+            ]
+        _migrate(SUBSCRIPTION_RULES)  # and back: the table has its old name, rows and policy
+        assert _row_security("accounts_invitation") == (True, True, 1, 2)
+        with tenant_context(other), connection.cursor() as cursor:
+            cursor.execute("SELECT email FROM accounts_invitation")
+            assert cursor.fetchall() == [("bia@example.com",)]
+    finally:
+        _migrate(MEMBER_INVITATION)

@@ -12,9 +12,9 @@ import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 
-from accounts.models import Invitation
+from accounts.models import MemberInvitation
 from csplatform.tenancy import tenant_context
-from tests.factories import InvitationFactory, MembershipFactory
+from tests.factories import MemberInvitationFactory, MembershipFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.urls")]
 
@@ -35,7 +35,7 @@ def _tenant_setting() -> str | None:
 def organization_with_rows():
     membership = MembershipFactory(role="admin")
     with tenant_context(membership.organization):
-        InvitationFactory.create_batch(3)
+        MemberInvitationFactory.create_batch(3)
     return membership
 
 
@@ -63,7 +63,7 @@ def test_it_forgets_the_tenant_after_a_request_on_the_same_connection(organizati
 def test_it_forgets_the_tenant_after_a_task_on_the_same_connection(organization_with_rows):
     pid_before = _backend_pid()
     with tenant_context(organization_with_rows.organization):
-        assert Invitation.objects.count() == 3
+        assert MemberInvitation.objects.count() == 3
     close_old_connections()
 
     next_request = Client().get("/test/raw-invitation-count/").json()
@@ -73,7 +73,7 @@ def test_it_forgets_the_tenant_after_a_task_on_the_same_connection(organization_
 def test_it_forgets_the_tenant_after_a_failed_unit_of_work(organization_with_rows):
     def failing_unit_of_work():
         with tenant_context(organization_with_rows.organization):
-            assert Invitation.objects.count() == 3
+            assert MemberInvitation.objects.count() == 3
             raise ZeroDivisionError
 
     with pytest.raises(ZeroDivisionError):
@@ -92,5 +92,5 @@ def test_it_writes_nothing_when_a_request_fails(organization_with_rows, how, sta
 
     assert response.status_code == status
     with tenant_context(membership.organization):
-        assert not Invitation.objects.filter(email=f"{how}@example.com").exists()
-        assert Invitation.objects.count() == 3
+        assert not MemberInvitation.objects.filter(email=f"{how}@example.com").exists()
+        assert MemberInvitation.objects.count() == 3

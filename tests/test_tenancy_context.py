@@ -1,9 +1,9 @@
 import pytest
 from django.db import connection, transaction
 
-from accounts.models import Invitation
+from accounts.models import MemberInvitation
 from csplatform.tenancy import TenantScopeError, current_organization, tenant_context
-from tests.factories import InvitationFactory, OrganizationFactory
+from tests.factories import MemberInvitationFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +17,14 @@ def _db_tenant():
 def test_it_restores_the_outer_organization_after_a_nested_block():
     org_a, org_b = OrganizationFactory(), OrganizationFactory()
     with tenant_context(org_a):
-        InvitationFactory()
+        MemberInvitationFactory()
         with tenant_context(org_b):
             assert current_organization() == org_b
             assert _db_tenant() == str(org_b.pk)
-            assert Invitation.objects.count() == 0
+            assert MemberInvitation.objects.count() == 0
         assert current_organization() == org_a
         assert _db_tenant() == str(org_a.pk)
-        assert Invitation.objects.count() == 1
+        assert MemberInvitation.objects.count() == 1
     with pytest.raises(TenantScopeError):
         current_organization()
 
@@ -47,11 +47,11 @@ def test_it_accepts_an_organization_id():
 def test_it_claims_rows_for_the_current_organization_in_bulk():
     organization = OrganizationFactory()
     with tenant_context(organization):
-        created = Invitation.objects.bulk_create(
-            [InvitationFactory.build(), InvitationFactory.build()]
+        created = MemberInvitation.objects.bulk_create(
+            [MemberInvitationFactory.build(), MemberInvitationFactory.build()]
         )
         assert {i.organization_id for i in created} == {organization.pk}
-        assert Invitation.objects.count() == 2
+        assert MemberInvitation.objects.count() == 2
 
 
 def test_it_leaves_no_organization_to_work_queued_for_after_commit(
@@ -62,12 +62,12 @@ def test_it_leaves_no_organization_to_work_queued_for_after_commit(
 
     def after_commit():
         try:
-            seen.append(Invitation.objects.count())
+            seen.append(MemberInvitation.objects.count())
         except TenantScopeError:
             seen.append("raised")
 
     with django_capture_on_commit_callbacks(execute=True), tenant_context(organization):
-        InvitationFactory()
+        MemberInvitationFactory()
         transaction.on_commit(after_commit)
     assert seen == ["raised"]
 
@@ -76,7 +76,7 @@ def test_it_leaves_no_organization_to_work_queued_for_after_commit(
 def test_it_deletes_an_organization_with_its_rows_without_a_tenant_context():
     organization = OrganizationFactory()
     with tenant_context(organization):
-        InvitationFactory.create_batch(2)
+        MemberInvitationFactory.create_batch(2)
 
     organization_id = organization.pk
     organization.delete()
@@ -85,7 +85,7 @@ def test_it_deletes_an_organization_with_its_rows_without_a_tenant_context():
         cursor.execute(
             "SELECT set_config('app.organization_id', %s, false)", [str(organization_id)]
         )
-        cursor.execute("SELECT count(*) FROM accounts_invitation")
+        cursor.execute("SELECT count(*) FROM accounts_memberinvitation")
         remaining = cursor.fetchone()[0]
         cursor.execute("SELECT set_config('app.organization_id', '', false)")
     assert remaining == 0

@@ -44,7 +44,7 @@ def two_tenants(db):
 
 
 def test_it_finds_the_tenant_owned_models():
-    assert "accounts.Invitation" in ids
+    assert "accounts.MemberInvitation" in ids
 
 
 @pytest.mark.parametrize("model", MODELS, ids=ids)

@@ -34,8 +34,8 @@ from tests.factories import (
     ContactFactory,
     CoreFeatureFactory,
     ImportUploadFactory,
-    InvitationFactory,
     LifecycleStageFactory,
+    MemberInvitationFactory,
     MembershipFactory,
     PlaybookFactory,
     SubscriptionFactory,
@@ -115,7 +115,7 @@ def objects_of(organization, marker: str) -> dict:
             "touchpoint_type": TouchpointTypeFactory(name=f"{title} onboarding"),
             "upload": ImportUploadFactory(filename=f"{marker}.csv"),
             "api_key": api_key,
-            "invitation": InvitationFactory(email=f"invitee@{marker}.example"),
+            "invitation": MemberInvitationFactory(email=f"invitee@{marker}.example"),
             "campaign": CampaignFactory(
                 name=f"{title} campaign", survey=SurveyFactory(name=f"{title} survey")
             ),

@@ -4,12 +4,12 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
-from accounts.models import Invitation
+from accounts.models import MemberInvitation
 from csplatform.urls import urlpatterns as application_patterns
 
 
 def write_then_fail(request: HttpRequest, org_slug: str, how: str) -> HttpResponse:
-    Invitation.objects.create(email=f"{how}@example.com", role="viewer")
+    MemberInvitation.objects.create(email=f"{how}@example.com", role="viewer")
     if how == "crash":
         raise RuntimeError("the view failed after writing")
     if how == "not-found":
@@ -20,7 +20,7 @@ def write_then_fail(request: HttpRequest, org_slug: str, how: str) -> HttpRespon
 def raw_invitation_count(request: HttpRequest) -> JsonResponse:
     """A request outside any tenant, reading a tenant table with raw SQL."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), pg_backend_pid() FROM accounts_invitation")
+        cursor.execute("SELECT count(*), pg_backend_pid() FROM accounts_memberinvitation")
         count, backend_pid = cursor.fetchone()
     return JsonResponse({"count": count, "backend_pid": backend_pid})
 

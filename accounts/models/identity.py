@@ -233,15 +233,16 @@ def default_invitation_expiry() -> Any:
     return timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
 
 
-class InvitationStatus(models.TextChoices):
+class MemberInvitationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     ACCEPTED = "accepted", _("Accepted")
     EXPIRED = "expired", _("Expired")
     REVOKED = "revoked", _("Revoked")
 
 
-class Invitation(TenantModel):
-    """An emailed invitation to join an organization with a role, valid until it expires."""
+class MemberInvitation(TenantModel):
+    """An emailed invitation to join an organization with a role, valid until it expires
+    (not a survey invitation: that is surveys.Invitation)."""
 
     email = models.EmailField(_("email address"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
@@ -277,18 +278,18 @@ class Invitation(TenantModel):
         return f"{self.email} ({self.role})"
 
     @property
-    def status(self) -> InvitationStatus:
+    def status(self) -> MemberInvitationStatus:
         if self.accepted_at:
-            return InvitationStatus.ACCEPTED
+            return MemberInvitationStatus.ACCEPTED
         if self.revoked_at:
-            return InvitationStatus.REVOKED
+            return MemberInvitationStatus.REVOKED
         if self.expires_at <= timezone.now():
-            return InvitationStatus.EXPIRED
-        return InvitationStatus.PENDING
+            return MemberInvitationStatus.EXPIRED
+        return MemberInvitationStatus.PENDING
 
     @property
     def is_open(self) -> bool:
-        return self.status == InvitationStatus.PENDING
+        return self.status == MemberInvitationStatus.PENDING
 
 
 class ApiKey(TenantModel):
