@@ -103,7 +103,7 @@ def _recompute_share(
     customers scored)."""
     from accounts.models import Organization
     from csplatform.tenancy import tenant_context
-    from metrics.health import health_recompute
+    from metrics.health.store import health_recompute
     from metrics.services import metrics_recompute
 
     months = from_accounts = 0

@@ -49,7 +49,7 @@ def _largest_organization(admin_dsn: str) -> Any:
 
 def _prepare(organization: Any) -> None:
     from csplatform.tenancy import tenant_context
-    from metrics.health import health_recompute
+    from metrics.health.store import health_recompute
     from metrics.satisfaction import satisfaction_recompute
     from metrics.services import metrics_recompute
 

@@ -24,14 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from metrics.health import (
-    COMPONENTS,
-    Model,
-    customers_on,
-    health_components,
-    health_inputs,
-    health_scores,
-)
+from metrics.health.inputs import customers_on, health_inputs
+from metrics.health.model import COMPONENTS, Model
+from metrics.health.scoring import health_components, health_scores
 
 HORIZON_DAYS = 90
 MONTHS = 12

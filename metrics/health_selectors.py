@@ -10,7 +10,8 @@ import pandas as pd
 from django.db.models import Count, QuerySet
 
 from accounts.models import User
-from metrics.health import COMPONENTS, Model, health_scores
+from metrics.health.model import COMPONENTS, Model
+from metrics.health.scoring import health_scores
 from metrics.models import AccountHealth, HealthBand, HealthComponent, HealthModel
 
 BAND_ORDER = [HealthBand.HEALTHY, HealthBand.NEUTRAL, HealthBand.AT_RISK]
@@ -226,6 +227,6 @@ def health_mix_by_day(*, since: date, owner: User | None = None) -> pd.DataFrame
 
 def health_model_get() -> HealthModel:
     """The current organization's health model, or the defaults (unsaved) while it has
-    none: for the pages' GETs, which write nothing (metrics.health.health_model stores
-    it on the first save or recompute). One query."""
+    none: for the pages' GETs, which write nothing (metrics.health.model.health_model
+    stores it on the first save or recompute). One query."""
     return HealthModel.objects.first() or HealthModel()

@@ -244,7 +244,7 @@ class HealthBand(models.TextChoices):
 class HealthModel(TenantModel):
     """The organization's health model: component weights, bands, the engagement mix and
     the adoption threshold (see docs/metrics.md, Health). One row per organization;
-    `metrics.health.health_model()` creates it with the defaults."""
+    `metrics.health.model.health_model()` creates it with the defaults."""
 
     weights = models.JSONField(_("component weights"), default=default_health_weights)
     healthy_from = models.PositiveSmallIntegerField(_("healthy from"), default=70)

@@ -132,7 +132,7 @@ class AccountFilters:
     stage: str = ""  # a stage key or NO_STAGE
     band: str = ""  # a HealthBand or NO_SCORE
     renewal_days: int | None = None  # renews within this many days after today
-    flag: str = ""  # a triad flag (metrics.health.FLAG_*)
+    flag: str = ""  # a triad flag (metrics.health.scoring.FLAG_*)
     sort: str = "name"  # a key of SORTS, "-" before it for descending
 
 

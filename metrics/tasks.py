@@ -2,7 +2,7 @@ from celery import shared_task
 
 from csplatform.tasks import fan_out, tenant_task
 from metrics import services
-from metrics.health import health_recompute
+from metrics.health.store import health_recompute
 from metrics.playbooks import playbooks_run_and_notify
 from metrics.satisfaction import satisfaction_recompute
 

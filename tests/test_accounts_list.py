@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
-from metrics.health import customers_on
+from metrics.health.inputs import customers_on
 from metrics.portfolio_selectors import account_portfolio
 from metrics.services import subscriptions_frame
 from tests.factories import (

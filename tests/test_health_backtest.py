@@ -8,7 +8,7 @@ import pytest
 
 from csplatform.tenancy import tenant_context
 from metrics.backtest import backtest, backtest_frame
-from metrics.health import Model
+from metrics.health.model import Model
 from tests.factories import (
     AccountFactory,
     DailyUsageFactory,

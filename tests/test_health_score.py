@@ -1,7 +1,9 @@
 """The health score, hand-computed: components, renormalization, bands, the triad, and
 the stored snapshot with its contributions (METRICS.md, Health; docs/metrics.md)."""
 
+import ast
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,17 +11,17 @@ import pytest
 
 from csplatform.tenancy import tenant_context
 from journeys.models import Sentiment
-from metrics.health import (
-    Inputs,
-    Model,
-    customers_on,
+from metrics.health import scoring
+from metrics.health.inputs import Inputs, customers_on
+from metrics.health.model import Model
+from metrics.health.scoring import (
     health_components,
-    health_recompute,
     health_scores,
     percentile,
     satisfaction_points,
     triad_flags,
 )
+from metrics.health.store import health_recompute
 from metrics.health_selectors import account_health, health_band_changes
 from metrics.models import AccountHealth, AdoptionMetrics, HealthModel, TimeToValueCohort
 from tests.factories import (
@@ -96,6 +98,21 @@ def test_it_finds_customers_their_trend_and_next_renewal():
     assert pd.isna(customers.loc[1, "next_renewal"])
     assert customers.loc[2, "next_renewal"] == pd.Timestamp("2027-03-31")
     assert customers.loc[3, "next_renewal"] == pd.Timestamp("2026-11-30")
+
+
+def test_it_keeps_the_scoring_free_of_the_database():
+    """metrics.health.scoring is frames in, frames out: it reads no database and writes
+    nothing, so the back-test and these tests run it on hand-made frames; the loaders
+    (inputs) and the writer (store) do the I/O."""
+    source = Path(scoring.__file__).read_text()
+    nodes = list(ast.walk(ast.parse(source)))
+    imported = {node.module or "" for node in nodes if isinstance(node, ast.ImportFrom)}
+    imported |= {
+        alias.name for node in nodes if isinstance(node, ast.Import) for alias in node.names
+    }
+    assert not {m for m in imported if m.startswith(("django", "metrics.health.store"))}
+    assert ".objects" not in source
+    assert "cursor" not in source
 
 
 def test_it_ranks_engagement_as_mid_rank_percentiles_with_zero_for_no_activity():
@@ -394,7 +411,7 @@ def test_it_previews_how_many_accounts_would_change_band(org, small_portfolio):
 
 
 def test_it_creates_the_default_health_model_once(org):
-    from metrics.health import health_model
+    from metrics.health.model import health_model
 
     with tenant_context(org):
         first, second = health_model(), health_model()

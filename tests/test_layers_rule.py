@@ -44,7 +44,7 @@ def test_it_reads_the_layers_from_the_import_linter_contract():
         ("accounts/privacy.py", 'R = apps.get_model("surveys.Response")\n'),
         ("surveys/models.py", 'link = models.ForeignKey("journeys.Touchpoint", on_delete=x)\n'),
         ("csplatform/tenancy.py", 'O = apps.get_model("accounts", "Organization")\n'),
-        ("metrics/health.py", 'page = apps.get_model("dashboards", "Benchmark")\n'),
+        ("metrics/health/store.py", 'page = apps.get_model("dashboards", "Benchmark")\n'),
     ],
 )
 def test_it_finds_a_model_named_by_string_above_or_beside(tmp_path, path, source):

@@ -31,7 +31,7 @@ from journeys.models import (
 )
 from journeys.rollups import usage_roll_up
 from journeys.usage_purge import usage_events_purge
-from metrics.health import health_recompute
+from metrics.health.store import health_recompute
 from metrics.models import AccountHealth, SatisfactionMetrics
 from metrics.satisfaction import satisfaction_recompute
 from surveys.models import AnswerAttempt, Response, ResponseEdit

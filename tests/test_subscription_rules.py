@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from accounts.models import Subscription
 from csplatform.tenancy import tenant_context
 from metrics import revenue
-from metrics.health import customers_on
+from metrics.health.inputs import customers_on
 from metrics.portfolio_selectors import account_portfolio, subscription_next_renewal
 from metrics.services import subscriptions_frame
 from tests.factories import (

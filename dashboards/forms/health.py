@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from metrics.health import COMPONENTS, ENGAGEMENT_PARTS, Model
+from metrics.health.model import COMPONENTS, ENGAGEMENT_PARTS, Model
 from metrics.models import HealthComponent, HealthModel
 
 ENGAGEMENT_LABELS = {

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from metrics.health import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
+from metrics.health.scoring import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
 from metrics.models import HealthBand
 from metrics.portfolio_selectors import NO_OWNER, NO_SCORE, NO_STAGE, AccountFilters
 

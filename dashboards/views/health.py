@@ -26,12 +26,8 @@ from journeys.models import StageTransition, Task, TaskStatus
 from journeys.selectors import lifecycle_stage_list
 from metrics import health_selectors as selectors
 from metrics.backtest import backtest, backtest_frame
-from metrics.health import (
-    FLAG_ENGAGED_NO_RESULTS,
-    FLAG_HAPPY_UNENGAGED,
-    Model,
-    health_model_update,
-)
+from metrics.health.model import Model, health_model_update
+from metrics.health.scoring import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
 from metrics.models import HealthBand
 
 

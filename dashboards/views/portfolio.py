@@ -32,7 +32,7 @@ from csplatform.tenancy import current_organization
 from dashboards.forms.portfolio import AccountFilterForm
 from journeys.selectors import lifecycle_stage_list
 from metrics import portfolio_selectors as selectors
-from metrics.health import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
+from metrics.health.scoring import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
 from metrics.health_selectors import health_latest_day
 from metrics.models import HealthBand
 from metrics.portfolio_selectors import AccountFilters

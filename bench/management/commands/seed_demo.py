@@ -12,7 +12,7 @@ from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from journeys.models import CoreFeature, ValueMilestone
 from journeys.services import lifecycle_stages_ensure
-from metrics.health import health_model
+from metrics.health.model import health_model
 from metrics.playbooks import playbooks_default
 
 # A demo organization's configuration: the features that make a customer "adopted",

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
 from csplatform.tenancy import tenant_context
-from metrics.health import health_recompute
+from metrics.health.store import health_recompute
 from metrics.playbooks import playbooks_run
 from metrics.satisfaction import satisfaction_recompute
 from metrics.services import metrics_recompute

@@ -1,0 +1,195 @@
+"""The loaders: the inputs of one as-of day, read from the database into frames.
+
+`health_inputs` runs a fixed number of queries per as-of day, each returning at most
+a row per account, from the daily usage rollups (never the raw events), survey
+responses, negative touchpoints, value milestones and subscriptions. A customer is
+an account with a subscription active on the day (`customers_on`, pure over the
+subscriptions frame)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, Min
+
+from accounts.models import Contact
+from csplatform.clock import organization_midnight
+from journeys.models import (
+    CoreFeature,
+    DailyContactUsage,
+    DailyFeatureUsage,
+    DailyUsage,
+    Sentiment,
+    Touchpoint,
+    ValueMilestone,
+)
+from metrics import revenue
+from surveys.models import Response
+
+USAGE_WINDOW_DAYS = 30  # active days, features, contacts: the 30 days ending on D
+TREND_DAYS = 90  # revenue trend: MRR on D against MRR 90 days before
+SUPPORT_WINDOW_DAYS = 90  # negative touchpoints of the 90 days ending on D
+SATISFACTION_MAX_AGE_DAYS = 365  # an older answer no longer speaks for the account
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the components of one as-of day are computed from, one row per account.
+
+    `customers`: account_id, mrr and mrr_before (cents, on D and TREND_DAYS before),
+    next_renewal (datetime64, NaT: none within a quarterly or yearly term);
+    `usage`: account_id, active_days, features_used, core_features_used,
+    active_contacts, contacts; `satisfaction`: account_id, kind, score (the latest
+    answer); `negatives`: account_id, negatives; `milestones_reached`: account_id,
+    reached (milestones), first_day (the first of them); `feature_pairs`: account_id,
+    feature, each feature an account used in the window. Organization-wide: the
+    number of core features and milestones, and whether any touchpoint was recorded
+    in the support window.
+    """
+
+    as_of: date
+    customers: pd.DataFrame
+    usage: pd.DataFrame
+    satisfaction: pd.DataFrame
+    negatives: pd.DataFrame
+    milestones_reached: pd.DataFrame
+    feature_pairs: pd.DataFrame
+    core_features: int
+    milestones: int
+    touchpoints_recorded: bool
+
+
+def _frame(rows: Iterable[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=columns)
+
+
+def customers_on(
+    subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True
+) -> pd.DataFrame:
+    """The customers on `as_of` (a paying subscription active that day): MRR then and
+    TREND_DAYS before, and the account's next renewal (the earliest of its
+    subscriptions', metrics.revenue.next_renewal: the rule of csp_next_renewal).
+    `known_ends` False ignores ends after `as_of`, as they were not known then (the
+    back-test)."""
+    day = np.datetime64(as_of, "D")
+    before = day - np.timedelta64(TREND_DAYS, "D")
+    end = subscriptions["ended_on"].to_numpy(dtype="datetime64[D]")
+    if not known_ends:
+        end = np.where(end > day, np.datetime64("NaT", "D"), end)
+    subs = subscriptions.assign(ended_on=end)
+    start = subs["started_on"].to_numpy(dtype="datetime64[D]")
+    mrr = revenue.subscription_mrr(subs)
+
+    def active(on: np.datetime64) -> np.ndarray:
+        return (start <= on) & (np.isnat(end) | (end > on))
+
+    frame = pd.DataFrame(
+        {
+            "account_id": subs["account_id"].to_numpy(),
+            "mrr": np.where(active(day), mrr, 0),
+            "mrr_before": np.where(active(before), mrr, 0),
+            "next_renewal": revenue.next_renewal(subs, as_of),
+        }
+    )
+    grouped = frame.groupby("account_id").agg(
+        mrr=("mrr", "sum"), mrr_before=("mrr_before", "sum"), next_renewal=("next_renewal", "min")
+    )
+    return grouped[grouped["mrr"] > 0].reset_index()
+
+
+def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True) -> Inputs:
+    """Load the inputs of `as_of` for the current organization: a fixed number of
+    queries, each at most a row per account. (`known_ends`: see customers_on.)"""
+    first_day = as_of - timedelta(days=USAGE_WINDOW_DAYS - 1)
+    end = organization_midnight(as_of + timedelta(days=1))  # the first instant after
+    core = list(CoreFeature.objects.values_list("feature", flat=True))
+    milestones = list(ValueMilestone.objects.values_list("event_name", flat=True))
+
+    active_days = _frame(
+        DailyUsage.objects.filter(day__gte=first_day, day__lte=as_of)
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n"),
+        ["account_id", "active_days"],
+    )
+    # Which features each account used in the window: breadth, core features and the
+    # customers per feature, from one index-only read.
+    feature_pairs = _frame(
+        DailyFeatureUsage.objects.filter(day__gte=first_day, day__lte=as_of)
+        .values_list("account_id", "feature")
+        .distinct(),
+        ["account_id", "feature"],
+    )
+    features = (
+        pd.DataFrame(
+            {
+                "features_used": feature_pairs.groupby("account_id").size(),
+                "core_features_used": feature_pairs[feature_pairs["feature"].isin(core)]
+                .groupby("account_id")
+                .size(),
+            }
+        )
+        .rename_axis("account_id")
+        .reset_index()
+    )
+    active_contacts = _frame(
+        DailyContactUsage.objects.filter(day__gte=first_day, day__lte=as_of)
+        .values("account_id")
+        .annotate(n=Count("contact_id", distinct=True))
+        .values_list("account_id", "n"),
+        ["account_id", "active_contacts"],
+    )
+    # Contacts as they stand (imports record when a contact was loaded, not when it
+    # joined the customer), for past days too: the back-test scores the same depth.
+    contacts = _frame(
+        Contact.objects.values("account_id").annotate(n=Count("id")).values_list("account_id", "n"),
+        ["account_id", "contacts"],
+    )
+    usage = active_days
+    for part in (features, active_contacts, contacts):
+        usage = usage.merge(part, on="account_id", how="outer")
+    usage = usage.fillna(0)
+
+    satisfaction = _frame(
+        Response.objects.filter(
+            responded_at__lt=end,
+            responded_at__gte=end - timedelta(days=SATISFACTION_MAX_AGE_DAYS),
+        )
+        .order_by("account_id", "-responded_at", "-id")
+        .distinct("account_id")
+        .values_list("account_id", "kind", "score"),
+        ["account_id", "kind", "score"],
+    )
+    support_start = end - timedelta(days=SUPPORT_WINDOW_DAYS)
+    touchpoints = Touchpoint.objects.filter(occurred_at__gte=support_start, occurred_at__lt=end)
+    negatives = _frame(
+        touchpoints.filter(sentiment=Sentiment.NEGATIVE)
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n"),
+        ["account_id", "negatives"],
+    )
+    reached = _frame(
+        DailyFeatureUsage.objects.filter(feature__in=milestones, day__lte=as_of)
+        .values("account_id")
+        .annotate(n=Count("feature", distinct=True), first=Min("day"))
+        .values_list("account_id", "n", "first"),
+        ["account_id", "reached", "first_day"],
+    )
+    return Inputs(
+        as_of=as_of,
+        customers=customers_on(subscriptions, as_of, known_ends=known_ends),
+        usage=usage,
+        satisfaction=satisfaction,
+        negatives=negatives,
+        milestones_reached=reached,
+        feature_pairs=feature_pairs,
+        core_features=len(core),
+        milestones=len(milestones),
+        touchpoints_recorded=touchpoints.exists(),
+    )
