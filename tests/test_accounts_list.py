@@ -291,7 +291,7 @@ def test_it_links_the_export_with_the_current_filters(team, signed_in, portfolio
 
 
 def test_it_counts_mrr_and_renewals_as_the_health_score_does(team):
-    """The SQL MRR and next renewal equal metrics.health.customers_on's: month ends,
+    """The SQL MRR and next renewal equal metrics.health.inputs.customers_on's: month ends,
     a leap day, cancellations on file, cents rounded half to even."""
     organization = team.organization
     today = organization_today(organization)
