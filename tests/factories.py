@@ -57,8 +57,7 @@ from metrics.models import (
     SatisfactionMetrics,
     TimeToValueCohort,
 )
-from surveys.models import AnswerAttempt, Campaign, Response, ResponseEdit, Survey
-from surveys.models import Invitation as SurveyInvitation
+from surveys.models import AnswerAttempt, Campaign, Response, ResponseEdit, Survey, SurveyInvitation
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -34,8 +34,7 @@ from journeys.usage_purge import usage_events_purge
 from metrics.health import health_recompute
 from metrics.models import AccountHealth, SatisfactionMetrics
 from metrics.satisfaction import satisfaction_recompute
-from surveys.models import AnswerAttempt, Response, ResponseEdit
-from surveys.models import Invitation as SurveyInvitation
+from surveys.models import AnswerAttempt, Response, ResponseEdit, SurveyInvitation
 from tests.factories import (
     AccountFactory,
     AnswerAttemptFactory,
