@@ -48,7 +48,7 @@ from tests.factories import (
     ResponseFactory,
     SubscriptionFactory,
     SurveyInvitationFactory,
-    TaskFactory,
+    TodoFactory,
     TouchpointFactory,
     UsageEventFactory,
 )
@@ -108,7 +108,7 @@ def _a_person_everywhere(org):
         )
         TouchpointFactory(account=acme, contact=maria, notes="QBR: she wants SSO")
         NoteFactory(account=acme, body=f"Spoke with maria  souza ({EMAIL.upper()}) today.")
-        TaskFactory(account=acme, reason=f"Detractor: {NAME} gave 3")
+        TodoFactory(account=acme, reason=f"Detractor: {NAME} gave 3")
         UsageEventFactory(account=acme, contact=maria, properties={"user": EMAIL, "plan": "pro"})
         DailyContactUsage.objects.create(
             account=acme, contact=maria, day=organization_today(), events=3
