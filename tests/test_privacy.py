@@ -421,6 +421,18 @@ def test_it_exports_only_the_organizations_own_rows_with_a_manifest(tmp_path):
             assert row.get("organization_id", str(mine.pk)) == str(mine.pk)
 
 
+def test_it_exports_the_to_dos_and_survey_invitations_under_their_model_names(tmp_path):
+    mine, _theirs = _two_organizations_with_data()
+    output = tmp_path / "mine.zip"
+    call_command(
+        "export_organization", organization=mine.slug, output=str(output), stdout=io.StringIO()
+    )
+    manifest, tables = _read_export(output.read_bytes())
+    assert {"journeys/todo.csv", "surveys/surveyinvitation.csv"} <= set(tables)
+    assert not {"journeys/task.csv", "surveys/invitation.csv"} & set(tables)
+    assert manifest["schema_version"] == 2  # the files' names changed from version 1
+
+
 def test_it_never_exports_api_key_hashes_or_passwords(tmp_path):
     mine, _theirs = _two_organizations_with_data()
     output = tmp_path / "mine.zip"
