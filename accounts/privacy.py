@@ -53,7 +53,10 @@ EXPORT_EXCLUDED_COLUMNS: dict[type[Model], set[str]] = {
     ApiKey: {"hashed_key"},
     ImportUpload: {"content"},
 }
-EXPORT_SCHEMA_VERSION = 1
+# 2: the to-dos' and survey invitations' files follow their models' new names
+# (journeys/task.csv → journeys/todo.csv, surveys/invitation.csv →
+# surveys/surveyinvitation.csv).
+EXPORT_SCHEMA_VERSION = 2
 
 # Where a contact's own identity lives, or another person's: the sweep leaves these
 # columns alone (the contact rows are deleted; a namesake at another account is

@@ -43,7 +43,7 @@ def _invitations(count: int) -> list[str]:
     """An organization with `count` contacts, each sent an NPS invitation; their paths."""
     from accounts.models import Account, Contact, Organization
     from csplatform.tenancy import tenant_context
-    from surveys.models import Campaign, Invitation, Survey
+    from surveys.models import Campaign, Survey, SurveyInvitation
     from surveys.tokens import make_answer_token
 
     organization = Organization.objects.create(
@@ -58,8 +58,8 @@ def _invitations(count: int) -> list[str]:
         contacts = Contact.objects.bulk_create(
             Contact(account=account, email=f"c{n}@customer.example") for n in range(count)
         )
-        invitations = Invitation.objects.bulk_create(
-            Invitation(campaign=campaign, contact=c, status="sent") for c in contacts
+        invitations = SurveyInvitation.objects.bulk_create(
+            SurveyInvitation(campaign=campaign, contact=c, status="sent") for c in contacts
         )
     return [
         f"/s/{make_answer_token(organization_id=organization.pk, invitation_id=i.pk)}/"

@@ -14,9 +14,9 @@ from dashboards.views import (
     portfolio,
     revenue,
     surveys,
+    todos,
     workspace,
 )
-from dashboards.views import tasks as todos
 
 dashboard_patterns = [
     path("", workspace.home, name="home"),
@@ -62,9 +62,9 @@ journey_patterns = [
 ]
 
 todo_patterns = [
-    path("", todos.task_list, name="list"),
-    path("<int:task_id>/complete/", todos.task_complete, name="complete"),
-    path("<int:task_id>/snooze/", todos.task_snooze, name="snooze"),
+    path("", todos.todo_list, name="list"),
+    path("<int:todo_id>/complete/", todos.todo_complete, name="complete"),
+    path("<int:todo_id>/snooze/", todos.todo_snooze, name="snooze"),
     path("playbooks/", todos.playbooks, name="playbooks"),
     path("playbooks/new/", todos.playbook_create, name="playbook_create"),
     path("playbooks/defaults/", todos.playbook_defaults, name="playbook_defaults"),
@@ -84,6 +84,6 @@ survey_patterns = [
 urlpatterns = [
     path("", include((dashboard_patterns, "dashboards"))),
     path("journey/", include((journey_patterns, "journeys"))),
-    path("tasks/", include((todo_patterns, "tasks"))),
+    path("tasks/", include((todo_patterns, "todos"))),
     path("surveys/", include((survey_patterns, "surveys"))),
 ]

@@ -302,7 +302,7 @@ class CoreFeature(TenantModel):
         return self.feature
 
 
-# --- playbooks and the tasks they open ---------------------------------------------------
+# --- playbooks and the to-dos they open ---------------------------------------------------
 
 
 class PlaybookTrigger(models.TextChoices):
@@ -357,13 +357,14 @@ class Playbook(TenantModel):
         return self.name
 
 
-class TaskStatus(models.TextChoices):
+class TodoStatus(models.TextChoices):
     OPEN = "open", _("Open")
     DONE = "done", _("Done")
 
 
-class Task(TenantModel):
-    """Something a CS manager should do for an account, opened by a playbook or by hand.
+class Todo(TenantModel):
+    """A to-do ("task" on screen; in the code a task is a Celery task): something a CS
+    manager should do for an account, opened by a playbook or by hand.
 
     A playbook opens at most one open task per account (a constraint), and never twice
     for the same occurrence (`trigger_key`: the response, the renewal date, the day of
@@ -393,7 +394,7 @@ class Task(TenantModel):
     reason_params = models.JSONField(default=dict, blank=True)
     custom_reason = models.TextField(_("why"), blank=True)
     status = models.CharField(
-        _("status"), max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN
+        _("status"), max_length=8, choices=TodoStatus.choices, default=TodoStatus.OPEN
     )
     snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -409,18 +410,18 @@ class Task(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "playbook", "account"],
                 condition=models.Q(status="open"),
-                name="task_one_open_per_playbook",
+                name="todo_one_open_per_playbook",
             ),
             models.UniqueConstraint(
                 fields=["organization", "playbook", "account", "trigger_key"],
-                name="task_once_per_occurrence",
+                name="todo_once_per_occurrence",
             ),
-            key_or_text(key="title_key", text="custom_title", name="task_title_key_or_text"),
-            key_or_text(key="reason_key", text="custom_reason", name="task_reason_key_or_text"),
+            key_or_text(key="title_key", text="custom_title", name="todo_title_key_or_text"),
+            key_or_text(key="reason_key", text="custom_reason", name="todo_reason_key_or_text"),
         ]
         indexes = [
-            models.Index(fields=["organization", "assignee", "status", "due_on"], name="task_idx"),
-            models.Index(fields=["organization", "account", "status"], name="task_account_idx"),
+            models.Index(fields=["organization", "assignee", "status", "due_on"], name="todo_idx"),
+            models.Index(fields=["organization", "account", "status"], name="todo_account_idx"),
         ]
 
     title = stored_text(key="title_key", custom="custom_title")

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from csplatform.tasks import fan_out, tenant_task
-from journeys import rollups, task_services
+from journeys import rollups, todo_services
 
 
 @tenant_task(debounced=True)
@@ -16,11 +16,13 @@ def roll_up_usage_sweep() -> int:
     return fan_out(roll_up_usage)
 
 
-@tenant_task()
-def email_new_tasks(task_ids: list[int]) -> int:
-    """Email the assignees of new playbook tasks (queued by
+# Registered under its name from before the to-do model was renamed: outbox messages
+# already stored name the task by this string (csplatform.outbox), and must still run.
+@tenant_task(name="journeys.tasks.email_new_tasks")
+def email_new_todos(todo_ids: list[int]) -> int:
+    """Email the assignees of new playbook to-dos (queued by
     metrics.playbooks.playbooks_run_and_notify); returns the emails sent."""
-    return task_services.new_tasks_email_send(task_ids)
+    return todo_services.new_todos_email_send(todo_ids)
 
 
 @shared_task(name="journeys.tasks.purge_usage_events", acks_late=True)

@@ -77,7 +77,7 @@ def _load_test_setup(organization: Any, config: Config, password: str) -> dict[s
     from accounts.models import Account, Contact, Role
     from accounts.services import api_key_create, membership_add, user_get_or_create
     from csplatform.tenancy import tenant_context
-    from surveys.models import Campaign, Invitation, Survey
+    from surveys.models import Campaign, Survey, SurveyInvitation
     from surveys.tokens import make_answer_token
 
     email = f"manager@{organization.slug}.loadtest.example"
@@ -103,8 +103,9 @@ def _load_test_setup(organization: Any, config: Config, password: str) -> dict[s
             )
             for n in range(config.invitations)
         )
-        invitations = Invitation.objects.bulk_create(
-            Invitation(campaign=campaign, contact=contact, status="sent") for contact in respondents
+        invitations = SurveyInvitation.objects.bulk_create(
+            SurveyInvitation(campaign=campaign, contact=contact, status="sent")
+            for contact in respondents
         )
     return {
         "id": organization.pk,

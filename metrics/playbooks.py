@@ -33,7 +33,7 @@ from csplatform.clock import organization_midnight, organization_today
 from csplatform.tasks import enqueue_on_commit
 from csplatform.tenancy import current_organization
 from csplatform.texts import message_define
-from journeys.models import Playbook, PlaybookTrigger, TaskStatus
+from journeys.models import Playbook, PlaybookTrigger, TodoStatus
 from metrics.models import HealthBand
 
 # N when a playbook that takes one has none (docs/playbooks.md).
@@ -44,7 +44,7 @@ DEFAULT_DAYS = {
     PlaybookTrigger.TTV_OVERDUE: 30,
 }
 # The rules whose N is in their very name ("within N days", "for N days"): a playbook
-# of these must state it (dashboards.forms.tasks.PlaybookForm); the defaults above only
+# of these must state it (dashboards.forms.todos.PlaybookForm); the defaults above only
 # cover rows written otherwise.
 DAYS_REQUIRED = {PlaybookTrigger.RENEWAL, PlaybookTrigger.INACTIVE, PlaybookTrigger.TTV_OVERDUE}
 TRIAD_FLAGS = ("happy_unengaged", "engaged_no_results")
@@ -262,22 +262,22 @@ _RULES = {
 
 
 @dataclass(frozen=True)
-class NewTask:
+class NewTodo:
     id: int
     needs_email: bool  # its playbook emails the assignee, and it has one
 
 
-def _open_tasks(playbook: Playbook, today: date, now: datetime) -> list[NewTask]:
+def _open_todos(playbook: Playbook, today: date, now: datetime) -> list[NewTodo]:
     q = _Statement()
     matches = _RULES[PlaybookTrigger(playbook.trigger)](q, today, playbook.days)
     sql = f"""
-    INSERT INTO journeys_task (organization_id, title_key, custom_title, account_id,
+    INSERT INTO journeys_todo (organization_id, title_key, custom_title, account_id,
                                assignee_id, due_on, playbook_id, trigger_key, reason_key,
                                reason_params, custom_reason, status, created_at)
     SELECT {q.param(playbook.organization_id)}, {q.param(playbook.task_title_key)},
            {q.param(playbook.custom_task_title)}, a.id, member.user_id,
            {q.param(today + timedelta(days=playbook.due_in_days))}, {q.param(playbook.pk)},
-           m.trigger_key, m.reason_key, m.reason_params, '', {q.param(TaskStatus.OPEN.value)},
+           m.trigger_key, m.reason_key, m.reason_params, '', {q.param(TodoStatus.OPEN.value)},
            {q.param(now)}
     FROM ({matches}) m
     JOIN accounts_account a ON a.id = m.account_id
@@ -293,18 +293,18 @@ def _open_tasks(playbook: Playbook, today: date, now: datetime) -> list[NewTask]
     with connection.cursor() as cursor:
         cursor.execute(sql, q.params)
         return [
-            NewTask(id=row[0], needs_email=playbook.email_assignee and row[1])
+            NewTodo(id=row[0], needs_email=playbook.email_assignee and row[1])
             for row in cursor.fetchall()
         ]
 
 
-def _run(today: date | None) -> list[NewTask]:
+def _run(today: date | None) -> list[NewTodo]:
     today = today or organization_today()
     now = timezone.now()
-    created: list[NewTask] = []
+    created: list[NewTodo] = []
     # Titles and reasons are stored as keys: each reader sees them in their language.
     for playbook in Playbook.objects.filter(is_active=True).order_by("pk"):
-        created.extend(_open_tasks(playbook, today, now))
+        created.extend(_open_todos(playbook, today, now))
     return created
 
 
@@ -316,20 +316,20 @@ def playbooks_run(*, today: date | None = None) -> list[int]:
     again: an account with an open task of the playbook, or whose occurrence already
     had one, gets none.
     """
-    return [task.id for task in _run(today)]
+    return [todo.id for todo in _run(today)]
 
 
 def playbooks_run_and_notify(*, today: date | None = None) -> list[int]:
     """`playbooks_run`, then (once the transaction commits) email the new tasks whose
-    playbook emails the assignee (journeys.tasks.email_new_tasks). Returns the new
+    playbook emails the assignee (journeys.tasks.email_new_todos). Returns the new
     tasks' ids."""
-    from journeys.tasks import email_new_tasks
+    from journeys.tasks import email_new_todos
 
     created = _run(today)
-    to_email = [task.id for task in created if task.needs_email]
+    to_email = [todo.id for todo in created if todo.needs_email]
     if to_email:
-        enqueue_on_commit(email_new_tasks, current_organization().pk, to_email)
-    return [task.id for task in created]
+        enqueue_on_commit(email_new_todos, current_organization().pk, to_email)
+    return [todo.id for todo in created]
 
 
 # The default playbooks, one per rule: (rule, name, task title, due in days, email the

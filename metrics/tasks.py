@@ -22,13 +22,13 @@ def recompute_metrics_full() -> dict[str, object]:
     result = services.metrics_recompute(full=True)
     satisfaction = satisfaction_recompute()
     health = health_recompute()
-    tasks = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
+    todos = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
     return {
         "months": result.months,
         "cohorts": result.cohorts,
         "satisfaction": satisfaction,
         "health": health.accounts,
-        "tasks": len(tasks),
+        "todos": len(todos),
     }
 
 
@@ -45,8 +45,8 @@ def recompute_health() -> dict[str, object]:
     """Recompute today's health snapshot, then run the playbooks on it (queued,
     debounced, on any change the score reads)."""
     health = health_recompute()
-    tasks = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
-    return {"accounts": health.accounts, "bands": health.bands, "tasks": len(tasks)}
+    todos = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
+    return {"accounts": health.accounts, "bands": health.bands, "todos": len(todos)}
 
 
 @shared_task(name="metrics.tasks.recompute_metrics_sweep")

@@ -114,7 +114,7 @@ class Campaign(TenantModel):
         return self.name
 
 
-class InvitationStatus(models.TextChoices):
+class SurveyInvitationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     SKIPPED = "skipped", _("Skipped")
@@ -128,7 +128,7 @@ class SkipReason(models.TextChoices):
     REFUSED = "refused", _("The mail server refused the address.")
 
 
-class Invitation(TenantModel):
+class SurveyInvitation(TenantModel):
     """One contact asked once, in one send of a campaign. Its signed token is the link."""
 
     campaign = models.ForeignKey(
@@ -144,8 +144,8 @@ class Invitation(TenantModel):
     status = models.CharField(
         _("status"),
         max_length=8,
-        choices=InvitationStatus.choices,
-        default=InvitationStatus.PENDING,
+        choices=SurveyInvitationStatus.choices,
+        default=SurveyInvitationStatus.PENDING,
     )
     skip_reason = models.CharField(
         _("why skipped"), max_length=16, choices=SkipReason.choices, blank=True
@@ -177,7 +177,7 @@ class Response(TenantModel):
     accounts.signals.feedback_recorded): no foreign key, so neither app imports the other."""
 
     invitation = models.OneToOneField(
-        Invitation, on_delete=models.DB_CASCADE, related_name="response", null=True
+        SurveyInvitation, on_delete=models.DB_CASCADE, related_name="response", null=True
     )
     import_key = models.UUIDField(_("import key"), null=True, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.DB_CASCADE, related_name="+")
@@ -228,7 +228,7 @@ class AnswerAttempt(TenantModel):
     """Every score a page submitted on its own (JavaScript), kept a while to tell a mail
     scanner's burst of different scores from a person's click."""
 
-    invitation = models.ForeignKey(Invitation, on_delete=models.DB_CASCADE, related_name="+")
+    invitation = models.ForeignKey(SurveyInvitation, on_delete=models.DB_CASCADE, related_name="+")
     score = models.SmallIntegerField()
     at = models.DateTimeField(auto_now_add=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from surveys.models import AnswerAttempt, Invitation, Response, ResponseEdit
+from surveys.models import AnswerAttempt, Response, ResponseEdit, SurveyInvitation
 
 
 def _responses_of(contact_ids: list[int]) -> QuerySet[Response]:
@@ -30,15 +30,15 @@ def contact_survey_rows_erase(*, contact_ids: list[int]) -> dict[str, int]:
     removed["answer_attempts"] = AnswerAttempt.objects.filter(
         invitation__contact_id__in=contact_ids
     ).delete()[0]
-    removed["survey_invitations"] = Invitation.objects.filter(contact_id__in=contact_ids).delete()[
-        0
-    ]
+    removed["survey_invitations"] = SurveyInvitation.objects.filter(
+        contact_id__in=contact_ids
+    ).delete()[0]
     return removed
 
 
 def contact_survey_rows_count(*, contact_ids: list[int]) -> dict[str, int]:
     """How many invitations and responses erasing the contacts would touch."""
     return {
-        "invitations": Invitation.objects.filter(contact_id__in=contact_ids).count(),
+        "invitations": SurveyInvitation.objects.filter(contact_id__in=contact_ids).count(),
         "responses": _responses_of(contact_ids).count(),
     }

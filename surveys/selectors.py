@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from surveys.models import Campaign, InvitationStatus, Response
+from surveys.models import Campaign, Response, SurveyInvitationStatus
 
 
 def verbatims(kind: str, search: str = "") -> QuerySet[Response]:
@@ -24,9 +24,9 @@ def verbatims(kind: str, search: str = "") -> QuerySet[Response]:
 def campaign_rates() -> list[dict[str, Any]]:
     """Each campaign with its invitations sent, skipped and answered, and the rate."""
     campaigns = Campaign.objects.select_related("survey").annotate(
-        sent=Count("invitations", filter=Q(invitations__status=InvitationStatus.SENT)),
-        skipped=Count("invitations", filter=Q(invitations__status=InvitationStatus.SKIPPED)),
-        pending=Count("invitations", filter=Q(invitations__status=InvitationStatus.PENDING)),
+        sent=Count("invitations", filter=Q(invitations__status=SurveyInvitationStatus.SENT)),
+        skipped=Count("invitations", filter=Q(invitations__status=SurveyInvitationStatus.SKIPPED)),
+        pending=Count("invitations", filter=Q(invitations__status=SurveyInvitationStatus.PENDING)),
         answered=Count("invitations__response"),
     )
     return [

@@ -35,7 +35,7 @@ from csplatform.clock import local_today, organization_midnight
 from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit, organization_lock
 from csplatform.tenancy import current_organization
-from surveys.models import Campaign, Invitation, InvitationStatus, SkipReason
+from surveys.models import Campaign, SkipReason, SurveyInvitation, SurveyInvitationStatus
 from surveys.tokens import make_answer_token
 from surveys.views import LANGUAGES
 
@@ -50,7 +50,7 @@ class SendPlan:
 _PLAN = """
 WITH audience AS (
     SELECT c.id AS contact_id, c.account_id, c.opted_out_at,
-           (SELECT max(coalesce(i.sent_at, i.created_at)) FROM surveys_invitation i
+           (SELECT max(coalesce(i.sent_at, i.created_at)) FROM surveys_surveyinvitation i
             WHERE i.contact_id = c.id AND i.status IN ('pending', 'sent')) AS last_sent
     FROM accounts_contact c
     JOIN accounts_account a ON a.id = c.account_id
@@ -60,7 +60,7 @@ WITH audience AS (
 ),
 sent_this_month AS (
     SELECT c.account_id, count(*) AS n
-    FROM surveys_invitation i JOIN accounts_contact c ON c.id = i.contact_id
+    FROM surveys_surveyinvitation i JOIN accounts_contact c ON c.id = i.contact_id
     WHERE i.status IN ('pending', 'sent')
       AND coalesce(i.sent_at, i.created_at) >= %(month_start)s
     GROUP BY c.account_id
@@ -78,7 +78,7 @@ ranked AS (
            ) AS nth
     FROM judged j LEFT JOIN sent_this_month m ON m.account_id = j.account_id
 )
-INSERT INTO surveys_invitation (organization_id, campaign_id, send_number, contact_id,
+INSERT INTO surveys_surveyinvitation (organization_id, campaign_id, send_number, contact_id,
                                 status, skip_reason, created_at)
 SELECT %(organization)s, %(campaign)s, %(send)s, contact_id,
        CASE WHEN early_reason IS NOT NULL OR nth > %(cap)s THEN 'skipped' ELSE 'pending' END,
@@ -104,7 +104,9 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
 
     organization = current_organization()
     organization_lock("surveys.sending.campaign_send_start")
-    waiting = Invitation.objects.filter(campaign=campaign, status=InvitationStatus.PENDING).count()
+    waiting = SurveyInvitation.objects.filter(
+        campaign=campaign, status=SurveyInvitationStatus.PENDING
+    ).count()
     if waiting:
         raise StillSending(
             _("“%(name)s” is still sending: %(count)s emails are waiting to go out.")
@@ -112,7 +114,7 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
             code="sending",
         )
     now = now or timezone.now()
-    last = Invitation.objects.filter(campaign=campaign).aggregate(n=Max("send_number"))["n"]
+    last = SurveyInvitation.objects.filter(campaign=campaign).aggregate(n=Max("send_number"))["n"]
     send_number = (last or 0) + 1
     today = local_today(organization.time_zone, at=now)  # its month
     with connection.cursor() as cursor:
@@ -137,32 +139,34 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
 
 def send_plan(campaign: Campaign, send_number: int) -> SendPlan:
     rows = (
-        Invitation.objects.filter(campaign=campaign, send_number=send_number)
+        SurveyInvitation.objects.filter(campaign=campaign, send_number=send_number)
         .values_list("status", "skip_reason")
         .order_by()
     )
     pending = 0
     skipped: dict[str, int] = {}
     for status, reason in rows:
-        if status == InvitationStatus.SKIPPED:
+        if status == SurveyInvitationStatus.SKIPPED:
             skipped[reason] = skipped.get(reason, 0) + 1
-        elif status == InvitationStatus.PENDING:
+        elif status == SurveyInvitationStatus.PENDING:
             pending += 1
     return SendPlan(send_number, pending, skipped)
 
 
-def _token(invitation: Invitation) -> str:
+def _token(invitation: SurveyInvitation) -> str:
     return make_answer_token(
         organization_id=invitation.organization_id, invitation_id=invitation.pk
     )
 
 
-def answer_url(invitation: Invitation, score: int | None = None) -> str:
+def answer_url(invitation: SurveyInvitation, score: int | None = None) -> str:
     url = settings.SITE_URL + reverse("public_surveys:answer", args=[_token(invitation)])
     return url if score is None else f"{url}?score={score}"
 
 
-def invitation_email(invitation: Invitation, *, reminder: bool = False) -> EmailMultiAlternatives:
+def invitation_email(
+    invitation: SurveyInvitation, *, reminder: bool = False
+) -> EmailMultiAlternatives:
     """The survey email, in the contact's language: the question, the scale as buttons
     (each a link with its score), and a one-click unsubscribe. A reminder says so in
     its subject and has a Message-ID of its own."""
@@ -206,9 +210,9 @@ def invitation_send_next(campaign_id: int) -> bool:
     False when none is left (or every one left is held by another worker)."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("contact", "campaign__survey")
-            .filter(campaign_id=campaign_id, status=InvitationStatus.PENDING)
+            .filter(campaign_id=campaign_id, status=SurveyInvitationStatus.PENDING)
             .order_by("pk")
             .first()
         )
@@ -216,7 +220,7 @@ def invitation_send_next(campaign_id: int) -> bool:
             return False
         if invitation.contact.opted_out_at is not None:  # opted out since the send began
             invitation.status, invitation.skip_reason = (
-                InvitationStatus.SKIPPED,
+                SurveyInvitationStatus.SKIPPED,
                 SkipReason.OPTED_OUT,
             )
             invitation.save(update_fields=["status", "skip_reason"])
@@ -229,11 +233,11 @@ def invitation_send_next(campaign_id: int) -> bool:
             # written in an SMTP envelope, such as a non-ASCII local part): say so and go
             # on with the others. (Any other error rolls back: the invitation stays
             # pending and is tried again.)
-            invitation.status = InvitationStatus.FAILED
+            invitation.status = SurveyInvitationStatus.FAILED
             invitation.skip_reason = SkipReason.REFUSED
             invitation.save(update_fields=["status", "skip_reason"])
             return True
-        invitation.status, invitation.sent_at = InvitationStatus.SENT, timezone.now()
+        invitation.status, invitation.sent_at = SurveyInvitationStatus.SENT, timezone.now()
         invitation.save(update_fields=["status", "sent_at"])
         return True
 
@@ -247,7 +251,9 @@ def campaign_due(campaign: Campaign, now: datetime) -> bool:
     if campaign.repeat_every_days:
         period = timedelta(days=campaign.repeat_every_days)
         latest += period * ((now - campaign.starts_at) // period)
-    last_send = Invitation.objects.filter(campaign=campaign).aggregate(at=Max("created_at"))["at"]
+    last_send = SurveyInvitation.objects.filter(campaign=campaign).aggregate(at=Max("created_at"))[
+        "at"
+    ]
     return last_send is None or last_send < latest
 
 
@@ -267,7 +273,7 @@ def campaigns_start_due(now: datetime | None = None) -> list[tuple[Campaign, Sen
 def campaigns_still_sending() -> list[int]:
     """The current organization's campaigns with invitations waiting to be emailed."""
     return list(
-        Invitation.objects.filter(status=InvitationStatus.PENDING)
+        SurveyInvitation.objects.filter(status=SurveyInvitationStatus.PENDING)
         .values_list("campaign_id", flat=True)
         .distinct()
     )
@@ -283,11 +289,11 @@ def invitation_remind_next(campaign_id: int, now: datetime | None = None) -> boo
         if campaign is None or not campaign.remind_after_days:
             return False
         invitation = (
-            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("contact", "campaign__survey")
             .filter(
                 campaign_id=campaign_id,
-                status=InvitationStatus.SENT,
+                status=SurveyInvitationStatus.SENT,
                 reminded_at__isnull=True,
                 response__isnull=True,
                 contact__opted_out_at__isnull=True,
@@ -312,8 +318,8 @@ def campaigns_with_reminders_due(now: datetime | None = None) -> list[int]:
         output_field=DateTimeField(),
     )
     rows = (
-        Invitation.objects.filter(
-            status=InvitationStatus.SENT,
+        SurveyInvitation.objects.filter(
+            status=SurveyInvitationStatus.SENT,
             reminded_at__isnull=True,
             response__isnull=True,
             contact__opted_out_at__isnull=True,

@@ -19,9 +19,9 @@ from csplatform.batches import RowError, RowsRejected, WriteResult
 from surveys.models import (
     SCALES,
     AnswerAttempt,
-    Invitation,
     Response,
     ResponseEdit,
+    SurveyInvitation,
     SurveyKind,
     is_negative,
 )
@@ -45,7 +45,7 @@ class Recorded:
     closed: bool = False
 
 
-def _validate(invitation: Invitation, score: int, comment: str | None) -> None:
+def _validate(invitation: SurveyInvitation, score: int, comment: str | None) -> None:
     survey = invitation.campaign.survey
     if score not in survey.scale:
         raise ValidationError(
@@ -61,10 +61,10 @@ def _validate(invitation: Invitation, score: int, comment: str | None) -> None:
         )
 
 
-def invitation_for_answer(invitation_id: int, *, lock: bool) -> Invitation | None:
+def invitation_for_answer(invitation_id: int, *, lock: bool) -> SurveyInvitation | None:
     """The invitation with its survey and contact, in one query; `lock` (inside a
     transaction) also takes its row lock, so answers to it are recorded one at a time."""
-    invitations = Invitation.objects.select_related("campaign__survey", "contact")
+    invitations = SurveyInvitation.objects.select_related("campaign__survey", "contact")
     if lock:
         invitations = invitations.select_for_update(of=("self",))
     return invitations.filter(pk=invitation_id).first()
@@ -72,7 +72,7 @@ def invitation_for_answer(invitation_id: int, *, lock: bool) -> Invitation | Non
 
 def response_record(
     *,
-    invitation: Invitation,
+    invitation: SurveyInvitation,
     score: int,
     comment: str | None = None,
     automatic: bool,
@@ -107,12 +107,14 @@ def response_record(
 # `closed`), so an error aborts the caller's transaction only when it would anyway.
 @transaction.atomic(savepoint=False)
 def _record(
-    invitation: Invitation, score: int, comment: str | None, *, automatic: bool, locked: bool
+    invitation: SurveyInvitation, score: int, comment: str | None, *, automatic: bool, locked: bool
 ) -> Recorded:
     if not locked:
         # One answer at a time per invitation (its row locked, nothing else); the unique
         # constraint backs it up.
-        Invitation.objects.select_for_update().filter(pk=invitation.pk).values_list("pk").get()
+        SurveyInvitation.objects.select_for_update().filter(pk=invitation.pk).values_list(
+            "pk"
+        ).get()
     now = timezone.now()
     existing = Response.objects.filter(invitation=invitation).first()
     if automatic:
@@ -138,7 +140,7 @@ def _record(
 
 
 def _create(
-    invitation: Invitation, score: int, comment: str, *, automatic: bool, now: datetime
+    invitation: SurveyInvitation, score: int, comment: str, *, automatic: bool, now: datetime
 ) -> Response:
     survey = invitation.campaign.survey
     contact = invitation.contact

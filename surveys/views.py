@@ -25,7 +25,7 @@ from accounts.models import Organization
 from csplatform.ratelimit import limit_by_client_address
 from csplatform.tenancy import current_organization, tenant_context
 from surveys import services
-from surveys.models import Invitation, Response
+from surveys.models import Response, SurveyInvitation
 from surveys.tokens import ExpiredTokenError, InvalidTokenError, read_answer_token
 
 LANGUAGES = {"en": "en", "pt-br": "pt-br", "pt": "pt-br"}
@@ -43,7 +43,7 @@ def _problem(request: HttpRequest, message: str, *, status: int) -> HttpResponse
 
 
 def _with_invitation(
-    view: Callable[[HttpRequest, Invitation, str], HttpResponse], *, expires: bool = True
+    view: Callable[[HttpRequest, SurveyInvitation, str], HttpResponse], *, expires: bool = True
 ) -> Callable[[HttpRequest, str], HttpResponse]:
     """Open the token, enter its organization, find its invitation, speak its contact's
     language; a bad, expired or foreign token gets a page that says so."""
@@ -91,7 +91,7 @@ def _score(value: str | None) -> int | None:
 
 def _page(
     request: HttpRequest,
-    invitation: Invitation,
+    invitation: SurveyInvitation,
     token: str,
     *,
     score: int | None,
@@ -133,7 +133,7 @@ def _page(
 @_rate_limited
 @require_http_methods(["GET", "POST"])
 @_with_invitation
-def answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+def answer(request: HttpRequest, invitation: SurveyInvitation, token: str) -> HttpResponse:
     if request.method == "GET":
         return _page(request, invitation, token, score=_score(request.GET.get("score")))
     score = _score(request.POST.get("score"))
@@ -170,7 +170,7 @@ def answer(request: HttpRequest, invitation: Invitation, token: str) -> HttpResp
 
 @require_http_methods(["GET"])
 @_with_invitation
-def thanks(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+def thanks(request: HttpRequest, invitation: SurveyInvitation, token: str) -> HttpResponse:
     response = Response.objects.filter(invitation=invitation).first()
     if response is None:
         return redirect("public_surveys:answer", token=token)
@@ -193,7 +193,7 @@ def thanks(request: HttpRequest, invitation: Invitation, token: str) -> HttpResp
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 @partial(_with_invitation, expires=False)  # an old email's unsubscribe still works
-def unsubscribe(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+def unsubscribe(request: HttpRequest, invitation: SurveyInvitation, token: str) -> HttpResponse:
     contact = invitation.contact
     done = False
     if request.method == "POST":

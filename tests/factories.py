@@ -40,7 +40,7 @@ from journeys.models import (
     PendingUsageRollup,
     Playbook,
     StageTransition,
-    Task,
+    Todo,
     Touchpoint,
     TouchpointType,
     UsageEvent,
@@ -57,8 +57,7 @@ from metrics.models import (
     SatisfactionMetrics,
     TimeToValueCohort,
 )
-from surveys.models import AnswerAttempt, Campaign, Response, ResponseEdit, Survey
-from surveys.models import Invitation as SurveyInvitation
+from surveys.models import AnswerAttempt, Campaign, Response, ResponseEdit, Survey, SurveyInvitation
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -387,9 +386,9 @@ class PlaybookFactory(factory.django.DjangoModelFactory):
     task_title = "Call the account"
 
 
-class TaskFactory(factory.django.DjangoModelFactory):
+class TodoFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Task
+        model = Todo
 
     title = "Call the account"
     account = factory.SubFactory(AccountFactory)
@@ -459,7 +458,7 @@ TENANT_FACTORIES = {
     ValueMilestone: ValueMilestoneFactory,
     CoreFeature: CoreFeatureFactory,
     Playbook: PlaybookFactory,
-    Task: TaskFactory,
+    Todo: TodoFactory,
     HealthModel: HealthModelFactory,
     AccountHealth: AccountHealthFactory,
     AdoptionMetrics: AdoptionMetricsFactory,

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Subscription, User
 from csplatform.clock import organization_today
-from journeys.models import Task
+from journeys.models import Todo
 from metrics.models import AccountHealth
 from surveys.models import Response
 
@@ -57,8 +57,8 @@ def bulk_portfolio(organization, *, count: int, owner: User, start: int = 0) -> 
                 )
             )
     AccountHealth.objects.bulk_create(snapshots)
-    Task.objects.bulk_create(
-        Task(title=f"Call {n}", account=account, assignee=owner, due_on=today + timedelta(days=2))
+    Todo.objects.bulk_create(
+        Todo(title=f"Call {n}", account=account, assignee=owner, due_on=today + timedelta(days=2))
         for n, account in zip(range(start, start + count), accounts, strict=True)
     )
     Response.objects.bulk_create(

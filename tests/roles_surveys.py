@@ -1,8 +1,7 @@
 """The URL catalogue's entries for the survey pages (see tests/url_catalogue.py)."""
 
 from csplatform.tenancy import tenant_context
-from surveys.models import Campaign, Survey
-from surveys.models import Invitation as SurveyInvitation
+from surveys.models import Campaign, Survey, SurveyInvitation
 from tests.factories import CampaignFactory, ContactFactory, SurveyFactory
 
 # url name -> (method, minimum role, status when allowed, POST data)

@@ -14,7 +14,7 @@ from accounts.models import Note
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from dashboards import account_selectors
-from journeys.models import Task
+from journeys.models import Todo
 from journeys.services import lifecycle_stages_ensure
 from metrics.models import AccountHealth
 from tests.factories import (
@@ -25,7 +25,7 @@ from tests.factories import (
     ResponseFactory,
     StageTransitionFactory,
     SubscriptionFactory,
-    TaskFactory,
+    TodoFactory,
     TouchpointFactory,
 )
 
@@ -104,7 +104,7 @@ def customer(team):
         )
         note = NoteFactory(account=account, author=team.admin, body="Renewal call booked.")
         Note.objects.filter(pk=note.pk).update(created_at=_ago(days=1))
-        TaskFactory(account=account, title="Call about the detractor", assignee=team.manager)
+        TodoFactory(account=account, title="Call about the detractor", assignee=team.manager)
     return account
 
 
@@ -276,7 +276,7 @@ def test_it_escapes_every_user_text(team, signed_in):
         ResponseFactory(invitation__contact=contact, comment=attack)
         TouchpointFactory(account=account, notes=attack)
         SubscriptionFactory(account=account, plan=attack)
-        TaskFactory(account=account, title=attack, reason=attack)
+        TodoFactory(account=account, title=attack, reason=attack)
     client = signed_in(team.manager)
     client.post(_url(team, "account_note", account_id=account.pk), {"body": attack})
     html = client.get(_url(team, account_id=account.pk)).content.decode()
@@ -293,15 +293,15 @@ def test_it_completes_a_task_from_the_page(team, signed_in, customer):
     page_url = _url(team, account_id=customer.pk)
     html = client.get(page_url).content.decode()
     with tenant_context(team.organization):
-        task = Task.objects.get(custom_title="Call about the detractor")
+        todo = Todo.objects.get(custom_title="Call about the detractor")
     complete = reverse(
-        "tasks:complete", kwargs={"org_slug": team.organization.slug, "task_id": task.pk}
+        "todos:complete", kwargs={"org_slug": team.organization.slug, "todo_id": todo.pk}
     )
     assert f'hx-post="{complete}"' in html
-    assert f'hx-target="#task-{task.pk}"' in html
+    assert f'hx-target="#task-{todo.pk}"' in html
 
     row = client.post(complete, {"next": page_url + "#tasks"}, **HTMX).content.decode()
-    assert row.lstrip().startswith(f'<tr id="task-{task.pk}"')
+    assert row.lstrip().startswith(f'<tr id="task-{todo.pk}"')
     assert "Done" in row
     assert "Call about the detractor" not in client.get(page_url).content.decode()
 
@@ -309,15 +309,15 @@ def test_it_completes_a_task_from_the_page(team, signed_in, customer):
 def test_it_completes_a_task_without_javascript_and_comes_back(team, signed_in, customer):
     client = signed_in(team.manager)
     with tenant_context(team.organization):
-        task = Task.objects.get(custom_title="Call about the detractor")
+        todo = Todo.objects.get(custom_title="Call about the detractor")
     complete = reverse(
-        "tasks:complete", kwargs={"org_slug": team.organization.slug, "task_id": task.pk}
+        "todos:complete", kwargs={"org_slug": team.organization.slug, "todo_id": todo.pk}
     )
     back = _url(team, account_id=customer.pk) + "#tasks"
     page = client.post(complete, {"next": back})
     assert (page.status_code, page["Location"]) == (302, back)
     with tenant_context(team.organization):
-        assert Task.objects.get(pk=task.pk).status == "done"
+        assert Todo.objects.get(pk=todo.pk).status == "done"
 
 
 def test_it_answers_404_for_another_organizations_account(team, signed_in):
@@ -361,7 +361,7 @@ def test_it_runs_the_same_queries_for_2_and_200_timeline_items(team, signed_in):
             account = AccountFactory(owner=team.admin)
             ContactFactory(account=account)
             SubscriptionFactory(account=account)
-            TaskFactory(account=account, assignee=team.manager)
+            TodoFactory(account=account, assignee=team.manager)
             _snapshot(
                 account, day=organization_today(team.organization), score=50.0, band="neutral"
             )

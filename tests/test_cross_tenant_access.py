@@ -121,7 +121,7 @@ def test_it_knows_how_to_fill_every_url():
 
 def test_it_finds_the_pages_and_endpoints_it_tries():
     names = {r.name for r in ROUTES}
-    assert {"dashboards:account", "tasks:complete", "accounts:member_role"} <= names
+    assert {"dashboards:account", "todos:complete", "accounts:member_role"} <= names
     assert {"api:account-detail", "api:contact-detail"} <= names
     assert len(ORG_ROUTES_WITH_IDS) >= 20
 

@@ -26,7 +26,7 @@ from dashboards.models import Benchmark
 from dashboards.services import benchmark_list
 from journeys.models import LifecycleStage
 from surveys import campaign_services
-from surveys.models import Invitation
+from surveys.models import SurveyInvitation
 from surveys.sending import StillSending
 from tests.factories import (
     CampaignFactory,
@@ -210,7 +210,7 @@ def test_it_queues_nothing_and_audits_nothing_for_a_send_refused(team):
             campaign_services.campaign_send(campaign=campaign, actor=team.admin)
         assert not OutboxMessage.objects.exists()
         assert AuditEvent.objects.filter(action=AuditEvent.Action.CAMPAIGN_SENT).count() == 1
-        assert Invitation.objects.count() == 1
+        assert SurveyInvitation.objects.count() == 1
 
 
 def test_it_starts_the_campaigns_email_chain_from_the_outbox(

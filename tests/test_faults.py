@@ -35,8 +35,7 @@ from metrics.models import (
     MonthTerms,
     SatisfactionMetrics,
 )
-from surveys.models import Invitation as SurveyInvitation
-from surveys.models import Response
+from surveys.models import Response, SurveyInvitation
 from surveys.tokens import make_answer_token
 from tests import processes
 from tests.factories import (

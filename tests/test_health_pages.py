@@ -10,7 +10,7 @@ from django.urls import reverse
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
 from metrics.models import AccountHealth, HealthModel
-from tests.factories import AccountFactory, OrganizationFactory, TaskFactory
+from tests.factories import AccountFactory, OrganizationFactory, TodoFactory
 from tests.roles_health import MODEL_FORM
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def portfolio(team):
         )
         _snapshot(risky, score=30.0, engagement=40.0, satisfaction=20.0, flags=[])
         _snapshot(fine, score=85.0, band="healthy", engagement=85.0, flags=["happy_unengaged"])
-        TaskFactory(account=risky, title="Call about the drop")
+        TodoFactory(account=risky, title="Call about the drop")
     return risky, fine
 
 

@@ -9,7 +9,7 @@ import pytest
 from csplatform.clock import organization_today
 from csplatform.tasks import debounce_release
 from csplatform.tenancy import tenant_context
-from journeys.models import Task
+from journeys.models import Todo
 from metrics.models import AccountHealth
 from metrics.tasks import recompute_health, recompute_satisfaction
 from surveys.services import response_record
@@ -41,12 +41,12 @@ def test_it_opens_a_task_on_a_real_worker_after_a_detractor_answers(
         response_record(invitation=invitation, score=2, automatic=False)
 
     deadline = time.monotonic() + 30
-    tasks: list[Task] = []
-    while time.monotonic() < deadline and not tasks:
+    todos: list[Todo] = []
+    while time.monotonic() < deadline and not todos:
         time.sleep(0.2)
         with tenant_context(organization):
-            tasks = list(Task.objects.all())
-    assert [(t.title, t.account_id, t.assignee_id) for t in tasks] == [
+            todos = list(Todo.objects.all())
+    assert [(t.title, t.account_id, t.assignee_id) for t in todos] == [
         ("Call the detractor", contact.account_id, owner.pk)
     ]
     with tenant_context(organization):

@@ -9,9 +9,12 @@ from django.db.migrations.executor import MigrationExecutor
 from accounts.models import MemberInvitation
 from csplatform import clock
 from csplatform.tenancy import tenant_context
-from journeys.models import Touchpoint
+from journeys.models import Todo, Touchpoint
+from surveys.models import SurveyInvitation
 from tests.factories import (
     AccountFactory,
+    CampaignFactory,
+    ContactFactory,
     OrganizationFactory,
     ResponseFactory,
     TouchpointFactory,
@@ -25,10 +28,18 @@ def test_it_has_a_migration_for_every_model_change():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
-def _migrate(target):
+def _migrate(*targets):
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate([target])
+    executor.migrate(list(targets))
+
+
+def _migrate_to_latest():
+    """Every app to its last migration: going back in one app can undo others' that
+    depend on it, and the tests after this one expect the whole schema."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def _linked(org):
@@ -44,7 +55,14 @@ def test_it_keeps_negative_touchpoints_when_the_response_link_becomes_their_exte
     try:
         org = OrganizationFactory()
         with tenant_context(org):
-            named, legacy = ResponseFactory(score=2), ResponseFactory(score=0)
+            # Imported-style responses (no invitation): at surveys 0001 the invitations'
+            # table has its old name, and this migration reads only responses.
+            named, legacy = (
+                ResponseFactory(
+                    score=score, invitation=None, contact=None, account=AccountFactory()
+                )
+                for score in (2, 0)
+            )
             kept = TouchpointFactory(
                 account=named.account,
                 external_id=f"survey-response-{named.pk}",
@@ -70,7 +88,7 @@ def test_it_keeps_negative_touchpoints_when_the_response_link_becomes_their_exte
         _migrate(before)  # and back: the column is filled from the external ids
         assert _linked(org) == [(named.pk, kept.pk), (legacy.pk, renamed.pk)]
     finally:
-        _migrate(after)
+        _migrate_to_latest()
 
 
 SUBSCRIPTION_RULES = ("accounts", "0012_subscription_rules")
@@ -120,7 +138,7 @@ def test_it_computes_the_mrr_columns_of_the_subscriptions_already_stored():
             cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'csp_next_renewal'")
             assert cursor.fetchone() == (0,)
     finally:
-        _migrate(MEMBER_INVITATION)  # the latest: later tests need the renamed table
+        _migrate_to_latest()
 
 
 def _row_security(table):
@@ -160,4 +178,101 @@ def test_it_keeps_the_invitations_and_their_row_security_when_renamed_member_inv
             cursor.execute("SELECT email FROM accounts_invitation")
             assert cursor.fetchall() == [("bia@example.com",)]
     finally:
-        _migrate(MEMBER_INVITATION)
+        _migrate_to_latest()
+
+
+# --- names that cannot be confused: the to-do and the survey invitation ------------------
+
+BEFORE_RENAMES = (
+    ("journeys", "0012_default_lifecycle_stages"),
+    ("surveys", "0002_negative_touchpoint_by_external_id"),
+)
+
+
+def _one_row(org, sql):
+    with tenant_context(org), connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def _names_on(table):
+    """The table's index and constraint names, and whether row-level security is forced
+    with a policy."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+        names = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass", [table])
+        names |= {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT c.relforcerowsecurity, (SELECT count(*) FROM pg_policy p"
+            " WHERE p.polrelid = c.oid) FROM pg_class c WHERE c.oid = %s::regclass",
+            [table],
+        )
+        return names, cursor.fetchone()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_to_dos_and_survey_invitations_through_their_renames():
+    _migrate(*BEFORE_RENAMES)
+    try:
+        org = OrganizationFactory()
+        with tenant_context(org), connection.cursor() as cursor:
+            contact = ContactFactory()
+            campaign = CampaignFactory()
+            cursor.execute(
+                "INSERT INTO journeys_task (organization_id, title_key, custom_title,"
+                " account_id, due_on, trigger_key, reason_key, reason_params, custom_reason,"
+                " status, created_at) VALUES (%s, '', 'Call Ana', %s, %s, '', '', '{}',"
+                " 'Asked for a call', 'open', %s) RETURNING id",
+                [org.pk, contact.account_id, date(2026, 12, 10), clock.now()],
+            )
+            [todo_id] = cursor.fetchone()
+            cursor.execute(
+                "INSERT INTO surveys_invitation (organization_id, campaign_id, send_number,"
+                " contact_id, status, skip_reason, created_at)"
+                " VALUES (%s, %s, 1, %s, 'sent', '', %s) RETURNING id",
+                [org.pk, campaign.pk, contact.pk, clock.now()],
+            )
+            [invitation_id] = cursor.fetchone()
+
+        _migrate_to_latest()
+        with tenant_context(org):
+            todo = Todo.objects.get()
+            invitation = SurveyInvitation.objects.get()
+        assert (todo.pk, todo.title, todo.reason, todo.account_id, todo.status) == (
+            todo_id,
+            "Call Ana",
+            "Asked for a call",
+            contact.account_id,
+            "open",
+        )
+        assert (invitation.pk, invitation.campaign_id, invitation.contact_id) == (
+            invitation_id,
+            campaign.pk,
+            contact.pk,
+        )
+        names, security = _names_on("journeys_todo")
+        assert {
+            "todo_idx",
+            "todo_account_idx",
+            "todo_one_open_per_playbook",
+            "todo_once_per_occurrence",
+            "todo_title_key_or_text",
+            "todo_reason_key_or_text",
+        } <= names
+        assert not {name for name in names if name.startswith("task_")}
+        assert security == (True, 1)  # row-level security came along
+        assert _names_on("surveys_surveyinvitation")[1] == (True, 1)
+
+        _migrate(*BEFORE_RENAMES)  # and back: the old tables, the same rows
+        assert _one_row(org, "SELECT id, custom_title FROM journeys_task") == [
+            (todo_id, "Call Ana")
+        ]
+        assert _one_row(org, "SELECT id, contact_id FROM surveys_invitation") == [
+            (invitation_id, contact.pk)
+        ]
+        names, security = _names_on("journeys_task")
+        assert {"task_idx", "task_one_open_per_playbook", "task_title_key_or_text"} <= names
+        assert security == (True, 1)
+    finally:
+        _migrate_to_latest()

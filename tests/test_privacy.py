@@ -34,8 +34,7 @@ from journeys.usage_purge import usage_events_purge
 from metrics.health.store import health_recompute
 from metrics.models import AccountHealth, SatisfactionMetrics
 from metrics.satisfaction import satisfaction_recompute
-from surveys.models import AnswerAttempt, Response, ResponseEdit
-from surveys.models import Invitation as SurveyInvitation
+from surveys.models import AnswerAttempt, Response, ResponseEdit, SurveyInvitation
 from tests.factories import (
     AccountFactory,
     AnswerAttemptFactory,
@@ -49,7 +48,7 @@ from tests.factories import (
     ResponseFactory,
     SubscriptionFactory,
     SurveyInvitationFactory,
-    TaskFactory,
+    TodoFactory,
     TouchpointFactory,
     UsageEventFactory,
 )
@@ -109,7 +108,7 @@ def _a_person_everywhere(org):
         )
         TouchpointFactory(account=acme, contact=maria, notes="QBR: she wants SSO")
         NoteFactory(account=acme, body=f"Spoke with maria  souza ({EMAIL.upper()}) today.")
-        TaskFactory(account=acme, reason=f"Detractor: {NAME} gave 3")
+        TodoFactory(account=acme, reason=f"Detractor: {NAME} gave 3")
         UsageEventFactory(account=acme, contact=maria, properties={"user": EMAIL, "plan": "pro"})
         DailyContactUsage.objects.create(
             account=acme, contact=maria, day=organization_today(), events=3
@@ -420,6 +419,18 @@ def test_it_exports_only_the_organizations_own_rows_with_a_manifest(tmp_path):
         for row in rows:
             assert "theirs" not in json.dumps(row)
             assert row.get("organization_id", str(mine.pk)) == str(mine.pk)
+
+
+def test_it_exports_the_to_dos_and_survey_invitations_under_their_model_names(tmp_path):
+    mine, _theirs = _two_organizations_with_data()
+    output = tmp_path / "mine.zip"
+    call_command(
+        "export_organization", organization=mine.slug, output=str(output), stdout=io.StringIO()
+    )
+    manifest, tables = _read_export(output.read_bytes())
+    assert {"journeys/todo.csv", "surveys/surveyinvitation.csv"} <= set(tables)
+    assert not {"journeys/task.csv", "surveys/invitation.csv"} & set(tables)
+    assert manifest["schema_version"] == 2  # the files' names changed from version 1
 
 
 def test_it_never_exports_api_key_hashes_or_passwords(tmp_path):

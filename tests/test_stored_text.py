@@ -16,14 +16,14 @@ from csplatform.tenancy import tenant_context
 from csplatform.texts import message_define, message_render
 from dashboards.models import Benchmark
 from dashboards.services import benchmarks_ensure
-from journeys.models import Playbook, Task
+from journeys.models import Playbook, Todo
 from metrics.playbooks import playbooks_default, playbooks_run
 from tests.factories import (
     AccountFactory,
     AccountHealthFactory,
     BenchmarkFactory,
     PlaybookFactory,
-    TaskFactory,
+    TodoFactory,
 )
 from tests.roles_executive import benchmarks_post
 
@@ -60,8 +60,8 @@ def _band_drop_task(team):
         account = AccountFactory(owner=team.manager, name="Acme")
         for day, band in ((TODAY - timedelta(days=1), "healthy"), (TODAY, "neutral")):
             AccountHealthFactory(account=account, day=day, band=band)
-        [task_id] = playbooks_run(today=TODAY)
-        return Task.objects.get(pk=task_id)
+        [todo_id] = playbooks_run(today=TODAY)
+        return Todo.objects.get(pk=todo_id)
 
 
 # --- the rule -------------------------------------------------------------------------
@@ -100,16 +100,16 @@ def test_it_refuses_a_key_for_a_second_sentence():
 
 
 def test_it_stores_a_playbook_tasks_title_and_reason_as_keys(brazilian):
-    task = _band_drop_task(brazilian)
-    assert (task.title_key, task.custom_title) == ("playbook.band_drop.task_title", "")
-    assert (task.reason_key, task.custom_reason) == ("task_reason.band_fell", "")
-    assert task.reason_params == {"before": "healthy", "after": "neutral", "day": "2026-11-24"}
+    todo = _band_drop_task(brazilian)
+    assert (todo.title_key, todo.custom_title) == ("playbook.band_drop.task_title", "")
+    assert (todo.reason_key, todo.custom_reason) == ("task_reason.band_fell", "")
+    assert todo.reason_params == {"before": "healthy", "after": "neutral", "day": "2026-11-24"}
 
 
 def test_it_shows_a_task_in_the_readers_language(brazilian, signed_in):
     _band_drop_task(brazilian)
     client = signed_in(brazilian.manager)
-    english, portuguese = _pages(client, _url(brazilian, "tasks:list"))
+    english, portuguese = _pages(client, _url(brazilian, "todos:list"))
     assert "Find out why health dropped" in english
     assert "Health fell from healthy to neutral on 2026-11-24" in english
     assert "Descobrir por que a saúde caiu" in portuguese
@@ -118,15 +118,15 @@ def test_it_shows_a_task_in_the_readers_language(brazilian, signed_in):
 
 def test_it_keeps_a_typed_task_title_and_reason_as_typed(team):
     with tenant_context(team.organization):
-        task = TaskFactory(title="Ligar para a Ana", reason="Pediu retorno")
-        task.refresh_from_db()
-    assert (task.title_key, task.custom_title, task.title) == (
+        todo = TodoFactory(title="Ligar para a Ana", reason="Pediu retorno")
+        todo.refresh_from_db()
+    assert (todo.title_key, todo.custom_title, todo.title) == (
         "",
         "Ligar para a Ana",
         "Ligar para a Ana",
     )
     with translation.override("en"):
-        assert task.reason == "Pediu retorno"
+        assert todo.reason == "Pediu retorno"
 
 
 def test_it_gives_a_typed_playbook_task_title_to_its_tasks_as_typed(team):
@@ -134,11 +134,11 @@ def test_it_gives_a_typed_playbook_task_title_to_its_tasks_as_typed(team):
         PlaybookFactory(trigger="band_drop", task_title="Ligar já")
         account = AccountFactory()
         AccountHealthFactory(account=account, day=TODAY, band="at_risk")
-        [task_id] = playbooks_run(today=TODAY)
-        task = Task.objects.get(pk=task_id)
-    assert (task.title_key, task.custom_title) == ("", "Ligar já")
+        [todo_id] = playbooks_run(today=TODAY)
+        todo = Todo.objects.get(pk=todo_id)
+    assert (todo.title_key, todo.custom_title) == ("", "Ligar já")
     with translation.override("pt-br"):
-        assert task.reason == "A saúde está em risco já na primeira pontuação, 2026-11-24"
+        assert todo.reason == "A saúde está em risco já na primeira pontuação, 2026-11-24"
 
 
 # --- playbooks ------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_it_shows_default_playbook_names_in_the_readers_language(brazilian, sign
     with tenant_context(brazilian.organization):
         playbooks_default()
     client = signed_in(brazilian.admin)
-    english, portuguese = _pages(client, _url(brazilian, "tasks:playbooks"))
+    english, portuguese = _pages(client, _url(brazilian, "todos:playbooks"))
     assert "Health band drop" in english
     assert "Call back the unhappy customer" in english
     assert "Queda de faixa de saúde" in portuguese
@@ -160,7 +160,7 @@ def test_it_keeps_a_default_playbooks_key_until_an_admin_renames_it(team, signed
         playbooks_default()
         playbook = Playbook.objects.get(trigger="renewal")
     url = reverse(
-        "tasks:playbook_edit",
+        "todos:playbook_edit",
         kwargs={"org_slug": team.organization.slug, "playbook_id": playbook.pk},
     )
     form = {
@@ -189,7 +189,7 @@ def test_it_refuses_a_playbook_named_as_a_default_one_reads(team, signed_in):
     with tenant_context(team.organization):
         playbooks_default()
     response = signed_in(team.admin).post(
-        _url(team, "tasks:playbook_create"),
+        _url(team, "todos:playbook_create"),
         {"name": "Triad check", "trigger": "triad", "task_title": "T", "due_in_days": "3"},
         headers=ENGLISH,
     )
@@ -199,12 +199,12 @@ def test_it_refuses_a_playbook_named_as_a_default_one_reads(team, signed_in):
 
 def test_it_shows_a_default_playbooks_audit_entry_in_the_readers_language(team, signed_in):
     client = signed_in(team.owner)
-    client.post(_url(team, "tasks:playbook_defaults"))
+    client.post(_url(team, "todos:playbook_defaults"))
     with tenant_context(team.organization):
         playbook = Playbook.objects.get(trigger="triad")
     client.post(
         reverse(
-            "tasks:playbook_toggle",
+            "todos:playbook_toggle",
             kwargs={"org_slug": team.organization.slug, "playbook_id": playbook.pk},
         )
     )
@@ -259,15 +259,15 @@ def _old_rows(team):
         rows = {
             "playbook": playbook,
             "own": own,
-            "fell": TaskFactory(
+            "fell": TodoFactory(
                 title="Descobrir por que a saúde caiu",
                 reason="A saúde caiu de saudável para em risco em 2026-11-24",
             ),
-            "detractor": TaskFactory(
+            "detractor": TodoFactory(
                 title="Call back the unhappy customer", reason="NPS 3 on 2026-11-20"
             ),
-            "ttv": TaskFactory(reason="No value milestone 45 days after becoming a customer"),
-            "typed": TaskFactory(title="Ligar para a Ana", reason="Pediu retorno em 2026-11-24"),
+            "ttv": TodoFactory(reason="No value milestone 45 days after becoming a customer"),
+            "typed": TodoFactory(title="Ligar para a Ana", reason="Pediu retorno em 2026-11-24"),
             "benchmark": BenchmarkFactory(
                 metric="logo_churn_rate",
                 label="Churn mensal de logos, SaaS B2B",
@@ -283,10 +283,20 @@ def _reload(team, row):
         return type(row).objects.get(pk=row.pk)
 
 
+class _AppsAsTheMigrationKnewThem:
+    """The loaded models under the names these migrations were written with (the to-do
+    model was called Task then: journeys migration 0013 renamed it)."""
+
+    RENAMED = {("journeys", "Task"): ("journeys", "Todo")}
+
+    def get_model(self, app_label, model_name):
+        return apps.get_model(*self.RENAMED.get((app_label, model_name), (app_label, model_name)))
+
+
 def test_it_migrates_stored_sentences_to_keys_and_keeps_typed_text(team):
     rows = _old_rows(team)
     with connection.schema_editor(atomic=True) as schema_editor:
-        journeys_migration.convert(apps, schema_editor)
+        journeys_migration.convert(_AppsAsTheMigrationKnewThem(), schema_editor)
         dashboards_migration.convert(apps, schema_editor)
     playbook, own = _reload(team, rows["playbook"]), _reload(team, rows["own"])
     assert (playbook.name_key, playbook.custom_name) == ("playbook.band_drop.name", "")

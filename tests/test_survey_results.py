@@ -173,6 +173,6 @@ def test_it_answers_404_for_another_organizations_campaign(client):
     url = f"/o/{admin.organization.slug}/surveys/campaigns/{foreign.pk}/send/"
     assert client.post(url).status_code == 404
     with tenant_context(other):
-        from surveys.models import Invitation
+        from surveys.models import SurveyInvitation
 
-        assert not Invitation.objects.exists()
+        assert not SurveyInvitation.objects.exists()

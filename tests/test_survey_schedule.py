@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from csplatform.tenancy import tenant_context
 from surveys import sending
-from surveys.models import Invitation
+from surveys.models import SurveyInvitation
 from surveys.tasks import send_due_campaigns, send_invitations
 from tests.factories import (
     AccountFactory,
@@ -32,7 +32,7 @@ def test_it_sends_a_scheduled_campaign_once_its_time_has_come_and_then_every_per
         [(started, plan)] = sending.campaigns_start_due(now + timedelta(hours=2))
         assert (started, plan.send_number, plan.pending) == (campaign, 1, 1)
         assert sending.campaigns_start_due(now + timedelta(days=30)) == []  # sent this period
-        Invitation.objects.update(  # emailed
+        SurveyInvitation.objects.update(  # emailed
             created_at=now + timedelta(hours=2), status="sent", sent_at=now + timedelta(hours=2)
         )
         later = now + timedelta(days=91)
@@ -57,7 +57,7 @@ def test_it_starts_due_campaigns_in_the_periodic_task(django_capture_on_commit_c
         assert send_due_campaigns(org.pk) == 1
     assert len(queued) == 1  # the emails, queued once the send is committed
     with tenant_context(org):
-        assert Invitation.objects.filter(campaign=campaign, status="pending").count() == 1
+        assert SurveyInvitation.objects.filter(campaign=campaign, status="pending").count() == 1
 
 
 def test_it_reminds_once_those_who_have_not_answered(smtp):

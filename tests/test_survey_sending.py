@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from csplatform.tenancy import tenant_context
 from surveys import sending
-from surveys.models import Invitation, Response
+from surveys.models import Response, SurveyInvitation
 from surveys.tasks import send_invitations
 from tests.factories import (
     AccountFactory,
@@ -24,7 +24,7 @@ from tests.factories import (
 def _statuses(campaign):
     return {
         i.contact.email: (i.status, i.skip_reason)
-        for i in Invitation.objects.filter(campaign=campaign).select_related("contact")
+        for i in SurveyInvitation.objects.filter(campaign=campaign).select_related("contact")
     }
 
 
@@ -101,7 +101,11 @@ def test_it_emails_each_invitation_once_even_after_a_crash(smtp, monkeypatch):
     assert send_invitations(org.pk, campaign.pk) == 1  # then paused, and queued again
     assert later == [(org.pk, campaign.pk)]
     with tenant_context(org):
-        assert sorted(i.status for i in Invitation.objects.all()) == ["pending", "pending", "sent"]
+        assert sorted(i.status for i in SurveyInvitation.objects.all()) == [
+            "pending",
+            "pending",
+            "sent",
+        ]
     monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
     assert send_invitations(org.pk, campaign.pk) == 2  # the rest, resumed
     assert send_invitations(org.pk, campaign.pk) == 0
@@ -168,7 +172,7 @@ def test_it_refuses_a_new_send_while_the_last_one_is_still_going_out():
         sending.campaign_send_start(campaign)
         with pytest.raises(StillSending, match="“Q4” is still sending: 1 emails"):
             sending.campaign_send_start(campaign)
-        assert Invitation.objects.count() == 1
+        assert SurveyInvitation.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -195,7 +199,7 @@ def test_it_never_emails_a_contact_who_opted_out_after_the_send_began(smtp):
         contact.save()
     send_invitations(org.pk, campaign.pk)
     with tenant_context(org):
-        invitation = Invitation.objects.get()
+        invitation = SurveyInvitation.objects.get()
     assert (invitation.status, invitation.skip_reason) == ("skipped", "opted_out")
     assert smtp.messages == []
 

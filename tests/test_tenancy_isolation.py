@@ -66,6 +66,12 @@ def test_it_forces_row_level_security_with_the_tenant_policy(model):
     assert (enabled, forced, policies) == (True, True, 1)
 
 
+def test_it_names_the_to_do_and_the_survey_invitation_apart_from_tasks_and_members():
+    # A "task" is a Celery task; an invitation to join an organization is accounts'.
+    assert {"journeys.Todo", "surveys.SurveyInvitation"} <= set(ids)
+    assert not {"journeys.Task", "surveys.Invitation"} & set(ids)
+
+
 @pytest.mark.django_db
 def test_it_connects_as_a_role_that_obeys_row_level_security():
     with connection.cursor() as cursor:

@@ -20,7 +20,7 @@ from tests.factories import (
     OrganizationFactory,
     ResponseFactory,
     SubscriptionFactory,
-    TaskFactory,
+    TodoFactory,
 )
 from tests.portfolio_data import bulk_portfolio
 
@@ -174,17 +174,17 @@ def test_it_lists_renewals_in_the_next_90_days_with_their_mrr(team, signed_in, t
 def test_it_lists_my_tasks_due_within_a_week_or_overdue(team, signed_in, mine, today):
     account, _theirs = mine
     with tenant_context(team.organization):
-        TaskFactory(account=account, assignee=team.manager, title="Overdue call",
+        TodoFactory(account=account, assignee=team.manager, title="Overdue call",
                     due_on=today - timedelta(days=2))  # fmt: skip
-        TaskFactory(account=account, assignee=team.manager, title="Due Friday",
+        TodoFactory(account=account, assignee=team.manager, title="Due Friday",
                     due_on=today + timedelta(days=5), reason="Renewal on 2026-03-01")  # fmt: skip
-        TaskFactory(account=account, assignee=team.manager, title="Next month",
+        TodoFactory(account=account, assignee=team.manager, title="Next month",
                     due_on=today + timedelta(days=30))  # fmt: skip
-        TaskFactory(account=account, assignee=team.manager, title="Already done",
+        TodoFactory(account=account, assignee=team.manager, title="Already done",
                     due_on=today, status="done")  # fmt: skip
-        TaskFactory(account=account, assignee=team.manager, title="Snoozed one",
+        TodoFactory(account=account, assignee=team.manager, title="Snoozed one",
                     due_on=today, snoozed_until=today + timedelta(days=3))  # fmt: skip
-        TaskFactory(account=account, assignee=team.admin, title="Someone else's",
+        TodoFactory(account=account, assignee=team.admin, title="Someone else's",
                     due_on=today)  # fmt: skip
     client = signed_in(team.manager)
     html = _section(client.get(_url(team)).content.decode(), "tasks-due")
@@ -193,7 +193,7 @@ def test_it_lists_my_tasks_due_within_a_week_or_overdue(team, signed_in, mine, t
     assert "Renewal on 2026-03-01" in html
     for hidden in ("Next month", "Already done", "Snoozed one", "Someone else"):
         assert hidden not in html
-    tasks_url = reverse("tasks:list", kwargs={"org_slug": team.organization.slug})
+    tasks_url = reverse("todos:list", kwargs={"org_slug": team.organization.slug})
     assert f"{tasks_url}?status=open&amp;assignee=me" in html
     everyone = _section(client.get(_url(team, "?owner=all")).content.decode(), "tasks-due")
     assert "Someone else&#x27;s" in everyone

@@ -40,7 +40,7 @@ from tests.factories import (
     PlaybookFactory,
     SubscriptionFactory,
     SurveyFactory,
-    TaskFactory,
+    TodoFactory,
     TouchpointFactory,
     TouchpointTypeFactory,
     UserFactory,
@@ -126,7 +126,7 @@ def objects_of(organization, marker: str) -> dict:
                 event_name=f"{marker}.milestone", name=f"{title} milestone"
             ),
             "core_feature": CoreFeatureFactory(feature=f"{marker}.feature"),
-            "task": TaskFactory(account=account, title=f"{title} task"),
+            "todo": TodoFactory(account=account, title=f"{title} task"),
             "playbook": PlaybookFactory(name=f"{title} playbook", task_title=f"{title} follow-up"),
         }
 
@@ -146,7 +146,7 @@ ORG_URL_KWARGS: dict[str, Filler] = {
     "type_id": lambda o: o["touchpoint_type"].pk,
     "milestone_id": lambda o: o["milestone"].pk,
     "feature_id": lambda o: o["core_feature"].pk,
-    "task_id": lambda o: o["task"].pk,
+    "todo_id": lambda o: o["todo"].pk,
     "playbook_id": lambda o: o["playbook"].pk,
 }
 

@@ -1,6 +1,6 @@
 """The account 360° page (manager and up): header, subscriptions and MRR history, health,
 timeline, contacts and open tasks; a note is added inline (the timeline is its partial),
-a task completed inline through the tasks' own views (tasks/list.html#task-row).
+a task completed inline through the to-dos' own views (todos/list.html#task-row).
 
 Every section is a fixed number of queries, whatever the account's history.
 """
@@ -31,8 +31,8 @@ from csplatform.http import render_page
 from csplatform.tenancy import current_organization
 from dashboards import account_selectors as selectors
 from dashboards.charts import chart
-from dashboards.forms.tasks import SNOOZE_DAYS
-from journeys.models import LifecycleStage, Task, TaskStatus
+from dashboards.forms.todos import SNOOZE_DAYS
+from journeys.models import LifecycleStage, Todo, TodoStatus
 from journeys.selectors import lifecycle_stage_list
 from metrics import health_selectors
 
@@ -121,10 +121,10 @@ def _page_context(request: OrganizationRequest, account: Account) -> dict[str, A
         "mrr_chart": _mrr_chart(history, currency),
         "health": health_selectors.account_health(account_id=account.pk),
         "contacts": Contact.objects.filter(account=account).order_by("name", "email"),
-        "tasks": Task.objects.filter(account=account, status=TaskStatus.OPEN)
+        "todos": Todo.objects.filter(account=account, status=TodoStatus.OPEN)
         .select_related("account", "assignee", "playbook")
         .order_by("due_on", "pk"),
-        # What tasks/list.html#task-row needs besides its task; its forms come back here.
+        # What todos/list.html#task-row needs besides its to-do; its forms come back here.
         "today": today,
         "tomorrow": today + timedelta(days=1),
         "snooze_default": today + timedelta(days=SNOOZE_DAYS),

@@ -22,7 +22,7 @@ from csplatform.clock import organization_today
 from csplatform.http import render_page
 from dashboards.charts import health_mix_chart
 from dashboards.forms.health import HealthModelForm
-from journeys.models import StageTransition, Task, TaskStatus
+from journeys.models import StageTransition, Todo, TodoStatus
 from journeys.selectors import lifecycle_stage_list
 from metrics import health_selectors as selectors
 from metrics.backtest import backtest, backtest_frame
@@ -56,7 +56,7 @@ def health(request: OrganizationRequest, org_slug: str) -> HttpResponse:
 def account_health(request: OrganizationRequest, org_slug: str, account_id: int) -> HttpResponse:
     account = get_object_or_404(Account.objects.select_related("owner"), pk=account_id)
     view = selectors.account_health(account_id=account.pk)
-    tasks = Task.objects.filter(account=account, status=TaskStatus.OPEN).order_by("due_on")
+    todos = Todo.objects.filter(account=account, status=TodoStatus.OPEN).order_by("due_on")
     stages = lifecycle_stage_list()
     names = {s.key: s.name(translation.get_language() or "en") for s in stages}
     transitions = [
@@ -71,7 +71,7 @@ def account_health(request: OrganizationRequest, org_slug: str, account_id: int)
         {
             "account": account,
             "health": view,
-            "tasks": tasks,
+            "todos": todos,
             "stages": stages,
             "time_to_value": selectors.account_time_to_value(
                 account_id=account.pk, today=organization_today()

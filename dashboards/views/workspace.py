@@ -23,13 +23,13 @@ from accounts.permissions import manager_required, request_has_role
 from csplatform.clock import organization_today
 from csplatform.tenancy import current_organization
 from dashboards.charts import health_mix_chart
-from journeys import task_selectors
+from journeys import todo_selectors
 from metrics import health_selectors, portfolio_selectors
 from metrics.models import HealthBand
 
 SHOWN = 10  # rows per block; each block links to the whole list
 RENEWAL_DAYS = 90
-TASK_DAYS = 7
+TODO_DAYS = 7
 DETRACTOR_DAYS = 30
 MIX_DAYS = 90
 
@@ -69,9 +69,9 @@ def workspace(request: OrganizationRequest, org_slug: str) -> HttpResponse:
         return render(request, "dashboards/workspace.html", {**context, "has_accounts": False})
     today = organization_today()
     renewals = portfolio_selectors.renewal_list(today=today, days=RENEWAL_DAYS, owner=owner)
-    tasks = task_selectors.task_list(
+    todos = todo_selectors.todo_list(
         status="open", assignee="all" if everyone else "me", user=user, today=today
-    ).filter(due_on__lte=today + timedelta(days=TASK_DAYS))
+    ).filter(due_on__lte=today + timedelta(days=TODO_DAYS))
     detractors = portfolio_selectors.negative_response_list(
         since=timezone.now() - timedelta(days=DETRACTOR_DAYS), owner=owner
     )
@@ -82,12 +82,12 @@ def workspace(request: OrganizationRequest, org_slug: str) -> HttpResponse:
             "currency": current_organization().currency,
             "renewals": list(renewals[:SHOWN]),
             "renewals_total": renewals.aggregate(n=Count("pk"), mrr=Sum("mrr_cents")),
-            "tasks": list(tasks[:SHOWN]),
-            "tasks_total": tasks.count(),
+            "todos": list(todos[:SHOWN]),
+            "todos_total": todos.count(),
             "detractors": list(detractors[:SHOWN]),
             "detractors_total": detractors.count(),
             "renewal_days": RENEWAL_DAYS,
-            "task_days": TASK_DAYS,
+            "todo_days": TODO_DAYS,
             "detractor_days": DETRACTOR_DAYS,
             **_health_blocks(owner),
         }

@@ -15,7 +15,7 @@ MAX_SNOOZE_DAYS = 365
 MAX_PLAYBOOK_DAYS = 730
 
 
-class TaskFilterForm(forms.Form):
+class TodoFilterForm(forms.Form):
     """The task list's filters (a GET form). Invalid values fall back to the defaults."""
 
     STATUSES = [("open", _("Open")), ("snoozed", _("Snoozed")), ("done", _("Done"))]

@@ -1,7 +1,8 @@
-"""Tasks (manager and up) and the playbooks that open them (admin and up).
+"""To-dos ("Tasks" on screen; manager and up) and the playbooks that open them (admin
+and up).
 
 Each page works without JavaScript; with htmx, the filters swap the table and the
-complete and snooze buttons swap their row (partials of tasks/list.html).
+complete and snooze buttons swap their row (partials of todos/list.html).
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ from accounts.selectors import membership_list
 from csplatform.clock import organization_today
 from csplatform.http import render_page
 from dashboards.forms import form_changes
-from dashboards.forms.tasks import SNOOZE_DAYS, PlaybookForm, SnoozeForm, TaskFilterForm
-from journeys import task_selectors, task_services
-from journeys.models import Playbook, Task
+from dashboards.forms.todos import SNOOZE_DAYS, PlaybookForm, SnoozeForm, TodoFilterForm
+from journeys import todo_selectors, todo_services
+from journeys.models import Playbook, Todo
 from metrics.services import playbooks_default_add
 
-TASKS_PER_PAGE = 50
+TODOS_PER_PAGE = 50
 
 
-def _row_context(request: OrganizationRequest, task: Task | None = None) -> dict[str, Any]:
+def _row_context(request: OrganizationRequest, todo: Todo | None = None) -> dict[str, Any]:
     """What a task row needs besides its task: today, the snooze default, where to go back."""
     today = organization_today()
     # Back to the list as it was filtered: the page's own address, or the one it posted.
@@ -43,50 +44,50 @@ def _row_context(request: OrganizationRequest, task: Task | None = None) -> dict
     if not back or not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        back = reverse("tasks:list", kwargs={"org_slug": request.organization.slug})
+        back = reverse("todos:list", kwargs={"org_slug": request.organization.slug})
     context: dict[str, Any] = {
         "today": today,
         "tomorrow": today + timedelta(days=1),
         "snooze_default": today + timedelta(days=SNOOZE_DAYS),
         "next": back,
     }
-    if task is not None:
-        context["task"] = task
+    if todo is not None:
+        context["todo"] = todo
     return context
 
 
 @manager_required
 @require_http_methods(["GET"])
-def task_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+def todo_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     members = [(m.user_id, m.user.get_full_name()) for m in membership_list()]
-    filters = TaskFilterForm(request.GET or None, members=members)
+    filters = TodoFilterForm(request.GET or None, members=members)
     status = filters.value("status", "open")
     assignee = filters.value("assignee", "me")
     context = _row_context(request)
-    tasks = task_selectors.task_list(
+    todos = todo_selectors.todo_list(
         status=status,
         assignee=assignee,
         user=request.user,
         today=context["today"],
     )
-    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(todos, TODOS_PER_PAGE).get_page(request.GET.get("page"))
     context.update(
         {
             "filters": filters,
             "status": status,
             "assignee": assignee,
-            "tasks": page,
+            "todos": page,
             "query": f"status={status}&assignee={assignee}",
         }
     )
     # The filters swap the table.
-    return render_page(request, "tasks/list.html", context, partial="task-table")
+    return render_page(request, "todos/list.html", context, partial="task-table")
 
 
-def _task_get(task_id: int) -> Task:
+def _todo_get(todo_id: int) -> Todo:
     """One task of the current organization; another organization's is a 404."""
     return get_object_or_404(
-        Task.objects.select_related("account", "assignee", "playbook"), pk=task_id
+        Todo.objects.select_related("account", "assignee", "playbook"), pk=todo_id
     )
 
 
@@ -96,25 +97,25 @@ def _back(request: OrganizationRequest) -> HttpResponse:
 
 @manager_required
 @require_POST
-def task_complete(request: OrganizationRequest, org_slug: str, task_id: int) -> HttpResponse:
-    task = task_services.task_complete(task=_task_get(task_id), user=request.user)
+def todo_complete(request: OrganizationRequest, org_slug: str, todo_id: int) -> HttpResponse:
+    todo = todo_services.todo_complete(todo=_todo_get(todo_id), user=request.user)
     if request.htmx:
         return render_page(
-            request, "tasks/list.html", _row_context(request, task), partial="task-row"
+            request, "todos/list.html", _row_context(request, todo), partial="task-row"
         )
     messages.success(
         request,
         _("Done: “%(title)s” for %(account)s.")
-        % {"title": task.title, "account": task.account.name},
+        % {"title": todo.title, "account": todo.account.name},
     )
     return _back(request)
 
 
 @manager_required
 @require_POST
-def task_snooze(request: OrganizationRequest, org_slug: str, task_id: int) -> HttpResponse:
-    task = _task_get(task_id)
-    context = _row_context(request, task)
+def todo_snooze(request: OrganizationRequest, org_slug: str, todo_id: int) -> HttpResponse:
+    todo = _todo_get(todo_id)
+    context = _row_context(request, todo)
     form = SnoozeForm(request.POST, today=context["today"])
     error, done = None, None
     if not form.is_valid():
@@ -122,17 +123,17 @@ def task_snooze(request: OrganizationRequest, org_slug: str, task_id: int) -> Ht
     else:
         until = form.cleaned_data["until"]
         try:
-            task_services.task_snooze(task=task, until=until, today=context["today"])
+            todo_services.todo_snooze(todo=todo, until=until, today=context["today"])
         except ValidationError as invalid:
             error = " ".join(invalid.messages)
         else:
             done = _("“%(title)s” is hidden until %(day)s.") % {
-                "title": task.title,
+                "title": todo.title,
                 "day": date_format(until, "SHORT_DATE_FORMAT"),
             }
     if request.htmx:  # the row again, snoozed or saying what was wrong
         return render_page(
-            request, "tasks/list.html", {**context, "row_error": error}, partial="task-row"
+            request, "todos/list.html", {**context, "row_error": error}, partial="task-row"
         )
     if error:
         messages.error(request, error)
@@ -149,8 +150,8 @@ def _playbooks_page(
 ) -> HttpResponse:
     return render(
         request,
-        "tasks/playbooks.html",
-        {"playbooks": task_selectors.playbook_list(), "form": form},
+        "todos/playbooks.html",
+        {"playbooks": todo_selectors.playbook_list(), "form": form},
         status=status,
     )
 
@@ -167,13 +168,13 @@ def playbook_create(request: OrganizationRequest, org_slug: str) -> HttpResponse
     form = PlaybookForm(request.POST)
     if not form.is_valid():
         return _playbooks_page(request, form, status=400)
-    playbook = task_services.playbook_create(
+    playbook = todo_services.playbook_create(
         playbook=form.save(commit=False),
         fields={name: form.cleaned_data[name] for name in form.changed_data},
         actor=request.user,
     )
     messages.success(request, _("Playbook “%(name)s” created.") % {"name": playbook.name})
-    return redirect("tasks:playbooks", org_slug=org_slug)
+    return redirect("todos:playbooks", org_slug=org_slug)
 
 
 @admin_required
@@ -183,15 +184,15 @@ def playbook_edit(request: OrganizationRequest, org_slug: str, playbook_id: int)
     name = playbook.name  # as saved: an invalid form changes the instance it was given
     form = PlaybookForm(request.POST if request.method == "POST" else None, instance=playbook)
     if request.method == "POST" and form.is_valid():
-        task_services.playbook_update(
+        todo_services.playbook_update(
             playbook=form.save(commit=False), changed=form_changes(form), actor=request.user
         )
         messages.success(request, _("Playbook “%(name)s” saved.") % {"name": playbook.name})
-        return redirect("tasks:playbooks", org_slug=org_slug)
+        return redirect("todos:playbooks", org_slug=org_slug)
     status = 400 if form.errors else 200
     return render(
         request,
-        "tasks/playbook_edit.html",
+        "todos/playbook_edit.html",
         {"playbook": playbook, "name": name, "form": form},
         status=status,
     )
@@ -200,7 +201,7 @@ def playbook_edit(request: OrganizationRequest, org_slug: str, playbook_id: int)
 @admin_required
 @require_POST
 def playbook_toggle(request: OrganizationRequest, org_slug: str, playbook_id: int) -> HttpResponse:
-    playbook = task_services.playbook_toggle(
+    playbook = todo_services.playbook_toggle(
         playbook=get_object_or_404(Playbook, pk=playbook_id), actor=request.user
     )
     if playbook.is_active:
@@ -208,7 +209,7 @@ def playbook_toggle(request: OrganizationRequest, org_slug: str, playbook_id: in
     else:
         message = _("Playbook “%(name)s” is paused: its open tasks stay open.")
     messages.success(request, message % {"name": playbook.name})
-    return redirect("tasks:playbooks", org_slug=org_slug)
+    return redirect("todos:playbooks", org_slug=org_slug)
 
 
 @admin_required
@@ -222,4 +223,4 @@ def playbook_defaults(request: OrganizationRequest, org_slug: str) -> HttpRespon
         messages.success(request, message % {"count": len(created)})
     else:
         messages.info(request, _("Every default playbook is here already."))
-    return redirect("tasks:playbooks", org_slug=org_slug)
+    return redirect("todos:playbooks", org_slug=org_slug)

@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
-from journeys.models import Playbook, Task
+from journeys.models import Playbook, Todo
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
     OrganizationFactory,
     PlaybookFactory,
-    TaskFactory,
+    TodoFactory,
 )
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -28,26 +28,26 @@ def _today(team):
 
 
 def _url(team, name, **kwargs):
-    return reverse(f"tasks:{name}", kwargs={"org_slug": team.organization.slug, **kwargs})
+    return reverse(f"todos:{name}", kwargs={"org_slug": team.organization.slug, **kwargs})
 
 
-def _task(team, **fields):
+def _todo(team, **fields):
     with tenant_context(team.organization):
         fields.setdefault("account", AccountFactory(name=fields.pop("account_name", "Acme")))
-        return TaskFactory(**fields)
+        return TodoFactory(**fields)
 
 
-def _reload(team, task):
+def _reload(team, todo):
     with tenant_context(team.organization):
-        return Task.objects.get(pk=task.pk)
+        return Todo.objects.get(pk=todo.pk)
 
 
 # --- the list -----------------------------------------------------------------------------
 
 
 def test_it_lists_my_open_tasks_by_default(team, signed_in):
-    _task(team, title="Mine", assignee=team.manager, reason="NPS 3 on 2026-11-20")
-    _task(team, title="Theirs", assignee=team.admin)
+    _todo(team, title="Mine", assignee=team.manager, reason="NPS 3 on 2026-11-20")
+    _todo(team, title="Theirs", assignee=team.admin)
     page = signed_in(team.manager).get(_url(team, "list")).content.decode()
     assert "Mine" in page
     assert "NPS 3 on 2026-11-20" in page
@@ -55,9 +55,9 @@ def test_it_lists_my_open_tasks_by_default(team, signed_in):
 
 
 def test_it_filters_by_assignee(team, signed_in):
-    _task(team, title="Mine", assignee=team.manager)
-    _task(team, title="Theirs", assignee=team.admin)
-    _task(team, title="Unowned", assignee=None)
+    _todo(team, title="Mine", assignee=team.manager)
+    _todo(team, title="Theirs", assignee=team.admin)
+    _todo(team, title="Unowned", assignee=None)
     client = signed_in(team.manager)
     everyone = client.get(_url(team, "list"), {"assignee": "all"}).content.decode()
     assert all(title in everyone for title in ("Mine", "Theirs", "Unowned"))
@@ -70,8 +70,8 @@ def test_it_filters_by_assignee(team, signed_in):
 
 
 def test_it_shows_done_tasks_under_done_only(team, signed_in):
-    _task(team, title="Open one", assignee=team.manager)
-    _task(team, title="Finished", assignee=team.manager, status="done", completed_at=timezone.now())
+    _todo(team, title="Open one", assignee=team.manager)
+    _todo(team, title="Finished", assignee=team.manager, status="done", completed_at=timezone.now())
     client = signed_in(team.manager)
     open_page = client.get(_url(team, "list")).content.decode()
     assert "Open one" in open_page
@@ -83,8 +83,8 @@ def test_it_shows_done_tasks_under_done_only(team, signed_in):
 
 def test_it_hides_snoozed_tasks_until_their_day(team, signed_in):
     today = _today(team)
-    _task(team, title="Sleeping", assignee=team.manager, snoozed_until=today + timedelta(days=2))
-    _task(team, title="Woken", assignee=team.manager, snoozed_until=today)
+    _todo(team, title="Sleeping", assignee=team.manager, snoozed_until=today + timedelta(days=2))
+    _todo(team, title="Woken", assignee=team.manager, snoozed_until=today)
     client = signed_in(team.manager)
     open_page = client.get(_url(team, "list")).content.decode()
     assert "Woken" in open_page
@@ -98,8 +98,8 @@ def test_it_highlights_overdue_tasks_and_names_the_source(team, signed_in):
     today = _today(team)
     with tenant_context(team.organization):
         playbook = PlaybookFactory(name="Detractor follow-up")
-    _task(team, title="Late", assignee=team.manager, due_on=today - timedelta(days=1))
-    _task(team, title="On time", assignee=team.manager, due_on=today, playbook=playbook)
+    _todo(team, title="Late", assignee=team.manager, due_on=today - timedelta(days=1))
+    _todo(team, title="On time", assignee=team.manager, due_on=today, playbook=playbook)
     page = signed_in(team.manager).get(_url(team, "list")).content.decode()
     late_row = page[page.index("Late") : page.index("</tr>", page.index("Late"))]
     on_time_row = page[page.index("On time") : page.index("</tr>", page.index("On time"))]
@@ -117,7 +117,7 @@ def test_it_says_what_to_do_when_nothing_is_waiting(team, signed_in):
 
 
 def test_it_swaps_only_the_table_for_htmx_filters(team, signed_in):
-    _task(team, title="Theirs", assignee=team.admin)
+    _todo(team, title="Theirs", assignee=team.admin)
     response = signed_in(team.manager).get(_url(team, "list"), {"assignee": "all"}, **HTMX)
     page = response.content.decode()
     assert "Theirs" in page
@@ -125,7 +125,7 @@ def test_it_swaps_only_the_table_for_htmx_filters(team, signed_in):
 
 
 def test_it_falls_back_to_the_defaults_for_unknown_filters(team, signed_in):
-    _task(team, title="Mine", assignee=team.manager)
+    _todo(team, title="Mine", assignee=team.manager)
     response = signed_in(team.manager).get(_url(team, "list"), {"assignee": "x", "status": "y"})
     assert response.status_code == 200
     assert "Mine" in response.content.decode()
@@ -135,87 +135,87 @@ def test_it_falls_back_to_the_defaults_for_unknown_filters(team, signed_in):
 
 
 def test_it_completes_a_task_and_goes_back_without_javascript(team, signed_in):
-    task = _task(team, assignee=team.manager)
+    todo = _todo(team, assignee=team.manager)
     back = _url(team, "list") + "?status=open&assignee=all"
-    response = signed_in(team.manager).post(_url(team, "complete", task_id=task.pk), {"next": back})
+    response = signed_in(team.manager).post(_url(team, "complete", todo_id=todo.pk), {"next": back})
     assert response.status_code == 302
     assert response["Location"] == back
-    task = _reload(team, task)
-    assert task.status == "done"
-    assert task.completed_by_id == team.manager.pk
-    assert task.completed_at is not None
+    todo = _reload(team, todo)
+    assert todo.status == "done"
+    assert todo.completed_by_id == team.manager.pk
+    assert todo.completed_at is not None
 
 
 def test_it_completes_a_task_inline_with_htmx(team, signed_in):
-    task = _task(team, title="Call Acme", assignee=team.manager)
-    response = signed_in(team.manager).post(_url(team, "complete", task_id=task.pk), **HTMX)
+    todo = _todo(team, title="Call Acme", assignee=team.manager)
+    response = signed_in(team.manager).post(_url(team, "complete", todo_id=todo.pk), **HTMX)
     row = response.content.decode()
     assert response.status_code == 200
-    assert row.strip().startswith(f'<tr id="task-{task.pk}"')
+    assert row.strip().startswith(f'<tr id="task-{todo.pk}"')
     assert "Call Acme" in row
     assert "Done" in row
-    assert _reload(team, task).status == "done"
+    assert _reload(team, todo).status == "done"
 
 
 def test_it_never_sends_back_to_another_site(team, signed_in):
-    task = _task(team, assignee=team.manager)
+    todo = _todo(team, assignee=team.manager)
     response = signed_in(team.manager).post(
-        _url(team, "complete", task_id=task.pk), {"next": "https://evil.example/"}
+        _url(team, "complete", todo_id=todo.pk), {"next": "https://evil.example/"}
     )
     assert response["Location"] == _url(team, "list")
 
 
 def test_it_snoozes_a_task_until_a_day(team, signed_in):
-    task = _task(team, assignee=team.manager)
+    todo = _todo(team, assignee=team.manager)
     until = _today(team) + timedelta(days=3)
     response = signed_in(team.manager).post(
-        _url(team, "snooze", task_id=task.pk), {"until": until.isoformat()}
+        _url(team, "snooze", todo_id=todo.pk), {"until": until.isoformat()}
     )
     assert response.status_code == 302
-    assert _reload(team, task).snoozed_until == until
+    assert _reload(team, todo).snoozed_until == until
 
 
 def test_it_offers_three_days_as_the_default_snooze(team, signed_in):
-    _task(team, assignee=team.manager)
+    _todo(team, assignee=team.manager)
     page = signed_in(team.manager).get(_url(team, "list")).content.decode()
     assert f'value="{(_today(team) + timedelta(days=3)).isoformat()}"' in page
 
 
 def test_it_refuses_to_snooze_to_today_and_says_why(team, signed_in):
-    task = _task(team, assignee=team.manager)
+    todo = _todo(team, assignee=team.manager)
     client = signed_in(team.manager)
     response = client.post(
-        _url(team, "snooze", task_id=task.pk), {"until": _today(team).isoformat()}, follow=True
+        _url(team, "snooze", todo_id=todo.pk), {"until": _today(team).isoformat()}, follow=True
     )
     assert "Snooze until a day after today." in response.content.decode()
     row = client.post(
-        _url(team, "snooze", task_id=task.pk), {"until": "not a date"}, **HTMX
+        _url(team, "snooze", todo_id=todo.pk), {"until": "not a date"}, **HTMX
     ).content.decode()
-    assert f'<tr id="task-{task.pk}"' in row
+    assert f'<tr id="task-{todo.pk}"' in row
     assert "Enter a valid date." in row
-    assert _reload(team, task).snoozed_until is None
+    assert _reload(team, todo).snoozed_until is None
 
 
 def test_it_snoozes_inline_with_htmx(team, signed_in):
-    task = _task(team, assignee=team.manager)
+    todo = _todo(team, assignee=team.manager)
     until = _today(team) + timedelta(days=5)
     row = (
         signed_in(team.manager)
-        .post(_url(team, "snooze", task_id=task.pk), {"until": until.isoformat()}, **HTMX)
+        .post(_url(team, "snooze", todo_id=todo.pk), {"until": until.isoformat()}, **HTMX)
         .content.decode()
     )
     assert "Snoozed until" in row
-    assert _reload(team, task).snoozed_until == until
+    assert _reload(team, todo).snoozed_until == until
 
 
 def test_it_does_not_snooze_a_done_task(team, signed_in):
-    task = _task(team, assignee=team.manager, status="done", completed_at=timezone.now())
+    todo = _todo(team, assignee=team.manager, status="done", completed_at=timezone.now())
     until = _today(team) + timedelta(days=5)
     response = signed_in(team.manager).post(
-        _url(team, "snooze", task_id=task.pk), {"until": until.isoformat()}, follow=True
+        _url(team, "snooze", todo_id=todo.pk), {"until": until.isoformat()}, follow=True
     )
     assert "This task is done already" in response.content.decode()
-    assert _reload(team, task).snoozed_until is None
+    assert _reload(team, todo).snoozed_until is None
 
 
 # --- playbooks ----------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_it_lists_playbooks_with_their_rule_days_and_open_tasks(team, signed_in)
     with tenant_context(team.organization):
         playbook = PlaybookFactory(name="Renewals", trigger="renewal", days=45)
     for status in ("open", "open", "done"):
-        _task(team, playbook=playbook, status=status, account_name=f"Account {status}")
+        _todo(team, playbook=playbook, status=status, account_name=f"Account {status}")
     page = signed_in(team.admin).get(_url(team, "playbooks")).content.decode()
     row = page[page.index("Renewals") : page.index("</tr>", page.index("Renewals"))]
     assert "Renewal within N days" in row
@@ -366,14 +366,14 @@ def elsewhere(team):
     other = OrganizationFactory()
     MembershipFactory(organization=other, user=team.admin, role="owner")
     with tenant_context(other):
-        return {"organization": other, "task": TaskFactory(), "playbook": PlaybookFactory()}
+        return {"organization": other, "todo": TodoFactory(), "playbook": PlaybookFactory()}
 
 
 @pytest.mark.parametrize(
     ("name", "method", "kwarg"),
     [
-        ("complete", "post", "task"),
-        ("snooze", "post", "task"),
+        ("complete", "post", "todo"),
+        ("snooze", "post", "todo"),
         ("playbook_edit", "get", "playbook"),
         ("playbook_edit", "post", "playbook"),
         ("playbook_toggle", "post", "playbook"),
@@ -387,6 +387,6 @@ def test_it_answers_404_for_another_organizations_objects(
     response = client.get(url) if method == "get" else client.post(url, {})
     assert response.status_code == 404
     with tenant_context(elsewhere["organization"]):
-        task = Task.objects.get(pk=elsewhere["task"].pk)
+        todo = Todo.objects.get(pk=elsewhere["todo"].pk)
         playbook = Playbook.objects.get(pk=elsewhere["playbook"].pk)
-    assert (task.status, task.snoozed_until, playbook.is_active) == ("open", None, True)
+    assert (todo.status, todo.snoozed_until, playbook.is_active) == ("open", None, True)

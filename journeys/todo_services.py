@@ -1,6 +1,7 @@
-"""Tasks: completing, snoozing, and telling the assignee about new ones by email.
+"""To-dos ("tasks" on screen): completing, snoozing, and telling the assignee about new
+ones by email.
 
-Playbooks open tasks (metrics.playbooks); these are what people then do with them.
+Playbooks open to-dos (metrics.playbooks); these are what people then do with them.
 """
 
 from __future__ import annotations
@@ -22,30 +23,30 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from csplatform.mail import email_build
 from csplatform.tenancy import current_organization
-from journeys.models import Playbook, Task, TaskStatus
+from journeys.models import Playbook, Todo, TodoStatus
 
 
-def task_complete(*, task: Task, user: User) -> Task:
+def todo_complete(*, todo: Todo, user: User) -> Todo:
     """Mark the task done, by `user`, now. Completing a done task changes nothing."""
-    if task.status == TaskStatus.DONE:
-        return task
-    task.status = TaskStatus.DONE
-    task.completed_at = timezone.now()
-    task.completed_by = user
-    task.snoozed_until = None
-    task.save(update_fields=["status", "completed_at", "completed_by", "snoozed_until"])
-    return task
+    if todo.status == TodoStatus.DONE:
+        return todo
+    todo.status = TodoStatus.DONE
+    todo.completed_at = timezone.now()
+    todo.completed_by = user
+    todo.snoozed_until = None
+    todo.save(update_fields=["status", "completed_at", "completed_by", "snoozed_until"])
+    return todo
 
 
-def task_snooze(*, task: Task, until: date, today: date) -> Task:
+def todo_snooze(*, todo: Todo, until: date, today: date) -> Todo:
     """Hide the open task from the list until `until` (a day after `today`)."""
-    if task.status != TaskStatus.OPEN:
+    if todo.status != TodoStatus.OPEN:
         raise ValidationError(_("This task is done already: there is nothing to snooze."))
     if until <= today:
         raise ValidationError(_("Snooze until a day after today."))
-    task.snoozed_until = until
-    task.save(update_fields=["snoozed_until"])
-    return task
+    todo.snoozed_until = until
+    todo.save(update_fields=["snoozed_until"])
+    return todo
 
 
 @transaction.atomic
@@ -87,13 +88,13 @@ def _playbook_audit(
     )
 
 
-def task_list_url() -> str:
+def todo_list_url() -> str:
     """The absolute address of the current organization's task list."""
     slug = current_organization().slug
-    return settings.SITE_URL + reverse("tasks:list", kwargs={"org_slug": slug})
+    return settings.SITE_URL + reverse("todos:list", kwargs={"org_slug": slug})
 
 
-def new_tasks_email(assignee: User, tasks: list[Task]) -> EmailMultiAlternatives:
+def new_todos_email(assignee: User, todos: list[Todo]) -> EmailMultiAlternatives:
     """One email telling `assignee` about their new tasks (title, account, why, due
     date), with a link to the task list, in their language (else the organization's)."""
     organization = current_organization()
@@ -104,30 +105,30 @@ def new_tasks_email(assignee: User, tasks: list[Task]) -> EmailMultiAlternatives
             ngettext(
                 "%(organization)s: a new task for your accounts",
                 "%(organization)s: %(count)s new tasks for your accounts",
-                len(tasks),
+                len(todos),
             )
-            % {"organization": organization.name, "count": len(tasks)}
+            % {"organization": organization.name, "count": len(todos)}
         ),
-        template="tasks/email/new_tasks",
+        template="todos/email/new_todos",
         context={
             "organization": organization,
             "assignee": assignee,
-            "tasks": tasks,
-            "tasks_url": task_list_url(),
+            "todos": todos,
+            "todos_url": todo_list_url(),
         },
     )
 
 
-def new_tasks_email_send(task_ids: list[int]) -> int:
+def new_todos_email_send(todo_ids: list[int]) -> int:
     """Email each assignee their tasks among `task_ids` that are still open and whose
     playbook emails the assignee: one email per assignee. Returns the emails sent.
 
     At least once: a worker lost after sending and before acknowledging sends again.
     """
-    tasks = (
-        Task.objects.filter(
-            pk__in=task_ids,
-            status=TaskStatus.OPEN,
+    todos = (
+        Todo.objects.filter(
+            pk__in=todo_ids,
+            status=TodoStatus.OPEN,
             playbook__email_assignee=True,
             assignee__isnull=False,
             assignee__is_active=True,
@@ -137,10 +138,10 @@ def new_tasks_email_send(task_ids: list[int]) -> int:
         .select_related("account", "assignee", "playbook")
         .order_by("due_on", "pk")
     )
-    by_assignee: dict[User, list[Task]] = defaultdict(list)
-    for task in tasks:
-        if task.assignee is not None:  # (filtered above)
-            by_assignee[task.assignee].append(task)
+    by_assignee: dict[User, list[Todo]] = defaultdict(list)
+    for todo in todos:
+        if todo.assignee is not None:  # (filtered above)
+            by_assignee[todo.assignee].append(todo)
     for assignee, assigned in by_assignee.items():
-        new_tasks_email(assignee, assigned).send()
+        new_todos_email(assignee, assigned).send()
     return len(by_assignee)

@@ -1,4 +1,4 @@
-"""Reads for the task list and the playbooks page."""
+"""Reads for the to-do list ("Tasks" on screen) and the playbooks page."""
 
 from __future__ import annotations
 
@@ -8,35 +8,35 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from journeys.models import Playbook, Task, TaskStatus
+from journeys.models import Playbook, Todo, TodoStatus
 
 
-def task_list(*, status: str, assignee: str, user: User, today: date) -> QuerySet[Task]:
+def todo_list(*, status: str, assignee: str, user: User, today: date) -> QuerySet[Todo]:
     """The current organization's tasks for the list.
 
     `status`: "open" (open and not snoozed past today; by due date), "snoozed" (open,
     hidden until a day after today; by that day) or "done" (latest first).
     `assignee`: "me" (`user`), "all", "none" (no assignee) or a user id.
     """
-    tasks = Task.objects.select_related("account", "assignee", "playbook")
+    todos = Todo.objects.select_related("account", "assignee", "playbook")
     awake = Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
     if status == "done":
-        tasks = tasks.filter(status=TaskStatus.DONE).order_by("-completed_at", "-pk")
+        todos = todos.filter(status=TodoStatus.DONE).order_by("-completed_at", "-pk")
     elif status == "snoozed":
-        tasks = (
-            tasks.filter(status=TaskStatus.OPEN)
+        todos = (
+            todos.filter(status=TodoStatus.OPEN)
             .exclude(awake)
             .order_by("snoozed_until", "due_on", "pk")
         )
     else:
-        tasks = tasks.filter(awake, status=TaskStatus.OPEN).order_by("due_on", "pk")
+        todos = todos.filter(awake, status=TodoStatus.OPEN).order_by("due_on", "pk")
     if assignee == "me":
-        tasks = tasks.filter(assignee=user)
+        todos = todos.filter(assignee=user)
     elif assignee == "none":
-        tasks = tasks.filter(assignee__isnull=True)
+        todos = todos.filter(assignee__isnull=True)
     elif assignee.isdigit():
-        tasks = tasks.filter(assignee_id=int(assignee))
-    return tasks
+        todos = todos.filter(assignee_id=int(assignee))
+    return todos
 
 
 def playbook_list() -> list[Playbook]:
@@ -44,7 +44,7 @@ def playbook_list() -> list[Playbook]:
     name is in their language), each with `open_tasks`: how many of the tasks it opened
     are open (snoozed ones included)."""
     open_tasks = (
-        Task.objects.filter(playbook=OuterRef("pk"), status=TaskStatus.OPEN)
+        Todo.objects.filter(playbook=OuterRef("pk"), status=TodoStatus.OPEN)
         .order_by()
         .values("playbook")
         .annotate(n=Count("pk"))
