@@ -69,9 +69,17 @@ def test_it_lets_a_manager_filter_the_accounts_and_open_one(live_server, demo):
         page.locator("#account-table tbody tr a").first.click()
         page.wait_for_url(re.compile(r".*/o/demo/accounts/\d+/.*"))
         heading = page.locator("h1").inner_text()
+        page.wait_for_selector(".js-plotly-plot .main-svg")
+        # Plotly's layers stack only with its stylesheet, which the CSP keeps from being
+        # injected: static/css/app.css carries it.
+        layers = page.eval_on_selector_all(
+            ".js-plotly-plot .main-svg", "svgs => svgs.map(s => getComputedStyle(s).position)"
+        )
         _shot(page, "account")
     assert 0 < at_risk < everyone
     assert heading.strip()
+    assert layers
+    assert set(layers) == {"absolute"}
 
 
 def test_it_records_an_answer_clicked_in_the_email_a_customer_received(live_server, demo, smtp):
