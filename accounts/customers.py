@@ -26,6 +26,7 @@ from accounts.models import (
     normalize_email,
 )
 from accounts.signals import revenue_changed
+from accounts.tenancy import current_organization
 from csplatform.batches import (
     RowError,
     RowsRejected,
@@ -34,7 +35,6 @@ from csplatform.batches import (
     once_more_on_conflict,
 )
 from csplatform.clock import database_now
-from csplatform.tenancy import current_organization
 
 Row = Mapping[str, Any]
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from accounts import customers
 from accounts.audit import audit_import
 from accounts.models import ImportUpload, User
+from accounts.tenancy import current_organization
 from csplatform.batches import WriteResult
 from csplatform.imports import (
     Column,
@@ -26,7 +27,6 @@ from csplatform.imports import (
     register,
     text,
 )
-from csplatform.tenancy import current_organization
 
 LOCALES = {
     "en": "en",

@@ -42,8 +42,9 @@ from accounts.models import (
     normalize_email,
 )
 from accounts.signals import contact_erasing, contact_erasure_previewing
+from accounts.tenancy import current_organization
 from csplatform.db import copy_out
-from csplatform.tenancy import current_organization, tenant_models
+from csplatform.tenancy import tenant_models
 
 REDACTED = "[erased]"
 

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import MemberInvitation, Membership
-from csplatform.tenancy import current_organization
+from accounts.tenancy import current_organization
 
 
 def membership_list() -> QuerySet[Membership]:

@@ -33,10 +33,10 @@ from accounts.models import (
     role_at_least,
 )
 from accounts.signals import organization_created
+from accounts.tenancy import current_organization
 from accounts.tokens import make_invitation_token
 from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit
-from csplatform.tenancy import current_organization
 
 
 @transaction.atomic

@@ -17,8 +17,9 @@ from accounts.forms import ApiKeyForm, MemberInvitationForm, RoleForm, SignUpFor
 from accounts.http import OrganizationRequest, SignedInRequest
 from accounts.models import ApiKey, MemberInvitation, User, normalize_email
 from accounts.permissions import admin_required
+from accounts.tenancy import current_organization
 from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
-from csplatform.tenancy import current_organization, tenant_context
+from csplatform.tenancy import tenant_context
 
 
 @require_POST

@@ -23,7 +23,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -33,8 +33,26 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-if TYPE_CHECKING:
-    from accounts.models import ApiKey, Membership, Organization
+
+class Organization(Protocol):
+    """What this layer knows of a tenant (settings.TENANT_MODEL, accounts.Organization):
+    named by its shape, so the bottom layer imports nothing above it. Code above
+    accounts reads the tenant through accounts.tenancy.current_organization, typed as
+    the model."""
+
+    pk: Any
+    slug: str
+    time_zone: str
+    is_active: bool
+
+
+class Membership(Protocol):
+    """What this layer knows of a member (settings.TENANT_MEMBERSHIP_MODEL)."""
+
+    organization: Any
+
+    def has_role(self, minimum: str) -> bool: ...
+
 
 DB_SETTING = "app.organization_id"
 
@@ -47,11 +65,14 @@ class TenantScopeError(RuntimeError):
     """A tenant-owned model was queried or saved with no (or the wrong) organization set."""
 
 
-def organization_model() -> type[Organization]:
+def organization_model() -> Any:
+    """settings.TENANT_MODEL's class (accounts.Organization). Untyped here, where only its
+    shape (`Organization` above) is known; code above accounts imports the model."""
     return apps.get_model(settings.TENANT_MODEL)
 
 
-def membership_model() -> type[Membership]:
+def membership_model() -> Any:
+    """settings.TENANT_MEMBERSHIP_MODEL's class (accounts.Membership), untyped likewise."""
     return apps.get_model(settings.TENANT_MEMBERSHIP_MODEL)
 
 
@@ -88,8 +109,9 @@ def tenant_context(organization: Organization | int) -> Iterator[Organization]:
     Nested blocks (another organization inside) restore the outer one on exit.
     An exception rolls the block back, and the setting with it.
     """
-    if not isinstance(organization, models.Model):
+    if not isinstance(organization, models.Model):  # an id (of any integer type)
         organization = organization_model().objects.get(pk=organization)
+    organization = cast(Organization, organization)
     previous = _current_organization.get()
     inside_outer_transaction = connection.in_atomic_block
     with transaction.atomic():
@@ -207,7 +229,7 @@ class TenantRequest(HttpRequest):
 
     organization: Organization | None
     membership: Membership | None
-    api_key: ApiKey | None
+    api_key: Any  # settings.TENANT_API_KEYS's key (accounts.ApiKey), or None
 
 
 class TenantMiddleware:

@@ -20,10 +20,10 @@ from django.utils.translation import gettext_noop
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Role, User
 from accounts.selectors import membership_list
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_midnight, organization_today
 from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
-from csplatform.tenancy import current_organization
 from csplatform.texts import message_define
 from dashboards.executive import (
     ExecutiveSummary,

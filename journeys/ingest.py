@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from accounts.models import Contact, normalize_email
 from accounts.signals import Feedback
+from accounts.tenancy import current_organization
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.db import copy_in
-from csplatform.tenancy import current_organization
 from journeys import rollups
 from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from journeys.signals import activity_changed

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Func, IntegerField, Sum
 
+from accounts.tenancy import current_organization
 from csplatform.tasks import enqueue_debounced, organization_lock
-from csplatform.tenancy import current_organization
 from journeys.models import PendingUsageRollup
 from journeys.signals import activity_changed
 

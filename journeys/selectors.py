@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform.tenancy import current_organization
+from accounts.tenancy import current_organization
 from journeys.models import (
     DailyFeatureUsage,
     LifecycleStage,

@@ -21,8 +21,8 @@ from django.utils.translation import ngettext
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from accounts.tenancy import current_organization
 from csplatform.mail import email_build
-from csplatform.tenancy import current_organization
 from journeys.models import Playbook, Todo, TodoStatus
 
 

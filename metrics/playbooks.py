@@ -29,9 +29,9 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_noop
 
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_midnight, organization_today
 from csplatform.tasks import enqueue_on_commit
-from csplatform.tenancy import current_organization
 from csplatform.texts import message_define
 from journeys.models import Playbook, PlaybookTrigger, TodoStatus
 from metrics.models import HealthBand

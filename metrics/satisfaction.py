@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
+from accounts.tenancy import current_organization
 from csplatform.tasks import organization_lock
-from csplatform.tenancy import current_organization
 from metrics.models import SatisfactionMetrics
 from surveys.models import Response
 

@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Subscription, User
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from csplatform.tasks import enqueue_debounced, organization_lock
-from csplatform.tenancy import current_organization
 from journeys.models import Playbook
 from metrics import cohorts as cohort_metrics
 from metrics import revenue, terms

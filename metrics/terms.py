@@ -31,8 +31,8 @@ import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
+from accounts.tenancy import current_organization
 from csplatform.db import array_literal
-from csplatform.tenancy import current_organization
 from metrics import revenue
 
 DAYS = 31  # the renewals by day of the month: element d − 1 holds day d

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from csplatform.tenancy import current_organization
+from accounts.tenancy import current_organization
 from surveys.models import Campaign, Survey
 
 

@@ -31,10 +31,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.tenancy import current_organization
 from csplatform.clock import local_today, organization_midnight
 from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit, organization_lock
-from csplatform.tenancy import current_organization
 from surveys.models import Campaign, SkipReason, SurveyInvitation, SurveyInvitationStatus
 from surveys.tokens import make_answer_token
 from surveys.views import LANGUAGES

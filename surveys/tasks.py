@@ -8,8 +8,9 @@ from django.core.cache import cache
 from django.db import transaction
 
 from accounts.models import Organization
+from accounts.tenancy import current_organization
 from csplatform.tasks import fan_out, tenant_task
-from csplatform.tenancy import current_organization, tenant_context
+from csplatform.tenancy import tenant_context
 from surveys import sending
 
 logger = logging.getLogger(__name__)

@@ -22,8 +22,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Organization
+from accounts.tenancy import current_organization
 from csplatform.ratelimit import limit_by_client_address
-from csplatform.tenancy import current_organization, tenant_context
+from csplatform.tenancy import tenant_context
 from surveys import services
 from surveys.models import Response, SurveyInvitation
 from surveys.tokens import ExpiredTokenError, InvalidTokenError, read_answer_token

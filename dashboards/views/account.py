@@ -26,9 +26,9 @@ from accounts.http import OrganizationRequest
 from accounts.models import Account, Contact, Subscription
 from accounts.permissions import manager_required
 from accounts.services import NOTE_MAX_CHARS, note_create
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from csplatform.http import render_page
-from csplatform.tenancy import current_organization
 from dashboards import account_selectors as selectors
 from dashboards.charts import chart
 from dashboards.forms.todos import SNOOZE_DAYS

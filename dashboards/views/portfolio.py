@@ -26,9 +26,9 @@ from accounts.http import OrganizationRequest
 from accounts.models import Account
 from accounts.permissions import manager_required
 from accounts.selectors import membership_list
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from csplatform.http import render_page
-from csplatform.tenancy import current_organization
 from dashboards.forms.portfolio import AccountFilterForm
 from journeys.selectors import lifecycle_stage_list
 from metrics import portfolio_selectors as selectors

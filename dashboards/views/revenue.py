@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.http import OrganizationRequest
 from accounts.permissions import manager_required
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
-from csplatform.tenancy import current_organization
 from dashboards.charts import revenue as charts
 from metrics.models import CohortInterval, CohortMetrics, MonthlyMetrics
 from metrics.revenue_selectors import cohort_metrics_list, monthly_metrics_list

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.http import OrganizationRequest
 from accounts.models import Account, Role, User
 from accounts.permissions import manager_required, request_has_role
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
-from csplatform.tenancy import current_organization
 from dashboards.charts import health_mix_chart
 from journeys import todo_selectors
 from metrics import health_selectors, portfolio_selectors

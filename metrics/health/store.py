@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 
+from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from csplatform.db import array_literal
 from csplatform.tasks import organization_lock
-from csplatform.tenancy import current_organization
 from metrics import revenue
 from metrics.health.inputs import Inputs, health_inputs
 from metrics.health.model import COMPONENTS, Model, adoption_threshold, health_model
