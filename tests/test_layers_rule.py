@@ -3,6 +3,7 @@ scripts/check_layers.py applies the same contract to models named by string."""
 
 import importlib.util
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,18 @@ def test_it_finds_a_model_named_by_string_above_or_beside(tmp_path, path, source
 )
 def test_it_lets_a_layer_name_those_below_it_and_migrations_be(tmp_path, path, source):
     assert check_layers.findings(_tree(tmp_path, {path: source})) == []
+
+
+def test_it_has_a_contract_for_the_layers_and_one_for_surveys_and_journeys_apart():
+    contracts = {
+        c["type"]: c
+        for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+            "contracts"
+        ]
+    }
+    assert contracts["layers"]["layers"][0] == "bench"
+    assert contracts["layers"]["layers"][-1] == "csplatform"
+    assert sorted(contracts["independence"]["modules"]) == ["journeys", "surveys"]
 
 
 def test_it_keeps_the_import_contract(capsys):
