@@ -14,6 +14,7 @@ from accounts import customers, privacy
 from accounts.models import (
     LOCALE_CHOICES,
     Account,
+    ApiKey,
     BillingInterval,
     Contact,
     ErasureChannel,
@@ -220,7 +221,10 @@ class ContactViewSet(AccountRecordViewSet):
             contact = Contact.objects.filter(pk=contact_id).first()
             if contact is None:
                 raise NotFound({"id": ["No contact has this id."]})
-            result = privacy.contact_erase(contact, actor=None, channel=ErasureChannel.API)
+            api_key = request.auth if isinstance(request.auth, ApiKey) else None
+            result = privacy.contact_erase(
+                contact, actor=None, channel=ErasureChannel.API, requested_by=api_key
+            )
             body = {"erased_at": result.erasures[0].erased_at, "already_erased": False}
             removed = result.removed
         data = ContactErasureSerializer({"id": contact_id, **body, "removed": removed}).data

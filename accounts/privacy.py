@@ -16,8 +16,12 @@ covered without a change here.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +29,7 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.models import F, Model
+from django.db.models import F, Field, Model
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -43,7 +47,8 @@ from accounts.models import (
 )
 from accounts.signals import contact_erasing, contact_erasure_previewing
 from accounts.tenancy import current_organization
-from csplatform.db import copy_out
+from csplatform.db import copy_out_rows
+from csplatform.spreadsheet import spreadsheet_cell
 from csplatform.tenancy import tenant_models
 
 REDACTED = "[erased]"
@@ -57,12 +62,41 @@ EXPORT_EXCLUDED_COLUMNS: dict[type[Model], set[str]] = {
 # 2: the to-dos' and survey invitations' files follow their models' new names
 # (journeys/task.csv → journeys/todo.csv, surveys/invitation.csv →
 # surveys/surveyinvitation.csv).
-EXPORT_SCHEMA_VERSION = 2
+# 3: a CSV text cell that would start a formula starts with an apostrophe (for people,
+# in a spreadsheet); the raw rows are in a JSON Lines file beside each CSV (for machines).
+EXPORT_SCHEMA_VERSION = 3
+# Columns whose values are numbers, days, times or booleans: their cells go as Postgres
+# prints them (a negative amount stays a number). Every other column is text to a
+# spreadsheet, and goes through csplatform.spreadsheet.spreadsheet_cell.
+NOT_TEXT_FIELDS = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "FloatField",
+    "DecimalField",
+    "BooleanField",
+    "DateField",
+    "DateTimeField",
+    "TimeField",
+    "DurationField",
+    "ForeignKey",
+    "OneToOneField",
+    "UUIDField",
+}
 
 # Where a contact's own identity lives, or another person's: the sweep leaves these
 # columns alone (the contact rows are deleted; a namesake at another account is
 # somebody else).
 SWEEP_SKIPPED_COLUMNS = {("accounts_contact", "email"), ("accounts_contact", "name")}
+# Never swept at all: the audit log is append-only, and names members (who acted, whom
+# they invited), not contacts; an erasure's own entry names the contact by id only.
+SWEEP_SKIPPED_TABLES = {"accounts_auditevent"}
 
 
 def opt_out_hash(organization_id: int, email: str) -> str:
@@ -78,6 +112,9 @@ class ErasureResult:
     erasures: list[ContactErasure]
     removed: dict[str, int] = field(default_factory=dict)
     already_erased: bool = False
+    # The email is also a member's of the organization: their membership, their
+    # invitations and the audit log keep it (they are the member's, not the contact's).
+    member_identity_kept: bool = False
 
 
 def _regex_escape(text: str) -> str:
@@ -105,19 +142,48 @@ def erasable_names(contacts: list[Contact]) -> set[str]:
 
 
 def _text_columns() -> dict[str, list[tuple[str, str, int | None]]]:
-    """Every text-like column (text, varchar, json, jsonb) of every tenant-owned table:
-    table -> [(column, data type, max length)]."""
-    tables = [model._meta.db_table for model in tenant_models()]
+    """Every text-like column (text, varchar, json, jsonb) of every tenant-owned table
+    that the sweep may rewrite: table -> [(column, data type, max length)].
+
+    Left out: the tables and columns above, and every column a unique index uses (as a
+    column, in an expression such as lower(email), or in its condition). Those are keys
+    (an account's external id, which the organization's systems upsert by; an invited
+    member's email): rewriting one would break the organization's sync, and rewriting
+    two to the same text would collide, so the erasure would fail. Found in the
+    catalogue, so a key added later is left out without a change here."""
+    tables = [
+        model._meta.db_table
+        for model in tenant_models()
+        if model._meta.db_table not in SWEEP_SKIPPED_TABLES
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT table_name, column_name, data_type, character_maximum_length
             FROM information_schema.columns
-            WHERE table_schema = current_schema() AND table_name = ANY(%s)
+            WHERE table_schema = current_schema() AND table_name = ANY(%(tables)s)
               AND data_type IN ('text', 'character varying', 'json', 'jsonb')
+              AND (table_name, column_name) NOT IN (
+                -- the columns a unique index depends on, its expressions' included
+                SELECT t.relname::text, a.attname::text
+                FROM pg_index i
+                JOIN pg_class t ON t.oid = i.indrelid
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0
+                WHERE i.indisunique AND t.relnamespace = current_schema()::regnamespace
+                  AND t.relname = ANY(%(tables)s)
+                  AND (
+                    a.attnum = ANY(i.indkey::int2[])
+                    OR EXISTS (
+                      SELECT FROM pg_depend d
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                        AND d.refclassid = 'pg_class'::regclass
+                        AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum
+                    )
+                  )
+              )
             ORDER BY table_name, ordinal_position
             """,
-            [tables],
+            {"tables": tables},
         )
         columns: dict[str, list[tuple[str, str, int | None]]] = {}
         for table, column, data_type, length in cursor.fetchall():
@@ -170,9 +236,21 @@ def _forget_uploads(email: str) -> int:
         return cursor.rowcount
 
 
+def email_is_a_members(email: str) -> bool:
+    """Whether a member of the current organization signs in with `email`."""
+    # Membership is the tenancy's own table (not tenant-owned): filtered here by hand.
+    return Membership.objects.filter(
+        organization=current_organization(), user__email__iexact=normalize_email(email)
+    ).exists()
+
+
 @transaction.atomic
 def contact_erase(
-    contact: Contact, *, actor: User | None, channel: str = ErasureChannel.WEB
+    contact: Contact,
+    *,
+    actor: User | None,
+    channel: str = ErasureChannel.WEB,
+    requested_by: ApiKey | None = None,
 ) -> ErasureResult:
     """Erase a person from the current organization, in one transaction.
 
@@ -188,6 +266,12 @@ def contact_erase(
     (type, date, sentiment) and usage events (no contact), so satisfaction, health
     and engagement keep their inputs. A ContactErasure per contact records the erasure,
     with a hash of the email only when the contact had opted out.
+
+    Never rewritten: keys (columns of a unique index: an account's external id, an
+    invited member's email…) and the audit log. When the email is also a member's, the
+    member's identity (membership, invitations, their entries in the audit log) is
+    kept, and the result says so. The audit entry records who asked: `actor` (a
+    person), or `requested_by` (the API key of an API call).
     """
     email = normalize_email(contact.email)
     contacts = list(Contact.objects.select_for_update().filter(email__iexact=email))
@@ -224,14 +308,17 @@ def contact_erase(
         )
         for c in contacts
     )
+    member = email_is_a_members(email)
+    details: dict[str, Any] = {"channel": channel, "removed": removed}
+    if member:
+        details["member_identity_kept"] = True
+    if requested_by is not None:  # an API call has no person: the key that asked
+        details["requested_by"] = {"name": requested_by.name, "prefix": requested_by.prefix}
     # Names no one: the contact's id and counts only (the entry outlives the person).
     audit_record(
-        AuditEvent.Action.CONTACT_ERASED,
-        actor=actor,
-        target=f"#{contact.pk}",
-        details={"channel": channel, "removed": removed},
+        AuditEvent.Action.CONTACT_ERASED, actor=actor, target=f"#{contact.pk}", details=details
     )
-    return ErasureResult(erasures=erasures, removed=removed)
+    return ErasureResult(erasures=erasures, removed=removed, member_identity_kept=member)
 
 
 def contact_erasure_get(contact_id: int) -> ContactErasure | None:
@@ -257,7 +344,11 @@ def contact_erasure_preview(contact: Contact) -> dict[str, Any]:
         .order_by("account__name")
     )
     ids = [c.pk for c in contacts]
-    return {"contacts": contacts, **_ask_apps(contact_erasure_previewing, contact_ids=ids)}
+    return {
+        "contacts": contacts,
+        "member_identity_kept": email_is_a_members(contact.email),
+        **_ask_apps(contact_erasure_previewing, contact_ids=ids),
+    }
 
 
 def _ask_apps(hook: Signal, **kwargs: Any) -> dict[str, int]:
@@ -277,6 +368,9 @@ def _ask_apps(hook: Signal, **kwargs: Any) -> dict[str, int]:
 type Progress = Callable[[str, int], None]
 
 
+MEMBERS_FILE = "accounts/members.csv"
+
+
 def _export_members(archive: zipfile.ZipFile) -> int:
     """The organization's members: email, name, role, joined; never a password."""
     # Membership is the tenancy's own table (not tenant-owned): filtered here by hand.
@@ -287,14 +381,58 @@ def _export_members(archive: zipfile.ZipFile) -> int:
         .values_list("email", "full_name", "role", "created_at")
     )
     sql, params = members.query.sql_with_params()
-    return _copy_to(archive, "accounts/members.csv", sql, params)
+    columns = ["email", "full_name", "role", "created_at"]
+    return _copy_to(archive, MEMBERS_FILE, sql, params, columns, [True, True, True, False])
 
 
-def _copy_to(archive: zipfile.ZipFile, name: str, sql: str, params: Any) -> int:
-    """Stream `COPY (sql) TO STDOUT` as CSV with a header into the archive's `name`;
-    returns the rows written. Chunks go straight to the ZIP, never all in memory."""
-    with archive.open(name, "w", force_zip64=True) as entry:
-        return copy_out(sql, params, entry.write)
+def _is_text(field: Field[Any, Any]) -> bool:
+    """Whether a spreadsheet reads the column as text (see NOT_TEXT_FIELDS)."""
+    output = getattr(field, "output_field", None) or field  # a GeneratedField's type
+    return output.get_internal_type() not in NOT_TEXT_FIELDS
+
+
+def _copy_to(
+    archive: zipfile.ZipFile,
+    name: str,
+    sql: str,
+    params: Any,
+    columns: list[str],
+    text: list[bool],
+) -> int:
+    """Write the rows of `sql` twice into the archive: `name` (a CSV with a header, every
+    `text` cell through spreadsheet_cell), and beside it `<name>.jsonl` (each row as
+    Postgres' JSON of it: the raw values, typed). One COPY, streamed row by row: the
+    CSV straight into the ZIP, the JSON Lines through a temporary file (a ZIP takes one
+    file at a time), never all in memory. Returns the rows written."""
+    # Postgres' JSON of the very row the CSV gets, so the two files always agree.
+    rows = copy_out_rows(f"SELECT t.*, to_json(t)::text FROM ({sql}) AS t", params)  # noqa: S608 # nosec B608
+    count = 0
+    with tempfile.TemporaryFile() as raw:
+        with archive.open(name, "w", force_zip64=True) as entry:
+            cells = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+            # Every non-NULL value quoted: an empty field is NULL, "" an empty text.
+            writer = csv.writer(cells, quoting=csv.QUOTE_NOTNULL)
+            writer.writerow(columns)
+            for *values, as_json in rows:
+                writer.writerow(
+                    [
+                        spreadsheet_cell(value) if is_text and value is not None else value
+                        for value, is_text in zip(values, text, strict=True)
+                    ]
+                )
+                raw.write(f"{as_json}\n".encode())
+                count += 1
+            cells.flush()
+            cells.detach()
+        raw.seek(0)
+        with archive.open(jsonl_name(name), "w", force_zip64=True) as entry:
+            shutil.copyfileobj(raw, entry)
+    return count
+
+
+def jsonl_name(csv_name: str) -> str:
+    """The JSON Lines file beside an export's CSV: accounts/account.csv → .jsonl."""
+    return csv_name.removesuffix(".csv") + ".jsonl"
 
 
 def export_tables() -> list[tuple[str, type[Model], list[str]]]:
@@ -321,11 +459,13 @@ def organization_export(
     read-only snapshot, where nothing can be recorded.
 
     One UTF-8 CSV per tenant-owned table (`<app>/<model>.csv`, the model's columns
-    as header, rows in id order) read through the tenant-scoped managers (and RLS),
-    plus `accounts/members.csv` and `manifest.json` (organization, schema version,
-    files and their row counts). Leaves out API key hashes and uploaded files;
-    password hashes are never read. Each table streams with COPY, so a table of
-    millions of usage events never sits in memory.
+    as header, rows in id order, text cells safe to open in a spreadsheet) and beside
+    it the same rows raw as JSON Lines (`<app>/<model>.jsonl`), read through the
+    tenant-scoped managers (and RLS), plus `accounts/members.csv` (and .jsonl) and
+    `manifest.json` (organization, schema version, files and their row counts).
+    Leaves out API key hashes and uploaded files; password hashes are never read.
+    Each table streams with COPY, so a table of millions of usage events never sits
+    in memory.
     """
     organization = current_organization()
     files: dict[str, int] = {}
@@ -333,12 +473,16 @@ def organization_export(
         for name, model, columns in export_tables():
             queryset = model.objects.order_by("pk").values_list(*columns)  # type: ignore[attr-defined]
             sql, params = queryset.query.sql_with_params()
-            files[name] = _copy_to(archive, name, sql, params)
+            fields = {f.attname: f for f in model._meta.concrete_fields}
+            text = [_is_text(fields[column]) for column in columns]
+            files[name] = files[jsonl_name(name)] = _copy_to(
+                archive, name, sql, params, columns, text
+            )
             if progress:
                 progress(name, files[name])
-        files["accounts/members.csv"] = _export_members(archive)
+        files[MEMBERS_FILE] = files[jsonl_name(MEMBERS_FILE)] = _export_members(archive)
         if progress:
-            progress("accounts/members.csv", files["accounts/members.csv"])
+            progress(MEMBERS_FILE, files[MEMBERS_FILE])
         manifest = {
             "schema_version": EXPORT_SCHEMA_VERSION,
             "exported_at": timezone.now().isoformat(),
@@ -352,7 +496,11 @@ def organization_export(
             },
             "migrations": _latest_migrations(),
             "encoding": "UTF-8",
-            "format": "CSV (RFC 4180), header row; times in UTC; empty field = NULL",
+            "format": (
+                "CSV (RFC 4180), header row; times in UTC; empty field = NULL; a text "
+                "cell that would start a formula (= + - @, tab, CR) starts with an "
+                "apostrophe. Beside each CSV, the same rows raw as JSON Lines (.jsonl)."
+            ),
             "excluded": sorted(
                 f"{model._meta.app_label}/{model._meta.model_name}.{column}"
                 for model, columns in EXPORT_EXCLUDED_COLUMNS.items()

@@ -29,9 +29,17 @@ def contact_erase(request: OrganizationRequest, org_slug: str, contact_id: int) 
     contact = get_object_or_404(Contact.objects.select_related("account"), pk=contact_id)
     form = ContactEraseForm(request.POST or None, contact_email=contact.email)
     if request.method == "POST" and form.is_valid():
-        privacy.contact_erase(contact, actor=request.user, channel=ErasureChannel.WEB)
-        # The message names no one: it is stored in the session.
+        result = privacy.contact_erase(contact, actor=request.user, channel=ErasureChannel.WEB)
+        # The messages name no one: they are stored in the session.
         messages.success(request, _("The contact was erased."))
+        if result.member_identity_kept:
+            messages.info(
+                request,
+                _(
+                    "The person is also a member of this organization: their membership, "
+                    "their invitations and the audit log keep their email."
+                ),
+            )
         return redirect("dashboards:account", org_slug=org_slug, account_id=contact.account_id)
     context = {"contact": contact, "form": form, **privacy.contact_erasure_preview(contact)}
     status = 400 if request.method == "POST" else 200

@@ -37,6 +37,7 @@ from accounts.tenancy import current_organization
 from accounts.tokens import make_invitation_token
 from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit
+from csplatform.tenancy import tenant_context
 
 
 @transaction.atomic
@@ -155,12 +156,60 @@ def _ensure_can_grant(actor: Membership, role: str) -> None:
         raise ValidationError(_("Only an owner can make someone an owner."))
 
 
+def _ensure_owner_acts_on_owner(actor: Membership, membership: Membership, refused: str) -> None:
+    """Only owners touch owners; `refused` says what was refused, in the actor's words."""
+    if membership.role == Role.OWNER and actor.role != Role.OWNER:
+        raise ValidationError(refused)
+
+
+def _revoke_what_they_can_no_longer_grant(
+    membership: Membership, *, role: str | None
+) -> dict[str, Any]:
+    """Revoke the open invitations `membership`'s user sent and the active API keys they
+    created that their new `role` (None: removed) could not send or create: all of them
+    below admin, the invitations to become owner below owner. Returns what was revoked,
+    for the audit entry of the change (names, emails and prefixes: never a key)."""
+    user_id, now = membership.user_id, timezone.now()
+    with tenant_context(membership.organization):  # callers may run outside any tenant
+        invitations = MemberInvitation.objects.filter(
+            invited_by_id=user_id,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        )
+        keys = ApiKey.objects.filter(created_by_id=user_id, revoked_at__isnull=True)
+        if role is not None and role_at_least(role, Role.ADMIN):
+            keys = keys.none()
+            if role != Role.OWNER:
+                invitations = invitations.filter(role=Role.OWNER)
+            else:
+                invitations = invitations.none()
+        revoked_invitations = list(invitations.order_by("pk").values_list("email", flat=True))
+        revoked_keys = [
+            {"name": name, "prefix": prefix}
+            for name, prefix in keys.order_by("pk").values_list("name", "prefix")
+        ]
+        invitations.update(revoked_at=now)
+        keys.update(revoked_at=now)
+    revoked: dict[str, Any] = {}
+    if revoked_invitations:
+        revoked["revoked_invitations"] = revoked_invitations
+    if revoked_keys:
+        revoked["revoked_api_keys"] = revoked_keys
+    return revoked
+
+
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str, actor: Membership) -> Membership:
-    """Change a member's role. Only owners grant or take away ownership; one owner must remain."""
+    """Change a member's role. Only owners grant or take away ownership; one owner must remain.
+
+    What the new role could not have done is undone: below admin, the open invitations
+    the member sent and the API keys they created are revoked; below owner, their open
+    invitations to become owner. The audit entry lists them."""
     if role not in Role.values:
         raise ValidationError(_("%(role)s is not a valid role.") % {"role": role})
-    if membership.role == Role.OWNER or role == Role.OWNER:
+    _ensure_owner_acts_on_owner(actor, membership, _("Only an owner can change an owner's role."))
+    if role == Role.OWNER:
         _ensure_can_grant(actor, Role.OWNER)
     if role != Role.OWNER:
         _ensure_an_owner_remains(membership)
@@ -168,11 +217,12 @@ def membership_change_role(*, membership: Membership, role: str, actor: Membersh
     membership.role = role
     membership.save(update_fields=["role"])
     if old_role != role:
+        revoked = _revoke_what_they_can_no_longer_grant(membership, role=role)
         audit_record(
             AuditEvent.Action.MEMBER_ROLE_CHANGED,
             actor=actor,
             target=membership.user.email,
-            details={"old_role": old_role, "new_role": role},
+            details={"old_role": old_role, "new_role": role, **revoked},
             organization=membership.organization,
         )
     return membership
@@ -180,17 +230,19 @@ def membership_change_role(*, membership: Membership, role: str, actor: Membersh
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: Membership) -> None:
-    """Remove a member from the organization; one owner must remain."""
-    if membership.role == Role.OWNER:
-        _ensure_can_grant(actor, Role.OWNER)
+    """Remove a member from the organization; one owner must remain. The open
+    invitations they sent and the API keys they created are revoked with them, and the
+    audit entry lists them."""
+    _ensure_owner_acts_on_owner(actor, membership, _("Only an owner can remove an owner."))
     _ensure_an_owner_remains(membership)
     organization, email, role = membership.organization, membership.user.email, membership.role
+    revoked = _revoke_what_they_can_no_longer_grant(membership, role=None)
     membership.delete()
     audit_record(
         AuditEvent.Action.MEMBER_REMOVED,
         actor=actor,
         target=email,
-        details={"role": role},
+        details={"role": role, **revoked},
         organization=organization,
     )
 

@@ -10,7 +10,7 @@ an INSERT that the policy checks (journeys.ingest, the demo generator).
 
 from __future__ import annotations
 
-from collections.abc import Buffer, Callable, Iterable, Sequence
+from collections.abc import Buffer, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -108,3 +108,16 @@ def copy_out(query: str, params: Any, write: Callable[[Buffer], object]) -> int:
             for chunk in copy:
                 write(chunk)
         return int(_psycopg(cursor).rowcount)
+
+
+def copy_out_rows(query: str, params: Any) -> Iterator[tuple[str | None, ...]]:
+    """The rows of `query` (with `params`, as `copy_out` takes them) streamed by COPY in
+    its text format, one tuple at a time: each value as Postgres prints it (a day as
+    2026-01-31, a boolean as t or f, JSON as its text), None for NULL. For a caller that
+    must look at each cell on its way out (a spreadsheet-safe CSV); `copy_out` is faster
+    when the bytes can go as they are."""
+    with (
+        connection.cursor() as cursor,
+        _psycopg(cursor).copy(f"COPY ({query}) TO STDOUT", params) as copy,
+    ):
+        yield from copy.rows()

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import MemberInvitation, Membership, Role
+from accounts.models import ApiKey, MemberInvitation, Membership, Role
 from accounts.tokens import make_invitation_token
 from csplatform.tenancy import tenant_context
 from tests.factories import MembershipFactory
@@ -118,3 +118,94 @@ def test_it_says_so_when_revoking_an_invitation_that_had_expired(team, signed_in
     assert "had already expired or been used" in page
     with tenant_context(team.organization):
         assert MemberInvitation.objects.get(pk=invitation.pk).revoked_at is None
+
+
+def test_it_says_what_was_refused_when_an_admin_changes_an_owners_role(team):
+    with pytest.raises(ValidationError) as refused:
+        services.membership_change_role(
+            membership=_membership(team, "owner"),
+            role=Role.ADMIN,
+            actor=_membership(team, "admin"),
+        )
+    assert refused.value.messages == ["Only an owner can change an owner's role."]
+    with pytest.raises(ValidationError) as refused:
+        services.membership_remove(
+            membership=_membership(team, "owner"), actor=_membership(team, "admin")
+        )
+    assert refused.value.messages == ["Only an owner can remove an owner."]
+    with pytest.raises(ValidationError) as refused:
+        services.membership_change_role(
+            membership=_membership(team, "manager"),
+            role=Role.OWNER,
+            actor=_membership(team, "admin"),
+        )
+    assert refused.value.messages == ["Only an owner can make someone an owner."]
+
+
+def _invitations_and_keys_of(team, persona):
+    with tenant_context(team.organization):
+        invitation = services.invitation_create(
+            email=f"invited-by-{persona}@example.com",
+            role=Role.VIEWER,
+            invited_by=_membership(team, persona),
+        )
+        api_key, _key = services.api_key_create(
+            name=f"{persona} sync", created_by=team.user(persona)
+        )
+        kept_key, _key = services.api_key_create(name="owner sync", created_by=team.owner)
+    return invitation, api_key, kept_key
+
+
+def _audit_details(team, action):
+    from accounts.models import AuditEvent
+
+    with tenant_context(team.organization):
+        return AuditEvent.objects.get(action=action).details
+
+
+def test_it_revokes_the_invitations_and_api_keys_of_a_removed_member(team):
+    invitation, api_key, kept_key = _invitations_and_keys_of(team, "admin")
+    services.membership_remove(
+        membership=_membership(team, "admin"), actor=_membership(team, "owner")
+    )
+    with tenant_context(team.organization):
+        assert not MemberInvitation.objects.get(pk=invitation.pk).is_open
+        assert ApiKey.objects.get(pk=api_key.pk).revoked_at is not None
+        assert ApiKey.objects.get(pk=kept_key.pk).revoked_at is None
+    details = _audit_details(team, "member.removed")
+    assert details["revoked_invitations"] == [invitation.email]
+    assert details["revoked_api_keys"] == [{"name": "admin sync", "prefix": api_key.prefix}]
+
+
+def test_it_revokes_them_when_an_admin_is_demoted_below_admin_and_not_otherwise(team):
+    invitation, api_key, kept_key = _invitations_and_keys_of(team, "admin")
+    services.membership_change_role(
+        membership=_membership(team, "admin"), role=Role.MANAGER, actor=_membership(team, "owner")
+    )
+    with tenant_context(team.organization):
+        assert not MemberInvitation.objects.get(pk=invitation.pk).is_open
+        assert ApiKey.objects.get(pk=api_key.pk).revoked_at is not None
+        assert ApiKey.objects.get(pk=kept_key.pk).revoked_at is None
+    details = _audit_details(team, "member.role_changed")
+    assert (details["old_role"], details["new_role"]) == ("admin", "manager")
+    assert details["revoked_invitations"] == [invitation.email]
+    assert details["revoked_api_keys"] == [{"name": "admin sync", "prefix": api_key.prefix}]
+
+    # An owner who becomes admin can still invite and create keys: only the invitations
+    # to become owner, which an admin could not send, are revoked.
+    second_owner = MembershipFactory(organization=team.organization, role=Role.OWNER)
+    with tenant_context(team.organization):
+        theirs, _key = services.api_key_create(name="second", created_by=second_owner.user)
+        to_owner, to_admin = (
+            services.invitation_create(
+                email=f"{role}@example.com", role=role, invited_by=second_owner
+            )
+            for role in (Role.OWNER, Role.ADMIN)
+        )
+    services.membership_change_role(
+        membership=second_owner, role=Role.ADMIN, actor=_membership(team, "owner")
+    )
+    with tenant_context(team.organization):
+        assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None
+        assert not MemberInvitation.objects.get(pk=to_owner.pk).is_open
+        assert MemberInvitation.objects.get(pk=to_admin.pk).is_open

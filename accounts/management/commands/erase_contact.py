@@ -15,7 +15,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--organization", required=True, help="The organization's slug.")
+        parser.add_argument(
+            "--org",
+            "--organization",
+            dest="organization",
+            metavar="SLUG",
+            required=True,
+            help="The organization's slug.",
+        )
         parser.add_argument("--email", required=True, help="The person's email address.")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -16,7 +16,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--organization", required=True, help="The organization's slug.")
+        parser.add_argument(
+            "--org",
+            "--organization",
+            dest="organization",
+            metavar="SLUG",
+            required=True,
+            help="The organization's slug.",
+        )
         parser.add_argument("--output", required=True, help="The ZIP file to write.")
 
     def handle(self, *args: Any, **options: Any) -> None:

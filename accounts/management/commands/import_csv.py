@@ -16,7 +16,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", required=True, help="The organization's slug.")
+        parser.add_argument(
+            "--org",
+            "--organization",
+            dest="org",
+            metavar="SLUG",
+            required=True,
+            help="The organization's slug.",
+        )
         parser.add_argument("kind", choices=sorted(REGISTRY), help="What the file holds.")
         parser.add_argument("file", type=Path)
         parser.add_argument(

@@ -22,7 +22,7 @@ class Command(BaseCommand):
     help = "Print an organization's stored monthly metrics and cohorts (see docs/metrics.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", metavar="SLUG", required=True)
+        parser.add_argument("--org", "--organization", dest="org", metavar="SLUG", required=True)
         parser.add_argument("--from", dest="first", metavar="YYYY-MM", help="First month.")
         parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="Last month.")
         parser.add_argument("--json", action="store_true", help="JSON instead of a table.")
