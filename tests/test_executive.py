@@ -146,6 +146,21 @@ def test_it_shows_a_quarter_at_its_last_month_with_mean_churn_and_pooled_nps(
     assert "Q3 2026" in response.content.decode()
 
 
+def test_it_says_too_few_answers_instead_of_a_margin_for_a_small_nps(team, signed_in):
+    with tenant_context(team.organization):
+        _month(date(2026, 7, 1), 100_000)
+        _month(date(2026, 8, 1), 100_000)
+        _month(date(2026, 9, 1), 100_000)
+        for month in (date(2026, 7, 1), date(2026, 8, 1)):  # one promoter each
+            SatisfactionMetricsFactory(month=month, n=1, value=100.0, high=100.0, low=0.0)
+    response = signed_in(team.viewer).get(_url(team, period="2026-Q3"))
+    nps = _figures(response)["nps"]
+    assert (nps.value, nps.n, nps.margin) == (100.0, 2, None)
+    row = re.search(r'<tr id="figure-nps">.*?</tr>', response.content.decode(), re.S).group(0)
+    assert "±" not in row
+    assert "too few answers for a margin · n = 2" in row
+
+
 def test_it_shows_the_health_mix_of_the_latest_snapshot_in_the_period(team, signed_in, history):
     response = signed_in(team.viewer).get(_url(team, period="2026-Q3"))
     summary = response.context["summary"]
