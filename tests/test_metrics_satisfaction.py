@@ -215,6 +215,25 @@ def test_it_prints_nps_csat_and_ces_per_month_with_n_and_margins():
     assert (months["2026-09"]["ces"], months["2026-09"]["ces_margin"]) == (None, None)
 
 
+@pytest.mark.django_db
+def test_it_prints_the_satisfaction_months_of_an_organization_without_subscriptions():
+    org = OrganizationFactory(slug="acme")
+    with tenant_context(org):
+        invitation = SurveyInvitationFactory(campaign__survey=SurveyFactory(kind="nps"))
+        response_record(invitation=invitation, score=10, automatic=False)
+        satisfaction.satisfaction_recompute()  # as the worker does after an answer
+        this_month = organization_today(org).strftime("%Y-%m")
+    out = StringIO()
+    call_command("metrics", "--org", "acme", "--json", stdout=out, stderr=StringIO())
+    [month] = json.loads(out.getvalue())["months"]
+    assert month["month"] == this_month
+    assert (month["nps"], month["nps_n"], month["nps_margin"]) == (100.0, 1, None)
+    assert (month["mrr"], month["customers"], month["logo_churn_rate"]) == (None, None, None)
+    table = StringIO()
+    call_command("metrics", "--org", "acme", stdout=table)
+    assert this_month in table.getvalue()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_it_refreshes_satisfaction_on_a_real_worker_after_a_response(
     celery_worker_process, settings
