@@ -239,6 +239,13 @@ def test_it_gives_demo_metrics_that_satisfy_the_identity_and_definitions():
             assert month["logo_churn_rate"] == pytest.approx(
                 month["churned_customers"] / previous["customers"]
             )
+        # The customers at M−1 a quarter's logo churn weights each month by.
+        assert previous["customers"] == (
+            month["customers"]
+            - month["new_customers"]
+            - month["reactivated_customers"]
+            + month["churned_customers"]
+        )
         if month["customers"]:
             assert month["arpa"] == pytest.approx(month["mrr"] / month["customers"])
         previous = month
