@@ -180,18 +180,18 @@ def stage_at_response(responses: pd.DataFrame, transitions: pd.DataFrame) -> pd.
     if transitions.empty:
         return pd.Series(current, index=responses.index, dtype=object)
     history = transitions.sort_values(["changed_at", "id"], kind="stable")
-    # merge_asof wants both sides sorted on the instant, at one resolution.
+    # merge_asof wants both sides sorted on the instant, of one dtype: naive UTC, in ns.
     left = pd.DataFrame(
         {
-            "account_id": responses["account_id"].to_numpy(),
-            "at": responses["responded_at"].astype("datetime64[ns, UTC]").to_numpy(),
+            "account_id": responses["account_id"].to_numpy(dtype=np.int64),
+            "at": _utc_ns(responses["responded_at"]),
             "position": np.arange(len(responses)),
         }
     ).sort_values("at", kind="stable")
     right = pd.DataFrame(
         {
-            "account_id": history["account_id"].to_numpy(),
-            "at": history["changed_at"].astype("datetime64[ns, UTC]").to_numpy(),
+            "account_id": history["account_id"].to_numpy(dtype=np.int64),
+            "at": _utc_ns(history["changed_at"]),
             "to_stage": history["to_stage"].to_numpy(dtype=object),
         }
     )
@@ -204,6 +204,12 @@ def stage_at_response(responses: pd.DataFrame, transitions: pd.DataFrame) -> pd.
     stage = np.where(pd.isna(stage), first_from, stage)
     stage = np.where(pd.isna(stage), current, stage)
     return pd.Series(stage, index=responses.index, dtype=object)
+
+
+def _utc_ns(instants: pd.Series) -> np.ndarray:
+    """Timezone-aware instants as naive UTC datetime64[ns]."""
+    utc = pd.to_datetime(instants, utc=True).dt.tz_localize(None)
+    return utc.to_numpy(dtype="datetime64[ns]")
 
 
 def compute(frame: pd.DataFrame) -> list[dict[str, object]]:

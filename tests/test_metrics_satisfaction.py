@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from io import StringIO
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.core.management import call_command
 
@@ -179,6 +180,41 @@ def test_it_breaks_answers_down_by_the_stage_the_account_was_in_when_it_answered
         ("2026-09", "Enterprise"): 1,
         ("2026-09", "SMB"): 1,
         ("2026-10", "Enterprise"): 1,
+    }
+
+
+def test_it_reads_each_answers_stage_from_its_accounts_history():
+    def at(day, hour=12):
+        return pd.Timestamp(datetime(2026, 9, day, hour, tzinfo=UTC))
+
+    responses = pd.DataFrame(
+        [
+            (1, at(1), "retention"),  # before acme's first move: its "from" stage
+            (1, at(10), "retention"),  # two moves at one instant: the later one
+            (1, at(20), "retention"),  # exactly at a move: the new stage
+            (2, at(5), "adoption"),  # globex has no history: its current stage
+            (3, at(5), ""),  # neither history nor stage
+        ],
+        columns=["account_id", "responded_at", "current_stage"],
+        index=[10, 11, 12, 13, 14],
+    )
+    transitions = pd.DataFrame(
+        [
+            (1, at(20), 4, "onboarding", "retention"),
+            (1, at(3), 2, "trial", "onboarding"),
+            (1, at(3), 3, "onboarding", "adoption"),
+            (1, at(3), 1, "", "trial"),  # lower id: recorded first
+        ],
+        columns=["account_id", "changed_at", "id", "from_stage", "to_stage"],
+    )
+    transitions.loc[3, "changed_at"] = at(2)  # the account's creation, a day earlier
+    stages = satisfaction.stage_at_response(responses, transitions)
+    assert stages.to_dict() == {
+        10: "",
+        11: "adoption",
+        12: "retention",
+        13: "adoption",
+        14: "",
     }
 
 
