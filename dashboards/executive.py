@@ -3,7 +3,8 @@
 and the organization's benchmarks. A fixed number of queries whatever the history.
 
 Rules for a quarter (docs/metrics.md, "Executive dashboard"): MRR, ARR, NRR, GRR and
-CLV at its last month; logo churn as the mean of its months' rates; NPS pooled over
+CLV at its last month; logo churn as its churned customers ÷ its months' customers at
+their start (metrics.revenue.logo_churn_rate_over); NPS pooled over
 the responses of its months; the health mix of the latest snapshot inside it.
 """
 
@@ -26,6 +27,7 @@ from csplatform.clock import organization_today
 from dashboards.models import Benchmark
 from metrics.health_selectors import BAND_ORDER
 from metrics.models import AccountHealth, HealthBand, MonthlyMetrics, SatisfactionMetrics
+from metrics.revenue import logo_churn_rate_over
 from metrics.satisfaction import nps_pooled
 
 PERIOD_PATTERN = re.compile(
@@ -206,7 +208,9 @@ FIGURES = [
         "rates",
         _(
             "Customers who churned in the month ÷ customers at the end of the month "
-            "before. For a quarter: the mean of its months' rates."
+            "before. For a quarter: the customers who churned in its three months ÷ the "
+            "sum of the customers at the start of each month (each month's rate weighted "
+            "by its customers)."
         ),
     ),
     FigureSpec(
@@ -371,14 +375,10 @@ class ExecutiveSummary:
 
 def period_revenue(rows: dict[date, dict[str, Any]], period: Period) -> dict[str, float | None]:
     """The period's revenue figures from its stored months (`rows` by month): MRR, ARR,
-    NRR, GRR and CLV at its last month, 1 − GRR, and logo churn as the mean of its
-    months' defined rates. None where the month (or every rate) is missing."""
+    NRR, GRR and CLV at its last month, 1 − GRR, and logo churn as its months' churned
+    customers ÷ their customers at the start (a monthly rate, weighted by customers).
+    None where the month (or every rate) is missing."""
     last = rows.get(period.last_month, {})
-    rates = [
-        rows[m]["logo_churn_rate"]
-        for m in period.months
-        if m in rows and rows[m]["logo_churn_rate"] is not None
-    ]
     grr = last.get("grr")
     return {
         "mrr": last.get("mrr"),
@@ -387,13 +387,24 @@ def period_revenue(rows: dict[date, dict[str, Any]], period: Period) -> dict[str
         "grr": grr,
         "gross_dollar_churn": None if grr is None else 1 - grr,
         "clv": last.get("clv"),
-        "logo_churn_rate": sum(rates) / len(rates) if rates else None,
+        "logo_churn_rate": logo_churn_rate_over(rows[m] for m in period.months if m in rows),
     }
 
 
 # --- the selector ----------------------------------------------------------------------
 
-REVENUE_KEYS = ["mrr", "arr", "nrr", "grr", "clv", "logo_churn_rate"]
+REVENUE_KEYS = [
+    "mrr",
+    "arr",
+    "nrr",
+    "grr",
+    "clv",
+    "logo_churn_rate",
+    "customers",
+    "new_customers",
+    "reactivated_customers",
+    "churned_customers",
+]
 
 
 def _latest_snapshot_day(period: Period) -> date | None:

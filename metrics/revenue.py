@@ -10,8 +10,10 @@ accounts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -215,6 +217,31 @@ def simple_clv(revenue: pd.DataFrame, *, gross_margin: float) -> pd.Series:
     prior_churn = revenue["logo_churn_rate"].shift(1).rolling(6, min_periods=1).mean()
     clv = revenue["arpa"] * gross_margin / prior_churn.where(prior_churn > 0)
     return clv
+
+
+def logo_churn_rate_over(months: Iterable[Mapping[str, Any]]) -> float | None:
+    """Logo churn over several months (a quarter) as one monthly rate, a fraction: the
+    customers who churned in those months ÷ the sum of the customers at the start of
+    each month (at M−1), i.e. the months' rates weighted by their customers
+    (docs/metrics.md#rates). 10, 50 and 100 customers losing 2, 1 and 2 give 5 ÷ 160.
+
+    Each month is its stored row (`logo_churn_rate`, `customers`, `new_customers`,
+    `reactivated_customers`, `churned_customers`); its customers at M−1 follow from the
+    movement identity, customers(M) − new − reactivated + churned. Months whose rate is
+    undefined (no customers at their start) are left out; None when none is left.
+    """
+    churned = at_start = 0
+    for month in months:
+        if month["logo_churn_rate"] is None:
+            continue
+        churned += month["churned_customers"]
+        at_start += (
+            month["customers"]
+            - month["new_customers"]
+            - month["reactivated_customers"]
+            + month["churned_customers"]
+        )
+    return churned / at_start if at_start > 0 else None
 
 
 RENEWAL_COLUMNS = ["renewals_due", "renewals_renewed", "renewals_due_mrr", "renewals_renewed_mrr"]

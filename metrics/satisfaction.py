@@ -1,9 +1,11 @@
 """NPS, CSAT and CES per month, overall and by touchpoint, segment and lifecycle stage,
 with n and the 95 % margin of error (METRICS.md, Satisfaction; docs/metrics.md).
 
-Whole-frame pandas over the organization's responses (one query). An edited
-response counts once, with its latest score: a response is one row however often
-it was edited.
+Whole-frame pandas over the organization's responses and its accounts' stage history
+(two queries). An edited response counts once, with its latest score: a response is
+one row however often it was edited. A response counts under the lifecycle stage its
+account was in when it was given (journeys' StageTransition history), so a later move
+rewrites no past month; under the account's current segment, which has no history.
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ from django.db import transaction
 
 from accounts.tenancy import current_organization
 from csplatform.tasks import organization_lock
+from journeys.models import StageTransition
 from metrics.models import SatisfactionMetrics
 from surveys.models import Response
 
 Z = 1.96  # 95 %
-DIMENSIONS = {
-    "touchpoint": "touchpoint",
-    "segment": "account__segment",
-    "lifecycle_stage": "account__lifecycle_stage",
-}
+# Fewer answers than this and no margin is given, for NPS, CSAT and CES alike: each
+# margin is a normal approximation (z = 1.96), which small samples do not support (one
+# answer gave "± 0.0"; at 30 the t quantile is within 5 % of z). docs/metrics.md.
+MARGIN_MIN_ANSWERS = 30
+DIMENSIONS = ("touchpoint", "segment", "lifecycle_stage")
 
 
 _FIGURES = ("n", "value", "margin", "high", "low")
@@ -35,8 +38,8 @@ _FIGURES = ("n", "value", "margin", "high", "low")
 
 def nps(scores: np.ndarray) -> dict[str, float | int | None]:
     """% promoters (9–10) − % detractors (0–6), −100…100, and its margin of error:
-    1.96 · √((p_prom + p_det − (p_prom − p_det)²) ÷ n) × 100; `high`/`low` are the
-    % promoters and % detractors."""
+    1.96 · √((p_prom + p_det − (p_prom − p_det)²) ÷ n) × 100 (None below
+    MARGIN_MIN_ANSWERS answers); `high`/`low` are the % promoters and % detractors."""
     n = len(scores)
     if n == 0:
         return {"n": 0, "value": None, "margin": None, "high": None, "low": None}
@@ -66,7 +69,7 @@ def _nps_of_shares(promoters: float, detractors: float, n: int) -> dict[str, flo
     return {
         "n": n,
         "value": (promoters - detractors) * 100,
-        "margin": Z * math.sqrt(max(variance, 0.0) / n) * 100,
+        "margin": Z * math.sqrt(max(variance, 0.0) / n) * 100 if n >= MARGIN_MIN_ANSWERS else None,
         "high": promoters * 100,
         "low": detractors * 100,
     }
@@ -74,7 +77,8 @@ def _nps_of_shares(promoters: float, detractors: float, n: int) -> dict[str, flo
 
 def csat(scores: np.ndarray) -> dict[str, float | int | None]:
     """% of responses that are 4 or 5 (0…100), with the margin of a proportion
-    (1.96 · √(p(1 − p) ÷ n) × 100), and the mean score."""
+    (1.96 · √(p(1 − p) ÷ n) × 100; None below MARGIN_MIN_ANSWERS answers), and the
+    mean score."""
     n = len(scores)
     if n == 0:
         return {"n": 0, "value": None, "margin": None, "high": None, "low": None, "mean": None}
@@ -82,7 +86,11 @@ def csat(scores: np.ndarray) -> dict[str, float | int | None]:
     return {
         "n": n,
         "value": satisfied * 100,
-        "margin": Z * math.sqrt(satisfied * (1 - satisfied) / n) * 100,
+        "margin": (
+            Z * math.sqrt(satisfied * (1 - satisfied) / n) * 100
+            if n >= MARGIN_MIN_ANSWERS
+            else None
+        ),
         "high": satisfied * 100,
         "low": float(np.mean(scores <= 2)) * 100,
         "mean": float(np.mean(scores)),
@@ -91,7 +99,7 @@ def csat(scores: np.ndarray) -> dict[str, float | int | None]:
 
 def ces(scores: np.ndarray) -> dict[str, float | int | None]:
     """The mean (1…7) with the margin 1.96 · s ÷ √n (s the sample standard deviation;
-    none for a single response), and % of responses 5–7."""
+    None below MARGIN_MIN_ANSWERS answers), and % of responses 5–7."""
     n = len(scores)
     if n == 0:
         return {"n": 0, "value": None, "margin": None, "high": None, "low": None, "mean": None}
@@ -99,7 +107,9 @@ def ces(scores: np.ndarray) -> dict[str, float | int | None]:
     return {
         "n": n,
         "value": mean,
-        "margin": Z * float(np.std(scores, ddof=1)) / math.sqrt(n) if n > 1 else None,
+        "margin": (
+            Z * float(np.std(scores, ddof=1)) / math.sqrt(n) if n >= MARGIN_MIN_ANSWERS else None
+        ),
         "high": float(np.mean(scores >= 5)) * 100,
         "low": float(np.mean(scores <= 3)) * 100,
         "mean": mean,
@@ -111,17 +121,95 @@ MEASURES = {"nps": nps, "csat": csat, "ces": ces}
 
 def responses_frame() -> pd.DataFrame:
     """The current organization's responses: kind, score, month (organization's time
-    zone) and the dimensions."""
-    rows = list(Response.objects.values_list("kind", "score", "responded_at", *DIMENSIONS.values()))
-    frame = pd.DataFrame(rows, columns=["kind", "score", "responded_at", *DIMENSIONS])
+    zone), touchpoint, the account's current segment and the lifecycle stage it was in
+    when it answered ("" for none)."""
+    rows = list(
+        Response.objects.values_list(
+            "account_id",
+            "kind",
+            "score",
+            "responded_at",
+            "touchpoint",
+            "account__segment",
+            "account__lifecycle_stage",
+        )
+    )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "account_id", "kind", "score", "responded_at", "touchpoint", "segment", "current_stage"
+        ],
+    )  # fmt: skip
     if frame.empty:
-        return frame.assign(month=pd.Series(dtype="datetime64[ns]"))
+        return frame.assign(
+            month=pd.Series(dtype="datetime64[ns]"), lifecycle_stage=pd.Series(dtype=object)
+        )
+    frame["responded_at"] = pd.to_datetime(frame["responded_at"], utc=True)
+    frame["lifecycle_stage"] = stage_at_response(frame, _transitions_frame())
     zone = ZoneInfo(current_organization().time_zone)
-    local = pd.to_datetime(frame["responded_at"], utc=True).dt.tz_convert(zone)
+    local = frame["responded_at"].dt.tz_convert(zone)
     frame["month"] = local.dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
     for column in DIMENSIONS:
         frame[column] = frame[column].fillna("")
+    return frame.drop(columns=["current_stage"])
+
+
+def _transitions_frame() -> pd.DataFrame:
+    """The current organization's stage history: account, instant, from and to stage."""
+    rows = list(
+        StageTransition.objects.values_list(
+            "account_id", "changed_at", "id", "from_stage", "to_stage"
+        )
+    )
+    frame = pd.DataFrame(rows, columns=["account_id", "changed_at", "id", "from_stage", "to_stage"])
+    frame["changed_at"] = pd.to_datetime(frame["changed_at"], utc=True)
     return frame
+
+
+def stage_at_response(responses: pd.DataFrame, transitions: pd.DataFrame) -> pd.Series:
+    """Each response's lifecycle stage when it was given, aligned with `responses`: the
+    `to_stage` of its account's latest transition at or before `responded_at` (the last
+    recorded, for transitions at the same instant); before the account's first
+    transition, that transition's `from_stage` ("" when the history starts with the
+    account's creation); for an account without any history, its `current_stage`.
+
+    `responses` has account_id, responded_at and current_stage; `transitions`
+    account_id, changed_at, id, from_stage and to_stage (instants tz-aware).
+    One as-of join per frame, no loop over accounts."""
+    current = responses["current_stage"].fillna("").to_numpy(dtype=object)
+    if transitions.empty:
+        return pd.Series(current, index=responses.index, dtype=object)
+    history = transitions.sort_values(["changed_at", "id"], kind="stable")
+    # merge_asof wants both sides sorted on the instant, of one dtype: naive UTC, in ns.
+    left = pd.DataFrame(
+        {
+            "account_id": responses["account_id"].to_numpy(dtype=np.int64),
+            "at": _utc_ns(responses["responded_at"]),
+            "position": np.arange(len(responses)),
+        }
+    ).sort_values("at", kind="stable")
+    right = pd.DataFrame(
+        {
+            "account_id": history["account_id"].to_numpy(dtype=np.int64),
+            "at": _utc_ns(history["changed_at"]),
+            "to_stage": history["to_stage"].to_numpy(dtype=object),
+        }
+    )
+    joined = pd.merge_asof(left, right, on="at", by="account_id", direction="backward")
+    stage = joined.set_index("position")["to_stage"].sort_index().to_numpy(dtype=object)
+    before_first = history.groupby("account_id", sort=False)["from_stage"].first()
+    first_from = (
+        pd.Series(responses["account_id"].to_numpy()).map(before_first).to_numpy(dtype=object)
+    )
+    stage = np.where(pd.isna(stage), first_from, stage)
+    stage = np.where(pd.isna(stage), current, stage)
+    return pd.Series(stage, index=responses.index, dtype=object)
+
+
+def _utc_ns(instants: pd.Series) -> np.ndarray:
+    """Timezone-aware instants as naive UTC datetime64[ns]."""
+    utc = pd.to_datetime(instants, utc=True).dt.tz_localize(None)
+    return utc.to_numpy(dtype="datetime64[ns]")
 
 
 def compute(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -129,7 +217,7 @@ def compute(frame: pd.DataFrame) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     if frame.empty:
         return rows
-    groupings = [("all", None), *((d, d) for d in DIMENSIONS)]
+    groupings: list[tuple[str, str | None]] = [("all", None), *((d, d) for d in DIMENSIONS)]
     for dimension, column in groupings:
         keys = ["month", "kind"] if column is None else ["month", "kind", column]
         for key, group in frame.groupby(keys, sort=True):

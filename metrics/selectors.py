@@ -55,21 +55,29 @@ def metrics_computed() -> bool:
 
 
 def months_between(first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
-    """Stored months from `first` to `last` (first days of months, inclusive), oldest first."""
+    """Stored months from `first` to `last` (first days of months, inclusive), oldest
+    first: every month with revenue metrics or survey answers. The revenue keys are
+    null in a month that has answers but no revenue row (an organization without
+    subscriptions, or before its first one); the satisfaction keys null (n 0) in a month
+    without answers."""
     rows = MonthlyMetrics.objects.order_by("month")
     if first is not None:
         rows = rows.filter(month__gte=first)
     if last is not None:
         rows = rows.filter(month__lte=last)
+    revenue = {row["month"]: row for row in rows.values("month", *MONTH_KEYS)}
     satisfaction = _satisfaction_by_month(first, last)
     return [
         {
-            "month": row["month"].strftime("%Y-%m"),
-            **{key: row[key] for key in MONTH_KEYS},
-            **satisfaction.get(row["month"], _NO_RESPONSES),
+            "month": month.strftime("%Y-%m"),
+            **{key: revenue.get(month, _NO_REVENUE)[key] for key in MONTH_KEYS},
+            **satisfaction.get(month, _NO_RESPONSES),
         }
-        for row in rows.values("month", *MONTH_KEYS)
+        for month in sorted(revenue.keys() | satisfaction.keys())
     ]
+
+
+_NO_REVENUE: dict[str, Any] = dict.fromkeys(MONTH_KEYS)
 
 
 # Per month: NPS (−100…100), CSAT (% of 4–5) and CES (mean 1…7) over all responses, each

@@ -35,10 +35,13 @@ from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from csplatform.tasks import enqueue_debounced, organization_lock
 from journeys.models import Playbook
+from journeys.rollups import usage_roll_up
 from metrics import cohorts as cohort_metrics
 from metrics import revenue, terms
+from metrics.health.store import HealthResult, health_recompute
 from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
-from metrics.playbooks import playbooks_default
+from metrics.playbooks import playbooks_default, playbooks_run_and_notify
+from metrics.satisfaction import satisfaction_recompute
 
 LOCK = "metrics.services.metrics_recompute"
 # More changed accounts than this since the whole history was last read, and the next
@@ -261,6 +264,35 @@ def metrics_recompute(*, full: bool = False, today: date | None = None) -> Recom
     return RecomputeResult(
         months=len(months), cohorts=len(computed.cohorts) if with_cohorts else 0, since=since
     )
+
+
+@dataclass(frozen=True)
+class EverythingResult:
+    usage_events: int  # waiting usage events rolled up first
+    revenue: RecomputeResult
+    satisfaction: int  # rows stored
+    health: HealthResult
+    todos: list[int]  # the tasks the playbooks opened (their emails queued on commit)
+
+
+@transaction.atomic(savepoint=False)
+def metrics_recompute_everything(*, full: bool = True) -> EverythingResult:
+    """Bring every stored metric of the current organization up to date, in order:
+    the usage events still waiting for the daily rollups (health reads the rollups),
+    revenue (`full`, or from the first stale month), satisfaction, today's health
+    snapshot, then the playbooks on it, whose new tasks are emailed to their assignees
+    once the transaction commits (through the outbox).
+
+    The one path of the nightly task and of `manage.py recompute_metrics`: the same
+    effects whoever runs it. Safe to run again: nothing is counted twice, and a task
+    already opened is neither opened nor emailed again.
+    """
+    usage_events = usage_roll_up()
+    result = metrics_recompute(full=full)
+    satisfaction = satisfaction_recompute()
+    health = health_recompute()
+    todos = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
+    return EverythingResult(usage_events, result, satisfaction, health, todos)
 
 
 def _mark_computed(state: MetricsState, now: Any, *, full: bool) -> None:

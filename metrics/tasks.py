@@ -18,17 +18,16 @@ def recompute_metrics(full: bool = False) -> dict[str, object]:
 
 @tenant_task()
 def recompute_metrics_full() -> dict[str, object]:
-    """The nightly full recompute of one organization (new month, renewals now past)."""
-    result = services.metrics_recompute(full=True)
-    satisfaction = satisfaction_recompute()
-    health = health_recompute()
-    todos = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
+    """The nightly full recompute of one organization (new month, renewals now past):
+    the same service as `manage.py recompute_metrics --full`."""
+    result = services.metrics_recompute_everything(full=True)
     return {
-        "months": result.months,
-        "cohorts": result.cohorts,
-        "satisfaction": satisfaction,
-        "health": health.accounts,
-        "todos": len(todos),
+        "usage_events": result.usage_events,
+        "months": result.revenue.months,
+        "cohorts": result.revenue.cohorts,
+        "satisfaction": result.satisfaction,
+        "health": result.health.accounts,
+        "todos": len(result.todos),
     }
 
 

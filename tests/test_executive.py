@@ -40,11 +40,14 @@ def _url(team, name="executive", **query):
 
 
 def _month(month, mrr, *, logo_churn_rate=None, nrr=None, grr=None, clv=None):
+    """A month that began with 100 customers, of whom the rate's share left."""
+    churned = round(100 * logo_churn_rate) if logo_churn_rate else 0
     return MonthlyMetricsFactory(
         month=month,
         mrr=mrr,
         arr=12 * mrr,
-        customers=10,
+        customers=100 - churned,
+        churned_customers=churned,
         logo_churn_rate=logo_churn_rate,
         nrr=nrr,
         grr=grr,
@@ -133,7 +136,7 @@ def test_it_shows_a_quarter_at_its_last_month_with_mean_churn_and_pooled_nps(
     assert (figures["mrr"].value, figures["mrr"].previous) == (1_234_500, 1_000_000)
     assert (figures["nrr"].value, figures["nrr"].previous) == (1.12, 1.02)
     assert figures["clv"].previous == 4e6
-    # Logo churn: the mean of the quarter's defined monthly rates.
+    # Logo churn: the months' churned customers ÷ their customers at the start (100 each).
     assert figures["logo_churn_rate"].value == pytest.approx((0.06 + 0.04) / 2)
     assert figures["logo_churn_rate"].previous == pytest.approx((0.04 + 0.02 + 0.03) / 3)
     # NPS over July's 10 and September's 30 responses: 17 promoters, 11 detractors in 40.
@@ -144,6 +147,46 @@ def test_it_shows_a_quarter_at_its_last_month_with_mean_churn_and_pooled_nps(
     assert nps.margin == pytest.approx(1.96 * math.sqrt((p + d - (p - d) ** 2) / 40) * 100)
     assert nps.previous == pytest.approx(25.0)  # June alone
     assert "Q3 2026" in response.content.decode()
+
+
+def test_it_weights_a_quarters_logo_churn_by_the_customers_of_each_month(team, signed_in):
+    # The review's case: 10, 50 and 100 customers at the months' starts, 2, 1 and 2 left.
+    # The mean of the rates (20 %, 2 %, 2 %) said 8.0 %; 5 of 160 customers left: 3.125 %.
+    with tenant_context(team.organization):
+        for month, customers, new, churned in [
+            (date(2026, 1, 1), 50, 42, 2),  # 10 at the start
+            (date(2026, 2, 1), 100, 51, 1),  # 50
+            (date(2026, 3, 1), 98, 0, 2),  # 100
+        ]:
+            MonthlyMetricsFactory(
+                month=month,
+                mrr=1_000 * customers,
+                customers=customers,
+                new_customers=new,
+                churned_customers=churned,
+                logo_churn_rate=churned / (customers - new + churned),
+            )
+    response = signed_in(team.viewer).get(_url(team, period="2026-Q1"))
+    figure = _figures(response)["logo_churn_rate"]
+    assert figure.value == pytest.approx(5 / 160)
+    assert figure.previous is None  # no month of 2025 stored
+    row = re.search(r'<tr id="figure-logo_churn_rate">.*?</tr>', response.content.decode(), re.S)
+    assert "3.1 %" in row.group(0)
+
+
+def test_it_says_too_few_answers_instead_of_a_margin_for_a_small_nps(team, signed_in):
+    with tenant_context(team.organization):
+        _month(date(2026, 7, 1), 100_000)
+        _month(date(2026, 8, 1), 100_000)
+        _month(date(2026, 9, 1), 100_000)
+        for month in (date(2026, 7, 1), date(2026, 8, 1)):  # one promoter each
+            SatisfactionMetricsFactory(month=month, n=1, value=100.0, high=100.0, low=0.0)
+    response = signed_in(team.viewer).get(_url(team, period="2026-Q3"))
+    nps = _figures(response)["nps"]
+    assert (nps.value, nps.n, nps.margin) == (100.0, 2, None)
+    row = re.search(r'<tr id="figure-nps">.*?</tr>', response.content.decode(), re.S).group(0)
+    assert "±" not in row
+    assert "too few answers for a margin · n = 2" in row
 
 
 def test_it_shows_the_health_mix_of_the_latest_snapshot_in_the_period(team, signed_in, history):

@@ -15,8 +15,10 @@ from accounts.customers import accounts_upsert, subscriptions_upsert
 from bench import demo
 from csplatform.tasks import debounce_release
 from csplatform.tenancy import tenant_context
+from journeys.ingest import events_ingest
+from journeys.rollups import usage_pending
 from metrics import services
-from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
+from metrics.models import AccountHealth, CohortMetrics, MetricsState, MonthlyMetrics
 from metrics.tasks import recompute_metrics, recompute_metrics_sweep
 from tests.factories import OrganizationFactory, subscription_row
 
@@ -207,6 +209,32 @@ def test_it_recomputes_every_organization_with_progress(org, time_machine):
         call_command("recompute_metrics", "--org", "nope", stdout=StringIO())
 
 
+def test_it_rolls_up_waiting_usage_events_before_scoring_health_by_hand(org, time_machine):
+    # Events imported with no worker running wait in the roll-up queue; health reads the
+    # rollups, so a recompute that skipped the queue scored health with no engagement.
+    noon = datetime.combine(TODAY, time_of_day(12), SAO_PAULO)
+    time_machine.move_to(noon, tick=False)
+    with tenant_context(org):
+        events_ingest(
+            [
+                {
+                    "account_external_id": "a1",
+                    "name": "report.generated",
+                    "occurred_at": noon.replace(day=TODAY.day - day),
+                    "external_id": f"e{day}",
+                }
+                for day in (1, 2, 3)
+            ]
+        )
+        assert usage_pending() == 3
+    call_command("recompute_metrics", "--org", "acme", stdout=StringIO())
+    with tenant_context(org):
+        assert usage_pending() == 0
+        health = AccountHealth.objects.get(day=TODAY, account__external_id="a1")
+    assert (health.active_days, health.features_used) == (3, 1)
+    assert health.engagement is not None
+
+
 def test_it_gives_demo_metrics_that_satisfy_the_identity_and_definitions():
     organization = OrganizationFactory(slug="demo-metrics", currency="BRL")
     with tenant_context(organization):
@@ -239,6 +267,13 @@ def test_it_gives_demo_metrics_that_satisfy_the_identity_and_definitions():
             assert month["logo_churn_rate"] == pytest.approx(
                 month["churned_customers"] / previous["customers"]
             )
+        # The customers at M−1 a quarter's logo churn weights each month by.
+        assert previous["customers"] == (
+            month["customers"]
+            - month["new_customers"]
+            - month["reactivated_customers"]
+            + month["churned_customers"]
+        )
         if month["customers"]:
             assert month["arpa"] == pytest.approx(month["mrr"] / month["customers"])
         previous = month

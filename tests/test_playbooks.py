@@ -2,9 +2,11 @@
 queries a run takes, and the email to the assignee (through a real SMTP server)."""
 
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone, translation
 
 from csplatform import tasks as csplatform_tasks
@@ -602,6 +604,44 @@ def test_it_emails_the_assignee_in_their_language(
         assert reason in text
         assert f"https://cs.example.com/o/{org.slug}/tasks/" in text
         assert f'href="https://cs.example.com/o/{org.slug}/tasks/"' in html
+
+
+def test_it_emails_the_assignee_of_a_task_the_recompute_command_opens(
+    org, smtp, monkeypatch, django_capture_on_commit_callbacks, time_machine
+):
+    # The command and the nightly task are one path: the same tasks, the same emails.
+    time_machine.move_to(_local(TODAY, 15), tick=False)
+    published = []
+
+    def publish(name, org_id, args=(), *, outbox_id=None, **kwargs):  # the worker, here
+        published.append(name)
+        if name == journey_tasks.email_new_todos.name:
+            journey_tasks.email_new_todos(org_id, *args, outbox_id=outbox_id)
+        return True
+
+    monkeypatch.setattr(csplatform_tasks, "outbox_publish", publish)
+    owner = UserFactory(email="ana@vendor.example", language="en")
+    MembershipFactory(organization=org, user=owner)
+    with tenant_context(org):
+        PlaybookFactory(trigger="detractor", email_assignee=True, task_title="Call back")
+        account = AccountFactory(owner=owner, name="Acme")
+        _respond(account, "nps", 2, _local(TODAY))
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("recompute_metrics", "--org", org.slug, stdout=StringIO())
+    [message] = smtp.wait_for(1, timeout=5)
+    assert message["To"] == "ana@vendor.example"
+    text, _html = _bodies(message)
+    assert "Call back" in text
+    assert "Acme" in text
+    with tenant_context(org):
+        [todo] = _todos(account=account)
+    assert todo.assignee_id == owner.pk
+    # A second run opens nothing, so it emails nothing.
+    smtp.messages.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("recompute_metrics", "--org", org.slug, stdout=StringIO())
+    assert smtp.messages == []
+    assert published.count(journey_tasks.email_new_todos.name) == 1
 
 
 def test_it_emails_only_for_playbooks_that_ask_and_tasks_with_an_assignee(

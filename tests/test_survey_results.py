@@ -45,18 +45,36 @@ def test_it_shows_nps_with_n_margin_and_shares_in_the_users_locale(client, manag
     org = manager.organization
     with tenant_context(org):
         campaign = SurveyInvitationFactory().campaign
-        for score, comment in [(10, "Excelente <b>suporte</b>"), (9, ""), (7, ""), (2, "Lento")]:
+        answers = [(10, "Excelente <b>suporte</b>"), (9, ""), (7, ""), (2, "Lento")] * 10
+        for score, comment in answers:  # 40: enough for a margin
             invitation = SurveyInvitationFactory(campaign=campaign)
             response_record(invitation=invitation, score=score, comment=comment, automatic=False)
         satisfaction_recompute()
     page = _results(client, manager).content.decode()
-    # NPS (2 − 1) ÷ 4 = 25; margin 1.96 · √((0.5 + 0.25 − 0.0625) ÷ 4) × 100 = 81.26
-    assert re.search(r"<strong>25</strong>\s*<span class=\"muted\">± 81,3</span>", page)
-    assert "4 respostas" in page
+    # NPS (20 − 10) ÷ 40 = 25; margin 1.96 · √((0.5 + 0.25 − 0.0625) ÷ 40) × 100 = 25.70
+    assert re.search(r"<strong>25</strong>\s*<span class=\"muted\">± 25,7</span>", page)
+    assert "40 respostas" in page
     assert "Promotores 50 % · neutros 25 % · detratores 25 %" in page
     assert "Excelente &lt;b&gt;suporte&lt;/b&gt;" in page  # verbatims escaped
     assert "<b>suporte</b>" not in page
-    assert "<td>5</td><td>4</td><td>80,0 %</td>" in page  # 5 sent, 4 answered
+    assert "<td>41</td><td>40</td><td>97,6 %</td>" in page  # 41 sent, 40 answered
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "score"), [("nps", 10), ("csat", 5), ("ces", 7)])
+def test_it_says_too_few_answers_where_a_margin_would_rest_on_one_answer(
+    client, manager, kind, score
+):
+    org = manager.organization
+    with tenant_context(org):
+        invitation = SurveyInvitationFactory(campaign__survey__kind=kind)
+        response_record(invitation=invitation, score=score, automatic=False)
+        satisfaction_recompute()
+    page = _results(client, manager, kind=kind).content.decode()
+    assert "1 resposta" in page
+    assert not re.search(r"±\s*\d", page)  # no "± 0,0"
+    assert "poucas respostas para uma margem" in page  # the headline, in the user's language
+    assert '<td class="muted">poucas respostas</td>' in page  # the month's row
 
 
 @pytest.mark.django_db
@@ -129,7 +147,7 @@ def test_it_sends_a_campaign_created_in_the_ui_and_shows_the_answer_with_its_mar
         time.sleep(0.1)
     results = client.get(f"/o/{org.slug}/surveys/").content.decode()
     assert "<strong>100</strong>" in results
-    assert "± 0.0" in results  # one promoter: no spread
+    assert "too few answers for a margin" in results  # one answer: no margin
     assert "1 response" in results
 
 

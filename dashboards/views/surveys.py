@@ -16,6 +16,7 @@ from accounts.permissions import admin_required, manager_required
 from csplatform.http import render_page
 from dashboards.charts.satisfaction import satisfaction_charts
 from metrics import selectors as metrics_selectors
+from metrics.satisfaction import MARGIN_MIN_ANSWERS
 from surveys import campaign_services, selectors
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.models import Campaign, SkipReason, Survey, SurveyKind
@@ -46,6 +47,7 @@ def results(request: OrganizationRequest, org_slug: str) -> HttpResponse:
             else 100 - latest.high - (latest.low or 0),
             "breakdown": breakdown,
             "charts": satisfaction_charts(months, breakdown, kind),
+            "margin_min_answers": MARGIN_MIN_ANSWERS,
             "campaigns": selectors.campaign_rates(),
         }
     )

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Organization
 from csplatform.tenancy import tenant_context
 from metrics import selectors
+from metrics.satisfaction import satisfaction_recompute
 from metrics.services import metrics_recompute
 
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
             if not selectors.metrics_computed():
                 self.stderr.write("No metrics stored yet for this organization: computing them.")
                 metrics_recompute(full=True)
+                satisfaction_recompute()
             months = selectors.months_between(first, last)
             cohorts = selectors.cohorts()
         if options["json"]:
@@ -51,16 +53,27 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(document, indent=2))
             return
         if not months:
-            self.stdout.write("No months: the organization has no subscriptions in that range.")
+            self.stdout.write(
+                "No months: the organization has no subscriptions or survey answers in that range."
+            )
             return
         self.stdout.write(
             f"{'month':8} {'MRR':>14} {'customers':>9} {'new':>12} {'churn':>12} "
-            f"{'logo churn':>10} {'NRR':>7}"
+            f"{'logo churn':>10} {'NRR':>7} {'NPS':>5} {'CSAT':>6} {'CES':>5}"
         )
         for m in months:
-            churn = "—" if m["logo_churn_rate"] is None else f"{m['logo_churn_rate']:.1%}"
-            nrr = "—" if m["nrr"] is None else f"{m['nrr']:.0%}"
             self.stdout.write(
-                f"{m['month']:8} {m['mrr'] / 100:>14,.2f} {m['customers']:>9} "
-                f"{m['new'] / 100:>12,.2f} {m['churn'] / 100:>12,.2f} {churn:>10} {nrr:>7}"
+                f"{m['month']:8} {_number(m['mrr'], 100, ',.2f'):>14} "
+                f"{_number(m['customers'], 1, 'd'):>9} {_number(m['new'], 100, ',.2f'):>12} "
+                f"{_number(m['churn'], 100, ',.2f'):>12} "
+                f"{_number(m['logo_churn_rate'], 1, '.1%'):>10} {_number(m['nrr'], 1, '.0%'):>7} "
+                f"{_number(m['nps'], 1, '.0f'):>5} {_number(m['csat'], 1, '.1f'):>6} "
+                f"{_number(m['ces'], 1, '.2f'):>5}"
             )
+
+
+def _number(value: float | None, divisor: int, spec: str) -> str:
+    """`value` ÷ `divisor` formatted by `spec`; "—" when there is none."""
+    if value is None:
+        return "—"
+    return format(value / divisor if divisor != 1 else value, spec)

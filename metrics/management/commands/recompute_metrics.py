@@ -5,18 +5,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
 from csplatform.tenancy import tenant_context
-from metrics.health.store import health_recompute
-from metrics.playbooks import playbooks_run
-from metrics.satisfaction import satisfaction_recompute
-from metrics.services import metrics_recompute
+from metrics.services import metrics_recompute_everything
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute stored metrics now: revenue incrementally (the stale months) or, with "
-        "--full, everything; then satisfaction, today's health snapshot, and the playbooks "
-        "(tasks they open are not emailed). Celery does this by itself; this is for "
-        "operators and first runs."
+        "Recompute stored metrics now, as the nightly task does: roll up waiting usage "
+        "events, then revenue incrementally (the stale months) or, with --full, "
+        "everything; then satisfaction, today's health snapshot, and the playbooks (the "
+        "tasks they open are emailed to their assignees through the outbox, as from the "
+        "worker). Celery does this by itself; this is for operators and first runs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,10 +37,8 @@ class Command(BaseCommand):
         for position, organization in enumerate(organizations, start=1):
             began = time.perf_counter()
             with tenant_context(organization):
-                result = metrics_recompute(full=options["full"])
-                satisfaction_recompute()
-                health = health_recompute()
-                opened = playbooks_run(today=health.day)
+                everything = metrics_recompute_everything(full=options["full"])
+            result, health = everything.revenue, everything.health
             if result.skipped:
                 outcome = "up to date"
             else:
@@ -51,8 +47,9 @@ class Command(BaseCommand):
             bands = ", ".join(f"{n} {band}" for band, n in sorted(health.bands.items()))
             self.stdout.write(
                 f"[{position}/{len(organizations)}] {organization.slug}: {outcome}; "
+                f"{everything.usage_events} usage event(s) rolled up; "
                 f"health of {health.accounts} customer(s) ({bands or 'none'}); "
-                f"{len(opened)} task(s) opened ({time.perf_counter() - began:.2f}s)"
+                f"{len(everything.todos)} task(s) opened ({time.perf_counter() - began:.2f}s)"
             )
         self.stdout.write(
             self.style.SUCCESS(
