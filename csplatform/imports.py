@@ -25,6 +25,11 @@ from django.utils.translation import ngettext
 from csplatform.batches import RowsRejected, WriteResult
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# A cell longer than this is refused before any parser reads it: no column holds more
+# (a survey comment is at most 5,000 characters), so nothing runs on megabytes of one cell.
+MAX_CELL_CHARS = 10_000
+# A refused value is quoted in its error up to this many characters.
+SHOWN_VALUE_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,13 @@ def read_frame(data: bytes) -> pd.DataFrame:
     return frame.apply(lambda column: column.str.strip())
 
 
+def shown_value(value: str) -> str:
+    """A refused cell as its error quotes it: cut to SHOWN_VALUE_CHARS characters."""
+    if len(value) <= SHOWN_VALUE_CHARS:
+        return value
+    return value[: SHOWN_VALUE_CHARS - 1] + "…"
+
+
 # --- column parsers ------------------------------------------------------------------
 
 
@@ -181,7 +193,11 @@ def text(max_length: int = 255) -> Parser:
     return parse
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Patterns with one way only to match each character (tests/regex_ambiguity.py): the
+# domain's labels hold no dot, so `[^@\s]+\.` cannot split a label at every dot, and a
+# number's first digit is the first digit. Python's backtracking then stays linear.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
+_NUMBER = re.compile(r"[-+]?[.,]*\d[\d.,]*")  # no 1e-3
 
 
 def email(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
@@ -210,7 +226,7 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     (1,234,567); likewise a single dot is a decimal point, several are thousands.
     """
     s = raw.str.replace(r"[\sR$€£\u00a0]", "", regex=True)
-    s = s.where(s.str.fullmatch(r"[-+]?[\d.,]*\d[\d.,]*") | (s == ""), "invalid")  # no 1e-3
+    s = s.where(s.str.fullmatch(_NUMBER) | (s == ""), "invalid")
     commas, dots = s.str.count(","), s.str.count(r"\.")
     last_comma, last_dot = s.str.rfind(","), s.str.rfind(".")
     brazilian = (commas > 0) & ((dots == 0) & (commas == 1) | (dots > 0) & (last_comma > last_dot))
@@ -305,6 +321,21 @@ def parse_frame(
             % {"kind": kind.label, "columns": ", ".join(extra)}
         )
     lines = pd.Series(range(2, len(frame) + 2), index=frame.index)
+    # Over-long cells first: refused by their length alone, then emptied, so no parser
+    # (and no pattern) ever reads them and they raise no second error.
+    lengths = frame.apply(lambda column: column.str.len())
+    overlong = lengths > MAX_CELL_CHARS
+    for name in frame.columns:
+        for line, length in zip(lines[overlong[name]], lengths[name][overlong[name]], strict=True):
+            errors.append(
+                CellError(
+                    line,
+                    name,
+                    _("This cell has %(length)s characters; a cell holds at most %(max)s.")
+                    % {"length": length, "max": MAX_CELL_CHARS},
+                )
+            )
+    frame = frame.mask(overlong, "")
     for name in frame.columns:
         for line in lines[frame[name].str.contains("\x00", regex=False)]:
             errors.append(CellError(line, name, _("This cell contains a NUL character.")))
@@ -315,7 +346,7 @@ def parse_frame(
         raw = frame[column.name]
         values, invalid, expected = column.parse(raw, context)
         if column.required:
-            for line in lines[raw == ""]:
+            for line in lines[(raw == "") & ~overlong[column.name]]:
                 errors.append(CellError(line, column.name, _("This value is required.")))
         for line, value in zip(lines[invalid], raw[invalid], strict=True):
             errors.append(
@@ -323,7 +354,7 @@ def parse_frame(
                     line,
                     column.name,
                     _("%(value)s is not valid: expected %(expected)s.")
-                    % {"value": value, "expected": expected},
+                    % {"value": shown_value(value), "expected": expected},
                 )
             )
         typed[column.name] = values

@@ -341,3 +341,60 @@ def test_it_refuses_events_before_2000_and_repeated_event_ids(org):
     )
     problems, _ = rejected(org, "events", content)
     assert problems == [(2, "occurred_at"), (4, "event_id")]
+
+
+# --- cells that could hold up a worker ----------------------------------------------
+
+
+def test_it_refuses_a_one_megabyte_cell_by_line_and_column_without_quoting_it(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    huge = "a" * 1_000_000
+    problems, verdict = rejected(
+        org, "contacts", f"account_external_id;email;name\na1;ok@x.com.br;Ana\na1;{huge};Bia\n"
+    )
+    assert problems == [(3, "email")]
+    [error] = verdict.errors
+    assert "1000000 characters" in error.message
+    assert "at most 10000" in error.message
+    assert len(str(error)) < 300  # the cell is not quoted back in full
+
+
+def test_it_refuses_an_overlong_cell_of_an_optional_or_extra_column_without_other_errors(org):
+    huge = "x" * 10_001
+    problems, verdict = rejected(
+        org, "accounts", f"external_id;name;segment;notas\na1;{huge};PME;ok\na2;B;C;{huge}\n"
+    )
+    assert problems == [(2, "name"), (3, "notas")]
+    assert all("10001 characters" in e.message for e in verdict.errors)
+
+
+def test_it_matches_emails_and_numbers_with_patterns_that_cannot_backtrack():
+    from csplatform import imports
+    from tests.regex_ambiguity import ambiguities
+
+    assert ambiguities(imports._EMAIL) == []
+    assert ambiguities(imports._NUMBER) == []
+    # The check itself finds the kind of pattern that took 14 s on a 64 KB cell.
+    assert ambiguities(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    assert ambiguities(r"[-+]?[\d.,]*\d[\d.,]*")
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("ana@empresa.com.br", True),
+        ("Ana.Souza+cs@sub.empresa.com", True),
+        ("ana@empresa", False),
+        ("ana@empresa..com", False),
+        ("ana@.empresa.com", False),
+        ("ana@@empresa.com", False),
+        ("ana souza@empresa.com", False),
+    ],
+)
+def test_it_tells_an_email_address_from_other_text(org, value, valid):
+    run(org, "accounts", ACCOUNTS_BR)
+    content = f"account_external_id;email\na1;{value}\n"
+    if valid:
+        assert run(org, "contacts", content).result.created == 1
+    else:
+        assert rejected(org, "contacts", content)[0] == [(2, "email")]
