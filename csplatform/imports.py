@@ -97,12 +97,25 @@ class ImportReport:
 # --- reading --------------------------------------------------------------------
 
 
-def decode(data: bytes) -> str:
+class MixedEncoding(ValueError):  # noqa: N818 (a verdict on the file)
+    """Some lines of the file are UTF-8 and others Latin-1: no one reading is right."""
+
+    def __init__(self, utf8_line: int, latin1_line: int) -> None:
+        super().__init__(f"line {utf8_line} is UTF-8, line {latin1_line} is Latin-1")
+        self.utf8_line = utf8_line
+        self.latin1_line = latin1_line
+
+
+def decode(data: bytes, *, strict: bool = True) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else
-    Windows-1252 (Excel's Latin-1), else Latin-1."""
+    Windows-1252 (Excel's Latin-1), else Latin-1.
+
+    A file whose lines mix UTF-8 and Latin-1 (one pasted into the other) raises
+    MixedEncoding naming a line of each; with `strict=False` each line is read in its
+    own encoding instead (to search a stored file, never to import it)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
@@ -110,10 +123,41 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
+        pass
+    if not strict:
+        return "\n".join(_decode_single(line) for line in data.split(b"\n"))
+    _refuse_mixed_encodings(data)
+    return _decode_single(data, utf8=False)
+
+
+def _decode_single(data: bytes, *, utf8: bool = True) -> str:
+    if utf8:
         try:
-            return data.decode("cp1252")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
-            return data.decode("latin-1")
+            pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _refuse_mixed_encodings(data: bytes) -> None:
+    """Raise MixedEncoding if a line (1-based) with non-ASCII characters is valid UTF-8
+    while another is not. Latin-1 text is practically never valid UTF-8: an accented
+    letter is one byte there, and UTF-8 wants it followed by continuation bytes."""
+    utf8_line = latin1_line = 0
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            latin1_line = latin1_line or number
+        else:
+            utf8_line = utf8_line or number
+        if utf8_line and latin1_line:
+            raise MixedEncoding(utf8_line, latin1_line)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -135,7 +179,22 @@ def read_frame(data: bytes) -> pd.DataFrame:
                 )
             ]
         )
-    text = decode(data)
+    try:
+        text = decode(data)
+    except MixedEncoding as mixed:
+        raise ImportRejected(
+            [
+                CellError(
+                    max(mixed.utf8_line, mixed.latin1_line),
+                    "-",
+                    _(
+                        "The file mixes encodings: line %(utf8)s is UTF-8 and line %(latin1)s "
+                        "Latin-1 (Windows-1252). Save it again in one encoding, UTF-8 if you can."
+                    )
+                    % {"utf8": mixed.utf8_line, "latin1": mixed.latin1_line},
+                )
+            ]
+        ) from mixed
     if not text.strip():
         raise ImportRejected([CellError(1, "-", _("The file is empty."))])
     try:

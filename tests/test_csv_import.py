@@ -398,3 +398,34 @@ def test_it_tells_an_email_address_from_other_text(org, value, valid):
         assert run(org, "contacts", content).result.created == 1
     else:
         assert rejected(org, "contacts", content)[0] == [(2, "email")]
+
+
+# --- encodings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "third"),
+    [("utf-8", "cp1252"), ("cp1252", "utf-8")],
+)
+def test_it_names_the_first_line_of_a_file_that_mixes_utf8_and_latin1(org, second, third):
+    content = (
+        b"external_id;name\n"
+        + "a1;São Paulo\n".encode(second)
+        + b"a2;Plain\n"
+        + "a3;Açougue\n".encode(third)
+        + "a4;Pão\n".encode(second)
+    )
+    problems, verdict = rejected(org, "accounts", content)
+    assert problems == [(4, "-")]
+    message = verdict.errors[0].message
+    assert "UTF-8" in message and "Latin-1" in message
+    assert count(org, Account) == 0  # not "SÃ£o Paulo"
+
+
+def test_it_still_reads_a_file_wholly_in_latin1_or_utf8(org):
+    latin = "external_id;name\na1;São Paulo\na2;Açougue\n".encode("cp1252")
+    run(org, "accounts", latin)
+    run(org, "accounts", "external_id;name\na3;Pão\n".encode())
+    with tenant_context(org):
+        names = list(Account.objects.order_by("external_id").values_list("name", flat=True))
+    assert names == ["São Paulo", "Açougue", "Pão"]
