@@ -418,7 +418,9 @@ def test_it_names_the_first_line_of_a_file_that_mixes_utf8_and_latin1(org, secon
     problems, verdict = rejected(org, "accounts", content)
     assert problems == [(4, "-")]
     message = verdict.errors[0].message
-    assert "UTF-8" in message and "Latin-1" in message
+    assert "line 2" in message
+    assert "UTF-8" in message
+    assert "Latin-1" in message
     assert count(org, Account) == 0  # not "SÃ£o Paulo"
 
 
