@@ -57,25 +57,25 @@ def currency(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Ser
     return values, ~values.str.fullmatch(r"[A-Z]{3}"), _("a currency code such as BRL")
 
 
-def write_accounts(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
+def write_accounts(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
     rows = records(typed)
     for row, (_index, attributes) in zip(rows, extra.iterrows(), strict=True):
         custom = {key: value for key, value in attributes.items() if value != ""}
         if custom:
             row["custom_attributes"] = custom
-    return customers.accounts_upsert(rows)
+    return customers.accounts_upsert(rows, dry_run=dry_run)
 
 
-def write_contacts(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
-    return customers.contacts_upsert(records(typed))
+def write_contacts(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
+    return customers.contacts_upsert(records(typed), dry_run=dry_run)
 
 
-def write_subscriptions(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
+def write_subscriptions(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
     rows = [
         {**row, "amount_cents": row.pop("amount"), "ended_on": row.get("ended_on")}
         for row in records(typed)
     ]
-    return customers.subscriptions_upsert(rows)
+    return customers.subscriptions_upsert(rows, dry_run=dry_run)
 
 
 def register_imports() -> None:

@@ -70,8 +70,10 @@ class ImportKind:
     name: str
     label: Any  # a lazily translated name, e.g. "accounts"
     columns: list[Column]
-    # Writes the typed frame (and the extra columns' frame) inside the transaction.
-    write: Callable[[pd.DataFrame, pd.DataFrame], WriteResult]
+    # Writes the typed frame (and the extra columns' frame) inside the transaction; with
+    # its third argument (dry_run) True, validates and counts what it would write but
+    # writes nothing: no INSERT, which would move the tables' id sequences for good.
+    write: Callable[[pd.DataFrame, pd.DataFrame, bool], WriteResult]
     # Service field names that differ from the CSV column they came from.
     field_to_column: dict[str, str] = field(default_factory=dict)
     extra_columns_kept: bool = False  # True: extra columns are stored (custom attributes)
@@ -430,8 +432,9 @@ def import_file(
 ) -> ImportReport:
     """Import a CSV file of `kind_name` into the current organization, all or nothing.
 
-    `dry_run` validates against the database and counts what would change,
-    then rolls back. Raises ImportRejected with every problem.
+    `dry_run` validates against the database and counts what would change without
+    writing (and rolls back, should a writer write anyway). Raises ImportRejected with
+    every problem. `progress` is told each step, in words for people.
     """
     kind = REGISTRY[kind_name]
     progress(_("Reading the file…"))
@@ -448,10 +451,10 @@ def import_file(
         sound = [line not in bad_lines for line in range(2, len(frame) + 2)]
         errors += _database_errors(kind, typed[sound], extra[sound])
         raise ImportRejected(errors, warnings)
-    progress(_("Writing…"))
+    progress(_("Checking against your data…") if dry_run else _("Writing…"))
     try:
         with transaction.atomic():
-            result = kind.write(typed, extra)
+            result = kind.write(typed, extra, dry_run)
             if dry_run:
                 transaction.set_rollback(True)
     except RowsRejected as rejected:
@@ -471,12 +474,12 @@ def _cell_errors(kind: ImportKind, rejected: RowsRejected, index: pd.Index) -> l
 
 
 def _database_errors(kind: ImportKind, typed: pd.DataFrame, extra: pd.DataFrame) -> list[CellError]:
-    """What writing these rows would refuse, found by trying and always rolling back."""
+    """What writing these rows would refuse, found by a dry run (and rolled back)."""
     if typed.empty:
         return []
     try:
         with transaction.atomic():
-            kind.write(typed, extra)
+            kind.write(typed, extra, True)
             transaction.set_rollback(True)
     except RowsRejected as rejected:
         return _cell_errors(kind, rejected, typed.index)

@@ -431,3 +431,50 @@ def test_it_still_reads_a_file_wholly_in_latin1_or_utf8(org):
     with tenant_context(org):
         names = list(Account.objects.order_by("external_id").values_list("name", flat=True))
     assert names == ["São Paulo", "Açougue", "Pão"]
+
+
+# --- dry runs ----------------------------------------------------------------------
+
+
+def _sequences():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")
+        return dict(cursor.fetchall())
+
+
+DRY_RUN_FILES = {
+    "accounts": "external_id;name\nnovo;Novo Cliente\n",
+    "contacts": "account_external_id;email\na1;nova@cliente.com.br\n",
+    "subscriptions": (
+        "external_id;account_external_id;plan;amount;currency;billing_interval;started_on\n"
+        "s9;a1;Pro;10,00;BRL;month;01/01/2025\n"
+    ),
+    "events": "account_external_id;event;occurred_at\na1;login;01/01/2025 10:00\n",
+    "touchpoints": "account_external_id;touchpoint;occurred_at\na1;Tipo novo;01/01/2025 10:00\n",
+    "responses": "kind;account_external_id;score;responded_at\nnps;a1;3;01/01/2025 10:00\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DRY_RUN_FILES))
+def test_it_checks_a_file_without_taking_ids_from_any_sequence(org, kind):
+    run(org, "accounts", ACCOUNTS_BR)
+    before = _sequences()
+    report = run(org, kind, DRY_RUN_FILES[kind], dry_run=True)
+    assert report.result.created == 1
+    assert _sequences() == before
+    assert run(org, kind, DRY_RUN_FILES[kind]).result.created == 1  # as the dry run said
+    assert _sequences() != before
+
+
+def test_it_counts_in_a_dry_run_what_the_import_then_does(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    events = (
+        "account_external_id;event;occurred_at;event_id\n"
+        "a1;login;01/01/2025 10:00;e1\na1;login;01/01/2025 10:05;e2\n"
+    )
+    run(org, "events", events.split("\n", 2)[0] + "\n" + events.split("\n")[1] + "\n")
+    dry = run(org, "events", events, dry_run=True).result
+    done = run(org, "events", events).result
+    assert (dry.created, dry.unchanged) == (done.created, done.unchanged) == (1, 1)
