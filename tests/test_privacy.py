@@ -567,3 +567,34 @@ def test_it_lets_admins_set_the_retention_of_at_least_30_days(team, signed_in):
     assert client.post(url, {"usage_event_retention_days": ""}).status_code == 302
     team.organization.refresh_from_db()
     assert team.organization.usage_event_retention_days is None
+
+
+@pytest.mark.parametrize(
+    ("email", "encoding"),
+    [
+        (EMAIL, "utf-16"),  # Excel's "Unicode text": two bytes a character, with a BOM
+        ("joão.souza@cliente.example", "utf-8"),
+        ("joão.souza@cliente.example", "cp1252"),
+        ("JOÃO.Souza@cliente.example", "utf-8-sig"),
+    ],
+)
+def test_it_empties_uploads_naming_the_person_in_any_encoding_the_import_reads(
+    org, team, email, encoding
+):
+    with tenant_context(org):
+        acme = AccountFactory(name="Acme")
+        person = ContactFactory(account=acme, email=email.lower())
+        upload = ImportUploadFactory(
+            kind="contacts",
+            content=f"account_external_id;email\n{acme.external_id};{email}\n".encode(encoding),
+            check_outcome={"preview": [[acme.external_id, email]]},
+        )
+        other = ImportUploadFactory(content="external_id;name\na9;Ninguém\n".encode(encoding))
+        result = privacy.contact_erase(person, actor=team.admin)
+        assert result.removed["uploads_emptied"] == 1
+        upload.refresh_from_db()
+        assert bytes(upload.content) == b""
+        assert upload.check_outcome == {}
+        assert upload.status == "expired"
+        other.refresh_from_db()
+        assert bytes(other.content) != b""
