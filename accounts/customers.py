@@ -72,11 +72,12 @@ def _unknown_account_errors(
 
 
 @once_more_on_conflict
-def accounts_upsert(rows: Sequence[Row]) -> WriteResult:
+def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResult:
     """Create or update accounts by `external_id`; keys absent from a row are left as they are.
 
     `owner_email` must be a member of the organization; unknown keys in
-    `custom_attributes` are merged into the account's.
+    `custom_attributes` are merged into the account's. `dry_run`: validate and count,
+    write nothing (no id is taken from the sequence).
     """
     errors = duplicate_key_errors([r["external_id"] for r in rows], "external_id", _("Account"))
     owner_emails = {normalize_email(r["owner_email"]) for r in rows if r.get("owner_email")}
@@ -115,12 +116,14 @@ def accounts_upsert(rows: Sequence[Row]) -> WriteResult:
             to_update.append(account)
         else:
             result.unchanged += 1
+    result.created, result.updated = len(to_create), len(to_update)
+    if dry_run:
+        return result
     with database_now():  # the stage history's trigger stamps Django's now
         Account.objects.bulk_create(to_create)
         Account.objects.bulk_update(
             to_update, [*ACCOUNT_FIELDS, "owner", "custom_attributes", "updated_at"]
         )
-    result.created, result.updated = len(to_create), len(to_update)
     return result
 
 
@@ -136,8 +139,9 @@ CONTACT_FIELDS = ["name", "locale", "role"]
 
 
 @once_more_on_conflict
-def contacts_upsert(rows: Sequence[Row]) -> WriteResult:
-    """Create or update contacts, keyed by (`account_external_id`, `email`)."""
+def contacts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResult:
+    """Create or update contacts, keyed by (`account_external_id`, `email`). `dry_run`:
+    validate and count, write nothing."""
     keys = [(r["account_external_id"], normalize_email(r["email"])) for r in rows]
     errors = duplicate_key_errors(keys, "email", _("Contact"))
     accounts = accounts_by_external_id({r["account_external_id"] for r in rows})
@@ -168,9 +172,11 @@ def contacts_upsert(rows: Sequence[Row]) -> WriteResult:
             to_update.append(contact)
         else:
             result.unchanged += 1
+    result.created, result.updated = len(to_create), len(to_update)
+    if dry_run:
+        return result
     Contact.objects.bulk_create(to_create)
     Contact.objects.bulk_update(to_update, [*CONTACT_FIELDS, "updated_at"])
-    result.created, result.updated = len(to_create), len(to_update)
     return result
 
 
@@ -184,11 +190,12 @@ IMMUTABLE_SUBSCRIPTION_FIELDS = [
 
 
 @once_more_on_conflict
-def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
+def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResult:
     """Record subscriptions by `external_id`. History is never overwritten.
 
     A known subscription may only gain (or keep) its `ended_on`; any other
     change is refused: end it and start a new one with another external id.
+    `dry_run`: validate and count, write nothing.
     """
     organization = current_organization()
     errors = duplicate_key_errors(
@@ -260,9 +267,11 @@ def subscriptions_upsert(rows: Sequence[Row]) -> WriteResult:
             to_end.append(known)
         else:
             result.unchanged += 1
+    result.created, result.updated = len(to_create), len(to_end)
+    if dry_run:
+        return result
     Subscription.objects.bulk_create(to_create)
     Subscription.objects.bulk_update(to_end, ["ended_on"])
-    result.created, result.updated = len(to_create), len(to_end)
     changed_from = [s.started_on for s in to_create] + [s.ended_on for s in to_end if s.ended_on]
     if changed_from:
         revenue_changed.send(

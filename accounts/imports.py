@@ -1,17 +1,24 @@
 """CSV import of accounts, contacts and subscriptions (registered in AccountsConfig.ready),
-and the import page's services: upload, preview (a dry run), confirm."""
+and the import page's services: upload and check once (a dry run, stored), preview
+(the stored check), confirm, and the purge of uploads never confirmed."""
 
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import customers
 from accounts.audit import audit_import
-from accounts.models import ImportUpload, User
+from accounts.models import ImportStatus, ImportUpload, User
 from accounts.tenancy import current_organization
 from csplatform.batches import WriteResult
 from csplatform.imports import (
@@ -27,6 +34,9 @@ from csplatform.imports import (
     register,
     text,
 )
+from csplatform.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
 
 LOCALES = {
     "en": "en",
@@ -57,25 +67,25 @@ def currency(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Ser
     return values, ~values.str.fullmatch(r"[A-Z]{3}"), _("a currency code such as BRL")
 
 
-def write_accounts(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
+def write_accounts(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
     rows = records(typed)
     for row, (_index, attributes) in zip(rows, extra.iterrows(), strict=True):
         custom = {key: value for key, value in attributes.items() if value != ""}
         if custom:
             row["custom_attributes"] = custom
-    return customers.accounts_upsert(rows)
+    return customers.accounts_upsert(rows, dry_run=dry_run)
 
 
-def write_contacts(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
-    return customers.contacts_upsert(records(typed))
+def write_contacts(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
+    return customers.contacts_upsert(records(typed), dry_run=dry_run)
 
 
-def write_subscriptions(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
+def write_subscriptions(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
     rows = [
         {**row, "amount_cents": row.pop("amount"), "ended_on": row.get("ended_on")}
         for row in records(typed)
     ]
-    return customers.subscriptions_upsert(rows)
+    return customers.subscriptions_upsert(rows, dry_run=dry_run)
 
 
 def register_imports() -> None:
@@ -131,72 +141,175 @@ def register_imports() -> None:
 
 # --- the import page -------------------------------------------------------------
 
+# The errors a check keeps and the page lists; the rest are counted. A file with a
+# million bad rows would otherwise make a page of a million rows.
+MAX_ERRORS_SHOWN = 200
+# An upload not imported within this long is emptied (import_uploads_purge_unconfirmed).
+UNCONFIRMED_UPLOAD_LIFETIME = timedelta(days=1)
+
 
 def import_upload_create(
     *, kind: str, filename: str, content: bytes, uploaded_by: User
 ) -> ImportUpload:
     """Keep an uploaded CSV file of `kind` in the current organization until it is
-    previewed and confirmed (the file name is cut to 255 characters)."""
-    return ImportUpload.objects.create(
+    confirmed (the file name is cut to 255 characters), and check it once: now, in
+    this request, when it has at most IMPORT_INLINE_CHECK_BYTES bytes, else by a worker
+    (accounts.tasks.check_import_upload) queued when this transaction commits."""
+    upload = ImportUpload.objects.create(
         kind=kind, filename=filename[:255], content=content, uploaded_by=uploaded_by
     )
+    if len(content) <= settings.IMPORT_INLINE_CHECK_BYTES:
+        import_upload_check(upload)
+    else:
+        from accounts.tasks import check_import_upload
+
+        enqueue_on_commit(check_import_upload, current_organization().pk, upload.pk)
+    return upload
 
 
-def _import_upload_run(upload: ImportUpload, *, dry_run: bool) -> dict[str, Any]:
-    """The import's outcome for the page: counts, warnings, preview rows, or every error."""
+def import_upload_check(
+    upload: ImportUpload, *, progress: Callable[[str], None] = lambda message: None
+) -> None:
+    """Check `upload` (a dry run against the database: nothing is written, no id is
+    taken) and store the outcome on it, for every view of the preview to show.
+
+    The outcome is what `import_upload_outcome` describes, in the active language."""
+    upload.check_outcome = _import_upload_run(upload, dry_run=True, progress=progress)
+    upload.status = ImportStatus.CHECKED
+    upload.checked_at = timezone.now()
+    upload.save(update_fields=["check_outcome", "status", "checked_at"])
+
+
+def import_upload_check_queued(upload_id: int) -> bool:
+    """The worker's check of a big upload, in its uploader's language (else the
+    organization's), telling each step to the page through the cache. False when there
+    was nothing to do: checked already (a task run twice) or gone."""
+    upload = (
+        ImportUpload.objects.select_for_update(of=("self",))
+        .select_related("uploaded_by")
+        .filter(pk=upload_id, status=ImportStatus.CHECKING)
+        .first()
+    )
+    if upload is None:
+        return False
+    language = (upload.uploaded_by and upload.uploaded_by.language) or (
+        current_organization().default_locale
+    )
+    with translation.override(language):
+        import_upload_check(upload, progress=partial(_progress_tell, upload.pk))
+    return True
+
+
+def _progress_key(upload_id: int) -> str:
+    return f"import-check:{current_organization().pk}:{upload_id}"
+
+
+def _progress_tell(upload_id: int, message: str) -> None:
+    try:
+        cache.set(_progress_key(upload_id), message, timeout=3600)
+    except Exception:  # the page only waits longer without it
+        logger.warning("cache unavailable: import check progress not shown", exc_info=True)
+
+
+def import_upload_outcome(upload: ImportUpload) -> dict[str, Any]:
+    """What the preview page shows of `upload`, from its stored check (never running it):
+
+    - `checking` (True while a worker checks it) and `progress` (the step it is at);
+    - `expired` (True once emptied: not imported within a day, or naming an erased person);
+    - else the check: `errors` (at most MAX_ERRORS_SHOWN, each with line, column and
+      message), `error_count` and `errors_not_shown`, and `warnings`; when there is no
+      error, `rows`, `result` (created, updated, unchanged), `columns` and `preview` (the
+      first 20 rows, as lists of cells).
+    """
+    if upload.status == ImportStatus.CHECKING:
+        try:
+            progress = cache.get(_progress_key(upload.pk))
+        except Exception:
+            progress = None
+        return {"checking": True, "progress": progress or _("Waiting for a worker…")}
+    if upload.status == ImportStatus.EXPIRED:
+        return {"expired": True}
+    outcome = dict(upload.check_outcome)
+    if outcome.get("errors"):
+        outcome["errors_not_shown"] = outcome["error_count"] - len(outcome["errors"])
+    return outcome
+
+
+def _import_upload_run(
+    upload: ImportUpload,
+    *,
+    dry_run: bool,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
+    """The import's outcome, ready to store (JSON): counts, warnings, preview rows, or the
+    first errors and how many there were."""
     try:
         report = import_file(
             upload.kind,
             bytes(upload.content),
             context={"time_zone": current_organization().time_zone},
             dry_run=dry_run,
+            progress=progress,
         )
     except ImportRejected as rejected:
-        return {"errors": rejected.errors, "warnings": rejected.warnings}
+        return {
+            "errors": [
+                {"line": e.line, "column": e.column, "message": str(e.message)}
+                for e in rejected.errors[:MAX_ERRORS_SHOWN]
+            ],
+            "error_count": len(rejected.errors),
+            "warnings": [str(w) for w in rejected.warnings],
+        }
     return {
-        "result": report.result,
-        "warnings": report.warnings,
-        "preview": report.preview,
-        "columns": list(report.preview[0]) if report.preview else [],
         "rows": report.rows,
+        "result": {
+            "created": report.result.created,
+            "updated": report.result.updated,
+            "unchanged": report.result.unchanged,
+        },
+        "warnings": [str(w) for w in report.warnings],
+        "columns": list(report.preview[0]) if report.preview else [],
+        "preview": [[str(value) for value in row.values()] for row in report.preview],
     }
-
-
-def import_upload_preview(upload: ImportUpload) -> dict[str, Any]:
-    """What importing `upload` would do, validated against the database and rolled
-    back (a savepoint: nothing of it is kept): `errors` and `warnings` when the file
-    would be refused, else `result` (counts), `warnings`, `preview` (the first 20
-    rows), `columns` and `rows` (how many)."""
-    return _import_upload_run(upload, dry_run=True)
 
 
 @transaction.atomic
 def import_upload_confirm(*, upload: ImportUpload, actor: User | None) -> dict[str, Any] | None:
-    """Import `upload` for real, all rows or none, and record it (or its refusal) in the
-    audit log in the same transaction.
+    """Import a checked `upload` for real, all rows or none, and record it (or its
+    refusal) in the audit log in the same transaction.
 
-    Returns the outcome as `import_upload_preview` describes it; None when the upload
-    was imported already (by another request: the row is locked first). An imported
-    upload keeps its counts, not its content: the data now lives in its tables.
+    Returns the outcome as `import_upload_outcome` describes it; None when there is
+    nothing to import: imported already (by another request: the row is locked first),
+    emptied, or still being checked. A file whose check found problems is not run again.
+    An imported upload keeps its counts, not its content: the data now lives in its tables.
     """
     upload = ImportUpload.objects.select_for_update().get(pk=upload.pk)
-    if upload.imported_at:
+    if upload.status != ImportStatus.CHECKED:
         return None
+    if upload.check_outcome.get("errors"):
+        return import_upload_outcome(upload)
     outcome = _import_upload_run(upload, dry_run=False)
-    if "errors" in outcome:
+    if "errors" in outcome:  # the data changed since the check
+        upload.check_outcome = outcome
+        upload.checked_at = timezone.now()
+        upload.save(update_fields=["check_outcome", "checked_at"])
         audit_import(
             actor=actor,
             kind=upload.kind,
             filename=upload.filename,
             source="page",
-            problems=len(outcome["errors"]),
+            problems=outcome["error_count"],
         )
-        return outcome
+        return import_upload_outcome(upload)
+    upload.status = ImportStatus.IMPORTED
     upload.imported_at = timezone.now()
     upload.rows = int(outcome["rows"])
-    upload.result = outcome["result"].as_dict()
+    upload.result = outcome["result"]
     upload.content = b""
-    upload.save(update_fields=["imported_at", "rows", "result", "content"])
+    upload.check_outcome = {}
+    upload.save(
+        update_fields=["status", "imported_at", "rows", "result", "content", "check_outcome"]
+    )
     audit_import(
         actor=actor,
         kind=upload.kind,
@@ -206,3 +319,13 @@ def import_upload_confirm(*, upload: ImportUpload, actor: User | None) -> dict[s
         result=upload.result,
     )
     return outcome
+
+
+def import_uploads_purge_unconfirmed() -> int:
+    """Empty the current organization's uploads not imported within
+    UNCONFIRMED_UPLOAD_LIFETIME of their upload: their content and their check (which
+    quotes it) hold customer data that no one asked to keep. Returns how many."""
+    return ImportUpload.objects.filter(
+        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED],
+        created_at__lt=timezone.now() - UNCONFIRMED_UPLOAD_LIFETIME,
+    ).update(status=ImportStatus.EXPIRED, content=b"", check_outcome={})

@@ -40,6 +40,7 @@ from accounts.models import (
     Contact,
     ContactErasure,
     ErasureChannel,
+    ImportStatus,
     ImportUpload,
     Membership,
     User,
@@ -48,6 +49,7 @@ from accounts.models import (
 from accounts.signals import contact_erasing, contact_erasure_previewing
 from accounts.tenancy import current_organization
 from csplatform.db import copy_out_rows
+from csplatform.imports import decode
 from csplatform.spreadsheet import spreadsheet_cell
 from csplatform.tenancy import tenant_models
 
@@ -225,15 +227,21 @@ def _redact_free_text(pattern: str) -> int:
 
 
 def _forget_uploads(email: str) -> int:
-    """Empty the stored CSV files that contain the email (their import results stay)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE accounts_importupload SET content = ''::bytea "
-            "WHERE organization_id = %s AND length(content) > 0 "
-            "AND position(%s in lower(encode(content, 'escape'))) > 0",
-            [current_organization().pk, email],
-        )
-        return cursor.rowcount
+    """Empty the stored CSV files that contain the email, and their checks (their import
+    results stay). Each file is read as the import reads it (UTF-16, Latin-1, a mix of
+    lines: csplatform.imports.decode), so an email with accents or in a UTF-16 file is
+    found too; a file not yet imported is then no longer importable."""
+    pending = ImportUpload.objects.filter(
+        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED]
+    ).values_list("pk", "content")
+    found = [
+        pk
+        for pk, content in pending.iterator(chunk_size=1)  # one file in memory at a time
+        if email in decode(bytes(content), strict=False).lower()
+    ]
+    return ImportUpload.objects.filter(pk__in=found).update(
+        status=ImportStatus.EXPIRED, content=b"", check_outcome={}
+    )
 
 
 def email_is_a_members(email: str) -> bool:

@@ -25,6 +25,11 @@ from django.utils.translation import ngettext
 from csplatform.batches import RowsRejected, WriteResult
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# A cell longer than this is refused before any parser reads it: no column holds more
+# (a survey comment is at most 5,000 characters), so nothing runs on megabytes of one cell.
+MAX_CELL_CHARS = 10_000
+# A refused value is quoted in its error up to this many characters.
+SHOWN_VALUE_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,10 @@ class ImportKind:
     name: str
     label: Any  # a lazily translated name, e.g. "accounts"
     columns: list[Column]
-    # Writes the typed frame (and the extra columns' frame) inside the transaction.
-    write: Callable[[pd.DataFrame, pd.DataFrame], WriteResult]
+    # Writes the typed frame (and the extra columns' frame) inside the transaction; with
+    # its third argument (dry_run) True, validates and counts what it would write but
+    # writes nothing: no INSERT, which would move the tables' id sequences for good.
+    write: Callable[[pd.DataFrame, pd.DataFrame, bool], WriteResult]
     # Service field names that differ from the CSV column they came from.
     field_to_column: dict[str, str] = field(default_factory=dict)
     extra_columns_kept: bool = False  # True: extra columns are stored (custom attributes)
@@ -92,12 +99,25 @@ class ImportReport:
 # --- reading --------------------------------------------------------------------
 
 
-def decode(data: bytes) -> str:
+class MixedEncoding(ValueError):  # noqa: N818 (a verdict on the file)
+    """Some lines of the file are UTF-8 and others Latin-1: no one reading is right."""
+
+    def __init__(self, utf8_line: int, latin1_line: int) -> None:
+        super().__init__(f"line {utf8_line} is UTF-8, line {latin1_line} is Latin-1")
+        self.utf8_line = utf8_line
+        self.latin1_line = latin1_line
+
+
+def decode(data: bytes, *, strict: bool = True) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else
-    Windows-1252 (Excel's Latin-1), else Latin-1."""
+    Windows-1252 (Excel's Latin-1), else Latin-1.
+
+    A file whose lines mix UTF-8 and Latin-1 (one pasted into the other) raises
+    MixedEncoding naming a line of each; with `strict=False` each line is read in its
+    own encoding instead (to search a stored file, never to import it)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
@@ -105,10 +125,41 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
+        pass
+    if not strict:
+        return "\n".join(_decode_single(line) for line in data.split(b"\n"))
+    _refuse_mixed_encodings(data)
+    return _decode_single(data, utf8=False)
+
+
+def _decode_single(data: bytes, *, utf8: bool = True) -> str:
+    if utf8:
         try:
-            return data.decode("cp1252")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
-            return data.decode("latin-1")
+            pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _refuse_mixed_encodings(data: bytes) -> None:
+    """Raise MixedEncoding if a line (1-based) with non-ASCII characters is valid UTF-8
+    while another is not. Latin-1 text is practically never valid UTF-8: an accented
+    letter is one byte there, and UTF-8 wants it followed by continuation bytes."""
+    utf8_line = latin1_line = 0
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            latin1_line = latin1_line or number
+        else:
+            utf8_line = utf8_line or number
+        if utf8_line and latin1_line:
+            raise MixedEncoding(utf8_line, latin1_line)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -130,7 +181,22 @@ def read_frame(data: bytes) -> pd.DataFrame:
                 )
             ]
         )
-    text = decode(data)
+    try:
+        text = decode(data)
+    except MixedEncoding as mixed:
+        raise ImportRejected(
+            [
+                CellError(
+                    max(mixed.utf8_line, mixed.latin1_line),
+                    "-",
+                    _(
+                        "The file mixes encodings: line %(utf8)s is UTF-8 and line %(latin1)s "
+                        "Latin-1 (Windows-1252). Save it again in one encoding, UTF-8 if you can."
+                    )
+                    % {"utf8": mixed.utf8_line, "latin1": mixed.latin1_line},
+                )
+            ]
+        ) from mixed
     if not text.strip():
         raise ImportRejected([CellError(1, "-", _("The file is empty."))])
     try:
@@ -171,6 +237,13 @@ def read_frame(data: bytes) -> pd.DataFrame:
     return frame.apply(lambda column: column.str.strip())
 
 
+def shown_value(value: str) -> str:
+    """A refused cell as its error quotes it: cut to SHOWN_VALUE_CHARS characters."""
+    if len(value) <= SHOWN_VALUE_CHARS:
+        return value
+    return value[: SHOWN_VALUE_CHARS - 1] + "…"
+
+
 # --- column parsers ------------------------------------------------------------------
 
 
@@ -181,7 +254,11 @@ def text(max_length: int = 255) -> Parser:
     return parse
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Patterns with one way only to match each character (tests/regex_ambiguity.py): the
+# domain's labels hold no dot, so `[^@\s]+\.` cannot split a label at every dot, and a
+# number's first digit is the first digit. Python's backtracking then stays linear.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
+_NUMBER = re.compile(r"[-+]?[.,]*\d[\d.,]*")  # no 1e-3
 
 
 def email(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
@@ -210,7 +287,7 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     (1,234,567); likewise a single dot is a decimal point, several are thousands.
     """
     s = raw.str.replace(r"[\sR$€£\u00a0]", "", regex=True)
-    s = s.where(s.str.fullmatch(r"[-+]?[\d.,]*\d[\d.,]*") | (s == ""), "invalid")  # no 1e-3
+    s = s.where(s.str.fullmatch(_NUMBER) | (s == ""), "invalid")
     commas, dots = s.str.count(","), s.str.count(r"\.")
     last_comma, last_dot = s.str.rfind(","), s.str.rfind(".")
     brazilian = (commas > 0) & ((dots == 0) & (commas == 1) | (dots > 0) & (last_comma > last_dot))
@@ -305,6 +382,21 @@ def parse_frame(
             % {"kind": kind.label, "columns": ", ".join(extra)}
         )
     lines = pd.Series(range(2, len(frame) + 2), index=frame.index)
+    # Over-long cells first: refused by their length alone, then emptied, so no parser
+    # (and no pattern) ever reads them and they raise no second error.
+    lengths = frame.apply(lambda column: column.str.len())
+    overlong = lengths > MAX_CELL_CHARS
+    for name in frame.columns:
+        for line, length in zip(lines[overlong[name]], lengths[name][overlong[name]], strict=True):
+            errors.append(
+                CellError(
+                    line,
+                    name,
+                    _("This cell has %(length)s characters; a cell holds at most %(max)s.")
+                    % {"length": length, "max": MAX_CELL_CHARS},
+                )
+            )
+    frame = frame.mask(overlong, "")
     for name in frame.columns:
         for line in lines[frame[name].str.contains("\x00", regex=False)]:
             errors.append(CellError(line, name, _("This cell contains a NUL character.")))
@@ -315,7 +407,7 @@ def parse_frame(
         raw = frame[column.name]
         values, invalid, expected = column.parse(raw, context)
         if column.required:
-            for line in lines[raw == ""]:
+            for line in lines[(raw == "") & ~overlong[column.name]]:
                 errors.append(CellError(line, column.name, _("This value is required.")))
         for line, value in zip(lines[invalid], raw[invalid], strict=True):
             errors.append(
@@ -323,7 +415,7 @@ def parse_frame(
                     line,
                     column.name,
                     _("%(value)s is not valid: expected %(expected)s.")
-                    % {"value": value, "expected": expected},
+                    % {"value": shown_value(value), "expected": expected},
                 )
             )
         typed[column.name] = values
@@ -340,8 +432,9 @@ def import_file(
 ) -> ImportReport:
     """Import a CSV file of `kind_name` into the current organization, all or nothing.
 
-    `dry_run` validates against the database and counts what would change,
-    then rolls back. Raises ImportRejected with every problem.
+    `dry_run` validates against the database and counts what would change without
+    writing (and rolls back, should a writer write anyway). Raises ImportRejected with
+    every problem. `progress` is told each step, in words for people.
     """
     kind = REGISTRY[kind_name]
     progress(_("Reading the file…"))
@@ -358,10 +451,10 @@ def import_file(
         sound = [line not in bad_lines for line in range(2, len(frame) + 2)]
         errors += _database_errors(kind, typed[sound], extra[sound])
         raise ImportRejected(errors, warnings)
-    progress(_("Writing…"))
+    progress(_("Checking against your data…") if dry_run else _("Writing…"))
     try:
         with transaction.atomic():
-            result = kind.write(typed, extra)
+            result = kind.write(typed, extra, dry_run)
             if dry_run:
                 transaction.set_rollback(True)
     except RowsRejected as rejected:
@@ -381,12 +474,12 @@ def _cell_errors(kind: ImportKind, rejected: RowsRejected, index: pd.Index) -> l
 
 
 def _database_errors(kind: ImportKind, typed: pd.DataFrame, extra: pd.DataFrame) -> list[CellError]:
-    """What writing these rows would refuse, found by trying and always rolling back."""
+    """What writing these rows would refuse, found by a dry run (and rolled back)."""
     if typed.empty:
         return []
     try:
         with transaction.atomic():
-            kind.write(typed, extra)
+            kind.write(typed, extra, True)
             transaction.set_rollback(True)
     except RowsRejected as rejected:
         return _cell_errors(kind, rejected, typed.index)

@@ -13,6 +13,12 @@ BEAT_SCHEDULE = {
         "task": "csplatform.tasks.outbox_relay_sweep",
         "schedule": crontab(minute="*"),
     },
+    # CSV uploads never imported hold customer data: emptied a day after their upload
+    # (hourly, so none outlives it by more than an hour).
+    "purge-unconfirmed-uploads": {
+        "task": "accounts.tasks.purge_unconfirmed_uploads_sweep",
+        "schedule": crontab(minute="23"),
+    },
     "purge-stale-invitations": {
         "task": "accounts.tasks.purge_stale_invitations_sweep",
         "schedule": crontab(hour="3", minute="17"),

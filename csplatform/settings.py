@@ -303,6 +303,21 @@ SPECTACULAR_SETTINGS = {
 }
 # 10,000 events at ~300 bytes each, with room to spare.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024)
+# Uploaded files (the import page's CSV files, at most 50 MB): kept in memory up to
+# 2.5 MB, on disk beyond; a request carrying files whose body is larger than
+# UPLOAD_MAX_BODY_BYTES is refused (413) before it is read (csplatform.uploads), so a
+# 5 GB body never reaches the disk. The proxy in front should refuse it first
+# (docs/operations.md).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+UPLOAD_MAX_BODY_BYTES = env_int("UPLOAD_MAX_BODY_BYTES", 51 * 1024 * 1024, minimum=1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "csplatform.uploads.BodySizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# A CSV file up to this size is checked (a dry run) in the request that uploads it; a
+# bigger one by a Celery worker, the page showing its progress (docs/import.md).
+IMPORT_INLINE_CHECK_BYTES = env_int("IMPORT_INLINE_CHECK_BYTES", 1024 * 1024, minimum=0)
 # Seconds from a write of usage events to the daily rollups counting it (one run per burst).
 USAGE_ROLLUP_DELAY_SECONDS = env_int("USAGE_ROLLUP_DELAY_SECONDS", 5, minimum=0)
 # Seconds from a change of subscriptions to the metrics recompute (one run per burst).

@@ -33,8 +33,9 @@ SENTIMENTS = {
 }
 
 
-def write_events(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
-    """Validate references for the whole frame at once, then COPY it into staging."""
+def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
+    """Validate references for the whole frame at once, then COPY it into staging (and
+    with `dry_run`, count the new events there instead of inserting them)."""
     frame = typed.reset_index(drop=True)
     if "contact_email" not in frame:
         frame["contact_email"] = ""
@@ -120,14 +121,14 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
         }
     ).replace("", None)
     csv_text = staging.to_csv(index=False, header=False, na_rep="")
-    return ingest.events_ingest_staged_csv(csv_text, len(staging))
+    return ingest.events_ingest_staged_csv(csv_text, len(staging), dry_run=dry_run)
 
 
-def write_touchpoints(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
+def write_touchpoints(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
     rows = records(typed)
     for row in rows:
         row["occurred_at"] = _python_datetime(row["occurred_at"])
-    return ingest.touchpoints_record(rows)
+    return ingest.touchpoints_record(rows, dry_run=dry_run)
 
 
 def _python_datetime(value: pd.Timestamp) -> datetime:

@@ -131,14 +131,21 @@ def events_validate(rows: Sequence[Row]) -> None:
         raise RowsRejected(errors)
 
 
-def events_ingest_staged_csv(csv_text: str, count: int) -> WriteResult:
+def events_ingest_staged_csv(csv_text: str, count: int, *, dry_run: bool = False) -> WriteResult:
     """Like events_ingest, for rows already validated and written as CSV text in the
     staging column order (the CSV import's fast path). Call inside a transaction; it is
-    rolled back if an account or contact vanished since the validation."""
+    rolled back if an account or contact vanished since the validation. `dry_run`:
+    count the events that would be new, insert nothing (the staging table is temporary
+    and has no sequence)."""
     with connection.cursor() as cursor:
         _create_staging(cursor)
         copy_in(cursor, "ingest_events", _STAGING_COLUMNS, csv_text, csv=True)
-        inserted = _insert_staged(cursor)
+        if dry_run:
+            cursor.execute(_COUNT_NEW_EVENTS, {"org": current_organization().pk})
+            inserted = cursor.fetchone()[0]
+            cursor.execute("TRUNCATE ingest_events")
+        else:
+            inserted = _insert_staged(cursor)
     return WriteResult(created=inserted, unchanged=count - inserted)
 
 
@@ -173,9 +180,8 @@ def _insert_staged(cursor: Any, *, explain: Callable[[], None] | None = None) ->
 
 # The idempotency key (in `staged`): the sender's event id when given, else the event's
 # content (account, event, instant in UTC, contact, quantity without trailing zeros, properties).
-# The ids of the events inserted go to the roll-up queue in the same statement.
-_INSERT_EVENTS = """
-WITH staged AS (
+_STAGED_KEYS = """
+staged AS (
     SELECT s.*, md5(CASE WHEN s.external_id IS NOT NULL AND s.external_id <> ''
             THEN 'event:id:' || s.external_id
             ELSE 'event:content:' || concat_ws('|', s.account_external_id, s.name,
@@ -184,7 +190,12 @@ WITH staged AS (
                 coalesce(s.properties, '{}'::jsonb)::text)
         END)::uuid AS dedupe_key
     FROM ingest_events s
-), resolved AS (
+)"""
+# The ids of the events inserted go to the roll-up queue in the same statement.
+_INSERT_EVENTS = (
+    "WITH"  # noqa: S608 (constant text: the staged keys' CTE) # nosec B608
+    + _STAGED_KEYS
+    + """, resolved AS (
     SELECT s.*, a.id AS account_id, c.id AS contact_id
     FROM staged s
     LEFT JOIN accounts_account a
@@ -212,6 +223,19 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM queued),
        (SELECT count(*) FROM resolved
         WHERE account_id IS NULL OR (contact_email IS NOT NULL AND contact_id IS NULL))
 """
+)
+# What _INSERT_EVENTS would insert, counted: the staged keys not yet recorded.
+_COUNT_NEW_EVENTS = (
+    "WITH"  # noqa: S608 (constant text: the staged keys' CTE) # nosec B608
+    + _STAGED_KEYS
+    + """
+SELECT count(DISTINCT s.dedupe_key) FROM staged s
+WHERE NOT EXISTS (
+    SELECT 1 FROM journeys_usageevent e
+    WHERE e.organization_id = %(org)s AND e.dedupe_key = s.dedupe_key
+)
+"""
+)
 
 
 def touchpoint_key(row: Row) -> uuid.UUID:
@@ -239,12 +263,14 @@ TOUCHPOINT_CONTENT = [
 
 
 @transaction.atomic
-def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteResult:
+def touchpoints_record(
+    rows: Sequence[Row], *, created_by: Any = None, dry_run: bool = False
+) -> WriteResult:
     """Record touchpoints; a repeated one (same external_id, or same content) is skipped.
 
     Each row: account_external_id, touchpoint (the type's name: a new name
     creates the type), occurred_at, and optionally contact_email, sentiment,
-    notes, external_id.
+    notes, external_id. `dry_run`: validate and count, write nothing (no type either).
     """
     reference_errors, accounts = account_reference_errors(rows)
     errors = reference_errors + instant_errors(rows) + _repeated_id_errors(rows, "external_id")
@@ -260,6 +286,10 @@ def touchpoints_record(rows: Sequence[Row], *, created_by: Any = None) -> WriteR
             )
     if errors:
         raise RowsRejected(errors)
+    if dry_run:
+        keys = {touchpoint_key(row) for row in rows}
+        new = len(keys) - Touchpoint.objects.filter(dedupe_key__in=keys).count()
+        return WriteResult(created=new, unchanged=len(rows) - new)
 
     names = {r["touchpoint"] for r in rows}
     # A concurrent request may create the same type: ignore the conflict, then read all.

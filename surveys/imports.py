@@ -36,12 +36,12 @@ TOUCHPOINTS = {
 }
 
 
-def write_responses(typed: pd.DataFrame, extra: pd.DataFrame) -> WriteResult:
+def write_responses(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
     rows = records(typed)
     for row in rows:
         row["responded_at"] = row["responded_at"].to_pydatetime().astimezone(UTC)
         row["score"] = float(row["score"])
-    return services.responses_import(rows)
+    return services.responses_import(rows, dry_run=dry_run)
 
 
 def register_imports() -> None:

@@ -223,13 +223,14 @@ IMPORT_CONTENT = [
 
 
 @transaction.atomic
-def responses_import(rows: Sequence[Row]) -> WriteResult:
+def responses_import(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResult:
     """Record responses given in another tool (no invitation): all or nothing.
 
     Each row: kind (nps, csat, ces), account_external_id, score, responded_at, and
     optionally contact_email, comment, touchpoint. A row already imported (same kind,
     account, contact, score, time and comment) is skipped, so a file can be imported
     twice. Negative ones become negative touchpoints at the time they were given.
+    `dry_run`: validate and count, write nothing.
     """
     reference, _accounts = account_reference_errors(rows)
     errors = reference + instant_errors(rows, "responded_at")
@@ -272,6 +273,8 @@ def responses_import(rows: Sequence[Row]) -> WriteResult:
     }
     known = set(Response.objects.filter(import_key__in=keyed).values_list("import_key", flat=True))
     new = {key: row for key, row in keyed.items() if key not in known}
+    if dry_run:
+        return WriteResult(created=len(new), unchanged=len(rows) - len(new))
     accounts = accounts_by_external_id({r["account_external_id"] for r in new.values()})
     contacts = {
         (c.account_id, normalize_email(c.email)): c

@@ -229,6 +229,16 @@ class ImportUploadFactory(factory.django.DjangoModelFactory):
     kind = "accounts"
     filename = "accounts.csv"
     content = b"external_id;name\na1;Acme\n"
+    status = "checked"
+    check_outcome = factory.LazyFunction(
+        lambda: {
+            "rows": 1,
+            "result": {"created": 1, "updated": 0, "unchanged": 0},
+            "warnings": [],
+            "columns": ["external_id", "name"],
+            "preview": [["a1", "Acme"]],
+        }
+    )
 
 
 class MonthlyMetricsFactory(factory.django.DjangoModelFactory):

@@ -341,3 +341,140 @@ def test_it_refuses_events_before_2000_and_repeated_event_ids(org):
     )
     problems, _ = rejected(org, "events", content)
     assert problems == [(2, "occurred_at"), (4, "event_id")]
+
+
+# --- cells that could hold up a worker ----------------------------------------------
+
+
+def test_it_refuses_a_one_megabyte_cell_by_line_and_column_without_quoting_it(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    huge = "a" * 1_000_000
+    problems, verdict = rejected(
+        org, "contacts", f"account_external_id;email;name\na1;ok@x.com.br;Ana\na1;{huge};Bia\n"
+    )
+    assert problems == [(3, "email")]
+    [error] = verdict.errors
+    assert "1000000 characters" in error.message
+    assert "at most 10000" in error.message
+    assert len(str(error)) < 300  # the cell is not quoted back in full
+
+
+def test_it_refuses_an_overlong_cell_of_an_optional_or_extra_column_without_other_errors(org):
+    huge = "x" * 10_001
+    problems, verdict = rejected(
+        org, "accounts", f"external_id;name;segment;notas\na1;{huge};PME;ok\na2;B;C;{huge}\n"
+    )
+    assert problems == [(2, "name"), (3, "notas")]
+    assert all("10001 characters" in e.message for e in verdict.errors)
+
+
+def test_it_matches_emails_and_numbers_with_patterns_that_cannot_backtrack():
+    from csplatform import imports
+    from tests.regex_ambiguity import ambiguities
+
+    assert ambiguities(imports._EMAIL) == []
+    assert ambiguities(imports._NUMBER) == []
+    # The check itself finds the kind of pattern that took 14 s on a 64 KB cell.
+    assert ambiguities(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    assert ambiguities(r"[-+]?[\d.,]*\d[\d.,]*")
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("ana@empresa.com.br", True),
+        ("Ana.Souza+cs@sub.empresa.com", True),
+        ("ana@empresa", False),
+        ("ana@empresa..com", False),
+        ("ana@.empresa.com", False),
+        ("ana@@empresa.com", False),
+        ("ana souza@empresa.com", False),
+    ],
+)
+def test_it_tells_an_email_address_from_other_text(org, value, valid):
+    run(org, "accounts", ACCOUNTS_BR)
+    content = f"account_external_id;email\na1;{value}\n"
+    if valid:
+        assert run(org, "contacts", content).result.created == 1
+    else:
+        assert rejected(org, "contacts", content)[0] == [(2, "email")]
+
+
+# --- encodings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "third"),
+    [("utf-8", "cp1252"), ("cp1252", "utf-8")],
+)
+def test_it_names_the_first_line_of_a_file_that_mixes_utf8_and_latin1(org, second, third):
+    content = (
+        b"external_id;name\n"
+        + "a1;São Paulo\n".encode(second)
+        + b"a2;Plain\n"
+        + "a3;Açougue\n".encode(third)
+        + "a4;Pão\n".encode(second)
+    )
+    problems, verdict = rejected(org, "accounts", content)
+    assert problems == [(4, "-")]
+    message = verdict.errors[0].message
+    assert "line 2" in message
+    assert "UTF-8" in message
+    assert "Latin-1" in message
+    assert count(org, Account) == 0  # not "SÃ£o Paulo"
+
+
+def test_it_still_reads_a_file_wholly_in_latin1_or_utf8(org):
+    latin = "external_id;name\na1;São Paulo\na2;Açougue\n".encode("cp1252")
+    run(org, "accounts", latin)
+    run(org, "accounts", "external_id;name\na3;Pão\n".encode())
+    with tenant_context(org):
+        names = list(Account.objects.order_by("external_id").values_list("name", flat=True))
+    assert names == ["São Paulo", "Açougue", "Pão"]
+
+
+# --- dry runs ----------------------------------------------------------------------
+
+
+def _sequences():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")
+        return dict(cursor.fetchall())
+
+
+DRY_RUN_FILES = {
+    "accounts": "external_id;name\nnovo;Novo Cliente\n",
+    "contacts": "account_external_id;email\na1;nova@cliente.com.br\n",
+    "subscriptions": (
+        "external_id;account_external_id;plan;amount;currency;billing_interval;started_on\n"
+        "s9;a1;Pro;10,00;BRL;month;01/01/2025\n"
+    ),
+    "events": "account_external_id;event;occurred_at\na1;login;01/01/2025 10:00\n",
+    "touchpoints": "account_external_id;touchpoint;occurred_at\na1;Tipo novo;01/01/2025 10:00\n",
+    "responses": "kind;account_external_id;score;responded_at\nnps;a1;3;01/01/2025 10:00\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DRY_RUN_FILES))
+def test_it_checks_a_file_without_taking_ids_from_any_sequence(org, kind):
+    run(org, "accounts", ACCOUNTS_BR)
+    before = _sequences()
+    report = run(org, kind, DRY_RUN_FILES[kind], dry_run=True)
+    assert report.result.created == 1
+    assert _sequences() == before
+    assert run(org, kind, DRY_RUN_FILES[kind]).result.created == 1  # as the dry run said
+    assert _sequences() != before
+
+
+def test_it_counts_in_a_dry_run_what_the_import_then_does(org):
+    run(org, "accounts", ACCOUNTS_BR)
+    events = (
+        "account_external_id;event;occurred_at;event_id\n"
+        "a1;login;01/01/2025 10:00;e1\na1;login;01/01/2025 10:05;e2\n"
+    )
+    run(org, "events", events.split("\n", 2)[0] + "\n" + events.split("\n")[1] + "\n")
+    dry = run(org, "events", events, dry_run=True).result
+    done = run(org, "events", events).result
+    assert (dry.created, dry.unchanged) == (done.created, done.unchanged) == (1, 1)

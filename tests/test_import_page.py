@@ -98,3 +98,167 @@ def test_it_imports_survey_responses_from_the_page(team, signed_in):
     client.post(confirm_url)
     with tenant_context(team.organization):
         assert list(Response.objects.values_list("score", flat=True)) == [9]
+
+
+# --- the check: once, stored, in a worker when big -------------------------------------
+
+
+def _preview_url(team, upload):
+    return reverse(
+        "accounts:import_preview",
+        kwargs={"org_slug": team.organization.slug, "upload_id": upload.pk},
+    )
+
+
+def _sequences():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")
+        return dict(cursor.fetchall())
+
+
+def test_it_previews_the_check_made_at_upload_without_running_it_again(team, signed_in):
+    from tests.factories import AccountFactory
+
+    client = signed_in(team.admin)
+    page = _upload(client, team, "external_id;name\na1;Padaria\na2;Açougue\n")
+    assert "Importing will create 2, update 0 and leave 0 unchanged." in page.content.decode()
+    upload = page.context["upload"]
+    before = _sequences()
+    for _ in range(3):
+        again = client.get(_preview_url(team, upload)).content.decode()
+        assert "Importing will create 2, update 0 and leave 0 unchanged." in again
+    assert _sequences() == before  # no GET took an account id
+    with tenant_context(team.organization):
+        AccountFactory(external_id="a1")  # a new check would now say "create 1, update 1"
+    stored = client.get(_preview_url(team, upload)).content.decode()
+    assert "Importing will create 2, update 0 and leave 0 unchanged." in stored
+
+
+def test_it_lists_the_first_200_problems_and_counts_the_rest(team, signed_in):
+    bad = "".join(f"x{n};\n" for n in range(250))  # 250 rows without a name
+    page = _upload(signed_in(team.admin), team, "external_id;name\n" + bad)
+    html = page.content.decode()
+    assert "250 problems: nothing will be imported" in html
+    assert html.count("This value is required.") == 200
+    assert "…and 50 more problems, not listed." in html
+
+
+def test_it_checks_a_big_file_in_a_worker_showing_its_progress(team, signed_in, settings):
+    from accounts import imports
+    from accounts.models import ImportStatus
+    from accounts.tasks import check_import_upload
+    from csplatform.models import OutboxMessage
+
+    settings.IMPORT_INLINE_CHECK_BYTES = 10
+    client = signed_in(team.admin)
+    page = _upload(client, team, "external_id;name\na1;Padaria\na2;Açougue\n")
+    upload = page.context["upload"]
+    html = page.content.decode()
+    assert "Checking the file…" in html
+    assert 'hx-trigger="every 2s"' in html
+    assert "Importing will" not in html
+    with tenant_context(team.organization):
+        assert upload.status == ImportStatus.CHECKING
+        [queued] = OutboxMessage.objects.all()
+        assert queued.task == check_import_upload.name
+        imports._progress_tell(upload.pk, "Checking 2 rows…")
+
+    fragment = client.get(_preview_url(team, upload), HTTP_HX_REQUEST="true").content.decode()
+    assert "Checking 2 rows…" in fragment
+    assert "<html" not in fragment  # only the part htmx swaps
+
+    assert check_import_upload.apply(args=[team.organization.pk, upload.pk]).get() is True
+    assert check_import_upload.apply(args=[team.organization.pk, upload.pk]).get() is False
+    fragment = client.get(_preview_url(team, upload), HTTP_HX_REQUEST="true").content.decode()
+    assert "Importing will create 2, update 0 and leave 0 unchanged." in fragment
+    assert "hx-trigger" not in fragment  # the polling stops
+
+
+def test_it_imports_nothing_from_a_file_still_being_checked(team, signed_in, settings):
+    settings.IMPORT_INLINE_CHECK_BYTES = 10
+    client = signed_in(team.admin)
+    upload = _upload(client, team, "external_id;name\na1;Padaria\n").context["upload"]
+    confirm_url = reverse(
+        "accounts:import_confirm",
+        kwargs={"org_slug": team.organization.slug, "upload_id": upload.pk},
+    )
+    response = client.post(confirm_url)
+    assert response.status_code == 302
+    assert response.url == _preview_url(team, upload)
+    assert _accounts(team) == []
+
+
+# --- uploads never imported -----------------------------------------------------------
+
+
+def test_it_empties_uploads_not_imported_within_a_day(team, signed_in, time_machine):
+    from datetime import UTC, datetime, timedelta
+
+    from accounts.models import ImportStatus
+    from accounts.tasks import purge_unconfirmed_uploads
+    from csplatform.schedules import BEAT_SCHEDULE
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    time_machine.move_to(start, tick=False)
+    client = signed_in(team.admin)
+    waiting = _upload(client, team, "external_id;name\na1;Padaria\n").context["upload"]
+    imported = _upload(client, team, "external_id;name\na2;Açougue\n").context["upload"]
+    client.post(
+        reverse(
+            "accounts:import_confirm",
+            kwargs={"org_slug": team.organization.slug, "upload_id": imported.pk},
+        )
+    )
+    time_machine.move_to(start + timedelta(hours=23), tick=False)
+    assert purge_unconfirmed_uploads.apply(args=[team.organization.pk]).get() == 0
+    time_machine.move_to(start + timedelta(hours=24, minutes=1), tick=False)
+    assert purge_unconfirmed_uploads.apply(args=[team.organization.pk]).get() == 1
+    with tenant_context(team.organization):
+        waiting.refresh_from_db()
+        assert waiting.status == ImportStatus.EXPIRED
+        assert bytes(waiting.content) == b""
+        assert waiting.check_outcome == {}
+        imported.refresh_from_db()
+        assert imported.status == ImportStatus.IMPORTED
+    assert "This file is no longer kept" in client.get(_preview_url(team, waiting)).content.decode()
+    client.post(
+        reverse(
+            "accounts:import_confirm",
+            kwargs={"org_slug": team.organization.slug, "upload_id": waiting.pk},
+        )
+    )
+    assert _accounts(team) == ["a2"]
+    sweep = BEAT_SCHEDULE["purge-unconfirmed-uploads"]
+    assert sweep["task"] == "accounts.tasks.purge_unconfirmed_uploads_sweep"
+
+
+# --- the size of a request -----------------------------------------------------------
+
+
+def test_it_refuses_an_upload_over_the_body_limit_before_reading_it(team, signed_in, settings):
+    settings.UPLOAD_MAX_BODY_BYTES = 10_000
+    response = signed_in(team.admin).post(
+        reverse("accounts:imports", kwargs={"org_slug": team.organization.slug}),
+        {"kind": "accounts", "file": SimpleUploadedFile("big.csv", b"x" * 20_000)},
+    )
+    assert response.status_code == 413
+    assert "The upload is larger than" in response.content.decode()
+    with tenant_context(team.organization):
+        assert not ImportUpload.objects.exists()
+
+
+def test_it_stops_reading_a_body_that_grows_past_the_limit(settings, rf):
+    from django.core.files.uploadhandler import StopUpload
+
+    from csplatform.uploads import BodySizeLimitHandler, upload_too_large
+
+    settings.UPLOAD_MAX_BODY_BYTES = 10_000
+    request = rf.post("/")
+    handler = BodySizeLimitHandler(request)
+    assert handler.handle_raw_input(None, {}, 5_000, "b") is None  # the length it claims
+    assert handler.receive_data_chunk(b"x" * 6_000, 0) == b"x" * 6_000
+    with pytest.raises(StopUpload):
+        handler.receive_data_chunk(b"x" * 6_000, 6_000)
+    assert upload_too_large(request)

@@ -736,3 +736,34 @@ def test_it_takes_the_organization_as_org_or_organization_in_every_command(
     options = parser.parse_args([flag, "acme-brasil", *rest])
     assert "acme-brasil" in vars(options).values()
     assert "--org SLUG" in parser.format_usage()  # the one spelling the help teaches
+
+
+@pytest.mark.parametrize(
+    ("email", "encoding"),
+    [
+        (EMAIL, "utf-16"),  # Excel's "Unicode text": two bytes a character, with a BOM
+        ("joão.souza@cliente.example", "utf-8"),
+        ("joão.souza@cliente.example", "cp1252"),
+        ("JOÃO.Souza@cliente.example", "utf-8-sig"),
+    ],
+)
+def test_it_empties_uploads_naming_the_person_in_any_encoding_the_import_reads(
+    org, team, email, encoding
+):
+    with tenant_context(org):
+        acme = AccountFactory(name="Acme")
+        person = ContactFactory(account=acme, email=email.lower())
+        upload = ImportUploadFactory(
+            kind="contacts",
+            content=f"account_external_id;email\n{acme.external_id};{email}\n".encode(encoding),
+            check_outcome={"preview": [[acme.external_id, email]]},
+        )
+        other = ImportUploadFactory(content="external_id;name\na9;Ninguém\n".encode(encoding))
+        result = privacy.contact_erase(person, actor=team.admin)
+        assert result.removed["uploads_emptied"] == 1
+        upload.refresh_from_db()
+        assert bytes(upload.content) == b""
+        assert upload.check_outcome == {}
+        assert upload.status == "expired"
+        other.refresh_from_db()
+        assert bytes(other.content) != b""

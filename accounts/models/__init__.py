@@ -42,7 +42,7 @@ from accounts.models.identity import (
     role_at_least,
     validate_time_zone,
 )
-from accounts.models.imports import ImportUpload
+from accounts.models.imports import ImportStatus, ImportUpload
 from accounts.models.privacy import ContactErasure, ErasureChannel
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "Contact",
     "ContactErasure",
     "ErasureChannel",
+    "ImportStatus",
     "ImportUpload",
     "MemberInvitation",
     "MemberInvitationStatus",

@@ -9,12 +9,30 @@ from django.utils.translation import gettext_lazy as _
 from csplatform.tenancy import TenantModel
 
 
+class ImportStatus(models.TextChoices):
+    CHECKING = "checking", _("being checked")
+    CHECKED = "checked", _("checked")
+    IMPORTED = "imported", _("imported")
+    # Not imported within a day (or naming an erased person): its content was emptied.
+    EXPIRED = "expired", _("expired")
+
+
 class ImportUpload(TenantModel):
-    """A CSV file uploaded on the import page: previewed first, imported on confirmation."""
+    """A CSV file uploaded on the import page: checked once (a dry run, inline for a
+    small file, by a worker for a big one), previewed from that stored check, imported
+    on confirmation; emptied if not imported within a day."""
 
     kind = models.CharField(_("kind"), max_length=32)
     filename = models.CharField(_("file"), max_length=255)
     content = models.BinaryField()
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.CHECKING
+    )
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
+    # The dry run's outcome, as the preview shows it (accounts.imports.import_upload_check):
+    # rows, counts, warnings, the first rows, or the first errors and their number. Written
+    # in the uploader's language: it lives only until the upload is imported or emptied.
+    check_outcome = models.JSONField(_("check"), default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
     )
