@@ -377,24 +377,36 @@ def test_it_runs_a_fixed_number_of_queries_whatever_the_number_of_accounts(org):
 def test_it_explains_what_moved_the_score_since_last_week(org, small_portfolio):
     _busy, idle = small_portfolio
     with tenant_context(org):
+        # A week ago, under the default weights: satisfaction 90 (20) and support 100 (10).
         AccountHealth.objects.create(
             account=idle,
             day=TODAY - timedelta(days=7),
-            score=60,
-            band="neutral",
+            score=(20 * 90 + 10 * 100) / 30,
+            band="healthy",
             satisfaction=90,
             support_load=100,
-            contributions={"satisfaction": 40.0, "support_load": 20.0},
+            contributions={"satisfaction": 20 * 90 / 30, "support_load": 10 * 100 / 30},
         )
         health_recompute(today=TODAY)
         view = account_health(account_id=idle.pk)
     assert view.before.day == TODAY - timedelta(days=7)
-    assert view.score_moved == pytest.approx(view.now.score - 60)
-    movers = {line.component: line for line in view.movers}
-    assert movers["satisfaction"].value_before == 90
-    assert movers["satisfaction"].value == 30
-    assert movers["satisfaction"].moved == pytest.approx(20 * 30 / 95 - 40)
-    assert view.movers[0].component == "satisfaction"  # the largest change first
+    assert view.score_moved == pytest.approx(view.now.score - 280 / 3)
+    movers = {(m.kind, m.component): m for m in view.movers}
+    satisfaction = movers["value", "satisfaction"]
+    assert (satisfaction.value_before, satisfaction.value) == (90, 30)
+    # Its share today (20 of the 95 weighted) × its change.
+    assert satisfaction.moved == pytest.approx(20 / 95 * (30 - 90), abs=1e-3)
+    # Engagement, adoption, trend and outcomes were first measured this week.
+    assert {c for kind, c in movers if kind == "measured"} == {
+        "engagement",
+        "adoption",
+        "revenue_trend",
+        "outcomes",
+    }
+    assert sum(p.moved for p in view.parts) == pytest.approx(view.score_moved, abs=1e-3)
+    assert [abs(m.moved) for m in view.movers] == sorted(
+        (abs(m.moved) for m in view.movers), reverse=True
+    )
 
 
 def test_it_previews_how_many_accounts_would_change_band(org, small_portfolio):
