@@ -355,6 +355,23 @@ def test_it_stores_adoption_and_time_to_value(org, small_portfolio):
     assert cohort.waiting_share == 0.5
 
 
+def test_it_counts_adoption_over_every_customer_whatever_the_weights(org):
+    with tenant_context(org):
+        HealthModel.objects.create(weights={"satisfaction": 100})
+        CoreFeatureFactory(feature="report")
+        CoreFeatureFactory(feature="export")
+        answered, silent = _customer(name="Answered"), _customer(name="Silent")
+        for account in (answered, silent):
+            for feature in ("report", "export"):
+                DailyFeatureUsageFactory(account=account, feature=feature, day=TODAY)
+        # Only one has a survey answer, so only one has a score under these weights.
+        ResponseFactory(invitation__contact__account=answered, score=9, responded_at=_at(TODAY))
+        result = health_recompute(today=TODAY)
+        adoption = AdoptionMetrics.objects.get(day=TODAY)
+    assert result.accounts == 1
+    assert (adoption.customers, adoption.adopted, adoption.adoption_rate) == (2, 2, 1.0)
+
+
 def test_it_runs_a_fixed_number_of_queries_whatever_the_number_of_accounts(org):
     with tenant_context(org):
         health_recompute(today=TODAY)  # creates the health model: not counted

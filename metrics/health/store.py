@@ -57,14 +57,15 @@ def health_recompute(*, today: date | None = None) -> HealthResult:
     model = Model.of(health_model())
     subscriptions = subscriptions_frame()
     inputs = health_inputs(subscriptions, today)
-    scored = health_scores(health_components(inputs, model), model)
+    components = health_components(inputs, model)
+    scored = health_scores(components, model)
     scored = scored.join(triad_flags(scored))
     AccountHealth.objects.filter(day=today).delete()
     _snapshot_insert(scored, today)
     AccountHealth.objects.filter(day__lt=today - timedelta(days=SNAPSHOT_DAILY_DAYS)).exclude(
         day__day=1
     ).delete()
-    _adoption_store(inputs, scored, model, today)
+    _adoption_store(inputs, components, model, today)
     _time_to_value_store(inputs, subscriptions)
     bands = scored["band"].value_counts().to_dict()
     return HealthResult(today, len(scored), {str(k): int(v) for k, v in bands.items()})
@@ -134,14 +135,20 @@ def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
         cursor.execute(_SNAPSHOT_INSERT, params)
 
 
-def _adoption_store(inputs: Inputs, scored: pd.DataFrame, model: Model, day: date) -> None:
+def _adoption_store(inputs: Inputs, components: pd.DataFrame, model: Model, day: date) -> None:
     """The day's adoption: customers, those at the threshold of core features, and how
-    many customers used each feature in the window."""
+    many customers used each feature in the window. Counted over every customer
+    (`components`, before scoring), whatever the weights: a customer without a score
+    still adopted or not."""
     customers = inputs.customers["account_id"]
     pairs = inputs.feature_pairs
     per_feature = pairs[pairs["account_id"].isin(customers)].groupby("feature").size()
     adopted = (
-        int((scored["core_features_used"] >= adoption_threshold(model, inputs.core_features)).sum())
+        int(
+            (
+                components["core_features_used"] >= adoption_threshold(model, inputs.core_features)
+            ).sum()
+        )
         if inputs.core_features
         else 0
     )
