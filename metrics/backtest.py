@@ -3,8 +3,10 @@
 Health; docs/metrics.md, Back-test).
 
 For each month whose 90 days have passed, the components are computed as of the
-day before the month starts, from the data as it stands (metrics.health: the same
-code as the daily snapshot). A customer that day "churned" when it is no longer a
+day before the month starts, from what was known at the end of that day
+(metrics.health: the same code as the daily snapshot, in hindsight mode: survey
+answers with the score they had then, contacts created by then, no subscription end
+recorded later). A customer that day "churned" when it is no longer a
 customer 90 days later. The ROC AUC is the probability that a churner scored
 lower than a customer that stayed (ties count half): 0.5 ranks no better than
 chance, 1 perfectly. The lift table splits the customer-months into ten groups
@@ -54,7 +56,7 @@ def backtest_frame(*, model: Model, today: date, months: int = MONTHS) -> pd.Dat
     subscriptions = subscriptions_frame()
     frames = []
     for as_of in backtest_days(today, months):
-        components = health_components(health_inputs(subscriptions, as_of, known_ends=False), model)
+        components = health_components(health_inputs(subscriptions, as_of, hindsight=True), model)
         later = customers_on(subscriptions, as_of + timedelta(days=HORIZON_DAYS))
         components["churned"] = ~components.index.isin(later["account_id"])
         components["as_of"] = as_of
