@@ -342,6 +342,19 @@ def test_it_keeps_a_month_of_daily_snapshots_and_each_first_of_month(org, small_
     assert days == {date(2026, 8, 1), TODAY - timedelta(days=30), TODAY}
 
 
+def test_it_keeps_each_months_last_day_too_for_comparisons_of_periods(org, small_portfolio):
+    busy, _idle = small_portfolio
+    with tenant_context(org):
+        for day in (date(2026, 6, 30), date(2026, 7, 15), date(2026, 8, 31)):
+            AccountHealth.objects.create(account=busy, day=day, score=50, band="neutral")
+            AdoptionMetrics.objects.create(day=day, customers=1, adopted=0)
+        health_recompute(today=TODAY)
+        days = set(AccountHealth.objects.values_list("day", flat=True))
+        adoption_days = set(AdoptionMetrics.objects.values_list("day", flat=True))
+    assert days == {date(2026, 6, 30), date(2026, 8, 31), TODAY}
+    assert adoption_days == {date(2026, 6, 30), date(2026, 8, 31), TODAY}
+
+
 def test_it_stores_adoption_and_time_to_value(org, small_portfolio):
     with tenant_context(org):
         health_recompute(today=TODAY)
