@@ -171,9 +171,7 @@ def test_it_compares_the_health_mix_at_the_same_day_of_both_periods(team, signed
     assert "No health snapshot was taken in August 2026." in august.content.decode()
 
 
-def test_it_compares_the_last_days_of_both_quarters_when_both_were_kept(
-    team, signed_in, history
-):
+def test_it_compares_the_last_days_of_both_quarters_when_both_were_kept(team, signed_in, history):
     with tenant_context(team.organization):
         for account in history:
             AccountHealthFactory(account=account, day=date(2026, 9, 30), band="at_risk")

@@ -80,9 +80,7 @@ def test_it_scores_a_past_day_with_only_what_was_known_that_day():
         ResponseEdit.objects.filter(pk=later.pk).update(
             edited_at=datetime(2026, 8, 5, 9, tzinfo=UTC)
         )
-        Contact.objects.filter(account=account).update(
-            created_at=datetime(2026, 3, 1, tzinfo=UTC)
-        )
+        Contact.objects.filter(account=account).update(created_at=datetime(2026, 3, 1, tzinfo=UTC))
         ContactFactory(account=account)  # created today, months after the as-of day
         frame = backtest_frame(model=Model(weights={}), today=TODAY)
     july = frame[frame["as_of"] == as_of].set_index("account_id").loc[account.pk]
