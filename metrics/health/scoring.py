@@ -270,8 +270,9 @@ def score_change(
     for component in unmeasured:
         del state[component]
         step(MOVED_UNMEASURED, component)
-    state = {c: (now[c], old[c]) for c in common}
-    step(MOVED_WEIGHTS, None)
+    if state or common:  # else the weights have nothing to act on
+        state = {c: (now[c], old[c]) for c in common}
+        step(MOVED_WEIGHTS, None)
     for component in measured:
         state[component] = (now[component], new[component])
         step(MOVED_MEASURED, component)
