@@ -4,8 +4,9 @@ and the organization's benchmarks. A fixed number of queries whatever the histor
 
 Rules for a quarter (docs/metrics.md, "Executive dashboard"): MRR, ARR, NRR, GRR and
 CLV at its last month; logo churn as its churned customers ÷ its months' customers at
-their start (metrics.revenue.logo_churn_rate_over); NPS pooled over
-the responses of its months; the health mix of the latest snapshot inside it.
+their start (metrics.revenue.logo_churn_rate_over); NPS pooled over the responses of its
+months; the health mix on the latest day at the same place in both periods
+(health_mixes_compared).
 """
 
 from __future__ import annotations
@@ -312,7 +313,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class HealthMix:
-    """Customers per band on the latest snapshot day of a period (None: no snapshot)."""
+    """Customers per band on a snapshot day of a period (None: no snapshot); see
+    health_mixes_compared for which day."""
 
     day: date | None
     counts: dict[str, int] = field(default_factory=dict)
@@ -417,23 +419,57 @@ def _latest_snapshot_day(period: Period) -> date | None:
     return found
 
 
+def comparable_days(period: Period) -> list[date]:
+    """The days of `period` whose health snapshots are kept for good (the first and the
+    last day of each month; metrics.health.store), latest first: the places at which
+    two periods' mixes compare, the same index in both."""
+    days = []
+    for month in reversed(period.months):
+        days += [add_months(month, 1) - timedelta(days=1), month]
+    return days
+
+
 def _health_mixes(days: list[date | None]) -> list[HealthMix]:
     wanted = [d for d in days if d is not None]
-    counts: dict[date, dict[str, int]] = {d: {} for d in wanted}
-    if wanted:
+    counts = _band_counts(wanted)
+    return [HealthMix(None) if d is None else HealthMix(d, counts.get(d, {})) for d in days]
+
+
+def _band_counts(days: list[date]) -> dict[date, dict[str, int]]:
+    """Customers per band on each of `days` that has a snapshot (one query)."""
+    counts: dict[date, dict[str, int]] = {}
+    if days:
         for day, band, n in (
-            AccountHealth.objects.filter(day__in=wanted)
+            AccountHealth.objects.filter(day__in=days)
             .values("day", "band")
             .annotate(n=Count("id"))
             .values_list("day", "band", "n")
         ):
-            counts[day][band] = n
-    return [HealthMix(None) if d is None else HealthMix(d, counts[d]) for d in days]
+            counts.setdefault(day, {})[band] = n
+    return counts
+
+
+def health_mixes_compared(period: Period, previous: Period) -> tuple[HealthMix, HealthMix]:
+    """The health mix of `period` and of `previous` on days at the same place in both:
+    the latest of comparable_days with a snapshot in both periods (the last day of the
+    period in both, else the first of its last month, and so on). Without such a pair,
+    each period's latest snapshot (the page prints both days). One query, three more
+    in that case."""
+    now_days, before_days = comparable_days(period), comparable_days(previous)
+    counts = _band_counts(now_days + before_days)
+    for now_day, before_day in zip(now_days, before_days, strict=True):
+        if now_day in counts and before_day in counts:
+            return HealthMix(now_day, counts[now_day]), HealthMix(before_day, counts[before_day])
+    health, previous_health = _health_mixes(
+        [_latest_snapshot_day(period), _latest_snapshot_day(previous)]
+    )
+    return health, previous_health
 
 
 def executive_summary(*, period: Period, benchmarks: Iterable[Benchmark]) -> ExecutiveSummary:
     """The period's headline figures with the previous period's, each beside its
-    benchmark (by metric), and the health mix of both. Six queries."""
+    benchmark (by metric), and the health mix of both on comparable days. Four
+    queries (seven when no day of the two periods compares)."""
     previous = period.previous()
     months = period.months + previous.months
     rows = {
@@ -464,7 +500,5 @@ def executive_summary(*, period: Period, benchmarks: Iterable[Benchmark]) -> Exe
             )
         else:
             figures.append(Figure(spec, now[spec.key], before[spec.key], by_metric.get(spec.key)))
-    health, previous_health = _health_mixes(
-        [_latest_snapshot_day(period), _latest_snapshot_day(previous)]
-    )
+    health, previous_health = health_mixes_compared(period, previous)
     return ExecutiveSummary(period, previous, figures, health, previous_health)

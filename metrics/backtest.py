@@ -3,8 +3,10 @@
 Health; docs/metrics.md, Back-test).
 
 For each month whose 90 days have passed, the components are computed as of the
-day before the month starts, from the data as it stands (metrics.health: the same
-code as the daily snapshot). A customer that day "churned" when it is no longer a
+day before the month starts, from what was known at the end of that day
+(metrics.health: the same code as the daily snapshot, in hindsight mode: survey
+answers with the score they had then, contacts created by then, no subscription end
+recorded later). A customer that day "churned" when it is no longer a
 customer 90 days later. The ROC AUC is the probability that a churner scored
 lower than a customer that stayed (ties count half): 0.5 ranks no better than
 chance, 1 perfectly. The lift table splits the customer-months into ten groups
@@ -54,7 +56,7 @@ def backtest_frame(*, model: Model, today: date, months: int = MONTHS) -> pd.Dat
     subscriptions = subscriptions_frame()
     frames = []
     for as_of in backtest_days(today, months):
-        components = health_components(health_inputs(subscriptions, as_of, known_ends=False), model)
+        components = health_components(health_inputs(subscriptions, as_of, hindsight=True), model)
         later = customers_on(subscriptions, as_of + timedelta(days=HORIZON_DAYS))
         components["churned"] = ~components.index.isin(later["account_id"])
         components["as_of"] = as_of
@@ -78,23 +80,40 @@ def roc_auc(scores: np.ndarray, churned: np.ndarray) -> float | None:
 
 def lift_table(scores: np.ndarray, churned: np.ndarray, groups: int = GROUPS) -> pd.DataFrame:
     """`groups` groups of (nearly) equal size by score, lowest first: accounts, churned,
-    churn rate, lift (rate ÷ overall rate) and the score range."""
+    churn rate, lift (rate ÷ overall rate), the score range, and the tenths (of
+    `groups`) the group spans. Tied scores always share a group: a run of ties goes to
+    the group in which its middle falls, so a group may span more than one tenth and
+    another be absent. The table depends on the scores and outcomes only, never on
+    the rows' order."""
+    columns = ["group", "accounts", "churned", "rate", "lift", "low", "high"]
     if len(scores) == 0:
-        return pd.DataFrame(columns=["group", "accounts", "churned", "rate", "lift", "low", "high"])
-    order = np.argsort(scores, kind="stable")
-    group = np.empty(len(scores), dtype=int)
-    group[order] = np.arange(len(scores)) * min(groups, len(scores)) // len(scores)
-    frame = pd.DataFrame({"group": group + 1, "score": scores, "churned": churned.astype(bool)})
+        return pd.DataFrame(columns=[*columns, "first_tenth", "last_tenth"])
+    n = len(scores)
+    g = min(groups, n)
+    scores = np.asarray(scores, dtype=float)
+    first = rankdata(scores, method="min") - 1  # rows below each score's run of ties
+    last = rankdata(scores, method="max") - 1
+    frame = pd.DataFrame(
+        {
+            "group": ((first + last) / 2 * g // n).astype(int) + 1,
+            "score": scores,
+            "churned": np.asarray(churned).astype(bool),
+            "first_tenth": (first * g // n).astype(int) + 1,
+            "last_tenth": (last * g // n).astype(int) + 1,
+        }
+    )
     table = frame.groupby("group").agg(
         accounts=("churned", "size"),
         churned=("churned", "sum"),
         low=("score", "min"),
         high=("score", "max"),
+        first_tenth=("first_tenth", "min"),
+        last_tenth=("last_tenth", "max"),
     )
     overall = frame["churned"].mean()
     table["rate"] = table["churned"] / table["accounts"]
     table["lift"] = table["rate"] / overall if overall > 0 else np.nan
-    return table.reset_index()
+    return table.reset_index()[[*columns, "first_tenth", "last_tenth"]]
 
 
 @dataclass(frozen=True)

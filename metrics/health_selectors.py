@@ -3,19 +3,22 @@ explained and what moved it, and the band changes a proposed model would cause."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from metrics.health.model import COMPONENTS, Model
-from metrics.health.scoring import health_scores
+from metrics.health.scoring import MOVED_WEIGHTS, health_scores, score_change
 from metrics.models import AccountHealth, HealthBand, HealthComponent, HealthModel
 
 BAND_ORDER = [HealthBand.HEALTHY, HealthBand.NEUTRAL, HealthBand.AT_RISK]
 NO_SCORE = "none"
+WEIGHTS_LABEL = _("Weights of the health model")
 
 
 def health_latest_day() -> date | None:
@@ -52,10 +55,25 @@ class ComponentLine:
     share: float | None  # its weight after renormalization, 0–1
     value_before: float | None = None
     points_before: float | None = None
+    moved: float = 0.0  # the points of the score's change due to it (see Mover)
 
-    @property
-    def moved(self) -> float:
-        return (self.points or 0.0) - (self.points_before or 0.0)
+
+@dataclass(frozen=True)
+class Mover:
+    """A part of the score's change since the earlier snapshot: a component's value
+    changed (`value`), it was measured for the first time (`measured`) or no longer
+    (`unmeasured`), or the model's weights changed (`weights`, no component). The
+    parts add up to the score's change (metrics.health.scoring.score_change)."""
+
+    kind: str
+    component: str | None
+    label: Any
+    moved: float  # points
+    value_before: float | None = None
+    value: float | None = None
+
+
+MOVED_AT_LEAST = 0.05  # points: what shows as 0.1 or more once rounded
 
 
 @dataclass(frozen=True)
@@ -63,25 +81,30 @@ class AccountHealthView:
     now: AccountHealth
     before: AccountHealth | None  # the snapshot a week earlier (or the closest before)
     lines: list[ComponentLine]  # in the model's order
+    parts: list[Mover] = field(default_factory=list)  # the change, split (no threshold)
 
     @property
     def score_moved(self) -> float | None:
         return None if self.before is None else self.now.score - self.before.score
 
     @property
-    def movers(self) -> list[ComponentLine]:
-        """The components whose contribution changed, the largest change first."""
-        moved = [line for line in self.lines if abs(line.moved) >= 0.05]
-        return sorted(moved, key=lambda line: -abs(line.moved))
+    def weights_moved(self) -> float:
+        """The points of the score's change due to a change of the model's weights."""
+        return sum(p.moved for p in self.parts if p.kind == MOVED_WEIGHTS)
 
     @property
-    def biggest_loss(self) -> ComponentLine | None:
-        """The component that lost the most points since `before` (None without an
-        earlier snapshot, or when none lost any)."""
-        if self.before is None:
-            return None
-        losses = [line for line in self.lines if line.moved <= -0.05]
-        return min(losses, key=lambda line: line.moved, default=None)
+    def movers(self) -> list[Mover]:
+        """What moved the score, the largest change first: only components whose value
+        changed, appeared or disappeared, and a change of weights on its own."""
+        moved = [part for part in self.parts if abs(part.moved) >= MOVED_AT_LEAST]
+        return sorted(moved, key=lambda part: -abs(part.moved))
+
+    @property
+    def biggest_loss(self) -> Mover | None:
+        """The part that lost the most points since `before` (None without an earlier
+        snapshot, or when nothing lost any)."""
+        losses = [part for part in self.parts if part.moved <= -MOVED_AT_LEAST]
+        return min(losses, key=lambda part: part.moved, default=None)
 
     @property
     def weakest(self) -> ComponentLine | None:
@@ -135,8 +158,28 @@ def health_views_of(
 
 
 def health_view(now: AccountHealth, before: AccountHealth | None) -> AccountHealthView:
-    """A snapshot explained component by component, against an earlier one (or None)."""
+    """A snapshot explained component by component, against an earlier one (or None):
+    what each component adds, and the score's change split into what moved it."""
     labels = dict(HealthComponent.choices)
+    parts: list[Mover] = []
+    if before is not None:
+        split = score_change(
+            values_before={c: getattr(before, c) for c in COMPONENTS},
+            points_before=before.contributions,
+            values_now={c: getattr(now, c) for c in COMPONENTS},
+            points_now=now.contributions,
+        )
+        parts = [
+            Mover(
+                kind=kind,
+                component=component,
+                label=labels[component] if component else WEIGHTS_LABEL,
+                moved=moved,
+                value_before=getattr(before, component) if component else None,
+                value=getattr(now, component) if component else None,
+            )
+            for kind, component, moved in split
+        ]
     lines = []
     for component in COMPONENTS:
         value = getattr(now, component)
@@ -150,9 +193,10 @@ def health_view(now: AccountHealth, before: AccountHealth | None) -> AccountHeal
                 share=None if points is None or not value else points / value,
                 value_before=None if before is None else getattr(before, component),
                 points_before=None if before is None else before.contributions.get(component),
+                moved=sum(p.moved for p in parts if p.component == component),
             )
         )
-    return AccountHealthView(now=now, before=before, lines=lines)
+    return AccountHealthView(now=now, before=before, lines=lines, parts=parts)
 
 
 def health_band_changes(model: Model) -> pd.DataFrame:

@@ -189,27 +189,55 @@ def test_it_says_too_few_answers_instead_of_a_margin_for_a_small_nps(team, signe
     assert "too few answers for a margin · n = 2" in row
 
 
-def test_it_shows_the_health_mix_of_the_latest_snapshot_in_the_period(team, signed_in, history):
+def test_it_compares_the_health_mix_at_the_same_day_of_both_periods(team, signed_in, history):
+    # Q3 has 09-01 and 09-20, Q2 only 06-01 (older daily snapshots were pruned): the
+    # first day of the third month in both, never 09-20 against 06-01.
     response = signed_in(team.viewer).get(_url(team, period="2026-Q3"))
     summary = response.context["summary"]
-    assert summary.health.day == date(2026, 9, 20)
-    assert summary.health.counts == {"healthy": 4}
+    assert summary.health.day == date(2026, 9, 1)
+    assert summary.health.counts == {"healthy": 2, "neutral": 1, "at_risk": 1}
     assert summary.previous_health.day == date(2026, 6, 1)
     lines = {line.band: line for line in summary.health_lines}
     assert (lines["healthy"].count, lines["healthy"].previous, lines["healthy"].change) == (
-        4,
+        2,
         0,
-        4,
+        2,
     )
-    assert (lines["at_risk"].count, lines["at_risk"].change) == (0, -1)
-    assert lines["healthy"].share == 1.0
+    assert (lines["at_risk"].count, lines["at_risk"].change) == (1, 0)
+    assert lines["healthy"].share == 0.5
     page = response.content.decode()
-    assert "+4" in page
-    assert "−1" in page
+    assert "+2" in page
+    assert "Customers per health band on 09/01/2026, against 06/01/2026" in page
 
     august = signed_in(team.viewer).get(_url(team, period="2026-08"))
     assert august.context["summary"].health.day is None
     assert "No health snapshot was taken in August 2026." in august.content.decode()
+
+
+def test_it_compares_the_last_days_of_both_quarters_when_both_were_kept(team, signed_in, history):
+    with tenant_context(team.organization):
+        for account in history:
+            AccountHealthFactory(account=account, day=date(2026, 9, 30), band="at_risk")
+        AccountHealthFactory(account=history[0], day=date(2026, 6, 30), band="neutral")
+    response = signed_in(team.viewer).get(_url(team, period="2026-Q3"))
+    summary = response.context["summary"]
+    assert (summary.health.day, summary.previous_health.day) == (
+        date(2026, 9, 30),
+        date(2026, 6, 30),
+    )
+    assert summary.health.counts == {"at_risk": 4}
+    assert summary.previous_health.counts == {"neutral": 1}
+    assert "on 09/30/2026, against 06/30/2026" in response.content.decode()
+
+
+def test_it_shows_a_period_without_a_comparable_day_alone(team, signed_in, history):
+    with tenant_context(team.organization):
+        AccountHealthFactory(account=history[0], day=date(2026, 10, 12), band="neutral")
+        _month(date(2026, 10, 1), 1_300_000)
+    # October's only snapshot is mid-month: shown, with September's last one beside.
+    summary = signed_in(team.viewer).get(_url(team, period="2026-10")).context["summary"]
+    assert summary.health.day == date(2026, 10, 12)
+    assert summary.previous_health.day == date(2026, 9, 20)
 
 
 def test_it_offers_stored_complete_months_and_quarters(team, signed_in, history):
@@ -385,6 +413,7 @@ def test_it_reads_the_page_in_a_constant_number_of_queries(team, signed_in):
             _month(month, 100_000, logo_churn_rate=0.05)
             _nps(month, 10, 50, 20)
         AccountHealthFactory(day=months[0])
+        AccountHealthFactory(day=months[1])  # the previous month's, at the same place
     client.get(_url(team))  # creates the benchmarks
     with CaptureQueriesContext(connection) as small:
         assert client.get(_url(team)).status_code == 200
@@ -398,9 +427,9 @@ def test_it_reads_the_page_in_a_constant_number_of_queries(team, signed_in):
         response = client.get(_url(team))
     assert len(response.context["choices"].months) == 36
     assert len(large) == len(small), "\n".join(q["sql"] for q in large.captured_queries)
-    # The page's own reads: periods, benchmarks, revenue, NPS, two snapshot days, the mix.
+    # The page's own reads: periods, benchmarks, revenue, NPS, the mix of the days compared.
     own = [q for q in small.captured_queries if re.search(r'FROM "(metrics|dashboards)_', q["sql"])]
-    assert len(own) == 7
+    assert len(own) == 5
 
 
 # --- the monthly email -----------------------------------------------------------------

@@ -342,6 +342,19 @@ def test_it_keeps_a_month_of_daily_snapshots_and_each_first_of_month(org, small_
     assert days == {date(2026, 8, 1), TODAY - timedelta(days=30), TODAY}
 
 
+def test_it_keeps_each_months_last_day_too_for_comparisons_of_periods(org, small_portfolio):
+    busy, _idle = small_portfolio
+    with tenant_context(org):
+        for day in (date(2026, 6, 30), date(2026, 7, 15), date(2026, 8, 31)):
+            AccountHealth.objects.create(account=busy, day=day, score=50, band="neutral")
+            AdoptionMetrics.objects.create(day=day, customers=1, adopted=0)
+        health_recompute(today=TODAY)
+        days = set(AccountHealth.objects.values_list("day", flat=True))
+        adoption_days = set(AdoptionMetrics.objects.values_list("day", flat=True))
+    assert days == {date(2026, 6, 30), date(2026, 8, 31), TODAY}
+    assert adoption_days == {date(2026, 6, 30), date(2026, 8, 31), TODAY}
+
+
 def test_it_stores_adoption_and_time_to_value(org, small_portfolio):
     with tenant_context(org):
         health_recompute(today=TODAY)
@@ -353,6 +366,23 @@ def test_it_stores_adoption_and_time_to_value(org, small_portfolio):
     assert (cohort.month, cohort.customers, cohort.reached) == (date(2026, 1, 1), 2, 1)
     assert cohort.median_days == (TODAY - timedelta(days=9) - date(2026, 1, 1)).days
     assert cohort.waiting_share == 0.5
+
+
+def test_it_counts_adoption_over_every_customer_whatever_the_weights(org):
+    with tenant_context(org):
+        HealthModel.objects.create(weights={"satisfaction": 100})
+        CoreFeatureFactory(feature="report")
+        CoreFeatureFactory(feature="export")
+        answered, silent = _customer(name="Answered"), _customer(name="Silent")
+        for account in (answered, silent):
+            for feature in ("report", "export"):
+                DailyFeatureUsageFactory(account=account, feature=feature, day=TODAY)
+        # Only one has a survey answer, so only one has a score under these weights.
+        ResponseFactory(invitation__contact__account=answered, score=9, responded_at=_at(TODAY))
+        result = health_recompute(today=TODAY)
+        adoption = AdoptionMetrics.objects.get(day=TODAY)
+    assert result.accounts == 1
+    assert (adoption.customers, adoption.adopted, adoption.adoption_rate) == (2, 2, 1.0)
 
 
 def test_it_runs_a_fixed_number_of_queries_whatever_the_number_of_accounts(org):
@@ -377,24 +407,36 @@ def test_it_runs_a_fixed_number_of_queries_whatever_the_number_of_accounts(org):
 def test_it_explains_what_moved_the_score_since_last_week(org, small_portfolio):
     _busy, idle = small_portfolio
     with tenant_context(org):
+        # A week ago, under the default weights: satisfaction 90 (20) and support 100 (10).
         AccountHealth.objects.create(
             account=idle,
             day=TODAY - timedelta(days=7),
-            score=60,
-            band="neutral",
+            score=(20 * 90 + 10 * 100) / 30,
+            band="healthy",
             satisfaction=90,
             support_load=100,
-            contributions={"satisfaction": 40.0, "support_load": 20.0},
+            contributions={"satisfaction": 20 * 90 / 30, "support_load": 10 * 100 / 30},
         )
         health_recompute(today=TODAY)
         view = account_health(account_id=idle.pk)
     assert view.before.day == TODAY - timedelta(days=7)
-    assert view.score_moved == pytest.approx(view.now.score - 60)
-    movers = {line.component: line for line in view.movers}
-    assert movers["satisfaction"].value_before == 90
-    assert movers["satisfaction"].value == 30
-    assert movers["satisfaction"].moved == pytest.approx(20 * 30 / 95 - 40)
-    assert view.movers[0].component == "satisfaction"  # the largest change first
+    assert view.score_moved == pytest.approx(view.now.score - 280 / 3)
+    movers = {(m.kind, m.component): m for m in view.movers}
+    satisfaction = movers["value", "satisfaction"]
+    assert (satisfaction.value_before, satisfaction.value) == (90, 30)
+    # Its share today (20 of the 95 weighted) × its change.
+    assert satisfaction.moved == pytest.approx(20 / 95 * (30 - 90), abs=1e-3)
+    # Engagement, adoption, trend and outcomes were first measured this week.
+    assert {c for kind, c in movers if kind == "measured"} == {
+        "engagement",
+        "adoption",
+        "revenue_trend",
+        "outcomes",
+    }
+    assert sum(p.moved for p in view.parts) == pytest.approx(view.score_moved, abs=1e-3)
+    assert [abs(m.moved) for m in view.movers] == sorted(
+        (abs(m.moved) for m in view.movers), reverse=True
+    )
 
 
 def test_it_previews_how_many_accounts_would_change_band(org, small_portfolio):

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import Contact
 from csplatform.clock import organization_midnight
@@ -29,7 +30,7 @@ from journeys.models import (
     ValueMilestone,
 )
 from metrics import revenue
-from surveys.models import Response
+from surveys.models import Response, ResponseEdit
 
 USAGE_WINDOW_DAYS = 30  # active days, features, contacts: the 30 days ending on D
 TREND_DAYS = 90  # revenue trend: MRR on D against MRR 90 days before
@@ -102,9 +103,14 @@ def customers_on(
     return grouped[grouped["mrr"] > 0].reset_index()
 
 
-def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool = True) -> Inputs:
+def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool = False) -> Inputs:
     """Load the inputs of `as_of` for the current organization: a fixed number of
-    queries, each at most a row per account. (`known_ends`: see customers_on.)"""
+    queries, each at most a row per account.
+
+    A survey answer counts with the score it had at the end of `as_of` (an edit made
+    later is undone with the ResponseEdit it left). `hindsight` (the back-test, scoring
+    a past day) also keeps out what was not known then: subscription ends after
+    `as_of` (see customers_on) and contacts created after it."""
     first_day = as_of - timedelta(days=USAGE_WINDOW_DAYS - 1)
     end = organization_midnight(as_of + timedelta(days=1))  # the first instant after
     core = list(CoreFeature.objects.values_list("feature", flat=True))
@@ -144,10 +150,11 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool 
         .values_list("account_id", "n"),
         ["account_id", "active_contacts"],
     )
-    # Contacts as they stand (imports record when a contact was loaded, not when it
-    # joined the customer), for past days too: the back-test scores the same depth.
+    # The contacts on file at the end of the day (for a past day: those created by then;
+    # an erased contact is gone from every day).
+    on_file = Contact.objects.filter(created_at__lt=end) if hindsight else Contact.objects.all()
     contacts = _frame(
-        Contact.objects.values("account_id").annotate(n=Count("id")).values_list("account_id", "n"),
+        on_file.values("account_id").annotate(n=Count("id")).values_list("account_id", "n"),
         ["account_id", "contacts"],
     )
     usage = active_days
@@ -155,6 +162,16 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool 
         usage = usage.merge(part, on="account_id", how="outer")
     usage = usage.fillna(0)
 
+    # The score an answer had then: what its first edit after the day says it was
+    # before, else its score (ResponseEdit keeps what each edit replaced).
+    score_then = Coalesce(
+        Subquery(
+            ResponseEdit.objects.filter(response=OuterRef("pk"), edited_at__gte=end)
+            .order_by("edited_at", "id")
+            .values("score")[:1]
+        ),
+        F("score"),
+    )
     satisfaction = _frame(
         Response.objects.filter(
             responded_at__lt=end,
@@ -162,7 +179,8 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool 
         )
         .order_by("account_id", "-responded_at", "-id")
         .distinct("account_id")
-        .values_list("account_id", "kind", "score"),
+        .annotate(score_then=score_then)
+        .values_list("account_id", "kind", "score_then"),
         ["account_id", "kind", "score"],
     )
     support_start = end - timedelta(days=SUPPORT_WINDOW_DAYS)
@@ -183,7 +201,7 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, known_ends: bool 
     )
     return Inputs(
         as_of=as_of,
-        customers=customers_on(subscriptions, as_of, known_ends=known_ends),
+        customers=customers_on(subscriptions, as_of, known_ends=not hindsight),
         usage=usage,
         satisfaction=satisfaction,
         negatives=negatives,

@@ -193,3 +193,89 @@ def time_to_value_cohorts(per_customer: pd.DataFrame) -> pd.DataFrame:
     )
     cohorts["waiting_share"] = 1 - cohorts["reached"] / cohorts["customers"]
     return cohorts
+
+
+# --- what moved a score -----------------------------------------------------------------
+
+# The kinds of part a score's change is split into (score_change).
+MOVED_VALUE = "value"  # a component's value changed
+MOVED_MEASURED = "measured"  # a component has data now and had none before
+MOVED_UNMEASURED = "unmeasured"  # a component had data before and has none now
+MOVED_WEIGHTS = "weights"  # the model's weights changed (a component weighted or not)
+
+
+def _shares(values: Mapping[str, float | None], points: Mapping[str, float]) -> dict[str, float]:
+    """Each scored component's share of the score (its renormalized weight) as stored:
+    points ÷ value; a component scored at 0 takes an equal part of what is left."""
+    present = [c for c in points if values.get(c) is not None]
+    shares = {c: points[c] / values[c] for c in present if values[c]}  # type: ignore[operator]
+    zeros = [c for c in present if c not in shares]
+    rest = max(1.0 - sum(shares.values()), 0.0)
+    shares |= {c: rest / len(zeros) for c in zeros}
+    return shares
+
+
+def _score(state: Mapping[str, tuple[float, float]]) -> float | None:
+    """Σ share·value ÷ Σ share over `state` ({component: (share, value)}); None if empty."""
+    total = sum(share for share, _value in state.values())
+    if total <= 0:
+        return None
+    return sum(share * value for share, value in state.values()) / total
+
+
+def score_change(
+    *,
+    values_before: Mapping[str, float | None],
+    points_before: Mapping[str, float],
+    values_now: Mapping[str, float | None],
+    points_now: Mapping[str, float],
+) -> list[tuple[str, str | None, float]]:
+    """Why a score moved between two snapshots, as parts (kind, component, points) that
+    add up to the change (docs/metrics.md, "What moved the score").
+
+    A sequence of scores, each step changing one thing: components that lost their
+    data leave (under the old weights, `unmeasured`); the weights become the new ones
+    over the components measured both times (`weights`: this includes a component
+    weighted or no longer weighted); components with data for the first time join
+    (`measured`); then each component's value goes from the old to the new one, which
+    moves the score by its new share × the change (`value`). A component whose value
+    did not change gets 0. Where a step would leave no component to score, its change
+    is shared equally with the step that scores again. `values_*`: 0–100 or None (no
+    data); `points_*`: what each scored component added (stored contributions)."""
+    before = _shares(values_before, points_before)
+    now = _shares(values_now, points_now)
+    old = {c: float(v) for c, v in values_before.items() if v is not None}
+    new = {c: float(v) for c, v in values_now.items() if v is not None}
+    unmeasured = [c for c in before if c not in new]
+    measured = [c for c in now if c not in old]
+    common = [c for c in now if c in old]
+
+    state = {c: (before[c], old[c]) for c in before}
+    last = _score(state)
+    parts: list[tuple[str, str | None, float]] = []
+    pending: list[tuple[str, str | None]] = []
+
+    def step(kind: str, component: str | None) -> None:
+        nonlocal last
+        pending.append((kind, component))
+        score = _score(state)
+        if score is None:  # nothing left to score: known with the next step that scores
+            return
+        if last is not None:
+            moved = (score - last) / len(pending)
+            parts.extend((k, c, moved) for k, c in pending)
+        pending.clear()
+        last = score
+
+    for component in unmeasured:
+        del state[component]
+        step(MOVED_UNMEASURED, component)
+    if state or common:  # else the weights have nothing to act on
+        state = {c: (now[c], old[c]) for c in common}
+        step(MOVED_WEIGHTS, None)
+    for component in measured:
+        state[component] = (now[component], new[component])
+        step(MOVED_MEASURED, component)
+    for component in common:
+        parts.append((MOVED_VALUE, component, now[component] * (new[component] - old[component])))
+    return parts

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import DateField, ExpressionWrapper, F, QuerySet
 
 from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
@@ -33,7 +34,8 @@ from metrics.models import AccountHealth, AdoptionMetrics, TimeToValueCohort
 # The lock's name predates the package: kept, so workers of the previous release and
 # of this one still exclude each other during a rolling deploy.
 LOCK = "metrics.health.health_recompute"
-# Snapshots older than this are pruned, except each month's first day (kept for trends).
+# Snapshots older than this are pruned, except each month's first and last day (kept for
+# trends, and for comparing periods at the same place).
 SNAPSHOT_DAILY_DAYS = 60
 
 
@@ -57,14 +59,13 @@ def health_recompute(*, today: date | None = None) -> HealthResult:
     model = Model.of(health_model())
     subscriptions = subscriptions_frame()
     inputs = health_inputs(subscriptions, today)
-    scored = health_scores(health_components(inputs, model), model)
+    components = health_components(inputs, model)
+    scored = health_scores(components, model)
     scored = scored.join(triad_flags(scored))
     AccountHealth.objects.filter(day=today).delete()
     _snapshot_insert(scored, today)
-    AccountHealth.objects.filter(day__lt=today - timedelta(days=SNAPSHOT_DAILY_DAYS)).exclude(
-        day__day=1
-    ).delete()
-    _adoption_store(inputs, scored, model, today)
+    _prune(AccountHealth.objects.all(), today)
+    _adoption_store(inputs, components, model, today)
     _time_to_value_store(inputs, subscriptions)
     bands = scored["band"].value_counts().to_dict()
     return HealthResult(today, len(scored), {str(k): int(v) for k, v in bands.items()})
@@ -134,14 +135,29 @@ def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
         cursor.execute(_SNAPSHOT_INSERT, params)
 
 
-def _adoption_store(inputs: Inputs, scored: pd.DataFrame, model: Model, day: date) -> None:
+def _prune(rows: QuerySet[Any], today: date) -> None:
+    """Delete the daily rows older than SNAPSHOT_DAILY_DAYS, except each month's first
+    and last day (trends, and periods compared at the same place: the executive page)."""
+    next_day = ExpressionWrapper(F("day") + timedelta(days=1), output_field=DateField())
+    rows.filter(day__lt=today - timedelta(days=SNAPSHOT_DAILY_DAYS)).alias(
+        next_day=next_day
+    ).exclude(day__day=1).exclude(next_day__day=1).delete()
+
+
+def _adoption_store(inputs: Inputs, components: pd.DataFrame, model: Model, day: date) -> None:
     """The day's adoption: customers, those at the threshold of core features, and how
-    many customers used each feature in the window."""
+    many customers used each feature in the window. Counted over every customer
+    (`components`, before scoring), whatever the weights: a customer without a score
+    still adopted or not."""
     customers = inputs.customers["account_id"]
     pairs = inputs.feature_pairs
     per_feature = pairs[pairs["account_id"].isin(customers)].groupby("feature").size()
     adopted = (
-        int((scored["core_features_used"] >= adoption_threshold(model, inputs.core_features)).sum())
+        int(
+            (
+                components["core_features_used"] >= adoption_threshold(model, inputs.core_features)
+            ).sum()
+        )
         if inputs.core_features
         else 0
     )
@@ -156,9 +172,7 @@ def _adoption_store(inputs: Inputs, scored: pd.DataFrame, model: Model, day: dat
             "feature_customers": {str(k): int(v) for k, v in per_feature.items()},
         },
     )
-    AdoptionMetrics.objects.filter(day__lt=day - timedelta(days=SNAPSHOT_DAILY_DAYS)).exclude(
-        day__day=1
-    ).delete()
+    _prune(AdoptionMetrics.objects.all(), day)
 
 
 def _time_to_value_store(inputs: Inputs, subscriptions: pd.DataFrame) -> None:
