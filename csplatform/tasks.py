@@ -21,6 +21,7 @@ from csplatform.outbox import (
     broker_down,
     broker_known_down,
     outbox_claim,
+    outbox_deliver,
     outbox_done,
     outbox_publish,
     outbox_record,
@@ -48,7 +49,10 @@ def tenant_task(
     run that fails or is killed leaves them, and the relay queues it again. A run
     published for a message already done (the relay queued it again while the first
     run was waiting in the queue) does nothing: the message is deleted first, so a
-    second copy waits for the first to commit, then finds it gone.
+    second copy waits for the first to commit, then finds it gone. Each run is counted
+    on its messages first, committed on its own; messages run OUTBOX_MAX_DELIVERIES
+    times without finishing are given up, and a run for nothing else does nothing
+    (csplatform.outbox.outbox_deliver).
     """
 
     def decorator(fn: Callable[..., Any]) -> Task:
@@ -70,6 +74,11 @@ def tenant_task(
                     "%s skipped: organization %s is gone or inactive", name, organization_id
                 )
                 return None
+            if outbox_id is not None or debounced:
+                # Counted in a transaction of its own, before the work's: see outbox_deliver.
+                with tenant_context(organization):
+                    if not outbox_deliver(name, outbox_id=outbox_id):
+                        return None
             with tenant_context(organization):
                 if outbox_id is not None and not outbox_take(outbox_id):
                     logger.info("%s skipped: its outbox message %s is done", name, outbox_id)
