@@ -315,8 +315,9 @@ METRICS_RECOMPUTE_DELAY_SECONDS = env_int("METRICS_RECOMPUTE_DELAY_SECONDS", 30,
 # Seconds past its due time before a follow-up task that never ran (Redis down, a
 # queue lost) is queued again from the outbox; doubles on each retry, up to an hour.
 OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 120, minimum=1)
-# Runs of one outbox message that did not finish (failed, or killed and handed back by
-# the broker) before it is given up: logged, kept for an operator, never run again.
+# Runs of one outbox message, or of one queued task message (a sweep's fan-out), that
+# did not finish (failed, or killed and handed back by the broker) before it is given
+# up: logged; an outbox message is kept for an operator and never run again.
 OUTBOX_MAX_DELIVERIES = env_int("OUTBOX_MAX_DELIVERIES", 5, minimum=1)
 
 # --- Logging ------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, current_task, shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
@@ -79,6 +80,8 @@ def tenant_task(
                 with tenant_context(organization):
                     if not outbox_deliver(name, outbox_id=outbox_id):
                         return None
+            if outbox_id is None and redelivered_too_often(name, organization_id):
+                return None
             with tenant_context(organization):
                 if outbox_id is not None and not outbox_take(outbox_id):
                     logger.info("%s skipped: its outbox message %s is done", name, outbox_id)
@@ -100,6 +103,38 @@ def tenant_task(
         return shared_task(**options)(run)
 
     return decorator
+
+
+DELIVERY_COUNT_SECONDS = 24 * 3600
+
+
+def redelivered_too_often(name: str, organization_id: int) -> bool:
+    """Whether the message of the running task (its Celery id) was already started
+    OUTBOX_MAX_DELIVERIES times, as a run queued without the outbox (a sweep's fan-out)
+    would be when it keeps killing its worker: acks_late with reject-on-worker-lost
+    hands it back at once, forever. Counted in the cache for a day; if the cache is
+    unreachable, the run goes ahead."""
+    task_id = getattr(getattr(current_task, "request", None), "id", None)
+    if not task_id:
+        return False
+    key = f"deliveries:{task_id}"
+    try:
+        cache.add(key, 0, timeout=DELIVERY_COUNT_SECONDS)
+        runs = cache.incr(key)
+    except Exception:
+        logger.warning("cache unavailable; run %s of %s not counted", task_id, name)
+        return False
+    if runs <= settings.OUTBOX_MAX_DELIVERIES:
+        return False
+    logger.error(
+        "%s gave up task %s of organization %s: started %s times without finishing "
+        "(docs/operations.md)",
+        name,
+        task_id,
+        organization_id,
+        runs - 1,
+    )
+    return True
 
 
 def lock_namespace(name: str) -> int:

@@ -4,6 +4,7 @@ runs keep failing or being killed is given up after OUTBOX_MAX_DELIVERIES runs, 
 and kept (docs/operations.md, Faults)."""
 
 import logging
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -96,3 +97,22 @@ def test_it_gives_up_debounced_messages_delivered_too_often(org, settings):
         enqueue_debounced(debounced_poison, org.pk, delay=0)
     debounced_poison.apply(args=[org.pk])
     assert RUNS == ["debounced"] * 3
+
+
+@tenant_task(name="tests.bounds.swept_poison")
+def swept_poison() -> None:
+    RUNS.append("swept")
+    raise MemoryError("killed")
+
+
+def test_it_gives_up_a_task_queued_without_the_outbox_redelivered_too_often(org, settings, caplog):
+    settings.OUTBOX_MAX_DELIVERIES = 2
+    RUNS.clear()
+    task_id = str(uuid.uuid4())  # a sweep's .delay(); the broker hands it back each time
+    with caplog.at_level(logging.ERROR, logger="csplatform.tasks"):
+        for _attempt in range(4):
+            swept_poison.apply(args=[org.pk], task_id=task_id)
+    assert RUNS == ["swept"] * 2
+    assert task_id in caplog.text
+    swept_poison.apply(args=[org.pk], task_id=str(uuid.uuid4()))  # the next night's run
+    assert RUNS == ["swept"] * 3
