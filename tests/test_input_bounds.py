@@ -289,3 +289,33 @@ def test_it_schedules_a_campaign_repeating_at_the_longest_period_allowed(org):
         campaign = CampaignFactory(starts_at=NOW - timedelta(days=400), repeat_every_days=366)
         assert sending.campaign_due(campaign, timezone.now())
         assert sending.campaigns_with_reminders_due() == []
+
+
+HUGE = 2147483647  # stored before the limits (the database takes it)
+
+
+def test_it_purges_nothing_for_a_retention_stored_before_the_limit(db):
+    from accounts.models import Organization
+    from journeys.usage_purge import usage_events_purge
+
+    organization = OrganizationFactory()
+    Organization.objects.filter(pk=organization.pk).update(usage_event_retention_days=HUGE)
+    assert usage_events_purge(organization.pk) == 0  # nothing is that old: kept, no crash
+
+
+def test_it_schedules_campaigns_with_periods_stored_before_the_limit(org):
+    from surveys import sending
+    from surveys.models import Campaign
+    from tests.factories import CampaignFactory, SurveyInvitationFactory
+
+    with tenant_context(org):
+        campaign = CampaignFactory(starts_at=NOW - timedelta(days=30))
+        Campaign.objects.filter(pk=campaign.pk).update(
+            repeat_every_days=HUGE, remind_after_days=HUGE
+        )
+        campaign.refresh_from_db()
+        assert sending.campaign_due(campaign, timezone.now())  # its first send: due
+        SurveyInvitationFactory(campaign=campaign, status="sent", sent_at=NOW - timedelta(days=20))
+        assert not sending.campaign_due(campaign, timezone.now())  # never again
+        assert sending.campaigns_with_reminders_due() == []
+        assert sending.invitation_remind_next(campaign.pk) is False
