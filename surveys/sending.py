@@ -130,7 +130,10 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
                 "stage": campaign.lifecycle_stage,
                 "owner": campaign.owner_id,
                 "month_start": organization_midnight(today.replace(day=1), organization),
-                "quiet_since": now - timedelta(days=organization.survey_quiet_days),
+                # Capped where no invitation can be that old (a period stored before
+                # its maximum would overflow): the same contacts are quiet.
+                "quiet_since": now
+                - timedelta(days=min(organization.survey_quiet_days, _days_since_earliest(now))),
                 "cap": organization.survey_account_monthly_cap,
                 "now": now,
             },

@@ -319,3 +319,29 @@ def test_it_schedules_campaigns_with_periods_stored_before_the_limit(org):
         assert not sending.campaign_due(campaign, timezone.now())  # never again
         assert sending.campaigns_with_reminders_due() == []
         assert sending.invitation_remind_next(campaign.pk) is False
+
+
+def test_it_refuses_a_survey_quiet_period_the_sender_cannot_compute_with(db):
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Organization
+
+    organization = OrganizationFactory.build(survey_quiet_days=HUGE)
+    others = [f.name for f in Organization._meta.fields if f.name != "survey_quiet_days"]
+    with pytest.raises(ValidationError) as refused:
+        organization.clean_fields(exclude=others)
+    assert "3650" in str(refused.value)
+
+
+def test_it_sends_a_campaign_with_a_quiet_period_stored_before_the_limit(org):
+    from accounts.models import Organization
+    from surveys import sending
+    from tests.factories import CampaignFactory, ContactFactory
+
+    Organization.objects.filter(pk=org.pk).update(survey_quiet_days=HUGE)
+    org.refresh_from_db()
+    with tenant_context(org):
+        ContactFactory()
+        campaign = CampaignFactory(starts_at=NOW - timedelta(days=1))
+        [(started, plan)] = sending.campaigns_start_due(timezone.now())
+        assert (started, plan.pending) == (campaign, 1)
