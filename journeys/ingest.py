@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -40,7 +41,8 @@ def _quantity_errors(rows: Sequence[Row]) -> list[RowError]:
         RowError(
             index,
             "quantity",
-            _("%(value)s is negative: a quantity is 0 or more.") % {"value": row["quantity"]},
+            _("%(value)s is negative: a quantity is 0 or more.")
+            % {"value": format(Decimal(row["quantity"]).normalize(), "f")},
         )
         for index, row in enumerate(rows)
         if row.get("quantity") is not None and row["quantity"] < 0
