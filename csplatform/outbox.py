@@ -162,35 +162,42 @@ def outbox_publish(
 
 def outbox_deliver(task_name: str, *, outbox_id: int | None) -> bool:
     """Count a run of `task_name` for the message `outbox_id` (None: for the task's
-    debounced messages), committed at once, before the run's own transaction: a run
-    killed halfway still counts. Messages already run OUTBOX_MAX_DELIVERIES times are
-    given up instead (logged, stamped, kept). Returns False when every message the run
-    was for is given up (do not run), True otherwise (run: a message already done is
-    the run's own business, see outbox_take)."""
+    debounced messages) before the run's own transaction, so that a run killed halfway
+    still counts; call in a tenant context of its own, which commits the count.
+
+    Messages already run OUTBOX_MAX_DELIVERIES times are given up instead (logged,
+    stamped, kept). Messages another run holds (it is finishing them) are skipped, never
+    waited for. Returns whether to run: False when the messages the run was for are
+    given up or held by another run, True otherwise (a message already gone is the
+    run's own business, see outbox_take)."""
     limit = settings.OUTBOX_MAX_DELIVERIES
     mine = OutboxMessage.objects.filter(
         **({"pk": outbox_id} if outbox_id is not None else {"task": task_name, "debounced": True})
     )
-    with transaction.atomic():
-        given_up = list(
-            mine.filter(given_up_at__isnull=True, deliveries__gte=limit).values_list(
-                "pk", flat=True
-            )
+    free = list(
+        mine.filter(given_up_at__isnull=True)
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", "deliveries")
+    )
+    given_up = [pk for pk, deliveries in free if deliveries >= limit]
+    counted = [pk for pk, deliveries in free if deliveries < limit]
+    if given_up:
+        OutboxMessage.objects.filter(pk__in=given_up).update(given_up_at=timezone.now())
+        logger.error(
+            "%s gave up outbox message(s) %s of organization %s after %s runs that did "
+            "not finish; kept for an operator (docs/operations.md)",
+            task_name,
+            given_up,
+            current_organization_id(),
+            limit,
         )
-        if given_up:
-            mine.filter(pk__in=given_up).update(given_up_at=timezone.now())
-            logger.error(
-                "%s gave up outbox message(s) %s of organization %s after %s runs that did "
-                "not finish; kept for an operator (docs/operations.md)",
-                task_name,
-                given_up,
-                current_organization_id(),
-                limit,
-            )
-        counted = mine.filter(given_up_at__isnull=True).update(
+    if counted:
+        OutboxMessage.objects.filter(pk__in=counted).update(
             deliveries=Least(F("deliveries") + 1, Value(MAX_DELIVERIES_STORED))
         )
-        return counted > 0 or not mine.exists()
+        return True
+    return not mine.exists()
 
 
 def outbox_take(outbox_id: int) -> bool:
