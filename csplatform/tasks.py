@@ -50,10 +50,11 @@ def tenant_task(
     run that fails or is killed leaves them, and the relay queues it again. A run
     published for a message already done (the relay queued it again while the first
     run was waiting in the queue) does nothing: the message is deleted first, so a
-    second copy waits for the first to commit, then finds it gone. Each run is counted
-    on its messages first, committed on its own; messages run OUTBOX_MAX_DELIVERIES
-    times without finishing are given up, and a run for nothing else does nothing
-    (csplatform.outbox.outbox_deliver).
+    second copy finds it held (and leaves it to the first run) or gone. Each run is
+    counted on its messages first, committed on its own; messages run
+    OUTBOX_MAX_DELIVERIES times without finishing are given up, and a run for nothing
+    else does nothing (csplatform.outbox.outbox_deliver). A run queued without the
+    outbox is counted by its Celery id in the cache (redelivered_too_often).
     """
 
     def decorator(fn: Callable[..., Any]) -> Task:
