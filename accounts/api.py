@@ -20,18 +20,39 @@ from accounts.models import (
     ErasureChannel,
     Subscription,
 )
+from csplatform import bounds
 from csplatform.api import rows_rejected_response
 from csplatform.api_routes import router
 from csplatform.batches import RowsRejected, WriteResult
 
 MAX_AMOUNT_CENTS = 10**15  # ten trillion in currency units: far above any contract
+DAY_RANGE = (
+    f"From {bounds.EARLIEST_DAY.isoformat()} to {bounds.DAYS_AHEAD} days after today "
+    "(docs/import.md, Bounds)."
+)
+
+
+def day_field(help_text: str, **kwargs: Any) -> serializers.DateField:
+    """A date an organization sends: within the accepted range (csplatform.bounds)."""
+    return serializers.DateField(
+        validators=[bounds.validate_day], help_text=f"{help_text} {DAY_RANGE}", **kwargs
+    )
 
 
 class AccountSerializer(serializers.ModelSerializer):
     owner_email = serializers.EmailField(
         required=False, allow_null=True, allow_blank=True, source="owner.email"
     )
-    custom_attributes = serializers.DictField(required=False)
+    signup_date = day_field("The day the customer signed up.", required=False, allow_null=True)
+    custom_attributes = serializers.DictField(
+        required=False,
+        validators=[bounds.validate_attributes],
+        help_text=(
+            "Merged into the account's. At most "
+            f"{bounds.MAX_ATTRIBUTES_DEPTH} levels deep and {bounds.MAX_ATTRIBUTES_BYTES} "
+            "bytes as JSON, once merged."
+        ),
+    )
 
     class Meta:
         model = Account
@@ -240,6 +261,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="Per billing interval, in cents.",
     )
     billing_interval = serializers.ChoiceField(choices=BillingInterval.choices)
+    started_on = day_field("The first day served.")
+    ended_on = day_field(
+        "The first day no longer served (exclusive); none while it runs.",
+        required=False,
+        allow_null=True,
+    )
     mrr = serializers.IntegerField(source="mrr_cents", read_only=True, help_text="In cents.")
 
     class Meta:
@@ -264,7 +291,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
 
 class SubscriptionEndSerializer(serializers.Serializer):
-    ended_on = serializers.DateField(help_text="The first day no longer served.")
+    ended_on = day_field("The first day no longer served.")
 
 
 class SubscriptionViewSet(AccountRecordViewSet):

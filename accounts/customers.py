@@ -27,6 +27,7 @@ from accounts.models import (
 )
 from accounts.signals import revenue_changed
 from accounts.tenancy import current_organization
+from csplatform import bounds
 from csplatform.batches import (
     RowError,
     RowsRejected,
@@ -75,9 +76,10 @@ def _unknown_account_errors(
 def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResult:
     """Create or update accounts by `external_id`; keys absent from a row are left as they are.
 
-    `owner_email` must be a member of the organization; unknown keys in
-    `custom_attributes` are merged into the account's. `dry_run`: validate and count,
-    write nothing (no id is taken from the sequence).
+    `owner_email` must be a member of the organization; `signup_date` within the
+    accepted range (csplatform.bounds); unknown keys in `custom_attributes` are merged
+    into the account's, and the merged object must stay within the bounds. `dry_run`:
+    validate and count, write nothing (no id is taken from the sequence).
     """
     errors = duplicate_key_errors([r["external_id"] for r in rows], "external_id", _("Account"))
     owner_emails = {normalize_email(r["owner_email"]) for r in rows if r.get("owner_email")}
@@ -92,6 +94,8 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
                     % {"email": row["owner_email"]},
                 )
             )
+        if row.get("signup_date") is not None and (message := bounds.day_error(row["signup_date"])):
+            errors.append(RowError(index, "signup_date", message))
     if errors:
         raise RowsRejected(errors)
 
@@ -99,7 +103,7 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
     result = WriteResult()
     to_create: list[Account] = []
     to_update: list[Account] = []
-    for row in rows:
+    for index, row in enumerate(rows):
         account = existing.get(row["external_id"]) or Account(external_id=row["external_id"])
         before = _account_state(account)
         for field in ACCOUNT_FIELDS:
@@ -109,6 +113,9 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
             account.owner = owners.get(normalize_email(row["owner_email"] or "")) or None
         if row.get("custom_attributes"):
             account.custom_attributes = {**account.custom_attributes, **row["custom_attributes"]}
+            # Merged, as stored: small additions must not add up to a huge object.
+            if message := bounds.attributes_error(account.custom_attributes):
+                errors.append(RowError(index, "custom_attributes", message))
         if account.pk is None:
             to_create.append(account)
         elif _account_state(account) != before:
@@ -116,6 +123,8 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
             to_update.append(account)
         else:
             result.unchanged += 1
+    if errors:
+        raise RowsRejected(errors)
     result.created, result.updated = len(to_create), len(to_update)
     if dry_run:
         return result
@@ -194,8 +203,9 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
     """Record subscriptions by `external_id`. History is never overwritten.
 
     A known subscription may only gain (or keep) its `ended_on`; any other
-    change is refused: end it and start a new one with another external id.
-    `dry_run`: validate and count, write nothing.
+    change is refused: end it and start a new one with another external id. Both
+    dates must be within the accepted range (csplatform.bounds). `dry_run`: validate
+    and count, write nothing.
     """
     organization = current_organization()
     errors = duplicate_key_errors(
@@ -210,8 +220,8 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
         )
     }
     for index, row in enumerate(rows):
-        errors += _subscription_row_errors(index, row, organization.currency)
         known = existing.get(row["external_id"])
+        errors += _subscription_row_errors(index, row, organization.currency, known)
         if known is None:
             continue
         changed = [f for f in IMMUTABLE_SUBSCRIPTION_FIELDS if getattr(known, f) != row[f]]
@@ -282,7 +292,9 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
     return result
 
 
-def _subscription_row_errors(index: int, row: Row, currency: str) -> list[RowError]:
+def _subscription_row_errors(
+    index: int, row: Row, currency: str, known: Subscription | None
+) -> list[RowError]:
     errors = []
     if row["amount_cents"] < 0:
         errors.append(RowError(index, "amount", _("The amount cannot be negative.")))
@@ -308,6 +320,12 @@ def _subscription_row_errors(index: int, row: Row, currency: str) -> list[RowErr
             )
         )
     ended_on: date | None = row.get("ended_on")
+    for field in ("started_on", "ended_on"):
+        value = row.get(field)
+        if value is None or (known is not None and getattr(known, field) == value):
+            continue  # as recorded (perhaps before the bounds): history is not judged again
+        if message := bounds.day_error(value):
+            errors.append(RowError(index, field, message))
     if ended_on is not None and ended_on < row["started_on"]:
         errors.append(
             RowError(

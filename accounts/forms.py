@@ -5,7 +5,15 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Organization, Role, User, normalize_email
+from accounts.models import (
+    MAX_USAGE_EVENT_RETENTION_DAYS,
+    MIN_USAGE_EVENT_RETENTION_DAYS,
+    Membership,
+    Organization,
+    Role,
+    User,
+    normalize_email,
+)
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -125,7 +133,14 @@ class RetentionForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["usage_event_retention_days"]
-        widgets = {"usage_event_retention_days": forms.NumberInput(attrs={"min": 30})}
+        widgets = {
+            "usage_event_retention_days": forms.NumberInput(
+                attrs={
+                    "min": MIN_USAGE_EVENT_RETENTION_DAYS,
+                    "max": MAX_USAGE_EVENT_RETENTION_DAYS,
+                }
+            )
+        }
 
 
 class ContactEraseForm(forms.Form):

@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 
 from accounts.customers import accounts_by_external_id
 from accounts.models import Account, Contact, normalize_email
+from csplatform import bounds
 from csplatform.batches import RowError
 
 Row = Mapping[str, Any]
 CLOCK_SKEW = timedelta(minutes=5)
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any SaaS customer of ours; stops typos
+EARLIEST = bounds.EARLIEST_INSTANT  # the accepted range's first instant
 _NAMESPACE = uuid.UUID("6f1c5d8e-7a52-4c1b-9e0f-3b2a1c4d5e6f")
 
 

@@ -35,6 +35,7 @@ from accounts.models import (
 from accounts.signals import organization_created
 from accounts.tenancy import current_organization
 from accounts.tokens import make_invitation_token
+from csplatform import bounds
 from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit
 from csplatform.tenancy import tenant_context
@@ -413,7 +414,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> None:
         )
 
 
-NOTE_MAX_CHARS = 10_000
+NOTE_MAX_CHARS = bounds.MAX_NOTE_CHARS
 
 
 def note_create(*, account: Account, author: User, body: str) -> Note:

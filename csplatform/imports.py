@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from csplatform import bounds
 from csplatform.batches import RowsRejected, WriteResult
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -317,17 +318,27 @@ def money_cents(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.
 
 
 def date_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+    """A day, ISO or dd/mm/yyyy, within the accepted range (csplatform.bounds)."""
+    earliest, latest = bounds.day_range()
     iso = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
     brazilian = pd.to_datetime(raw, format="%d/%m/%Y", errors="coerce")
     dates = iso.fillna(brazilian)
+    outside = (dates < pd.Timestamp(earliest)) | (dates > pd.Timestamp(latest))
+    dates = dates.where(~outside)
     invalid = (raw != "") & dates.isna()
     values = dates.dt.date.astype(object).where(dates.notna(), None)
-    return values, invalid, _("a date such as 31/12/2025 or 2025-12-31")
+    return (
+        values,
+        invalid,
+        _("a date from %(earliest)s to %(latest)s, such as 31/12/2025 or 2025-12-31")
+        % {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+    )
 
 
 def datetime_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
     """ISO 8601 (with or without a zone) or dd/mm/yyyy hh:mm[:ss]; no zone means the
-    organization's time zone."""
+    organization's time zone. From the accepted range's first day (csplatform.bounds),
+    midnight UTC; the services refuse the future (with clock skew) themselves, saying so."""
     time_zone = context["time_zone"]
     has_zone = raw.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     zoned = pd.to_datetime(raw.where(has_zone, None), format="ISO8601", errors="coerce", utc=True)
@@ -341,11 +352,16 @@ def datetime_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, 
         "UTC"
     )
     instants = zoned.fillna(local_utc)
+    instants = instants.where(~(instants < pd.Timestamp(bounds.EARLIEST_INSTANT)))
     invalid = (raw != "") & instants.isna()
     return (
         instants,
         invalid,
-        _("a date and time such as 31/12/2025 14:30 or 2025-12-31T14:30:00-03:00"),
+        _(
+            "a date and time from %(earliest)s on, such as 31/12/2025 14:30 or "
+            "2025-12-31T14:30:00-03:00"
+        )
+        % {"earliest": bounds.EARLIEST_DAY.isoformat()},
     )
 
 

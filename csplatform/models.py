@@ -19,7 +19,9 @@ class OutboxMessage(TenantModel):
 
     `debounced` messages stand for "this task has work waiting": a burst of them is one
     run, which deletes every one recorded before it started. Others are one run each,
-    with their own arguments.
+    with their own arguments. A message whose runs keep failing (or being killed) is
+    given up after OUTBOX_MAX_DELIVERIES of them: kept, with `given_up_at`, for the
+    operator, and never published again (docs/operations.md).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -27,7 +29,11 @@ class OutboxMessage(TenantModel):
     args = models.JSONField(default=list, blank=True)
     debounced = models.BooleanField(default=False)
     run_after = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)  # relays (csplatform.outbox)
+    # Runs started for it: a run killed mid-way (out of memory) still counts, so a
+    # message that kills its worker stops after OUTBOX_MAX_DELIVERIES runs.
+    deliveries = models.PositiveSmallIntegerField(default=0)
+    given_up_at = models.DateTimeField(null=True, blank=True)  # kept, never run again
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,6 +10,14 @@ it doubles the wait (2, 4, 8… times the grace, capped at an hour), so a task t
 failing is retried without flooding the queue. A relayed debounced run that finds
 its work already done, or a run for a message already deleted, does nothing. Nothing is
 lost but time: at worst the work runs twice, and every task is idempotent.
+
+    deliver  before a run starts, in a transaction of its own: count the run
+
+A message whose runs keep failing, or keep being killed (acks_late and
+reject-on-worker-lost give a killed run back to the queue at once), would be run
+forever and stall the one queue for every organization: after OUTBOX_MAX_DELIVERIES
+runs it is given up instead, logged as an error and kept with `given_up_at` for an
+operator to look at (docs/operations.md); the relay never publishes it again.
 """
 
 import logging
@@ -23,15 +31,18 @@ from urllib.parse import urlsplit
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from csplatform.models import OutboxMessage
-from csplatform.tenancy import organization_model, tenant_context
+from csplatform.tenancy import current_organization_id, organization_model, tenant_context
 
 logger = logging.getLogger(__name__)
 
 RELAY_BATCH = 500
 MAX_BACKOFF_SECONDS = 3600
+MAX_DELIVERIES_STORED = 32767  # the column's ceiling
 
 
 def outbox_record(
@@ -149,6 +160,46 @@ def outbox_publish(
     return True
 
 
+def outbox_deliver(task_name: str, *, outbox_id: int | None) -> bool:
+    """Count a run of `task_name` for the message `outbox_id` (None: for the task's
+    debounced messages) before the run's own transaction, so that a run killed halfway
+    still counts; call in a tenant context of its own, which commits the count.
+
+    Messages already run OUTBOX_MAX_DELIVERIES times are given up instead (logged,
+    stamped, kept). Messages another run holds (it is finishing them) are skipped, never
+    waited for. Returns whether to run: False when the messages the run was for are
+    given up or held by another run, True otherwise (a message already gone is the
+    run's own business, see outbox_take)."""
+    limit = settings.OUTBOX_MAX_DELIVERIES
+    mine = OutboxMessage.objects.filter(
+        **({"pk": outbox_id} if outbox_id is not None else {"task": task_name, "debounced": True})
+    )
+    free = list(
+        mine.filter(given_up_at__isnull=True)
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", "deliveries")
+    )
+    given_up = [pk for pk, deliveries in free if deliveries >= limit]
+    counted = [pk for pk, deliveries in free if deliveries < limit]
+    if given_up:
+        OutboxMessage.objects.filter(pk__in=given_up).update(given_up_at=timezone.now())
+        logger.error(
+            "%s gave up outbox message(s) %s of organization %s after %s runs that did "
+            "not finish; kept for an operator (docs/operations.md)",
+            task_name,
+            given_up,
+            current_organization_id(),
+            limit,
+        )
+    if counted:
+        OutboxMessage.objects.filter(pk__in=counted).update(
+            deliveries=Least(F("deliveries") + 1, Value(MAX_DELIVERIES_STORED))
+        )
+        return True
+    return not mine.exists()
+
+
 def outbox_take(outbox_id: int) -> bool:
     """Delete the message a run was published for, first thing in its transaction;
     False if it is gone (done by an earlier copy of the run). The row lock makes a
@@ -181,7 +232,9 @@ def _relay_due(*, everything: bool) -> int:
     """Publish the current organization's overdue messages (every one: `everything`)
     again, one run per debounced task; returns how many tasks were queued."""
     now = timezone.now()
-    waiting = OutboxMessage.objects.select_for_update(skip_locked=True)
+    waiting = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
+        given_up_at__isnull=True
+    )
     if not everything:
         waiting = waiting.filter(run_after__lte=now)
     due = list(waiting.order_by("pk")[:RELAY_BATCH])

@@ -140,6 +140,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker child that has grown past this (MiB) is replaced once its task ends: memory a
+# big recompute kept (fragmentation, caches) goes back to the machine. A task that needs
+# more than the machine has is killed by the kernel instead, and the outbox's delivery
+# cap (OUTBOX_MAX_DELIVERIES) keeps it from being run forever.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -325,6 +330,10 @@ METRICS_RECOMPUTE_DELAY_SECONDS = env_int("METRICS_RECOMPUTE_DELAY_SECONDS", 30,
 # Seconds past its due time before a follow-up task that never ran (Redis down, a
 # queue lost) is queued again from the outbox; doubles on each retry, up to an hour.
 OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 120, minimum=1)
+# Runs of one outbox message, or of one queued task message (a sweep's fan-out), that
+# did not finish (failed, or killed and handed back by the broker) before it is given
+# up: logged; an outbox message is kept for an operator and never run again.
+OUTBOX_MAX_DELIVERIES = env_int("OUTBOX_MAX_DELIVERIES", 5, minimum=1)
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

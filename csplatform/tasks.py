@@ -13,7 +13,8 @@ from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, current_task, shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
@@ -21,6 +22,7 @@ from csplatform.outbox import (
     broker_down,
     broker_known_down,
     outbox_claim,
+    outbox_deliver,
     outbox_done,
     outbox_publish,
     outbox_record,
@@ -48,7 +50,11 @@ def tenant_task(
     run that fails or is killed leaves them, and the relay queues it again. A run
     published for a message already done (the relay queued it again while the first
     run was waiting in the queue) does nothing: the message is deleted first, so a
-    second copy waits for the first to commit, then finds it gone.
+    second copy finds it held (and leaves it to the first run) or gone. Each run is
+    counted on its messages first, committed on its own; messages run
+    OUTBOX_MAX_DELIVERIES times without finishing are given up, and a run for nothing
+    else does nothing (csplatform.outbox.outbox_deliver). A run queued without the
+    outbox is counted by its Celery id in the cache (redelivered_too_often).
     """
 
     def decorator(fn: Callable[..., Any]) -> Task:
@@ -69,6 +75,13 @@ def tenant_task(
                 logger.info(
                     "%s skipped: organization %s is gone or inactive", name, organization_id
                 )
+                return None
+            if outbox_id is not None or debounced:
+                # Counted in a transaction of its own, before the work's: see outbox_deliver.
+                with tenant_context(organization):
+                    if not outbox_deliver(name, outbox_id=outbox_id):
+                        return None
+            if outbox_id is None and redelivered_too_often(name, organization_id):
                 return None
             with tenant_context(organization):
                 if outbox_id is not None and not outbox_take(outbox_id):
@@ -91,6 +104,38 @@ def tenant_task(
         return shared_task(**options)(run)
 
     return decorator
+
+
+DELIVERY_COUNT_SECONDS = 24 * 3600
+
+
+def redelivered_too_often(name: str, organization_id: int) -> bool:
+    """Whether the message of the running task (its Celery id) was already started
+    OUTBOX_MAX_DELIVERIES times, as a run queued without the outbox (a sweep's fan-out)
+    would be when it keeps killing its worker: acks_late with reject-on-worker-lost
+    hands it back at once, forever. Counted in the cache for a day; if the cache is
+    unreachable, the run goes ahead."""
+    task_id = getattr(getattr(current_task, "request", None), "id", None)
+    if not task_id:
+        return False
+    key = f"deliveries:{task_id}"
+    try:
+        cache.add(key, 0, timeout=DELIVERY_COUNT_SECONDS)
+        runs = cache.incr(key)
+    except Exception:
+        logger.warning("cache unavailable; run %s of %s not counted", task_id, name)
+        return False
+    if runs <= settings.OUTBOX_MAX_DELIVERIES:
+        return False
+    logger.error(
+        "%s gave up task %s of organization %s: started %s times without finishing "
+        "(docs/operations.md)",
+        name,
+        task_id,
+        organization_id,
+        runs - 1,
+    )
+    return True
 
 
 def lock_namespace(name: str) -> int:

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AccountRecordViewSet
+from csplatform import bounds
 from csplatform.api_routes import extra_routes, router
 from csplatform.batches import RowError, RowsRejected
 from journeys import ingest
@@ -28,6 +29,15 @@ class TouchpointSerializer(serializers.ModelSerializer):
     )
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    notes = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=bounds.MAX_NOTE_CHARS,
+        help_text=f"At most {bounds.MAX_NOTE_CHARS} characters.",
+    )
+    occurred_at = serializers.DateTimeField(
+        help_text="When it happened: from 2000-01-01 (UTC) to now; ISO 8601 with a time zone."
+    )
 
     class Meta:
         model = Touchpoint
@@ -52,7 +62,12 @@ class TouchpointSerializer(serializers.ModelSerializer):
 
 class TouchpointUpdateSerializer(serializers.Serializer):
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=bounds.MAX_NOTE_CHARS,
+        help_text=f"At most {bounds.MAX_NOTE_CHARS} characters.",
+    )
 
 
 class TouchpointViewSet(AccountRecordViewSet):
@@ -95,12 +110,20 @@ class EventSerializer(serializers.Serializer):
 
     account_external_id = serializers.CharField()
     event = serializers.CharField(max_length=200)
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
+    occurred_at = serializers.DateTimeField(
+        help_text="ISO 8601 with a time zone; from 2000-01-01 (UTC) to now."
+    )
     id = serializers.CharField(
         required=False, help_text="Your event id: a retried event with the same id is skipped."
     )
     contact_email = serializers.EmailField(required=False)
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
+    quantity = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        required=False,
+        min_value=Decimal(0),
+        help_text="Not negative (0 counts the event with no amount); at most 4 decimals.",
+    )
     properties = serializers.DictField(required=False)
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.ingest import CLOCK_SKEW, EARLIEST
 from accounts.models import Account, Contact
+from csplatform import bounds
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.imports import (
     Column,
@@ -96,6 +97,16 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> Wri
         )
         for i, when in frame.loc[too_old, "occurred_at"].items()
     ]
+    if "quantity" in frame:
+        negative = pd.to_numeric(frame["quantity"], errors="coerce") < 0
+        errors += [
+            RowError(
+                int(i),
+                "quantity",
+                _("%(value)s is negative: a quantity is 0 or more.") % {"value": value},
+            )
+            for i, value in frame.loc[negative, "quantity"].items()
+        ]
     if "event_id" in frame:
         ids = frame["event_id"].where(frame["event_id"] != "")
         repeated = ids.notna() & ids.duplicated()
@@ -162,7 +173,7 @@ def register_imports() -> None:
                 Column("occurred_at", datetime_value),
                 Column("contact_email", email, required=False),
                 Column("sentiment", choice(SENTIMENTS), required=False),
-                Column("notes", text(10_000), required=False),
+                Column("notes", text(bounds.MAX_NOTE_CHARS), required=False),
                 Column("external_id", text(), required=False),
             ],
             write=write_touchpoints,

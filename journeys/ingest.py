@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +23,7 @@ from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_e
 from accounts.models import Contact, normalize_email
 from accounts.signals import Feedback
 from accounts.tenancy import current_organization
+from csplatform import bounds
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.db import copy_in
 from journeys import rollups
@@ -30,6 +33,36 @@ from journeys.signals import activity_changed
 MAX_BATCH = 10_000
 # The touchpoint type a negative survey response is recorded under.
 SURVEY_TOUCHPOINT = "Survey response"
+
+
+def _quantity_errors(rows: Sequence[Row]) -> list[RowError]:
+    """Negative quantities: an event counts something that happened, never less than none."""
+    return [
+        RowError(
+            index,
+            "quantity",
+            _("%(value)s is negative: a quantity is 0 or more.")
+            % {"value": format(Decimal(row["quantity"]).normalize(), "f")},
+        )
+        for index, row in enumerate(rows)
+        if row.get("quantity") is not None and row["quantity"] < 0
+    ]
+
+
+def _notes_errors(rows: Sequence[Row]) -> list[RowError]:
+    """Notes longer than the bound (csplatform.bounds.MAX_NOTE_CHARS)."""
+    return [
+        RowError(index, "notes", _notes_too_long(len(row["notes"])))
+        for index, row in enumerate(rows)
+        if len(row.get("notes") or "") > bounds.MAX_NOTE_CHARS
+    ]
+
+
+def _notes_too_long(length: int) -> str:
+    return _("Notes can have at most %(max)s characters; these have %(length)s.") % {
+        "max": bounds.MAX_NOTE_CHARS,
+        "length": length,
+    }
 
 
 def _repeated_id_errors(rows: Sequence[Row], field: str) -> list[RowError]:
@@ -79,7 +112,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
     """Record usage events and queue them for the daily rollups; a repeated event is skipped.
 
     Each row: account_external_id, name, occurred_at (aware), and optionally
-    contact_email, quantity (Decimal), properties (dict), external_id (the
+    contact_email, quantity (Decimal, not negative), properties (dict), external_id (the
     sender's event id: the idempotency key when given, else the content is).
     At most MAX_BATCH rows. Returns created (new events) and unchanged (repeats).
     """
@@ -95,7 +128,7 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
         )
     # Accounts and contacts are resolved by the insert itself; only a batch that names
     # an unknown one pays for the row-by-row check that says which.
-    errors = instant_errors(rows) + _repeated_id_errors(rows, "id")
+    errors = instant_errors(rows) + _quantity_errors(rows) + _repeated_id_errors(rows, "id")
     if errors:
         raise RowsRejected(errors)
     if not rows:
@@ -126,7 +159,12 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
 def events_validate(rows: Sequence[Row]) -> None:
     """Raise RowsRejected for events of unknown accounts or contacts, or in the future."""
     reference_errors, _accounts = account_reference_errors(rows, load_accounts=False)
-    errors = reference_errors + instant_errors(rows) + _repeated_id_errors(rows, "id")
+    errors = (
+        reference_errors
+        + instant_errors(rows)
+        + _quantity_errors(rows)
+        + _repeated_id_errors(rows, "id")
+    )
     if errors:
         raise RowsRejected(errors)
 
@@ -273,7 +311,12 @@ def touchpoints_record(
     notes, external_id. `dry_run`: validate and count, write nothing (no type either).
     """
     reference_errors, accounts = account_reference_errors(rows)
-    errors = reference_errors + instant_errors(rows) + _repeated_id_errors(rows, "external_id")
+    errors = (
+        reference_errors
+        + instant_errors(rows)
+        + _notes_errors(rows)
+        + _repeated_id_errors(rows, "external_id")
+    )
     for index, row in enumerate(rows):
         if row.get("sentiment") and row["sentiment"] not in Sentiment.values:
             errors.append(
@@ -335,7 +378,10 @@ def touchpoint_update(
     *, touchpoint: Touchpoint, sentiment: str | None = None, notes: str | None = None
 ) -> Touchpoint:
     """Correct a touchpoint's sentiment or notes. Its idempotency key stays as it was, so a
-    retry of the original request still finds it instead of recording it again."""
+    retry of the original request still finds it instead of recording it again. Notes
+    longer than the bound are refused (ValidationError on `notes`)."""
+    if notes is not None and len(notes) > bounds.MAX_NOTE_CHARS:
+        raise ValidationError({"notes": _notes_too_long(len(notes))})
     if sentiment is not None:
         touchpoint.sentiment = sentiment
     if notes is not None:

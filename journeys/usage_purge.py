@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection
 
+from csplatform.bounds import EARLIEST_DAY
 from csplatform.clock import local_midnight, local_today
 from csplatform.tenancy import organization_model, tenant_context
 
@@ -44,7 +45,12 @@ def usage_events_purge(
         days = organization.usage_event_retention_days
         if not days:
             return purged
-        cutoff = retention_cutoff(days=days, time_zone=organization.time_zone, today=today)
+        day = today or local_today(organization.time_zone)
+        if days > (day - EARLIEST_DAY).days:
+            # Longer than events can be old (none before EARLIEST_DAY): nothing to purge.
+            # (A retention stored before its maximum could not even be subtracted.)
+            return purged
+        cutoff = retention_cutoff(days=days, time_zone=organization.time_zone, today=day)
         with tenant_context(organization), connection.cursor() as cursor:
             cursor.execute(_PURGE, {"org": organization.pk, "cutoff": cutoff, "batch": batch_size})
             deleted = cursor.rowcount

@@ -16,6 +16,7 @@ place.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,7 +44,20 @@ from metrics.models import CohortMetrics, MetricsState, MonthlyMetrics
 from metrics.playbooks import playbooks_default, playbooks_run_and_notify
 from metrics.satisfaction import satisfaction_recompute
 
+logger = logging.getLogger(__name__)
+
 LOCK = "metrics.services.metrics_recompute"
+# The most months a recompute builds (50 years). The accepted dates (csplatform.bounds:
+# from 2000-01-01 to a year ahead) need about 28 today; a history stored before the
+# bounds existed (a subscription "from 1900", "from 0002") would need centuries of
+# monthly rows and the memory to build them, and is refused instead, by name.
+MAX_RECOMPUTE_MONTHS = 600
+
+
+class TooManyMonths(ValueError):  # noqa: N818 (a verdict on the history, like ValueError)
+    """The subscription history spans more months than a recompute may build."""
+
+
 # More changed accounts than this since the whole history was last read, and the next
 # recompute reads it rather than the accounts one by one (see metrics.terms).
 MAX_CHANGED_ACCOUNTS = 1000
@@ -110,8 +124,13 @@ def compute(
     annual_discount_rate: float = 0.1,
     with_cohorts: bool = True,
 ) -> Computed:
-    """Every monthly metric through `today`'s month, and the cohorts (see docs/metrics.md)."""
+    """Every monthly metric through `today`'s month, and the cohorts (see docs/metrics.md).
+
+    Raises TooManyMonths, before building anything, when the first subscription starts
+    more than MAX_RECOMPUTE_MONTHS months before `today`'s month.
+    """
     current = int(revenue.month_of(today))
+    months_limit(subscriptions, current=current)
     matrix = revenue.mrr_matrix(subscriptions, through=current)
     # Every renewal date through this month's last, whether its day after has come or
     # not: this month's go to the terms; those before today, to the months.
@@ -146,6 +165,24 @@ def compute(
         else []
     )
     return Computed(months, found, revenue.account_terms(matrix), this_months)
+
+
+def months_limit(subscriptions: pd.DataFrame, *, current: int) -> None:
+    """Raise TooManyMonths when the history from the first subscription's
+    month through month `current` (months since 1970-01) is longer than
+    MAX_RECOMPUTE_MONTHS."""
+    if subscriptions.empty:
+        return
+    first = subscriptions["started_on"].min()
+    months = current - int(revenue.month_of(first)) + 1
+    if months <= MAX_RECOMPUTE_MONTHS:
+        return
+    message = (
+        f"Not recomputed: the first subscription starts in {first:%Y-%m}, {months} months "
+        f"ago, and a recompute builds at most {MAX_RECOMPUTE_MONTHS}. Correct or delete the "
+        "subscriptions started before 2000 (docs/import.md, Bounds)."
+    )
+    raise TooManyMonths(message)
 
 
 def metrics_mark_stale(*, since: date, accounts: Iterable[int] | None = None) -> None:
@@ -241,13 +278,19 @@ def metrics_recompute(*, full: bool = False, today: date | None = None) -> Recom
     since_month = None if since is None else int(revenue.month_of(since))
     # Cohorts read complete months only: a change within the current month leaves them be.
     with_cohorts = since_month is None or since_month < current
-    computed = compute(
-        subscriptions_frame(),
-        today=today,
-        gross_margin=float(organization.gross_margin),
-        annual_discount_rate=float(organization.annual_discount_rate),
-        with_cohorts=with_cohorts,
-    )
+    try:
+        computed = compute(
+            subscriptions_frame(),
+            today=today,
+            gross_margin=float(organization.gross_margin),
+            annual_discount_rate=float(organization.annual_discount_rate),
+            with_cohorts=with_cohorts,
+        )
+    except TooManyMonths as refused:
+        # The stored results and the stale mark stay as they were (the transaction rolls
+        # back); the outbox's delivery cap stops the retries (docs/operations.md).
+        logger.error("metrics of organization %s: %s", organization.pk, refused)
+        raise
     months = computed.months
     if since_month is not None and not months.empty:
         months = months[months.index >= since_month]

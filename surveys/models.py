@@ -4,14 +4,18 @@ send, and at most one response per invitation (see docs/surveys.md)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Contact
+from csplatform.bounds import validate_day
 from csplatform.tenancy import TenantModel
+
+# A year: the scheduler computes dates from these periods (2147483647 days overflowed).
+MAX_CAMPAIGN_PERIOD_DAYS = 366
 
 
 class SurveyKind(models.TextChoices):
@@ -96,12 +100,20 @@ class Campaign(TenantModel):
         related_name="+",
         verbose_name=_("account owner"),
     )
-    starts_at = models.DateTimeField(_("first send"), null=True, blank=True)
+    starts_at = models.DateTimeField(
+        _("first send"), null=True, blank=True, validators=[validate_day]
+    )
     repeat_every_days = models.PositiveIntegerField(
-        _("repeat every (days)"), null=True, blank=True, validators=[MinValueValidator(1)]
+        _("repeat every (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CAMPAIGN_PERIOD_DAYS)],
     )
     remind_after_days = models.PositiveIntegerField(
-        _("remind after (days)"), null=True, blank=True, validators=[MinValueValidator(1)]
+        _("remind after (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CAMPAIGN_PERIOD_DAYS)],
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

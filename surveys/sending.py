@@ -26,12 +26,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Value
+from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.tenancy import current_organization
+from csplatform.bounds import EARLIEST_INSTANT
 from csplatform.clock import local_today, organization_midnight
 from csplatform.mail import email_build
 from csplatform.tasks import enqueue_on_commit, organization_lock
@@ -128,7 +130,10 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
                 "stage": campaign.lifecycle_stage,
                 "owner": campaign.owner_id,
                 "month_start": organization_midnight(today.replace(day=1), organization),
-                "quiet_since": now - timedelta(days=organization.survey_quiet_days),
+                # Capped where no invitation can be that old (a period stored before
+                # its maximum would overflow): the same contacts are quiet.
+                "quiet_since": now
+                - timedelta(days=min(organization.survey_quiet_days, _days_since_earliest(now))),
                 "cap": organization.survey_account_monthly_cap,
                 "now": now,
             },
@@ -248,7 +253,9 @@ def campaign_due(campaign: Campaign, now: datetime) -> bool:
     if campaign.starts_at is None or campaign.starts_at > now:
         return False
     latest = campaign.starts_at
-    if campaign.repeat_every_days:
+    # A period longer than the time since the start has not come round yet (and one
+    # stored before its maximum, 2147483647 days, could not even be a timedelta).
+    if campaign.repeat_every_days and campaign.repeat_every_days <= (now - latest).days:
         period = timedelta(days=campaign.repeat_every_days)
         latest += period * ((now - campaign.starts_at) // period)
     last_send = SurveyInvitation.objects.filter(campaign=campaign).aggregate(at=Max("created_at"))[
@@ -288,6 +295,8 @@ def invitation_remind_next(campaign_id: int, now: datetime | None = None) -> boo
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or not campaign.remind_after_days:
             return False
+        if campaign.remind_after_days > _days_since_earliest(now):
+            return False  # no invitation was sent that long ago
         invitation = (
             SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("contact", "campaign__survey")
@@ -310,11 +319,20 @@ def invitation_remind_next(campaign_id: int, now: datetime | None = None) -> boo
         return True
 
 
+def _days_since_earliest(now: datetime) -> int:
+    """More days than any invitation can have waited: none was sent before the accepted
+    range's first day (csplatform.bounds)."""
+    return (now - EARLIEST_INSTANT).days + 1
+
+
 def campaigns_with_reminders_due(now: datetime | None = None) -> list[int]:
     """The current organization's campaigns with at least one reminder due (one query)."""
     now = now or timezone.now()
+    # Capped where no invitation can be that old, so a period stored before its maximum
+    # (2147483647 days) is never due instead of overflowing the timestamp.
+    remind_after = Least(F("campaign__remind_after_days"), Value(_days_since_earliest(now)))
     due_at = ExpressionWrapper(
-        F("sent_at") + F("campaign__remind_after_days") * timedelta(days=1),
+        F("sent_at") + remind_after * timedelta(days=1),
         output_field=DateTimeField(),
     )
     rows = (

@@ -27,6 +27,7 @@ from accounts.models.customers import (
 )
 from accounts.models.identity import (
     LOCALE_CHOICES,
+    MAX_USAGE_EVENT_RETENTION_DAYS,
     MIN_USAGE_EVENT_RETENTION_DAYS,
     ROLE_RANK,
     ApiKey,
@@ -47,6 +48,7 @@ from accounts.models.privacy import ContactErasure, ErasureChannel
 
 __all__ = [
     "LOCALE_CHOICES",
+    "MAX_USAGE_EVENT_RETENTION_DAYS",
     "MIN_USAGE_EVENT_RETENTION_DAYS",
     "MONTHS_PER_INTERVAL",
     "ROLE_RANK",

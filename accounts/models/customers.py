@@ -14,6 +14,7 @@ from django.db.models.lookups import Exact, GreaterThan
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models.identity import LOCALE_CHOICES
+from csplatform.bounds import validate_attributes, validate_day
 from csplatform.tenancy import TenantModel
 
 
@@ -31,9 +32,13 @@ class Account(TenantModel):
         related_name="+",
         verbose_name=_("owner"),
     )
-    signup_date = models.DateField(_("signup date"), null=True, blank=True)
+    signup_date = models.DateField(
+        _("signup date"), null=True, blank=True, validators=[validate_day]
+    )
     lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=50, blank=True)
-    custom_attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+    custom_attributes = models.JSONField(
+        _("custom attributes"), default=dict, blank=True, validators=[validate_attributes]
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -143,11 +148,12 @@ class Subscription(TenantModel):
     billing_interval = models.CharField(
         _("billing interval"), max_length=8, choices=BillingInterval.choices
     )
-    started_on = models.DateField(_("started on"))
+    started_on = models.DateField(_("started on"), validators=[validate_day])
     ended_on = models.DateField(
         _("ended on"),
         null=True,
         blank=True,
+        validators=[validate_day],
         help_text=_("The first day the subscription no longer covers (the end date is exclusive)."),
     )
     # The one definition of a subscription's MRR (docs/metrics.md): every reader, in

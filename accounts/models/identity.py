@@ -97,6 +97,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 # Health and engagement read 30 days of usage: raw events are kept at least that long.
 MIN_USAGE_EVENT_RETENTION_DAYS = 30
+# Ten years: longer is "forever" (leave it empty), and the nightly purge computes its
+# cut-off date from it (2147483647 days overflowed every night).
+MAX_USAGE_EVENT_RETENTION_DAYS = 3650
+MAX_SURVEY_QUIET_DAYS = 3650
 
 
 class Organization(models.Model):
@@ -149,6 +153,7 @@ class Organization(models.Model):
         _("survey quiet period (days)"),
         default=90,
         db_default=90,
+        validators=[MaxValueValidator(MAX_SURVEY_QUIET_DAYS)],
         help_text=_("A contact surveyed within this many days is not surveyed again."),
     )
     survey_account_monthly_cap = models.PositiveIntegerField(
@@ -162,7 +167,10 @@ class Organization(models.Model):
         _("keep raw usage events for (days)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(MIN_USAGE_EVENT_RETENTION_DAYS)],
+        validators=[
+            MinValueValidator(MIN_USAGE_EVENT_RETENTION_DAYS),
+            MaxValueValidator(MAX_USAGE_EVENT_RETENTION_DAYS),
+        ],
         help_text=_(
             "Older raw events are deleted every night, once counted in the daily usage "
             "(health and engagement read those). Empty keeps them forever."
