@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A NUL in the path, query string or form fields: 400 before a tenant or a view.
+    "csplatform.security.RefuseNulMiddleware",
     "csplatform.tenancy.TenantMiddleware",
     # Last, so a lock-out answers before any view runs.
     "axes.middleware.AxesMiddleware",
