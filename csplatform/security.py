@@ -1,5 +1,6 @@
 """Who the client is (its address, behind trusted proxies) and what no request may carry."""
 
+import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
@@ -25,6 +26,28 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def client_network(request: HttpRequest) -> str | None:
+    """Who to count a throttled request against: the client's address (`client_ip`), but
+    for IPv6 its /64, written as the network's first address (`2001:db8:1:2::`).
+
+    One IPv6 subscriber is routed a whole /64 (often more) and can pick a new address
+    from it for every request; an IPv4 address written as IPv6 (`::ffff:203.0.113.5`)
+    counts as that IPv4 address. Something that is not an address is returned as is.
+    """
+    address = client_ip(request)
+    if not address:
+        return address
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False).network_address)
+    return str(parsed)
 
 
 NUL = "\x00"
