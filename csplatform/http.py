@@ -12,7 +12,7 @@ And which responses no cache may keep (`Cache-Control: private, no-store`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -48,10 +48,8 @@ def render_page(
 # it: the next person on the machine, or behind the proxy, would read it.
 PRIVATE_CACHE_CONTROL = "private, no-store"
 
-AnyResponse = TypeVar("AnyResponse", bound=HttpResponseBase)
 
-
-def private_response(response: AnyResponse) -> AnyResponse:
+def private_response[AnyResponse: HttpResponseBase](response: AnyResponse) -> AnyResponse:
     """`response` with `Cache-Control: private, no-store`, unless it says otherwise already."""
     if "Cache-Control" not in response:
         response["Cache-Control"] = PRIVATE_CACHE_CONTROL

@@ -5,11 +5,11 @@ import io
 from typing import Any
 
 from django.conf import settings
-from rest_framework.request import Request
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 
 
 class StrictJSONParser(JSONParser):
@@ -59,7 +59,7 @@ class IdCursorPagination(CursorPagination):
         cursor = super().decode_cursor(request)
         if cursor is None or cursor.position is None:
             return cursor
-        position = cursor.position
+        position = str(cursor.position)  # the query string's text (typed int by the stubs)
         if not (position.isascii() and position.isdigit() and int(position) <= self.MAX_POSITION):
             raise NotFound(self.invalid_cursor_message)
         return cursor

@@ -122,9 +122,10 @@ def test_it_reads_neither_a_json_body_nor_an_uploaded_files_contents():
 
 def test_it_lets_the_import_say_which_cell_holds_a_nul(team, signed_in):
     client = signed_in(team.admin)
+    csv = SimpleUploadedFile("a.csv", b"external_id;name\na1;bo\x00m\n")
     response = client.post(
         reverse("accounts:imports", kwargs={"org_slug": team.organization.slug}),
-        {"kind": "accounts", "file": SimpleUploadedFile("a.csv", b"external_id;name\na1;bo\x00m\n")},
+        {"kind": "accounts", "file": csv},
         follow=True,
     )
     assert response.status_code == 200

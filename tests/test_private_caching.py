@@ -80,9 +80,7 @@ def test_it_keeps_api_answers_out_of_caches(team):
     assert api.get("accounts/")["Cache-Control"] == PRIVATE
 
 
-def test_it_keeps_a_signed_in_persons_pages_outside_organizations_out_of_caches(
-    team, signed_in
-):
+def test_it_keeps_a_signed_in_persons_pages_outside_organizations_out_of_caches(team, signed_in):
     assert signed_in(team.manager).get(reverse("organization_list"))["Cache-Control"] == PRIVATE
 
 

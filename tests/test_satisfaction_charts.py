@@ -101,7 +101,7 @@ MARKUP = '<a href="https://evil.example/">Enterprise</a> & <b>R&amp;D</b>'
 # Plotly draws `<a href>`, `<b>`, `<br>`… in a label as markup, and turns `&lt;`, `&gt;`
 # and `&amp;` back into the characters: escaped, the name reads as it was typed.
 SHOWN_AS_TYPED = (
-    "&lt;a href=\"https://evil.example/\"&gt;Enterprise&lt;/a&gt; &amp; "
+    '&lt;a href="https://evil.example/"&gt;Enterprise&lt;/a&gt; &amp; '
     "&lt;b&gt;R&amp;amp;D&lt;/b&gt;"
 )
 
@@ -124,5 +124,5 @@ def test_it_escapes_what_plotly_reads_as_markup_and_nothing_else():
     from csplatform.charts import plotly_text
 
     assert plotly_text("<br>") == "&lt;br&gt;"
-    assert plotly_text("Tom & Jerry's \"place\"") == "Tom &amp; Jerry's \"place\""
+    assert plotly_text('Tom & Jerry\'s "place"') == 'Tom &amp; Jerry\'s "place"'
     assert plotly_text("São Paulo — 100 %") == "São Paulo — 100 %"
