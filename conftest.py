@@ -74,6 +74,9 @@ def _no_rate_limits(settings) -> None:
     # to the next, and the Redis counters are shared with other runs on the machine:
     # limits are off unless a test sets its own (tests/test_rate_limits.py).
     settings.SURVEY_RATE_LIMIT = None
+    settings.SIGN_IN_FAILURE_RATE_LIMIT = None
+    settings.PASSWORD_RESET_RATE_LIMIT = None
+    settings.API_KEY_FAILURE_RATE_LIMIT = None
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"api_key": None},

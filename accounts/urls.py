@@ -2,11 +2,9 @@
 namespace), and the organization's own settings pages under /o/<org_slug>/ (namespace
 "accounts"). Mounted by csplatform/urls.py at the root."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import audit_views, imports_views, privacy_views, views
-from accounts.forms import EmailAuthenticationForm
 
 organization_patterns = [
     path("members/", views.members, name="members"),
@@ -34,13 +32,8 @@ urlpatterns = [
     path("orgs/", views.organization_list, name="organization_list"),
     path("o/<slug:org_slug>/", include((organization_patterns, "accounts"))),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
+    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", views.language_set, name="set_language"),
 ]

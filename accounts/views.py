@@ -1,7 +1,12 @@
+import hashlib
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,12 +18,20 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
-from accounts.forms import ApiKeyForm, MemberInvitationForm, RoleForm, SignUpForm
+from accounts.forms import (
+    ApiKeyForm,
+    EmailAuthenticationForm,
+    MemberInvitationForm,
+    RoleForm,
+    SignUpForm,
+)
 from accounts.http import OrganizationRequest, SignedInRequest
 from accounts.models import ApiKey, MemberInvitation, User, normalize_email
 from accounts.permissions import admin_required
 from accounts.tenancy import current_organization
 from accounts.tokens import ExpiredTokenError, InvalidTokenError, read_invitation_token
+from csplatform.ratelimit import Verdict, rate_limit_hit, rate_limit_reached
+from csplatform.security import client_network
 from csplatform.tenancy import tenant_context
 
 
@@ -250,3 +263,65 @@ def api_key_revoke(request: OrganizationRequest, org_slug: str, api_key_id: int)
     services.api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, _("The key %(name)s was revoked.") % {"name": api_key.name})
     return redirect("accounts:api_keys", org_slug=org_slug)
+
+
+# --- signing in and resetting a password ------------------------------------------------
+
+
+def _too_many(request: HttpRequest, template: str, verdict: Verdict) -> HttpResponse:
+    response = render(request, template, {"retry_after": verdict.retry_after}, status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in, and a limit on failures per client network whatever the email
+    (SIGN_IN_FAILURE_RATE_LIMIT): axes pauses one email from one network, this pauses
+    a network trying one password on many emails (password spraying)."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+    scope = "sign-in-failures"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        verdict = rate_limit_reached(
+            scope=self.scope,
+            ident=client_network(request) or "unknown",
+            rate=settings.SIGN_IN_FAILURE_RATE_LIMIT,
+        )
+        if not verdict.allowed:
+            return _too_many(request, settings.AXES_LOCKOUT_TEMPLATE, verdict)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        rate_limit_hit(
+            scope=self.scope,
+            ident=client_network(self.request) or "unknown",
+            rate=settings.SIGN_IN_FAILURE_RATE_LIMIT,
+        )
+        return super().form_invalid(form)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited per client network and per email
+    (PASSWORD_RESET_RATE_LIMIT, whether or not an account uses the email, so the limit
+    tells nothing), with the link built from SITE_URL as in every other email: never
+    from the Host header, which the client writes."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rate = settings.PASSWORD_RESET_RATE_LIMIT
+        email = request.POST.get("email", "").strip().lower()
+        idents = [("password-reset", client_network(request) or "unknown")]
+        if email:
+            # Hashed: an email address is personal data, and has no business in Redis.
+            digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+            idents.append(("password-reset-email", digest))
+        for scope, ident in idents:
+            verdict = rate_limit_hit(scope=scope, ident=ident, rate=rate)
+            if not verdict.allowed:
+                return _too_many(request, "registration/password_reset_too_many.html", verdict)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)

@@ -34,6 +34,19 @@ LAYOUT = {
 }
 
 
+def plotly_text(text: str) -> str:
+    """`text` (a name someone typed: a segment, a touchpoint, a stage) as plotly draws it
+    literally in a label, tick or hover.
+
+    Plotly reads its own HTML-like markup in every text it draws (`<a href>`, `<b>`,
+    `<br>`, `<span style>`…), so a segment named `<a href=…>` would be drawn as a link.
+    It turns the entities `&lt;`, `&gt;` and `&amp;` back into characters, so escaping
+    those three is enough and shows what was typed; quotes need nothing (and plotly would
+    show `&quot;` as is).
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def chart_of(
     data: list[dict[str, Any]], *, element_id: str, label: str, height: int = 320
 ) -> SafeString:

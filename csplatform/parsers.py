@@ -6,9 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ParseError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 
 
 class StrictJSONParser(JSONParser):
@@ -48,3 +49,17 @@ class IdCursorPagination(CursorPagination):
     page_size = 100
     max_page_size = 1000
     page_size_query_param = "page_size"
+
+    # The largest id a bigint column holds.
+    MAX_POSITION = 2**63 - 1
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's decoding, and the position must be an id: a well-formed cursor holding
+        `p=abc` would otherwise reach the query and fail there (a 500, not a 404)."""
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        position = str(cursor.position)  # the query string's text (typed int by the stubs)
+        if not (position.isascii() and position.isdigit() and int(position) <= self.MAX_POSITION):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor

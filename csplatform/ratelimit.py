@@ -1,9 +1,13 @@
 """Rate limits counted in the cache (Redis): a fixed window per scope and client.
 
 A limit is written as DRF writes throttle rates, `"<count>/<second|minute|hour|day>"`;
-an empty value turns it off. Two are configured (README, configuration table):
-`SURVEY_RATE_LIMIT` per client address on the public survey pages, and
-`API_RATE_LIMIT` per API key on the REST API (`csplatform.api.ApiKeyRateThrottle`).
+an empty value turns it off. Configured (README, configuration table; docs/security.md):
+`SURVEY_RATE_LIMIT` per client address on the public survey pages, `API_RATE_LIMIT` per
+API key on the REST API (`csplatform.api.ApiKeyRateThrottle`), and, per client network
+(`csplatform.security.client_network`: an IPv6 client counts by its /64), failed sign-ins
+(`SIGN_IN_FAILURE_RATE_LIMIT`), password reset requests (`PASSWORD_RESET_RATE_LIMIT`,
+also per email) and requests with an API key that is not valid
+(`API_KEY_FAILURE_RATE_LIMIT`).
 
 The limits fail open. A limit protects the service; it is not what keeps tenants
 apart or answers safe. When the cache cannot be reached, a survey answer or an
@@ -72,21 +76,42 @@ def parse_rate(value: str | None, *, name: str = "rate") -> Rate | None:
     return Rate(requests=int(match.group(1)), seconds=PERIODS[match.group(2)[0].lower()])
 
 
+def _window(rate: Rate, now: float) -> int:
+    return int(now // rate.seconds)
+
+
+def _retry_after(rate: Rate, now: float) -> int:
+    """Seconds until the current window ends (at least 1)."""
+    return max(1, math.ceil((_window(rate, now) + 1) * rate.seconds - now))
+
+
+def _key(scope: str, ident: str, rate: Rate, now: float) -> str:
+    return f"ratelimit:{scope}:{ident}:{_window(rate, now)}"
+
+
+def _cache_failed(exc: Exception) -> Verdict:
+    """Fail open, and stop asking the cache for OUTAGE_PAUSE_SECONDS."""
+    global _cache_down_until
+    _cache_down_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
+    logger.warning(
+        "Rate limits are off for %ss: the cache cannot be reached (%s). Requests pass.",
+        OUTAGE_PAUSE_SECONDS,
+        exc,
+    )
+    return Verdict(allowed=True)
+
+
 def rate_limit_hit(*, scope: str, ident: str, rate: str | None) -> Verdict:
     """Count one request of `ident` in `scope` against `rate` (None: no limit).
 
     Fixed windows aligned on the period: at most `rate.requests` per window, so a
     burst straddling two windows may reach twice that. Fails open (see the module).
     """
-    global _cache_down_until
     parsed = parse_rate(rate)
-    if parsed is None:
+    if parsed is None or time.monotonic() < _cache_down_until:
         return Verdict(allowed=True)
     now = timezone.now().timestamp()
-    if time.monotonic() < _cache_down_until:
-        return Verdict(allowed=True)
-    window = int(now // parsed.seconds)
-    key = f"ratelimit:{scope}:{ident}:{window}"
+    key = _key(scope, ident, parsed, now)
     try:
         if cache.add(key, 1, timeout=parsed.seconds + 1):
             count = 1
@@ -96,17 +121,27 @@ def rate_limit_hit(*, scope: str, ident: str, rate: str | None) -> Verdict:
             except ValueError:  # the window's key expired in between: a new window
                 count = 1
     except (RedisError, OSError) as exc:
-        _cache_down_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
-        logger.warning(
-            "Rate limits are off for %ss: the cache cannot be reached (%s). Requests pass.",
-            OUTAGE_PAUSE_SECONDS,
-            exc,
-        )
-        return Verdict(allowed=True)
+        return _cache_failed(exc)
     if count <= parsed.requests:
         return Verdict(allowed=True)
-    retry_after = max(1, math.ceil((window + 1) * parsed.seconds - now))
-    return Verdict(allowed=False, retry_after=retry_after)
+    return Verdict(allowed=False, retry_after=_retry_after(parsed, now))
+
+
+def rate_limit_reached(*, scope: str, ident: str, rate: str | None) -> Verdict:
+    """Whether `ident` has already used up `rate` in `scope`'s current window, without
+    counting this request. For limits on failures: checked before the work that may fail,
+    which counts (`rate_limit_hit`) only when it did. Fails open (see the module)."""
+    parsed = parse_rate(rate)
+    if parsed is None or time.monotonic() < _cache_down_until:
+        return Verdict(allowed=True)
+    now = timezone.now().timestamp()
+    try:
+        count = cache.get(_key(scope, ident, parsed, now), 0)
+    except (RedisError, OSError) as exc:
+        return _cache_failed(exc)
+    if count < parsed.requests:
+        return Verdict(allowed=True)
+    return Verdict(allowed=False, retry_after=_retry_after(parsed, now))
 
 
 def limit_by_client_address(

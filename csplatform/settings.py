@@ -64,10 +64,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: private, no-store on a signed-in person's, a tenant's or the API's
+    # answers (its response half runs after the tenant and the view have).
+    "csplatform.http.PrivateCacheControlMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A NUL in the path, query string or form fields: 400 before a tenant or a view.
+    "csplatform.security.RefuseNulMiddleware",
     "csplatform.tenancy.TenantMiddleware",
     # Last, so a lock-out answers before any view runs.
     "axes.middleware.AxesMiddleware",
@@ -188,7 +193,9 @@ AXES_VERBOSE = False
 # Behind N reverse proxies, the client is the Nth address from the right of
 # X-Forwarded-For (each proxy appends what it saw); with none, REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-AXES_CLIENT_IP_CALLABLE = "csplatform.security.client_ip"
+# The address axes counts: client_ip, but an IPv6 client's /64 (it can pick any address in
+# it), so one email from one network is paused, whichever address of the network it uses.
+AXES_CLIENT_IP_CALLABLE = "csplatform.security.client_network"
 
 # --- Rate limits ---------------------------------------------------------------
 # "<count>/<second|minute|hour|day>", empty for none; counted in the cache, and
@@ -197,8 +204,18 @@ AXES_CLIENT_IP_CALLABLE = "csplatform.security.client_ip"
 # key on the REST API (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES below).
 SURVEY_RATE_LIMIT = env_str("SURVEY_RATE_LIMIT", "60/minute").strip() or None
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "1200/minute").strip() or None
+# Per client network (an IPv6 client's /64): failed sign-ins whatever the email (password
+# spraying; axes pauses one email from one network after AXES_FAILURE_LIMIT), password
+# reset requests (also per email), and requests with an API key that is not valid
+# (each costs an organization lookup, a transaction and a key lookup).
+SIGN_IN_FAILURE_RATE_LIMIT = env_str("SIGN_IN_FAILURE_RATE_LIMIT", "30/hour").strip() or None
+PASSWORD_RESET_RATE_LIMIT = env_str("PASSWORD_RESET_RATE_LIMIT", "5/hour").strip() or None
+API_KEY_FAILURE_RATE_LIMIT = env_str("API_KEY_FAILURE_RATE_LIMIT", "30/minute").strip() or None
 parse_rate(SURVEY_RATE_LIMIT, name="SURVEY_RATE_LIMIT")
 parse_rate(API_RATE_LIMIT, name="API_RATE_LIMIT")
+parse_rate(SIGN_IN_FAILURE_RATE_LIMIT, name="SIGN_IN_FAILURE_RATE_LIMIT")
+parse_rate(PASSWORD_RESET_RATE_LIMIT, name="PASSWORD_RESET_RATE_LIMIT")
+parse_rate(API_KEY_FAILURE_RATE_LIMIT, name="API_KEY_FAILURE_RATE_LIMIT")
 
 # --- Security ----------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Organization
 from accounts.tenancy import current_organization
+from csplatform.http import private_response
 from csplatform.ratelimit import limit_by_client_address
 from csplatform.tenancy import tenant_context
 from surveys import services
@@ -78,7 +79,8 @@ def _with_invitation(
                 (invitation.contact.locale or organization.default_locale or "").lower(), "en"
             )
             with translation.override(language):
-                return view(request, invitation, token)
+                # One person's answer and comment, with no login: no cache may keep it.
+                return private_response(view(request, invitation, token))
 
     return wrapped
 

@@ -1,7 +1,9 @@
 """Odd and hostile input to the API gets a clear 4xx, never a 500, and writes nothing."""
 
+import base64
 import threading
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.db import close_old_connections
@@ -201,3 +203,28 @@ def test_it_answers_simultaneous_retries_without_a_server_error():
     assert set(statuses) <= {200, 201}
     assert statuses.count(201) == 1
     assert _count(organization, Account) == 1
+
+
+@pytest.mark.parametrize("endpoint", ["accounts/", "contacts/", "subscriptions/", "touchpoints/"])
+@pytest.mark.parametrize(
+    "position",
+    ["abc", "1.5", "99999999999999999999"],  # a word, a fraction, past bigint
+)
+def test_it_answers_a_cursor_with_a_bad_position_with_404(api, endpoint, position):
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+    response = api.get(f"{endpoint}?cursor={quote(cursor)}")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Invalid cursor"
+
+
+def test_it_still_follows_its_own_next_cursor(api):
+    for n in range(3):
+        api.post("accounts/", {**ACCOUNT, "external_id": f"page-{n}"})
+    first = api.get("accounts/?page_size=2").json()
+    second = api.get(first["next"].split("/api/v1/", 1)[1]).json()
+    assert [a["external_id"] for a in first["results"] + second["results"]] == [
+        "acme-1",
+        "page-0",
+        "page-1",
+        "page-2",
+    ]

@@ -82,6 +82,52 @@ def test_it_lets_a_manager_filter_the_accounts_and_open_one(live_server, demo):
     assert set(layers) == {"absolute"}
 
 
+def _inside(box, frame):
+    """Whether the bounding box `box` lies within `frame` (half a pixel of rounding)."""
+    return (
+        frame["x"] - 0.5 <= box["x"]
+        and box["x"] + box["width"] <= frame["x"] + frame["width"] + 0.5
+        and frame["y"] - 0.5 <= box["y"]
+        and box["y"] + box["height"] <= frame["y"] + frame["height"] + 0.5
+    )
+
+
+def test_it_draws_a_charts_hover_label_inside_the_chart(live_server, demo):
+    """Without plotly's stylesheet (which the CSP keeps plotly from injecting) its layers
+    stack one under the other, and the hover label lands below the chart, over the next
+    card: it must appear within the chart's own box."""
+    with _browser_page() as page:
+        _sign_in(page, live_server.url, "manager@demo.csplatform.test")
+        page.goto(live_server.url + "/o/demo/accounts/")
+        page.locator("#account-table tbody tr a").first.click()
+        page.wait_for_url(re.compile(r".*/o/demo/accounts/\d+/.*"))
+        page.wait_for_selector("#account-mrr .main-svg")
+        page.locator("#account-mrr").scroll_into_view_if_needed()
+        # A point of the line (plotly labels the nearest point within 20 pixels); the mouse
+        # goes there itself, as a person's does: the plot's drag layer lies over the points.
+        point = page.locator("#account-mrr .scatterlayer .point").first.bounding_box()
+        assert point
+        page.mouse.move(point["x"] + point["width"] / 2, point["y"] + point["height"] / 2)
+        # The chart's hovermode is "x unified": its label is the hover layer's legend box;
+        # "closest" charts draw a .hovertext.
+        label = page.wait_for_selector(
+            "#account-mrr .hoverlayer .hovertext, #account-mrr .hoverlayer .legend",
+            state="attached",
+            timeout=5000,
+        )
+        chart = page.locator("#account-mrr").bounding_box()
+        plot = page.locator("#account-mrr .nsewdrag").first.bounding_box()
+        box = label.bounding_box()
+        _shot(page, "account-hover")
+    assert chart
+    assert plot
+    assert box
+    assert box["width"] > 0
+    assert box["height"] > 0
+    assert _inside(plot, chart)
+    assert _inside(box, chart), f"the hover label {box} is outside the chart {chart}"
+
+
 def test_it_records_an_answer_clicked_in_the_email_a_customer_received(live_server, demo, smtp):
     with tenant_context(demo):
         ContactFactory(email="ana@cliente.example", locale="pt-br")

@@ -58,8 +58,9 @@ def _cache_reachable_again():
 
 @pytest.fixture
 def address():
-    """A client address of this test alone: the counters live in the shared Redis."""
-    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    """A client address of this test alone (and of its own /64): the counters live in the
+    shared Redis."""
+    return f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::{uuid.uuid4().hex[:4]}"
 
 
 @pytest.fixture
@@ -236,6 +237,45 @@ def test_it_answers_401_before_counting_a_request_without_a_valid_key(settings, 
     _post, get = _api("csp_1_not-a-real-key")
     assert get("accounts/").status_code == 401
     assert get("accounts/").status_code == 401
+
+
+def _from(address, key):
+    client = Client()
+
+    def get(path):
+        return client.get(
+            f"/api/v1/{path}", headers={"authorization": f"Bearer {key}"}, REMOTE_ADDR=address
+        )
+
+    return get
+
+
+def test_it_limits_failed_api_keys_per_client_network_before_any_lookup(
+    settings, org, address, django_assert_num_queries
+):
+    settings.API_KEY_FAILURE_RATE_LIMIT = "3/minute"
+    forged = _from(address, f"csp_{org.pk}_guessed-{uuid.uuid4().hex}")
+    for _ in range(3):
+        assert forged("accounts/").status_code == 401
+    with django_assert_num_queries(0):  # no organization, no transaction, no key
+        refused = forged("accounts/")
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json() == {
+        "detail": "Too many requests with an API key that is not valid from this network: "
+        f"wait {refused['Retry-After']} seconds, then send again."
+    }
+    # Another address of the same IPv6 /64 is the same client; another network is not.
+    assert _from(f"{address}:1", "csp_1_x")("accounts/").status_code == 429
+    elsewhere = f"2001:db8:{uuid.uuid4().hex[:4]}::1"
+    assert _from(elsewhere, _api_key(org))("accounts/").status_code == 200
+
+
+def test_it_counts_only_failed_api_keys(settings, org, address):
+    settings.API_KEY_FAILURE_RATE_LIMIT = "2/minute"
+    get = _from(address, _api_key(org))
+    for _ in range(4):
+        assert get("accounts/").status_code == 200
 
 
 def test_it_saves_api_batches_when_redis_is_down(settings, org, caplog):

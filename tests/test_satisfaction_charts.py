@@ -95,3 +95,34 @@ def test_it_draws_no_chart_without_responses(team, signed_in):
     page = _page(signed_in(team.manager), team.organization)
     assert 'class="chart"' not in page
     assert "plotly/plotly.min" not in page
+
+
+MARKUP = '<a href="https://evil.example/">Enterprise</a> & <b>R&amp;D</b>'
+# Plotly draws `<a href>`, `<b>`, `<br>`… in a label as markup, and turns `&lt;`, `&gt;`
+# and `&amp;` back into the characters: escaped, the name reads as it was typed.
+SHOWN_AS_TYPED = (
+    '&lt;a href="https://evil.example/"&gt;Enterprise&lt;/a&gt; &amp; '
+    "&lt;b&gt;R&amp;amp;D&lt;/b&gt;"
+)
+
+
+def test_it_escapes_plotly_markup_in_names_people_typed(team, signed_in):
+    with tenant_context(team.organization):
+        latest = date(2026, 10, 1)
+        SatisfactionMetricsFactory(month=latest, value=40.0, margin=10.0, n=9)
+        for dimension in ("touchpoint", "segment"):
+            SatisfactionMetricsFactory(
+                month=latest, dimension=dimension, key=MARKUP, value=40.0, margin=10.0, n=9
+            )
+    page = _page(signed_in(team.manager), team.organization)
+    for dimension in ("touchpoint", "segment"):
+        bars = _figure(page, f"satisfaction-{dimension}")["data"][0]
+        assert bars["x"] == [SHOWN_AS_TYPED]
+
+
+def test_it_escapes_what_plotly_reads_as_markup_and_nothing_else():
+    from csplatform.charts import plotly_text
+
+    assert plotly_text("<br>") == "&lt;br&gt;"
+    assert plotly_text('Tom & Jerry\'s "place"') == 'Tom &amp; Jerry\'s "place"'
+    assert plotly_text("São Paulo — 100 %") == "São Paulo — 100 %"

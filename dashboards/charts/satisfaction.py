@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from csplatform.charts import chart
+from csplatform.charts import chart, plotly_text
 from dashboards.charts.revenue import month_label
 from metrics.models import SatisfactionMetrics
 
@@ -98,7 +98,7 @@ def breakdown_chart(
     bars (none where the margin is unknown)."""
     figure = go.Figure(
         go.Bar(
-            x=[r.key for r in rows],
+            x=[plotly_text(r.key) for r in rows],  # names people typed
             y=[r.value for r in rows],
             customdata=[r.n for r in rows],
             error_y={"type": "data", "array": [r.margin for r in rows], "visible": True},
