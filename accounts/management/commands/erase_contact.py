@@ -1,9 +1,10 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from accounts import privacy
-from accounts.models import Contact, ErasureChannel, Organization, normalize_email
+from accounts.models import Contact, ErasureChannel, normalize_email
+from csplatform.commands import org_argument_add, org_from_options
 from csplatform.tenancy import tenant_context
 
 
@@ -15,20 +16,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--org",
-            "--organization",
-            dest="organization",
-            metavar="SLUG",
-            required=True,
-            help="The organization's slug.",
-        )
+        org_argument_add(parser)
         parser.add_argument("--email", required=True, help="The person's email address.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = Organization.objects.filter(slug=options["organization"]).first()
-        if organization is None:
-            raise CommandError(f"No organization has the slug {options['organization']!r}.")
+        organization = org_from_options(options)
         email = normalize_email(options["email"])
         with tenant_context(organization):
             contact = Contact.objects.filter(email__iexact=email).order_by("pk").first()

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from accounts import privacy
-from accounts.models import Organization
+from csplatform.commands import org_argument_add, org_from_options
 from csplatform.tenancy import tenant_context
 
 
@@ -16,20 +16,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--org",
-            "--organization",
-            dest="organization",
-            metavar="SLUG",
-            required=True,
-            help="The organization's slug.",
-        )
+        org_argument_add(parser)
         parser.add_argument("--output", required=True, help="The ZIP file to write.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = Organization.objects.filter(slug=options["organization"]).first()
-        if organization is None:
-            raise CommandError(f"No organization has the slug {options['organization']!r}.")
+        organization = org_from_options(options)
         output = Path(options["output"])
         if not output.parent.is_dir():
             raise CommandError(f"{output.parent} is not a directory.")

@@ -5,8 +5,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.audit import audit_import
+from csplatform.commands import org_argument_add, org_from_options
 from csplatform.imports import REGISTRY, ImportRejected, import_file
-from csplatform.tenancy import organization_model, tenant_context
+from csplatform.tenancy import tenant_context
 
 
 class Command(BaseCommand):
@@ -16,14 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--org",
-            "--organization",
-            dest="org",
-            metavar="SLUG",
-            required=True,
-            help="The organization's slug.",
-        )
+        org_argument_add(parser)
         parser.add_argument("kind", choices=sorted(REGISTRY), help="What the file holds.")
         parser.add_argument("file", type=Path)
         parser.add_argument(
@@ -33,9 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = organization_model().objects.filter(slug=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization has the slug {options['org']!r}.")
+        organization = org_from_options(options)
         path: Path = options["file"]
         try:
             data = path.read_bytes()

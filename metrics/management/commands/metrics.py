@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import Organization
+from csplatform.commands import org_argument_add, org_from_options
 from csplatform.tenancy import tenant_context
 from metrics import selectors
 from metrics.satisfaction import satisfaction_recompute
@@ -23,15 +23,13 @@ class Command(BaseCommand):
     help = "Print an organization's stored monthly metrics and cohorts (see docs/metrics.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", "--organization", dest="org", metavar="SLUG", required=True)
+        org_argument_add(parser)
         parser.add_argument("--from", dest="first", metavar="YYYY-MM", help="First month.")
         parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="Last month.")
         parser.add_argument("--json", action="store_true", help="JSON instead of a table.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = Organization.objects.filter(slug=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization has the slug {options['org']!r}.")
+        organization = org_from_options(options)
         first = _month(options["first"]) if options["first"] else None
         last = _month(options["last"]) if options["last"] else None
         if first and last and first > last:

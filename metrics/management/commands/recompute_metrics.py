@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
+from csplatform.commands import org_argument_add
 from csplatform.tenancy import tenant_context
 from metrics.services import metrics_recompute_everything
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--org", metavar="SLUG", help="One organization.")
+        org_argument_add(which, required=False)
         which.add_argument("--all", action="store_true", help="Every active organization.")
         parser.add_argument("--full", action="store_true", help="Recompute every month.")
 

@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
+from csplatform.commands import org_argument_add
 from csplatform.tenancy import tenant_context
 from surveys.models import Campaign, SkipReason
 from surveys.sending import StillSending, campaign_send_start
@@ -16,7 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", metavar="SLUG", required=True, help="The organization.")
+        org_argument_add(parser)
         parser.add_argument("--campaign", metavar="NAME", required=True, help="Its name.")
 
     def handle(self, *args: Any, **options: Any) -> None:
