@@ -16,6 +16,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -391,10 +393,21 @@ def touchpoint_update(
     return touchpoint
 
 
+FEEDBACK_TOUCHPOINT_PREFIX = "survey-response-"
+
+
 def feedback_touchpoint_id(response_id: int) -> str:
     """The external id of the touchpoint a negative survey response is recorded as: the
     link between the two (surveys and journeys share no foreign key)."""
-    return f"survey-response-{response_id}"
+    return f"{FEEDBACK_TOUCHPOINT_PREFIX}{response_id}"
+
+
+def feedback_touchpoint_id_of(response_id: Any) -> Concat:
+    """feedback_touchpoint_id in a query: the external id of the touchpoint recorded for
+    the response whose id `response_id` (a field or OuterRef) holds."""
+    return Concat(
+        Value(FEEDBACK_TOUCHPOINT_PREFIX), Cast(response_id, CharField()), output_field=CharField()
+    )
 
 
 def _feedback_touchpoint_key(response_id: int) -> uuid.UUID:

@@ -6,10 +6,8 @@ Postgres, never a query per account."""
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import reduce
 from typing import TypedDict
 
 from django.contrib.postgres.fields import ArrayField
@@ -33,7 +31,7 @@ from django_stubs_ext import WithAnnotations
 
 from accounts.models import Account, Subscription, User
 from metrics.models import AccountHealth
-from surveys.models import SCALES, Response, is_negative
+from surveys.models import Response, negative_answers
 
 NO_SCORE = "none"  # the band filter's value for accounts without a snapshot that day
 NO_STAGE = "none"
@@ -191,22 +189,10 @@ def renewal_list(
     return accounts.order_by("next_renewal_on", "name", "pk")
 
 
-def _negative_answers() -> Q:
-    # The worst score of each scale that is_negative counts (NPS 0–6, CSAT ≤ 2, CES ≤ 3),
-    # read from it so the two never disagree.
-    return reduce(
-        operator.or_,
-        (
-            Q(kind=kind, score__lte=max(s for s in scale if is_negative(kind, s)))
-            for kind, scale in SCALES.items()
-        ),
-    )
-
-
 def negative_response_list(*, since: datetime, owner: User | None = None) -> QuerySet[Response]:
     """Negative survey answers (surveys.models.is_negative) given since `since` (only
     on `owner`'s accounts when given), with their accounts and contacts, latest first."""
-    responses = Response.objects.filter(_negative_answers(), responded_at__gte=since)
+    responses = Response.objects.filter(negative_answers(), responded_at__gte=since)
     if owner is not None:
         responses = responses.filter(account__owner=owner)
     return responses.select_related("account", "contact").order_by("-responded_at", "-pk")

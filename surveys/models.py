@@ -3,6 +3,9 @@ send, and at most one response per invitation (see docs/surveys.md)."""
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -32,6 +35,19 @@ def is_negative(kind: str, score: int) -> bool:
     """A detractor (NPS 0–6), a dissatisfied customer (CSAT ≤ 2) or a hard effort (CES ≤ 3)."""
     limit = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2, SurveyKind.CES: 3}[SurveyKind(kind)]
     return score <= limit
+
+
+def negative_answers(score: str = "score") -> Q:
+    """The answers is_negative calls negative, as a query condition on a response's kind
+    and `score` (the field, or an annotation such as the score an answer had on a past
+    day): each kind's worst scores, read from is_negative so the two never disagree."""
+    return reduce(
+        operator.or_,
+        (
+            Q(kind=kind, **{f"{score}__lte": max(s for s in scale if is_negative(kind, s))})
+            for kind, scale in SCALES.items()
+        ),
+    )
 
 
 class SurveyTouchpoint(models.TextChoices):

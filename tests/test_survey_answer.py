@@ -5,17 +5,27 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from csplatform.tenancy import tenant_context
 from journeys.models import Sentiment, Touchpoint
-from surveys.models import AnswerAttempt, Response, ResponseEdit
+from surveys.models import (
+    SCALES,
+    AnswerAttempt,
+    Response,
+    ResponseEdit,
+    SurveyKind,
+    is_negative,
+    negative_answers,
+)
 from surveys.services import COMMENT_MAX_LENGTH
 from surveys.tokens import make_answer_token
 from tests.factories import (
     ContactFactory,
     OrganizationFactory,
+    ResponseFactory,
     SurveyFactory,
     SurveyInvitationFactory,
     TouchpointFactory,
@@ -327,3 +337,22 @@ def test_it_unsubscribes_from_an_email_older_than_its_answer_links(
     with tenant_context(org):
         invitation.contact.refresh_from_db()
     assert invitation.contact.opted_out_at is not None
+
+
+def test_it_selects_in_a_query_exactly_the_answers_is_negative_calls_negative(org):
+    """The back-test and the portfolio pages select negative answers in SQL: the same
+    definition as the feedback signal's, on the score or on a score annotated then."""
+    with tenant_context(org):
+        expected = set()
+        for kind in SurveyKind:
+            for score in SCALES[kind]:
+                response = ResponseFactory(kind=kind, score=score)
+                if is_negative(kind, score):
+                    expected.add(response.pk)
+        answers = Response.objects.annotate(score_then=F("score"))
+        assert set(answers.filter(negative_answers()).values_list("pk", flat=True)) == expected
+        assert (
+            set(answers.filter(negative_answers("score_then")).values_list("pk", flat=True))
+            == expected
+        )
+    assert len(expected) == 7 + 2 + 3

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, F, Min, OuterRef, Subquery
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import Contact
 from csplatform.clock import organization_midnight
+from journeys.ingest import FEEDBACK_TOUCHPOINT_PREFIX, feedback_touchpoint_id_of
 from journeys.models import (
     CoreFeature,
     DailyContactUsage,
@@ -30,7 +31,7 @@ from journeys.models import (
     ValueMilestone,
 )
 from metrics import revenue
-from surveys.models import Response, ResponseEdit
+from surveys.models import Response, ResponseEdit, negative_answers
 
 USAGE_WINDOW_DAYS = 30  # active days, features, contacts: the 30 days ending on D
 TREND_DAYS = 90  # revenue trend: MRR on D against MRR 90 days before
@@ -103,6 +104,61 @@ def customers_on(
     return grouped[grouped["mrr"] > 0].reset_index()
 
 
+def _edits_after(end: datetime) -> QuerySet[ResponseEdit]:
+    """The edits made to the outer response at or after `end`, earliest first."""
+    return ResponseEdit.objects.filter(response=OuterRef("pk"), edited_at__gte=end).order_by(
+        "edited_at", "id"
+    )
+
+
+def _score_then(end: datetime) -> Coalesce:
+    """The score a response had just before `end`: what its first edit from then on says
+    it was before (ResponseEdit keeps what each edit replaced), else its score."""
+    return Coalesce(Subquery(_edits_after(end).values("score")[:1]), F("score"))
+
+
+def _survey_touchpoints_then(
+    touchpoints: QuerySet[Touchpoint], start: datetime, end: datetime
+) -> tuple[QuerySet[Touchpoint], pd.DataFrame]:
+    """The support window's touchpoints as known just before `end`, for the survey-born
+    ones (journeys records a negative answer as a negative touchpoint, external id
+    `survey-response-<id>`, and deletes it when an edit makes the answer non-negative).
+
+    Returns `touchpoints` without those whose answer was not negative then (an edit
+    from `end` on made it negative), and, per account, the `negatives` that had a
+    touchpoint then which a later edit deleted: answers given in the window, negative
+    then (surveys.models.negative_answers on the score then), edited from `end` on, and
+    with no touchpoint now. An answer without an edit after the day is as it was then:
+    its touchpoint, or the lack of one, is too."""
+    answers = Response.objects.annotate(score_then=_score_then(end))
+    made_negative_later = (
+        answers.filter(account_id=OuterRef("account_id"))
+        .annotate(touchpoint_id=feedback_touchpoint_id_of("pk"))
+        .filter(touchpoint_id=OuterRef("external_id"))
+        .exclude(negative_answers("score_then"))
+    )
+    has_touchpoint = Touchpoint.objects.filter(
+        account_id=OuterRef("account_id"), external_id=feedback_touchpoint_id_of(OuterRef("pk"))
+    )
+    withdrawn = _frame(
+        answers.filter(
+            negative_answers("score_then"),
+            Exists(_edits_after(end)),
+            ~Exists(has_touchpoint),
+            responded_at__gte=start,
+            responded_at__lt=end,
+        )
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n"),
+        ["account_id", "negatives"],
+    )
+    known = touchpoints.exclude(
+        Q(external_id__startswith=FEEDBACK_TOUCHPOINT_PREFIX) & Exists(made_negative_later)
+    )
+    return known, withdrawn
+
+
 def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool = False) -> Inputs:
     """Load the inputs of `as_of` for the current organization: a fixed number of
     queries, each at most a row per account.
@@ -110,7 +166,9 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool =
     A survey answer counts with the score it had at the end of `as_of` (an edit made
     later is undone with the ResponseEdit it left). `hindsight` (the back-test, scoring
     a past day) also keeps out what was not known then: subscription ends after
-    `as_of` (see customers_on) and contacts created after it."""
+    `as_of` (see customers_on), contacts created after it, and negative touchpoints
+    recorded or deleted by an answer's edit after it (the support load counts each
+    answer's touchpoint as it stood then, see _survey_touchpoints_then)."""
     first_day = as_of - timedelta(days=USAGE_WINDOW_DAYS - 1)
     end = organization_midnight(as_of + timedelta(days=1))  # the first instant after
     core = list(CoreFeature.objects.values_list("feature", flat=True))
@@ -162,16 +220,6 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool =
         usage = usage.merge(part, on="account_id", how="outer")
     usage = usage.fillna(0)
 
-    # The score an answer had then: what its first edit after the day says it was
-    # before, else its score (ResponseEdit keeps what each edit replaced).
-    score_then = Coalesce(
-        Subquery(
-            ResponseEdit.objects.filter(response=OuterRef("pk"), edited_at__gte=end)
-            .order_by("edited_at", "id")
-            .values("score")[:1]
-        ),
-        F("score"),
-    )
     satisfaction = _frame(
         Response.objects.filter(
             responded_at__lt=end,
@@ -179,12 +227,15 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool =
         )
         .order_by("account_id", "-responded_at", "-id")
         .distinct("account_id")
-        .annotate(score_then=score_then)
+        .annotate(score_then=_score_then(end))
         .values_list("account_id", "kind", "score_then"),
         ["account_id", "kind", "score"],
     )
     support_start = end - timedelta(days=SUPPORT_WINDOW_DAYS)
     touchpoints = Touchpoint.objects.filter(occurred_at__gte=support_start, occurred_at__lt=end)
+    withdrawn = _frame([], ["account_id", "negatives"])
+    if hindsight:
+        touchpoints, withdrawn = _survey_touchpoints_then(touchpoints, support_start, end)
     negatives = _frame(
         touchpoints.filter(sentiment=Sentiment.NEGATIVE)
         .values("account_id")
@@ -192,6 +243,12 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool =
         .values_list("account_id", "n"),
         ["account_id", "negatives"],
     )
+    if not withdrawn.empty:
+        negatives = (
+            pd.concat([negatives, withdrawn])
+            .groupby("account_id", as_index=False)["negatives"]
+            .sum()
+        )
     reached = _frame(
         DailyFeatureUsage.objects.filter(feature__in=milestones, day__lte=as_of)
         .values("account_id")
@@ -209,5 +266,5 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool =
         feature_pairs=feature_pairs,
         core_features=len(core),
         milestones=len(milestones),
-        touchpoints_recorded=touchpoints.exists(),
+        touchpoints_recorded=not withdrawn.empty or touchpoints.exists(),
     )
