@@ -1,6 +1,6 @@
 """The demo generator: realistic shapes, deterministic for a seed, idempotent as a command."""
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from django.core.management import call_command
@@ -123,3 +123,17 @@ def test_it_seeds_more_organizations_and_skips_those_already_seeded(capsys):
     assert "[2/2] demo-001: 80 accounts" in out
     assert "[1/1]" not in out
     assert out.count("already seeded") == 2
+
+
+def test_it_puts_contacts_on_file_from_their_accounts_signup(shared_org):
+    # The back-test scores a past day with the contacts recorded by then: contacts stamped
+    # with the day the demo was generated would leave every past day without any.
+    from django.db.models import F
+    from django.db.models.functions import TruncDate
+
+    from accounts.models import Contact
+
+    with tenant_context(shared_org):
+        contacts = Contact.objects.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        assert contacts.exists()
+        assert not contacts.exclude(day=F("account__signup_date")).exists()
