@@ -12,9 +12,9 @@ import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from accounts import customers
 from accounts.audit import audit_import
@@ -35,6 +35,7 @@ from csplatform.imports import (
     text,
 )
 from csplatform.tasks import enqueue_on_commit
+from csplatform.texts import Phrase, phrase_json, phrase_render
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +63,10 @@ INTERVALS = {
 }
 
 
-def currency(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+def currency(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
     values = raw.str.upper()
-    return values, ~values.str.fullmatch(r"[A-Z]{3}"), _("a currency code such as BRL")
+    expected = Phrase(gettext_noop("a currency code such as BRL"))
+    return values, ~values.str.fullmatch(r"[A-Z]{3}"), expected
 
 
 def write_accounts(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
@@ -92,7 +94,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="accounts",
-            label=gettext_lazy("accounts"),
+            label=Phrase(gettext_noop("accounts")),
             columns=[
                 Column("external_id", text()),
                 Column("name", text()),
@@ -108,7 +110,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="contacts",
-            label=gettext_lazy("contacts"),
+            label=Phrase(gettext_noop("contacts")),
             columns=[
                 Column("account_external_id", text()),
                 Column("email", email),
@@ -122,7 +124,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="subscriptions",
-            label=gettext_lazy("subscriptions"),
+            label=Phrase(gettext_noop("subscriptions")),
             columns=[
                 Column("external_id", text()),
                 Column("account_external_id", text()),
@@ -168,12 +170,13 @@ def import_upload_create(
 
 
 def import_upload_check(
-    upload: ImportUpload, *, progress: Callable[[str], None] = lambda message: None
+    upload: ImportUpload, *, progress: Callable[[Phrase], None] = lambda message: None
 ) -> None:
     """Check `upload` (a dry run against the database: nothing is written, no id is
     taken) and store the outcome on it, for every view of the preview to show.
 
-    The outcome is what `import_upload_outcome` describes, in the active language."""
+    The outcome's errors and warnings are stored as phrases (csplatform.texts), not
+    sentences: `import_upload_outcome` renders them in the reader's language."""
     upload.check_outcome = _import_upload_run(upload, dry_run=True, progress=progress)
     upload.status = ImportStatus.CHECKED
     upload.checked_at = timezone.now()
@@ -181,22 +184,17 @@ def import_upload_check(
 
 
 def import_upload_check_queued(upload_id: int) -> bool:
-    """The worker's check of a big upload, in its uploader's language (else the
-    organization's), telling each step to the page through the cache. False when there
+    """The worker's check of a big upload, telling each step to the page through the
+    cache (as phrases: the page renders them in its reader's language). False when there
     was nothing to do: checked already (a task run twice) or gone."""
     upload = (
-        ImportUpload.objects.select_for_update(of=("self",))
-        .select_related("uploaded_by")
+        ImportUpload.objects.select_for_update()
         .filter(pk=upload_id, status=ImportStatus.CHECKING)
         .first()
     )
     if upload is None:
         return False
-    language = (upload.uploaded_by and upload.uploaded_by.language) or (
-        current_organization().default_locale
-    )
-    with translation.override(language):
-        import_upload_check(upload, progress=partial(_progress_tell, upload.pk))
+    import_upload_check(upload, progress=partial(_progress_tell, upload.pk))
     return True
 
 
@@ -204,15 +202,16 @@ def _progress_key(upload_id: int) -> str:
     return f"import-check:{current_organization().pk}:{upload_id}"
 
 
-def _progress_tell(upload_id: int, message: str) -> None:
+def _progress_tell(upload_id: int, message: Phrase | str) -> None:
     try:
-        cache.set(_progress_key(upload_id), message, timeout=3600)
+        cache.set(_progress_key(upload_id), phrase_json(message), timeout=3600)
     except Exception:  # the page only waits longer without it
         logger.warning("cache unavailable: import check progress not shown", exc_info=True)
 
 
 def import_upload_outcome(upload: ImportUpload) -> dict[str, Any]:
-    """What the preview page shows of `upload`, from its stored check (never running it):
+    """What the preview page shows of `upload`, from its stored check (never running it),
+    its errors, warnings and progress rendered in the active language:
 
     - `checking` (True while a worker checks it) and `progress` (the step it is at);
     - `expired` (True once emptied: not imported within a day, or naming an erased person);
@@ -226,11 +225,24 @@ def import_upload_outcome(upload: ImportUpload) -> dict[str, Any]:
             progress = cache.get(_progress_key(upload.pk))
         except Exception:
             progress = None
-        return {"checking": True, "progress": progress or _("Waiting for a worker…")}
+        return {
+            "checking": True,
+            "progress": phrase_render(progress) if progress else _("Waiting for a worker…"),
+        }
     if upload.status == ImportStatus.EXPIRED:
         return {"expired": True}
-    outcome = dict(upload.check_outcome)
-    if outcome.get("errors"):
+    return _outcome_rendered(upload.check_outcome)
+
+
+def _outcome_rendered(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored outcome with its phrases rendered in the active language (a sentence
+    stored before phrases were is shown as it is)."""
+    outcome = dict(stored)
+    outcome["warnings"] = [phrase_render(w) for w in stored.get("warnings", [])]
+    if stored.get("errors"):
+        outcome["errors"] = [
+            {**error, "message": phrase_render(error["message"])} for error in stored["errors"]
+        ]
         outcome["errors_not_shown"] = outcome["error_count"] - len(outcome["errors"])
     return outcome
 
@@ -239,10 +251,10 @@ def _import_upload_run(
     upload: ImportUpload,
     *,
     dry_run: bool,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: Callable[[Phrase], None] = lambda message: None,
 ) -> dict[str, Any]:
-    """The import's outcome, ready to store (JSON): counts, warnings, preview rows, or the
-    first errors and how many there were."""
+    """The import's outcome, ready to store (JSON, its messages as phrases): counts,
+    warnings, preview rows, or the first errors and how many there were."""
     try:
         report = import_file(
             upload.kind,
@@ -254,11 +266,11 @@ def _import_upload_run(
     except ImportRejected as rejected:
         return {
             "errors": [
-                {"line": e.line, "column": e.column, "message": str(e.message)}
+                {"line": e.line, "column": e.column, "message": phrase_json(e.message)}
                 for e in rejected.errors[:MAX_ERRORS_SHOWN]
             ],
             "error_count": len(rejected.errors),
-            "warnings": [str(w) for w in rejected.warnings],
+            "warnings": [phrase_json(w) for w in rejected.warnings],
         }
     return {
         "rows": report.rows,
@@ -267,7 +279,7 @@ def _import_upload_run(
             "updated": report.result.updated,
             "unchanged": report.result.unchanged,
         },
-        "warnings": [str(w) for w in report.warnings],
+        "warnings": [phrase_json(w) for w in report.warnings],
         "columns": list(report.preview[0]) if report.preview else [],
         "preview": [[str(value) for value in row.values()] for row in report.preview],
     }

@@ -262,3 +262,81 @@ def test_it_stops_reading_a_body_that_grows_past_the_limit(settings, rf):
     with pytest.raises(StopUpload):
         handler.receive_data_chunk(b"x" * 6_000, 6_000)
     assert upload_too_large(request)
+
+
+# --- the stored check is language-neutral ---------------------------------------------
+
+ENGLISH = {"accept-language": "en"}
+PORTUGUESE = {"accept-language": "pt-BR,pt;q=0.9"}
+
+
+def test_it_shows_a_check_made_in_english_to_a_portuguese_reader_in_portuguese(team, signed_in):
+    import json
+
+    client = signed_in(team.admin)
+    page = client.post(
+        reverse("accounts:imports", kwargs={"org_slug": team.organization.slug}),
+        {
+            "kind": "contacts",
+            "file": SimpleUploadedFile(
+                "contatos.csv",
+                b"account_external_id;email;cidade\nx1;ana@empresa.com.br;Recife\nx2;ana@;Natal\n",
+            ),
+        },
+        headers=ENGLISH,
+        follow=True,
+    )
+    english = page.content.decode()
+    assert "No account has the external id x1: import or create the account first." in english
+    assert "ana@ is not valid: expected an email address such as ana@empresa.com.br." in english
+    assert "These columns are not used by a contacts import and were ignored: cidade." in english
+
+    upload = page.context["upload"]
+    portuguese = client.get(_preview_url(team, upload), headers=PORTUGUESE).content.decode()
+    assert "Nenhuma conta tem o ID externo x1: importe ou crie a conta primeiro." in portuguese
+    assert (
+        "ana@ não é válido; esperado: um endereço de e-mail como ana@empresa.com.br." in portuguese
+    )
+    assert (
+        "Estas colunas não são usadas na importação de contatos e foram ignoradas: cidade."
+        in portuguese
+    )
+    assert '<td class="num">2</td><td><code>account_external_id</code>' in portuguese
+    assert '<td class="num">3</td><td><code>email</code>' in portuguese
+
+    with tenant_context(team.organization):
+        upload.refresh_from_db()
+    stored = json.dumps(upload.check_outcome, ensure_ascii=False)
+    assert "No account has the external id x1" not in stored  # no sentence, in any language
+    assert "Nenhuma conta" not in stored
+    assert {
+        "line": 2,
+        "column": "account_external_id",
+        "message": {
+            "msgid": "No account has the external id %(id)s: import or create the account first.",
+            "params": {"id": "x1"},
+        },
+    } in upload.check_outcome["errors"]
+    assert upload.check_outcome["warnings"] == [
+        {
+            "msgid": "These columns are not used by a %(kind)s import and were ignored: "
+            "%(columns)s.",
+            "params": {"kind": {"msgid": "contacts"}, "columns": "cidade"},
+        }
+    ]
+
+
+def test_it_still_shows_a_check_stored_as_sentences(team, signed_in):
+    """Checks stored before phrases: their sentences are shown as they are."""
+    client = signed_in(team.admin)
+    upload = _upload(client, team, "external_id;name\na1;\n").context["upload"]
+    with tenant_context(team.organization):
+        upload.check_outcome = {
+            "errors": [{"line": 2, "column": "name", "message": "This value is required."}],
+            "error_count": 1,
+            "warnings": ["Uma coluna antiga."],
+        }
+        upload.save(update_fields=["check_outcome"])
+    page = client.get(_preview_url(team, upload), headers=PORTUGUESE).content.decode()
+    assert "This value is required." in page
+    assert "Uma coluna antiga." in page

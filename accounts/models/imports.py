@@ -30,8 +30,9 @@ class ImportUpload(TenantModel):
     )
     checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
     # The dry run's outcome, as the preview shows it (accounts.imports.import_upload_check):
-    # rows, counts, warnings, the first rows, or the first errors and their number. Written
-    # in the uploader's language: it lives only until the upload is imported or emptied.
+    # rows, counts, warnings, the first rows, or the first errors and their number. Its
+    # errors and warnings are phrases (csplatform.texts: msgid and parameters, as JSON),
+    # rendered in the reader's language; older checks hold sentences, shown as they are.
     check_outcome = models.JSONField(_("check"), default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"
