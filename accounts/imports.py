@@ -1,6 +1,7 @@
 """CSV import of accounts, contacts and subscriptions (registered in AccountsConfig.ready),
 and the import page's services: upload and check once (a dry run, stored), preview
-(the stored check), confirm, and the purge of uploads never confirmed."""
+(the stored check), confirm (a big file imported by a worker), and the purge of
+uploads never confirmed."""
 
 import logging
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -199,7 +201,16 @@ def import_upload_check_queued(upload_id: int) -> bool:
 
 
 def _progress_key(upload_id: int) -> str:
+    """The cache key of the step a worker is at, checking or importing the upload."""
     return f"import-check:{current_organization().pk}:{upload_id}"
+
+
+def _progress_read(upload: ImportUpload) -> str:
+    try:
+        progress = cache.get(_progress_key(upload.pk))
+    except Exception:
+        progress = None
+    return phrase_render(progress) if progress else _("Waiting for a worker…")
 
 
 def _progress_tell(upload_id: int, message: Phrase | str) -> None:
@@ -213,22 +224,23 @@ def import_upload_outcome(upload: ImportUpload) -> dict[str, Any]:
     """What the preview page shows of `upload`, from its stored check (never running it),
     its errors, warnings and progress rendered in the active language:
 
-    - `checking` (True while a worker checks it) and `progress` (the step it is at);
+    - `checking` or `importing` (True while a worker checks or imports it) and `progress`
+      (the step it is at);
+    - `imported` (True once imported) with `rows` and `result` (created, updated,
+      unchanged);
     - `expired` (True once emptied: not imported within a day, or naming an erased person);
     - else the check: `errors` (at most MAX_ERRORS_SHOWN, each with line, column and
       message), `error_count` and `errors_not_shown`, and `warnings`; when there is no
       error, `rows`, `result` (created, updated, unchanged), `columns` and `preview` (the
-      first 20 rows, as lists of cells).
+      first 20 rows, as lists of cells), and `import_failed` (True when a worker's import
+      of it failed, writing nothing: it can be confirmed again).
     """
     if upload.status == ImportStatus.CHECKING:
-        try:
-            progress = cache.get(_progress_key(upload.pk))
-        except Exception:
-            progress = None
-        return {
-            "checking": True,
-            "progress": phrase_render(progress) if progress else _("Waiting for a worker…"),
-        }
+        return {"checking": True, "progress": _progress_read(upload)}
+    if upload.status == ImportStatus.IMPORTING:
+        return {"importing": True, "progress": _progress_read(upload)}
+    if upload.status == ImportStatus.IMPORTED:
+        return {"imported": True, "rows": upload.rows, "result": upload.result}
     if upload.status == ImportStatus.EXPIRED:
         return {"expired": True}
     return _outcome_rendered(upload.check_outcome)
@@ -288,23 +300,78 @@ def _import_upload_run(
 @transaction.atomic
 def import_upload_confirm(*, upload: ImportUpload, actor: User | None) -> dict[str, Any] | None:
     """Import a checked `upload` for real, all rows or none, and record it (or its
-    refusal) in the audit log in the same transaction.
+    refusal) in the audit log in the same transaction: now, in this request, when it
+    has at most IMPORT_INLINE_CHECK_BYTES bytes, else by a worker
+    (accounts.tasks.import_upload) queued when this transaction commits.
 
-    Returns the outcome as `import_upload_outcome` describes it; None when there is
-    nothing to import: imported already (by another request: the row is locked first),
-    emptied, or still being checked. A file whose check found problems is not run again.
-    An imported upload keeps its counts, not its content: the data now lives in its tables.
+    Returns the outcome as `import_upload_outcome` describes it (`importing` for a
+    queued one); None when there is nothing to import: imported or being imported
+    already (by another request: the row is locked first, so a second click queues
+    nothing), emptied, or still being checked. A file whose check found problems is not
+    run again. An imported upload keeps its counts, not its content: the data now lives
+    in its tables.
     """
-    upload = ImportUpload.objects.select_for_update().get(pk=upload.pk)
+    upload = ImportUpload.objects.select_for_update().defer("content").get(pk=upload.pk)
     if upload.status != ImportStatus.CHECKED:
         return None
     if upload.check_outcome.get("errors"):
         return import_upload_outcome(upload)
-    outcome = _import_upload_run(upload, dry_run=False)
+    size = ImportUpload.objects.filter(pk=upload.pk).values_list(Length("content"), flat=True).get()
+    if size > settings.IMPORT_INLINE_CHECK_BYTES:
+        from accounts.tasks import import_upload
+
+        upload.status = ImportStatus.IMPORTING
+        upload.check_outcome = {
+            k: v for k, v in upload.check_outcome.items() if k != "import_failed"
+        }
+        upload.save(update_fields=["status", "check_outcome"])
+        enqueue_on_commit(import_upload, current_organization().pk, upload.pk, actor and actor.pk)
+        return import_upload_outcome(upload)
+    return _import_upload_write(upload, actor=actor)
+
+
+def import_upload_queued(upload_id: int, actor_id: int | None) -> bool:
+    """The worker's import of a big confirmed upload, for `actor_id` (who confirmed it),
+    telling each step to the page through the cache. True when it ran (imported, or
+    refused because the data changed since the check); False when there was nothing to
+    do (imported already: a task run twice; or gone), or when it failed: the failure is
+    logged, nothing is written, and the upload is checked again with `import_failed`,
+    for its page to say so and offer the import again."""
+    upload = (
+        ImportUpload.objects.select_for_update()
+        .filter(pk=upload_id, status=ImportStatus.IMPORTING)
+        .first()
+    )
+    if upload is None:
+        return False
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        with transaction.atomic():
+            _import_upload_write(upload, actor=actor, progress=partial(_progress_tell, upload.pk))
+    except Exception:
+        logger.exception("The import of CSV upload %s failed; nothing was written.", upload.pk)
+        upload.refresh_from_db(fields=["check_outcome"])
+        upload.status = ImportStatus.CHECKED
+        upload.check_outcome = {**upload.check_outcome, "import_failed": True}
+        upload.save(update_fields=["status", "check_outcome"])
+        return False
+    return True
+
+
+def _import_upload_write(
+    upload: ImportUpload,
+    *,
+    actor: User | None,
+    progress: Callable[[Phrase], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Import `upload` (locked, checked or being imported) for real and record it; the
+    outcome as `import_upload_outcome` describes it."""
+    outcome = _import_upload_run(upload, dry_run=False, progress=progress)
     if "errors" in outcome:  # the data changed since the check
+        upload.status = ImportStatus.CHECKED
         upload.check_outcome = outcome
         upload.checked_at = timezone.now()
-        upload.save(update_fields=["check_outcome", "checked_at"])
+        upload.save(update_fields=["status", "check_outcome", "checked_at"])
         audit_import(
             actor=actor,
             kind=upload.kind,
@@ -330,7 +397,7 @@ def import_upload_confirm(*, upload: ImportUpload, actor: User | None) -> dict[s
         rows=upload.rows,
         result=upload.result,
     )
-    return outcome
+    return import_upload_outcome(upload)
 
 
 def import_uploads_purge_unconfirmed() -> int:
@@ -338,6 +405,6 @@ def import_uploads_purge_unconfirmed() -> int:
     UNCONFIRMED_UPLOAD_LIFETIME of their upload: their content and their check (which
     quotes it) hold customer data that no one asked to keep. Returns how many."""
     return ImportUpload.objects.filter(
-        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED],
+        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED],  # not one being imported
         created_at__lt=timezone.now() - UNCONFIRMED_UPLOAD_LIFETIME,
     ).update(status=ImportStatus.EXPIRED, content=b"", check_outcome={})

@@ -12,6 +12,8 @@ from csplatform.tenancy import TenantModel
 class ImportStatus(models.TextChoices):
     CHECKING = "checking", _("being checked")
     CHECKED = "checked", _("checked")
+    # Confirmed, a big file: a worker imports it (accounts.imports.import_upload_queued).
+    IMPORTING = "importing", _("being imported")
     IMPORTED = "imported", _("imported")
     # Not imported within a day (or naming an erased person): its content was emptied.
     EXPIRED = "expired", _("expired")
