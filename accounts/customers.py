@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import (
     Account,
@@ -36,6 +36,7 @@ from csplatform.batches import (
     once_more_on_conflict,
 )
 from csplatform.clock import database_now
+from csplatform.texts import Phrase
 
 Row = Mapping[str, Any]
 
@@ -64,8 +65,12 @@ def _unknown_account_errors(
         RowError(
             index,
             field,
-            _("No account has the external id %(id)s: import or create the account first.")
-            % {"id": row[field]},
+            Phrase(
+                gettext_noop(
+                    "No account has the external id %(id)s: import or create the account first."
+                ),
+                {"id": row[field]},
+            ),
         )
         for index, row in enumerate(rows)
         if row[field] not in accounts
@@ -81,7 +86,9 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
     into the account's, and the merged object must stay within the bounds. `dry_run`:
     validate and count, write nothing (no id is taken from the sequence).
     """
-    errors = duplicate_key_errors([r["external_id"] for r in rows], "external_id", _("Account"))
+    errors = duplicate_key_errors(
+        [r["external_id"] for r in rows], "external_id", Phrase(gettext_noop("Account"))
+    )
     owner_emails = {normalize_email(r["owner_email"]) for r in rows if r.get("owner_email")}
     owners = _owners_by_email(owner_emails)
     for index, row in enumerate(rows):
@@ -90,8 +97,12 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
                 RowError(
                     index,
                     "owner_email",
-                    _("%(email)s is not a member of this organization: invite them first.")
-                    % {"email": row["owner_email"]},
+                    Phrase(
+                        gettext_noop(
+                            "%(email)s is not a member of this organization: invite them first."
+                        ),
+                        {"email": row["owner_email"]},
+                    ),
                 )
             )
         if row.get("signup_date") is not None and (message := bounds.day_error(row["signup_date"])):
@@ -152,7 +163,7 @@ def contacts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
     """Create or update contacts, keyed by (`account_external_id`, `email`). `dry_run`:
     validate and count, write nothing."""
     keys = [(r["account_external_id"], normalize_email(r["email"])) for r in rows]
-    errors = duplicate_key_errors(keys, "email", _("Contact"))
+    errors = duplicate_key_errors(keys, "email", Phrase(gettext_noop("Contact")))
     accounts = accounts_by_external_id({r["account_external_id"] for r in rows})
     errors += _unknown_account_errors(rows, accounts)
     if errors:
@@ -209,7 +220,7 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
     """
     organization = current_organization()
     errors = duplicate_key_errors(
-        [r["external_id"] for r in rows], "external_id", _("Subscription")
+        [r["external_id"] for r in rows], "external_id", Phrase(gettext_noop("Subscription"))
     )
     accounts = accounts_by_external_id({r["account_external_id"] for r in rows})
     errors += _unknown_account_errors(rows, accounts)
@@ -235,11 +246,13 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
                 RowError(
                     index,
                     "ended_on",
-                    _(
-                        "Subscription %(id)s already ended on %(date)s; history is never "
-                        "overwritten."
-                    )
-                    % {"id": row["external_id"], "date": known.ended_on},
+                    Phrase(
+                        gettext_noop(
+                            "Subscription %(id)s already ended on %(date)s; history is never "
+                            "overwritten."
+                        ),
+                        {"id": row["external_id"], "date": known.ended_on.isoformat()},
+                    ),
                 )
             )
         for field in changed:
@@ -247,12 +260,14 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
                 RowError(
                     index,
                     field,
-                    _(
-                        "Subscription %(id)s is recorded with a different %(field)s; history "
-                        "is never overwritten: end it (ended_on) and start a new subscription "
-                        "with another external id."
-                    )
-                    % {"id": row["external_id"], "field": field},
+                    Phrase(
+                        gettext_noop(
+                            "Subscription %(id)s is recorded with a different %(field)s; history "
+                            "is never overwritten: end it (ended_on) and start a new "
+                            "subscription with another external id."
+                        ),
+                        {"id": row["external_id"], "field": field},
+                    ),
                 )
             )
     if errors:
@@ -297,17 +312,21 @@ def _subscription_row_errors(
 ) -> list[RowError]:
     errors = []
     if row["amount_cents"] < 0:
-        errors.append(RowError(index, "amount", _("The amount cannot be negative.")))
+        errors.append(
+            RowError(index, "amount", Phrase(gettext_noop("The amount cannot be negative.")))
+        )
     if row["currency"] != currency:
         errors.append(
             RowError(
                 index,
                 "currency",
-                _(
-                    "%(given)s is not this organization's currency (%(currency)s); amounts "
-                    "must be in %(currency)s."
-                )
-                % {"given": row["currency"], "currency": currency},
+                Phrase(
+                    gettext_noop(
+                        "%(given)s is not this organization's currency (%(currency)s); amounts "
+                        "must be in %(currency)s."
+                    ),
+                    {"given": row["currency"], "currency": currency},
+                ),
             )
         )
     if row["billing_interval"] not in BillingInterval.values:
@@ -315,8 +334,10 @@ def _subscription_row_errors(
             RowError(
                 index,
                 "billing_interval",
-                _("Use month, quarter or year, not %(value)s.")
-                % {"value": row["billing_interval"]},
+                Phrase(
+                    gettext_noop("Use month, quarter or year, not %(value)s."),
+                    {"value": row["billing_interval"]},
+                ),
             )
         )
     ended_on: date | None = row.get("ended_on")
@@ -331,8 +352,10 @@ def _subscription_row_errors(
             RowError(
                 index,
                 "ended_on",
-                _("ended_on (%(end)s) is before started_on (%(start)s).")
-                % {"end": ended_on.isoformat(), "start": row["started_on"].isoformat()},
+                Phrase(
+                    gettext_noop("ended_on (%(end)s) is before started_on (%(start)s)."),
+                    {"end": ended_on.isoformat(), "start": row["started_on"].isoformat()},
+                ),
             )
         )
     return errors

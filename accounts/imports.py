@@ -1,6 +1,7 @@
 """CSV import of accounts, contacts and subscriptions (registered in AccountsConfig.ready),
 and the import page's services: upload and check once (a dry run, stored), preview
-(the stored check), confirm, and the purge of uploads never confirmed."""
+(the stored check), confirm (a big file imported by a worker), and the purge of
+uploads never confirmed."""
 
 import logging
 from collections.abc import Callable
@@ -12,9 +13,10 @@ import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone, translation
+from django.db.models.functions import Length
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from accounts import customers
 from accounts.audit import audit_import
@@ -35,6 +37,7 @@ from csplatform.imports import (
     text,
 )
 from csplatform.tasks import enqueue_on_commit
+from csplatform.texts import Phrase, phrase_json, phrase_render
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +65,10 @@ INTERVALS = {
 }
 
 
-def currency(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+def currency(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
     values = raw.str.upper()
-    return values, ~values.str.fullmatch(r"[A-Z]{3}"), _("a currency code such as BRL")
+    expected = Phrase(gettext_noop("a currency code such as BRL"))
+    return values, ~values.str.fullmatch(r"[A-Z]{3}"), expected
 
 
 def write_accounts(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> WriteResult:
@@ -92,7 +96,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="accounts",
-            label=gettext_lazy("accounts"),
+            label=Phrase(gettext_noop("accounts")),
             columns=[
                 Column("external_id", text()),
                 Column("name", text()),
@@ -108,7 +112,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="contacts",
-            label=gettext_lazy("contacts"),
+            label=Phrase(gettext_noop("contacts")),
             columns=[
                 Column("account_external_id", text()),
                 Column("email", email),
@@ -122,7 +126,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="subscriptions",
-            label=gettext_lazy("subscriptions"),
+            label=Phrase(gettext_noop("subscriptions")),
             columns=[
                 Column("external_id", text()),
                 Column("account_external_id", text()),
@@ -168,12 +172,13 @@ def import_upload_create(
 
 
 def import_upload_check(
-    upload: ImportUpload, *, progress: Callable[[str], None] = lambda message: None
+    upload: ImportUpload, *, progress: Callable[[Phrase], None] = lambda message: None
 ) -> None:
     """Check `upload` (a dry run against the database: nothing is written, no id is
     taken) and store the outcome on it, for every view of the preview to show.
 
-    The outcome is what `import_upload_outcome` describes, in the active language."""
+    The outcome's errors and warnings are stored as phrases (csplatform.texts), not
+    sentences: `import_upload_outcome` renders them in the reader's language."""
     upload.check_outcome = _import_upload_run(upload, dry_run=True, progress=progress)
     upload.status = ImportStatus.CHECKED
     upload.checked_at = timezone.now()
@@ -181,56 +186,75 @@ def import_upload_check(
 
 
 def import_upload_check_queued(upload_id: int) -> bool:
-    """The worker's check of a big upload, in its uploader's language (else the
-    organization's), telling each step to the page through the cache. False when there
+    """The worker's check of a big upload, telling each step to the page through the
+    cache (as phrases: the page renders them in its reader's language). False when there
     was nothing to do: checked already (a task run twice) or gone."""
     upload = (
-        ImportUpload.objects.select_for_update(of=("self",))
-        .select_related("uploaded_by")
+        ImportUpload.objects.select_for_update()
         .filter(pk=upload_id, status=ImportStatus.CHECKING)
         .first()
     )
     if upload is None:
         return False
-    language = (upload.uploaded_by and upload.uploaded_by.language) or (
-        current_organization().default_locale
-    )
-    with translation.override(language):
-        import_upload_check(upload, progress=partial(_progress_tell, upload.pk))
+    import_upload_check(upload, progress=partial(_progress_tell, upload.pk))
     return True
 
 
 def _progress_key(upload_id: int) -> str:
+    """The cache key of the step a worker is at, checking or importing the upload."""
     return f"import-check:{current_organization().pk}:{upload_id}"
 
 
-def _progress_tell(upload_id: int, message: str) -> None:
+def _progress_read(upload: ImportUpload) -> str:
     try:
-        cache.set(_progress_key(upload_id), message, timeout=3600)
+        progress = cache.get(_progress_key(upload.pk))
+    except Exception:
+        progress = None
+    return phrase_render(progress) if progress else _("Waiting for a worker…")
+
+
+def _progress_tell(upload_id: int, message: Phrase | str) -> None:
+    try:
+        cache.set(_progress_key(upload_id), phrase_json(message), timeout=3600)
     except Exception:  # the page only waits longer without it
         logger.warning("cache unavailable: import check progress not shown", exc_info=True)
 
 
 def import_upload_outcome(upload: ImportUpload) -> dict[str, Any]:
-    """What the preview page shows of `upload`, from its stored check (never running it):
+    """What the preview page shows of `upload`, from its stored check (never running it),
+    its errors, warnings and progress rendered in the active language:
 
-    - `checking` (True while a worker checks it) and `progress` (the step it is at);
+    - `checking` or `importing` (True while a worker checks or imports it) and `progress`
+      (the step it is at);
+    - `imported` (True once imported) with `rows` and `result` (created, updated,
+      unchanged);
     - `expired` (True once emptied: not imported within a day, or naming an erased person);
     - else the check: `errors` (at most MAX_ERRORS_SHOWN, each with line, column and
       message), `error_count` and `errors_not_shown`, and `warnings`; when there is no
       error, `rows`, `result` (created, updated, unchanged), `columns` and `preview` (the
-      first 20 rows, as lists of cells).
+      first 20 rows, as lists of cells), and `import_failed` (True when a worker's import
+      of it failed, writing nothing: it can be confirmed again).
     """
     if upload.status == ImportStatus.CHECKING:
-        try:
-            progress = cache.get(_progress_key(upload.pk))
-        except Exception:
-            progress = None
-        return {"checking": True, "progress": progress or _("Waiting for a worker…")}
+        return {"checking": True, "progress": _progress_read(upload)}
+    if upload.status == ImportStatus.IMPORTING:
+        return {"importing": True, "progress": _progress_read(upload)}
+    if upload.status == ImportStatus.IMPORTED:
+        return {"imported": True, "rows": upload.rows, "result": upload.result}
     if upload.status == ImportStatus.EXPIRED:
         return {"expired": True}
-    outcome = dict(upload.check_outcome)
-    if outcome.get("errors"):
+    return _outcome_rendered(upload.check_outcome)
+
+
+def _outcome_rendered(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored outcome with its phrases rendered in the active language (a sentence
+    stored before phrases were is shown as it is)."""
+    outcome = dict(stored)
+    outcome["warnings"] = [phrase_render(w) for w in stored.get("warnings", [])]
+    if stored.get("errors"):
+        outcome["errors"] = [
+            {**error, "message": phrase_render(error["message"])} for error in stored["errors"]
+        ]
         outcome["errors_not_shown"] = outcome["error_count"] - len(outcome["errors"])
     return outcome
 
@@ -239,10 +263,10 @@ def _import_upload_run(
     upload: ImportUpload,
     *,
     dry_run: bool,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: Callable[[Phrase], None] = lambda message: None,
 ) -> dict[str, Any]:
-    """The import's outcome, ready to store (JSON): counts, warnings, preview rows, or the
-    first errors and how many there were."""
+    """The import's outcome, ready to store (JSON, its messages as phrases): counts,
+    warnings, preview rows, or the first errors and how many there were."""
     try:
         report = import_file(
             upload.kind,
@@ -254,11 +278,11 @@ def _import_upload_run(
     except ImportRejected as rejected:
         return {
             "errors": [
-                {"line": e.line, "column": e.column, "message": str(e.message)}
+                {"line": e.line, "column": e.column, "message": phrase_json(e.message)}
                 for e in rejected.errors[:MAX_ERRORS_SHOWN]
             ],
             "error_count": len(rejected.errors),
-            "warnings": [str(w) for w in rejected.warnings],
+            "warnings": [phrase_json(w) for w in rejected.warnings],
         }
     return {
         "rows": report.rows,
@@ -267,7 +291,7 @@ def _import_upload_run(
             "updated": report.result.updated,
             "unchanged": report.result.unchanged,
         },
-        "warnings": [str(w) for w in report.warnings],
+        "warnings": [phrase_json(w) for w in report.warnings],
         "columns": list(report.preview[0]) if report.preview else [],
         "preview": [[str(value) for value in row.values()] for row in report.preview],
     }
@@ -276,23 +300,78 @@ def _import_upload_run(
 @transaction.atomic
 def import_upload_confirm(*, upload: ImportUpload, actor: User | None) -> dict[str, Any] | None:
     """Import a checked `upload` for real, all rows or none, and record it (or its
-    refusal) in the audit log in the same transaction.
+    refusal) in the audit log in the same transaction: now, in this request, when it
+    has at most IMPORT_INLINE_CHECK_BYTES bytes, else by a worker
+    (accounts.tasks.import_upload) queued when this transaction commits.
 
-    Returns the outcome as `import_upload_outcome` describes it; None when there is
-    nothing to import: imported already (by another request: the row is locked first),
-    emptied, or still being checked. A file whose check found problems is not run again.
-    An imported upload keeps its counts, not its content: the data now lives in its tables.
+    Returns the outcome as `import_upload_outcome` describes it (`importing` for a
+    queued one); None when there is nothing to import: imported or being imported
+    already (by another request: the row is locked first, so a second click queues
+    nothing), emptied, or still being checked. A file whose check found problems is not
+    run again. An imported upload keeps its counts, not its content: the data now lives
+    in its tables.
     """
-    upload = ImportUpload.objects.select_for_update().get(pk=upload.pk)
+    upload = ImportUpload.objects.select_for_update().defer("content").get(pk=upload.pk)
     if upload.status != ImportStatus.CHECKED:
         return None
     if upload.check_outcome.get("errors"):
         return import_upload_outcome(upload)
-    outcome = _import_upload_run(upload, dry_run=False)
+    size = ImportUpload.objects.filter(pk=upload.pk).values_list(Length("content"), flat=True).get()
+    if size > settings.IMPORT_INLINE_CHECK_BYTES:
+        from accounts.tasks import import_upload
+
+        upload.status = ImportStatus.IMPORTING
+        upload.check_outcome = {
+            k: v for k, v in upload.check_outcome.items() if k != "import_failed"
+        }
+        upload.save(update_fields=["status", "check_outcome"])
+        enqueue_on_commit(import_upload, current_organization().pk, upload.pk, actor and actor.pk)
+        return import_upload_outcome(upload)
+    return _import_upload_write(upload, actor=actor)
+
+
+def import_upload_queued(upload_id: int, actor_id: int | None) -> bool:
+    """The worker's import of a big confirmed upload, for `actor_id` (who confirmed it),
+    telling each step to the page through the cache. True when it ran (imported, or
+    refused because the data changed since the check); False when there was nothing to
+    do (imported already: a task run twice; or gone), or when it failed: the failure is
+    logged, nothing is written, and the upload is checked again with `import_failed`,
+    for its page to say so and offer the import again."""
+    upload = (
+        ImportUpload.objects.select_for_update()
+        .filter(pk=upload_id, status=ImportStatus.IMPORTING)
+        .first()
+    )
+    if upload is None:
+        return False
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        with transaction.atomic():
+            _import_upload_write(upload, actor=actor, progress=partial(_progress_tell, upload.pk))
+    except Exception:
+        logger.exception("The import of CSV upload %s failed; nothing was written.", upload.pk)
+        upload.refresh_from_db(fields=["check_outcome"])
+        upload.status = ImportStatus.CHECKED
+        upload.check_outcome = {**upload.check_outcome, "import_failed": True}
+        upload.save(update_fields=["status", "check_outcome"])
+        return False
+    return True
+
+
+def _import_upload_write(
+    upload: ImportUpload,
+    *,
+    actor: User | None,
+    progress: Callable[[Phrase], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Import `upload` (locked, checked or being imported) for real and record it; the
+    outcome as `import_upload_outcome` describes it."""
+    outcome = _import_upload_run(upload, dry_run=False, progress=progress)
     if "errors" in outcome:  # the data changed since the check
+        upload.status = ImportStatus.CHECKED
         upload.check_outcome = outcome
         upload.checked_at = timezone.now()
-        upload.save(update_fields=["check_outcome", "checked_at"])
+        upload.save(update_fields=["status", "check_outcome", "checked_at"])
         audit_import(
             actor=actor,
             kind=upload.kind,
@@ -318,7 +397,7 @@ def import_upload_confirm(*, upload: ImportUpload, actor: User | None) -> dict[s
         rows=upload.rows,
         result=upload.result,
     )
-    return outcome
+    return import_upload_outcome(upload)
 
 
 def import_uploads_purge_unconfirmed() -> int:
@@ -326,6 +405,6 @@ def import_uploads_purge_unconfirmed() -> int:
     UNCONFIRMED_UPLOAD_LIFETIME of their upload: their content and their check (which
     quotes it) hold customer data that no one asked to keep. Returns how many."""
     return ImportUpload.objects.filter(
-        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED],
+        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED],  # not one being imported
         created_at__lt=timezone.now() - UNCONFIRMED_UPLOAD_LIFETIME,
     ).update(status=ImportStatus.EXPIRED, content=b"", check_outcome={})

@@ -1,4 +1,5 @@
-"""The CSV import page: upload (and check once), preview the stored check, confirm."""
+"""The CSV import page: upload (and check once), preview the stored check, confirm
+(a big file is checked and imported by a worker, the preview polling its progress)."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +14,7 @@ from accounts.forms import ImportForm
 from accounts.http import OrganizationRequest
 from accounts.models import ImportStatus, ImportUpload
 from accounts.permissions import admin_required
-from csplatform.http import render_page
+from csplatform.http import is_htmx, render_page
 from csplatform.imports import REGISTRY
 from csplatform.uploads import upload_too_large
 
@@ -45,10 +46,12 @@ def imports(request: OrganizationRequest, org_slug: str) -> HttpResponse:
 
 @admin_required
 def import_preview(request: OrganizationRequest, org_slug: str, upload_id: int) -> HttpResponse:
-    """The stored check of the upload (never a new one); while a worker checks a big
-    file, its progress, which htmx polls (the `import-check` partial)."""
+    """The stored check of the upload (never a new one); while a worker checks or
+    imports a big file, its progress, which htmx polls (the `import-check` partial),
+    until the partial shows the outcome. An imported upload's page is the import
+    history (the imports page)."""
     upload = get_object_or_404(ImportUpload.objects.defer("content"), pk=upload_id)
-    if upload.status == ImportStatus.IMPORTED:
+    if upload.status == ImportStatus.IMPORTED and not is_htmx(request):
         return redirect("accounts:imports", org_slug=org_slug)
     return render_page(
         request,
@@ -72,6 +75,8 @@ def import_confirm(request: OrganizationRequest, org_slug: str, upload_id: int) 
         if upload.status == ImportStatus.IMPORTED:
             messages.info(request, _("%(file)s was already imported.") % {"file": upload.filename})
             return redirect("accounts:imports", org_slug=org_slug)
+        return redirect("accounts:import_preview", org_slug=org_slug, upload_id=upload.pk)
+    if outcome.get("importing"):
         return redirect("accounts:import_preview", org_slug=org_slug, upload_id=upload.pk)
     if "errors" in outcome:
         return render(

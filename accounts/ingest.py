@@ -16,12 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.customers import accounts_by_external_id
 from accounts.models import Account, Contact, normalize_email
 from csplatform import bounds
 from csplatform.batches import RowError
+from csplatform.texts import Phrase
 
 Row = Mapping[str, Any]
 CLOCK_SKEW = timedelta(minutes=5)
@@ -81,8 +82,13 @@ def account_reference_errors(
                 RowError(
                     index,
                     "account_external_id",
-                    _("No account has the external id %(id)s: import or create the account first.")
-                    % {"id": row["account_external_id"]},
+                    Phrase(
+                        gettext_noop(
+                            "No account has the external id %(id)s: import or create the "
+                            "account first."
+                        ),
+                        {"id": row["account_external_id"]},
+                    ),
                 )
             )
         elif (
@@ -97,8 +103,13 @@ def account_reference_errors(
                 RowError(
                     index,
                     "contact_email",
-                    _("Account %(account)s has no contact %(email)s: import the contact first.")
-                    % {"account": row["account_external_id"], "email": row["contact_email"]},
+                    Phrase(
+                        gettext_noop(
+                            "Account %(account)s has no contact %(email)s: import the contact "
+                            "first."
+                        ),
+                        {"account": row["account_external_id"], "email": row["contact_email"]},
+                    ),
                 )
             )
     return errors, accounts
@@ -111,10 +122,12 @@ def instant_errors(rows: Sequence[Row], field: str = "occurred_at") -> list[RowE
     for index, row in enumerate(rows):
         when = row[field]
         if when > latest:
-            message = _("%(when)s is in the future; only events that happened can be recorded.")
+            message = gettext_noop(
+                "%(when)s is in the future; only events that happened can be recorded."
+            )
         elif when < EARLIEST:
-            message = _("%(when)s is before the year 2000: check the date.")
+            message = gettext_noop("%(when)s is before the year 2000: check the date.")
         else:
             continue
-        errors.append(RowError(index, field, message % {"when": when.isoformat()}))
+        errors.append(RowError(index, field, Phrase(message, {"when": when.isoformat()})))
     return errors

@@ -28,6 +28,14 @@ def check_import_upload(upload_id: int) -> bool:
 
 
 @tenant_task()
+def import_upload(upload_id: int, actor_id: int | None) -> bool:
+    """Import a big confirmed CSV upload for real and record it for its preview page."""
+    from accounts import imports
+
+    return imports.import_upload_queued(upload_id, actor_id)
+
+
+@tenant_task()
 def purge_unconfirmed_uploads() -> int:
     """Empty the CSV uploads not imported within a day of their upload."""
     from accounts import imports

@@ -83,7 +83,7 @@ def rows_rejected_response(exc: RowsRejected, *, single: bool = False) -> Respon
     if single:
         body: dict[str, Any] = {}
         for error in exc.errors:
-            body.setdefault(error.field, []).append(error.message)
+            body.setdefault(error.field, []).append(str(error.message))
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return Response(
         {

@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from functools import wraps
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from csplatform.texts import Phrase
 
 
 @dataclass(frozen=True)
 class RowError:
     row: int  # 0-based position in the batch; CSV import turns it into a file line
     field: str
-    message: str
+    message: Phrase | str  # a Phrase where it may be stored (a CSV import's check)
 
     def as_dict(self) -> dict[str, object]:
         return {"row": self.row, "field": self.field, "message": str(self.message)}
@@ -35,14 +37,14 @@ class WriteResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Phrase | str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "warnings": self.warnings,
+            "warnings": [str(warning) for warning in self.warnings],
         }
 
 
@@ -50,7 +52,7 @@ def _key_text(key: object) -> str:
     return " / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
 
 
-def duplicate_key_errors(keys: Sequence[object], field_name: str, label: str) -> list[RowError]:
+def duplicate_key_errors(keys: Sequence[object], field_name: str, label: Phrase) -> list[RowError]:
     """An error for every row whose key already appeared earlier in the batch."""
     first_seen: dict[object, int] = {}
     errors = []
@@ -60,8 +62,10 @@ def duplicate_key_errors(keys: Sequence[object], field_name: str, label: str) ->
                 RowError(
                     index,
                     field_name,
-                    _("%(label)s %(key)s appears more than once in this batch.")
-                    % {"label": label, "key": _key_text(key)},
+                    Phrase(
+                        gettext_noop("%(label)s %(key)s appears more than once in this batch."),
+                        {"label": label, "key": _key_text(key)},
+                    ),
                 )
             )
         else:

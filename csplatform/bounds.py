@@ -22,7 +22,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from csplatform.texts import Phrase
 
 EARLIEST_DAY = date(2000, 1, 1)  # before any SaaS customer of ours; stops typos
 EARLIEST_INSTANT = datetime.combine(EARLIEST_DAY, time(), tzinfo=UTC)
@@ -43,7 +45,7 @@ def day_range(today: date | None = None) -> tuple[date, date]:
     return EARLIEST_DAY, latest_day(today)
 
 
-def day_error(value: date, *, today: date | None = None) -> str | None:
+def day_error(value: date, *, today: date | None = None) -> Phrase | None:
     """Why `value` (a date, or a datetime: its UTC day) is refused, naming the range; None
     when accepted."""
     if isinstance(value, datetime):
@@ -51,13 +53,16 @@ def day_error(value: date, *, today: date | None = None) -> str | None:
     earliest, latest = day_range(today)
     if earliest <= value <= latest:
         return None
-    return _(
-        "%(value)s is outside the accepted dates: use one from %(earliest)s to %(latest)s."
-    ) % {
-        "value": value.isoformat(),
-        "earliest": earliest.isoformat(),
-        "latest": latest.isoformat(),
-    }
+    return Phrase(
+        gettext_noop(
+            "%(value)s is outside the accepted dates: use one from %(earliest)s to %(latest)s."
+        ),
+        {
+            "value": value.isoformat(),
+            "earliest": earliest.isoformat(),
+            "latest": latest.isoformat(),
+        },
+    )
 
 
 def validate_day(value: date | None) -> None:
@@ -65,20 +70,24 @@ def validate_day(value: date | None) -> None:
     if value is None:
         return
     if (message := day_error(value)) is not None:
-        raise ValidationError(message, code="date_out_of_range")
+        raise ValidationError(str(message), code="date_out_of_range")
 
 
-def attributes_error(value: Any) -> str | None:
+def attributes_error(value: Any) -> Phrase | None:
     """Why a custom-attributes object is refused (too deep, too large); None when accepted."""
     if _depth(value, limit=MAX_ATTRIBUTES_DEPTH) > MAX_ATTRIBUTES_DEPTH:
-        return _("Nest custom attributes at most %(depth)s levels deep.") % {
-            "depth": MAX_ATTRIBUTES_DEPTH
-        }
+        return Phrase(
+            gettext_noop("Nest custom attributes at most %(depth)s levels deep."),
+            {"depth": MAX_ATTRIBUTES_DEPTH},
+        )
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_ATTRIBUTES_BYTES:
-        return _(
-            "Custom attributes can take at most %(max)s bytes as JSON; these take %(size)s."
-        ) % {"max": MAX_ATTRIBUTES_BYTES, "size": size}
+        return Phrase(
+            gettext_noop(
+                "Custom attributes can take at most %(max)s bytes as JSON; these take %(size)s."
+            ),
+            {"max": MAX_ATTRIBUTES_BYTES, "size": size},
+        )
     return None
 
 
@@ -102,4 +111,4 @@ def _depth(value: Any, *, limit: int) -> int:
 def validate_attributes(value: Any) -> None:
     """A validator for custom attributes (see attributes_error)."""
     if (message := attributes_error(value)) is not None:
-        raise ValidationError(message, code="attributes_too_large")
+        raise ValidationError(str(message), code="attributes_too_large")

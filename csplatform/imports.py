@@ -5,7 +5,8 @@ Files from Brazilian Excel just work: `;` separators, decimal commas
 dates. Each kind of file (accounts, events…) is an `ImportKind` registered by
 its app; this module knows no app. A file with any bad row writes nothing:
 every problem is reported with its line (the header is line 1), its column
-and what was expected.
+and what was expected: as a Phrase (csplatform.texts), rendered in the reader's
+language when it is read, so a stored report reads in whoever's language.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from typing import Any
 import pandas as pd
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop
 
 from csplatform import bounds
 from csplatform.batches import RowsRejected, WriteResult
+from csplatform.texts import Phrase
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # A cell longer than this is refused before any parser reads it: no column holds more
@@ -37,7 +39,7 @@ SHOWN_VALUE_CHARS = 60
 class CellError:
     line: int
     column: str
-    message: str
+    message: Phrase | str  # a service's error may be text (one the API made)
 
     def __str__(self) -> str:
         return _("line %(line)s, column %(column)s: %(message)s") % {
@@ -48,7 +50,7 @@ class CellError:
 
 
 class ImportRejected(Exception):  # noqa: N818 (a verdict on the file)
-    def __init__(self, errors: list[CellError], warnings: list[str] | None = None) -> None:
+    def __init__(self, errors: list[CellError], warnings: list[Phrase | str] | None = None) -> None:
         super().__init__(f"{len(errors)} problem(s); nothing was imported")
         self.errors = sorted(errors, key=lambda e: (e.line, e.column))
         self.warnings = warnings or []
@@ -56,7 +58,7 @@ class ImportRejected(Exception):  # noqa: N818 (a verdict on the file)
 
 # A column parser takes the raw strings (already stripped, "" for empty) and the
 # import context, and returns (typed values, mask of invalid cells, what was expected).
-Parser = Callable[[pd.Series, dict[str, Any]], tuple[pd.Series, pd.Series, str]]
+Parser = Callable[[pd.Series, dict[str, Any]], tuple[pd.Series, pd.Series, Phrase]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Column:
 @dataclass(frozen=True)
 class ImportKind:
     name: str
-    label: Any  # a lazily translated name, e.g. "accounts"
+    label: Phrase  # the kind's name, e.g. "accounts", in the reader's language
     columns: list[Column]
     # Writes the typed frame (and the extra columns' frame) inside the transaction; with
     # its third argument (dry_run) True, validates and counts what it would write but
@@ -92,7 +94,7 @@ class ImportReport:
     kind: str
     rows: int
     result: WriteResult
-    warnings: list[str]
+    warnings: list[Phrase | str]
     preview: list[dict[str, Any]]
     dry_run: bool
 
@@ -177,8 +179,12 @@ def read_frame(data: bytes) -> pd.DataFrame:
                 CellError(
                     0,
                     "-",
-                    _("The file is larger than %(mb)s MB: split it into smaller files.")
-                    % {"mb": MAX_FILE_BYTES // (1024 * 1024)},
+                    Phrase(
+                        gettext_noop(
+                            "The file is larger than %(mb)s MB: split it into smaller files."
+                        ),
+                        {"mb": MAX_FILE_BYTES // (1024 * 1024)},
+                    ),
                 )
             ]
         )
@@ -190,16 +196,19 @@ def read_frame(data: bytes) -> pd.DataFrame:
                 CellError(
                     max(mixed.utf8_line, mixed.latin1_line),
                     "-",
-                    _(
-                        "The file mixes encodings: line %(utf8)s is UTF-8 and line %(latin1)s "
-                        "Latin-1 (Windows-1252). Save it again in one encoding, UTF-8 if you can."
-                    )
-                    % {"utf8": mixed.utf8_line, "latin1": mixed.latin1_line},
+                    Phrase(
+                        gettext_noop(
+                            "The file mixes encodings: line %(utf8)s is UTF-8 and line "
+                            "%(latin1)s Latin-1 (Windows-1252). Save it again in one "
+                            "encoding, UTF-8 if you can."
+                        ),
+                        {"utf8": mixed.utf8_line, "latin1": mixed.latin1_line},
+                    ),
                 )
             ]
         ) from mixed
     if not text.strip():
-        raise ImportRejected([CellError(1, "-", _("The file is empty."))])
+        raise ImportRejected([CellError(1, "-", Phrase(gettext_noop("The file is empty.")))])
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -212,7 +221,16 @@ def read_frame(data: bytes) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise ImportRejected(
-            [CellError(0, "-", _("This is not a readable CSV file: %(error)s") % {"error": exc})]
+            [
+                CellError(
+                    0,
+                    "-",
+                    Phrase(
+                        gettext_noop("This is not a readable CSV file: %(error)s"),
+                        {"error": str(exc)},
+                    ),
+                )
+            ]
         ) from exc
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sniff_delimiter(text)))
     names = [c.strip().lower().lstrip("\ufeff") for c in header]
@@ -220,7 +238,9 @@ def read_frame(data: bytes) -> pd.DataFrame:
     if repeated:
         raise ImportRejected(
             [
-                CellError(1, n, _("This column appears more than once in the header."))
+                CellError(
+                    1, n, Phrase(gettext_noop("This column appears more than once in the header."))
+                )
                 for n in repeated
             ]
         )
@@ -230,7 +250,11 @@ def read_frame(data: bytes) -> pd.DataFrame:
                 CellError(
                     1,
                     str(names.index("") + 1),
-                    _("A column has no name in the header (is there a separator at the end?)."),
+                    Phrase(
+                        gettext_noop(
+                            "A column has no name in the header (is there a separator at the end?)."
+                        )
+                    ),
                 )
             ]
         )
@@ -249,8 +273,9 @@ def shown_value(value: str) -> str:
 
 
 def text(max_length: int = 255) -> Parser:
-    def parse(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
-        return raw, raw.str.len() > max_length, _("at most %(n)s characters") % {"n": max_length}
+    def parse(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
+        expected = Phrase(gettext_noop("at most %(n)s characters"), {"n": max_length})
+        return raw, raw.str.len() > max_length, expected
 
     return parse
 
@@ -262,20 +287,21 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 _NUMBER = re.compile(r"[-+]?[.,]*\d[\d.,]*")  # no 1e-3
 
 
-def email(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+def email(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
     values = raw.str.lower()
     invalid = (values != "") & (~values.str.match(_EMAIL) | (values.str.len() > 254))
-    return values, invalid, _("an email address such as ana@empresa.com.br")
+    return values, invalid, Phrase(gettext_noop("an email address such as ana@empresa.com.br"))
 
 
 def choice(options: dict[str, str]) -> Parser:
     """Accepts the canonical values and the listed aliases (e.g. Portuguese names), any case."""
 
-    def parse(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+    def parse(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
         values = raw.str.lower().map(lambda v: options.get(v, v) if v else "")
         canonical = sorted(set(options.values()))
         invalid = (values != "") & ~values.isin(canonical)
-        return values, invalid, _("one of %(values)s") % {"values": ", ".join(canonical)}
+        expected = Phrase(gettext_noop("one of %(values)s"), {"values": ", ".join(canonical)})
+        return values, invalid, expected
 
     return parse
 
@@ -301,23 +327,23 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return normalized, numbers
 
 
-def decimal_number(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+def decimal_number(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
     normalized, numbers = _numbers(raw)
     invalid = (raw != "") & (numbers.isna() | (numbers.abs() >= 1e14))
     values = normalized.where(raw != "", None)
-    return values, invalid, _("a number such as 12,5 or 1.234,56")
+    return values, invalid, Phrase(gettext_noop("a number such as 12,5 or 1.234,56"))
 
 
-def money_cents(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+def money_cents(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
     """An amount in currency units (1.234,56) as integer cents (123456); at most 2 decimals."""
     normalized, numbers = _numbers(raw)
     decimals = normalized.str.extract(r"\.(\d*)$", expand=False).fillna("").str.len()
     invalid = (raw != "") & (numbers.isna() | (decimals > 2) | (numbers.abs() >= 1e12))
     cents = (numbers.fillna(0) * 100).round().astype("int64")
-    return cents, invalid, _("an amount such as 1.234,56 (at most two decimals)")
+    return cents, invalid, Phrase(gettext_noop("an amount such as 1.234,56 (at most two decimals)"))
 
 
-def date_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+def date_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
     """A day, ISO or dd/mm/yyyy, within the accepted range (csplatform.bounds)."""
     earliest, latest = bounds.day_range()
     iso = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
@@ -330,12 +356,16 @@ def date_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.S
     return (
         values,
         invalid,
-        _("a date from %(earliest)s to %(latest)s, such as 31/12/2025 or 2025-12-31")
-        % {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+        Phrase(
+            gettext_noop(
+                "a date from %(earliest)s to %(latest)s, such as 31/12/2025 or 2025-12-31"
+            ),
+            {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+        ),
     )
 
 
-def datetime_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, str]:
+def datetime_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
     """ISO 8601 (with or without a zone) or dd/mm/yyyy hh:mm[:ss]; no zone means the
     organization's time zone. From the accepted range's first day (csplatform.bounds),
     midnight UTC; the services refuse the future (with clock skew) themselves, saying so."""
@@ -357,11 +387,13 @@ def datetime_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, 
     return (
         instants,
         invalid,
-        _(
-            "a date and time from %(earliest)s on, such as 31/12/2025 14:30 or "
-            "2025-12-31T14:30:00-03:00"
-        )
-        % {"earliest": bounds.EARLIEST_DAY.isoformat()},
+        Phrase(
+            gettext_noop(
+                "a date and time from %(earliest)s on, such as 31/12/2025 14:30 or "
+                "2025-12-31T14:30:00-03:00"
+            ),
+            {"earliest": bounds.EARLIEST_DAY.isoformat()},
+        ),
     )
 
 
@@ -370,10 +402,10 @@ def datetime_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, 
 
 def parse_frame(
     kind: ImportKind, frame: pd.DataFrame, context: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, list[CellError], list[str]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, list[CellError], list[Phrase | str]]:
     """Typed columns, the extra columns, every bad cell, and warnings."""
     errors: list[CellError] = []
-    warnings: list[str] = []
+    warnings: list[Phrase | str] = []
     known = {c.name for c in kind.columns}
     missing = [c.name for c in kind.columns if c.required and c.name not in frame.columns]
     if missing:
@@ -382,11 +414,15 @@ def parse_frame(
                 CellError(
                     1,
                     name,
-                    _("The header has no %(column)s column; the file needs: %(required)s.")
-                    % {
-                        "column": name,
-                        "required": ", ".join(c.name for c in kind.columns if c.required),
-                    },
+                    Phrase(
+                        gettext_noop(
+                            "The header has no %(column)s column; the file needs: %(required)s."
+                        ),
+                        {
+                            "column": name,
+                            "required": ", ".join(c.name for c in kind.columns if c.required),
+                        },
+                    ),
                 )
                 for name in missing
             ]
@@ -394,8 +430,12 @@ def parse_frame(
     extra = [c for c in frame.columns if c not in known]
     if extra and not kind.extra_columns_kept:
         warnings.append(
-            _("These columns are not used by a %(kind)s import and were ignored: %(columns)s.")
-            % {"kind": kind.label, "columns": ", ".join(extra)}
+            Phrase(
+                gettext_noop(
+                    "These columns are not used by a %(kind)s import and were ignored: %(columns)s."
+                ),
+                {"kind": kind.label, "columns": ", ".join(extra)},
+            )
         )
     lines = pd.Series(range(2, len(frame) + 2), index=frame.index)
     # Over-long cells first: refused by their length alone, then emptied, so no parser
@@ -408,14 +448,20 @@ def parse_frame(
                 CellError(
                     line,
                     name,
-                    _("This cell has %(length)s characters; a cell holds at most %(max)s.")
-                    % {"length": length, "max": MAX_CELL_CHARS},
+                    Phrase(
+                        gettext_noop(
+                            "This cell has %(length)s characters; a cell holds at most %(max)s."
+                        ),
+                        {"length": length, "max": MAX_CELL_CHARS},
+                    ),
                 )
             )
     frame = frame.mask(overlong, "")
     for name in frame.columns:
         for line in lines[frame[name].str.contains("\x00", regex=False)]:
-            errors.append(CellError(line, name, _("This cell contains a NUL character.")))
+            errors.append(
+                CellError(line, name, Phrase(gettext_noop("This cell contains a NUL character.")))
+            )
     typed = pd.DataFrame(index=frame.index)
     for column in kind.columns:
         if column.name not in frame.columns:
@@ -424,14 +470,18 @@ def parse_frame(
         values, invalid, expected = column.parse(raw, context)
         if column.required:
             for line in lines[(raw == "") & ~overlong[column.name]]:
-                errors.append(CellError(line, column.name, _("This value is required.")))
+                errors.append(
+                    CellError(line, column.name, Phrase(gettext_noop("This value is required.")))
+                )
         for line, value in zip(lines[invalid], raw[invalid], strict=True):
             errors.append(
                 CellError(
                     line,
                     column.name,
-                    _("%(value)s is not valid: expected %(expected)s.")
-                    % {"value": shown_value(value), "expected": expected},
+                    Phrase(
+                        gettext_noop("%(value)s is not valid: expected %(expected)s."),
+                        {"value": shown_value(value), "expected": expected},
+                    ),
                 )
             )
         typed[column.name] = values
@@ -444,20 +494,21 @@ def import_file(
     *,
     context: dict[str, Any],
     dry_run: bool = False,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: Callable[[Phrase], None] = lambda message: None,
 ) -> ImportReport:
     """Import a CSV file of `kind_name` into the current organization, all or nothing.
 
     `dry_run` validates against the database and counts what would change without
     writing (and rolls back, should a writer write anyway). Raises ImportRejected with
-    every problem. `progress` is told each step, in words for people.
+    every problem. `progress` is told each step, a phrase for people.
     """
     kind = REGISTRY[kind_name]
-    progress(_("Reading the file…"))
+    progress(Phrase(gettext_noop("Reading the file…")))
     frame = read_frame(data)
     progress(
-        ngettext("Checking %(rows)s row…", "Checking %(rows)s rows…", len(frame))
-        % {"rows": len(frame)}
+        Phrase.ngettext(
+            "Checking %(rows)s row…", "Checking %(rows)s rows…", len(frame), {"rows": len(frame)}
+        )
     )
     typed, extra, errors, warnings = parse_frame(kind, frame, context)
     if errors:
@@ -467,7 +518,11 @@ def import_file(
         sound = [line not in bad_lines for line in range(2, len(frame) + 2)]
         errors += _database_errors(kind, typed[sound], extra[sound])
         raise ImportRejected(errors, warnings)
-    progress(_("Checking against your data…") if dry_run else _("Writing…"))
+    progress(
+        Phrase(gettext_noop("Checking against your data…"))
+        if dry_run
+        else Phrase(gettext_noop("Writing…"))
+    )
     try:
         with transaction.atomic():
             result = kind.write(typed, extra, dry_run)

@@ -337,8 +337,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-# A CSV file up to this size is checked (a dry run) in the request that uploads it; a
-# bigger one by a Celery worker, the page showing its progress (docs/import.md).
+# A CSV file up to this size is checked (a dry run) in the request that uploads it and
+# imported in the one that confirms it; a bigger one is checked and imported by a Celery
+# worker, the page showing its progress (docs/import.md).
 IMPORT_INLINE_CHECK_BYTES = env_int("IMPORT_INLINE_CHECK_BYTES", 1024 * 1024, minimum=0)
 # Seconds from a write of usage events to the daily rollups counting it (one run per burst).
 USAGE_ROLLUP_DELAY_SECONDS = env_int("USAGE_ROLLUP_DELAY_SECONDS", 5, minimum=0)

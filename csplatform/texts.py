@@ -13,17 +13,25 @@ The module that writes a key defines its sentence here once (`message_define`), 
 import time; its app's ready() imports it, so every reader can render every key.
 A parameter's stored value is language-neutral (a date as YYYY-MM-DD, a number, a
 choice's value); a choice is rendered through its labels, in the reader's language.
+
+A `Phrase` is the same rule for sentences that are not named by a key: an English
+msgid and its parameters, kept as JSON (`to_json`) and rendered when read (`str`).
+The CSV import's errors and warnings are phrases, stored with an upload's check.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,117 @@ class Message:
 
 
 _MESSAGES: dict[str, Message] = {}
+
+type PhraseParam = str | int | float | Phrase
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence to render later, in the reader's language: an English `msgid` with
+    `%(name)s` placeholders, its `params` (text, numbers, or phrases rendered in the same
+    language, such as what a refused cell expected) and, for a sentence with plural
+    forms, its `plural` msgid and the `count` that picks the form (ngettext).
+
+    Mark the msgid where the phrase is made, so makemessages extracts it:
+    `Phrase(gettext_noop("…"), {…})`, or `Phrase.ngettext("…", "…", count, {…})`.
+    A parameter is stored as JSON: a day becomes YYYY-MM-DD, a Decimal its digits,
+    numbers from numpy plain ints and floats; lazily translated text (which would be
+    rendered in the writer's language) and objects JSON cannot hold are refused here,
+    where the phrase is made."""
+
+    msgid: str
+    params: Mapping[str, PhraseParam] = field(default_factory=dict)
+    plural: str = ""
+    count: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "params", {name: _param(name, value) for name, value in self.params.items()}
+        )
+        if self.plural and self.count is None:
+            raise TypeError(f"The plural phrase {self.msgid!r} needs a count.")
+
+    @classmethod
+    def ngettext(
+        cls, singular: str, plural: str, count: int, params: Mapping[str, PhraseParam] | None = None
+    ) -> Phrase:
+        """A phrase with plural forms (named so that makemessages extracts both msgids)."""
+        return cls(singular, params or {}, plural=plural, count=int(count))
+
+    def __str__(self) -> str:
+        if self.plural:
+            text = ngettext(self.msgid, self.plural, self.count or 0)
+        else:
+            text = gettext(self.msgid)
+        if not self.params:  # a sentence without parameters may hold a literal "%"
+            return text
+        return text % {
+            name: str(value) if isinstance(value, Phrase) else value
+            for name, value in self.params.items()
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The phrase as a JSON object: msgid, and params, plural, count when it has them."""
+        data: dict[str, Any] = {"msgid": self.msgid}
+        if self.params:
+            data["params"] = {
+                name: value.to_json() if isinstance(value, Phrase) else value
+                for name, value in self.params.items()
+            }
+        if self.plural:
+            data["plural"] = self.plural
+            data["count"] = self.count
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Phrase:
+        """The phrase `to_json` made (a parameter that is an object is a phrase)."""
+        return cls(
+            data["msgid"],
+            {
+                name: cls.from_json(value) if isinstance(value, Mapping) else value
+                for name, value in (data.get("params") or {}).items()
+            },
+            plural=data.get("plural", ""),
+            count=data.get("count"),
+        )
+
+
+def _param(name: str, value: Any) -> PhraseParam:
+    if isinstance(value, Promise):  # lazy text would be stored in the writer's language
+        raise TypeError(
+            f"The phrase parameter {name!r} is lazily translated text: pass a Phrase of its "
+            "msgid instead."
+        )
+    if isinstance(value, Phrase | str):
+        return value
+    if isinstance(value, date):  # a datetime too: language-neutral, as ISO 8601
+        return value.isoformat()
+    if isinstance(value, Decimal):  # as written, every digit kept
+        return str(value)
+    if isinstance(value, bool):  # a bool is an Integral: say which, not 0 or 1
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(
+        f"The phrase parameter {name!r} is a {type(value).__name__}: pass text, a number "
+        "or a Phrase."
+    )
+
+
+def phrase_render(stored: Any) -> str:
+    """A stored phrase (its JSON) in the active language; anything else, such as a
+    sentence stored before phrases were, is shown as it is."""
+    if isinstance(stored, Mapping) and "msgid" in stored:
+        return str(Phrase.from_json(stored))
+    return str(stored)
+
+
+def phrase_json(message: Phrase | str) -> dict[str, Any] | str:
+    """What to store of `message`: a phrase's JSON, or text as it is."""
+    return message.to_json() if isinstance(message, Phrase) else str(message)
 
 
 def message_define(key: str, text: str, **choices: Mapping[str, Any]) -> str:

@@ -4,8 +4,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from accounts.ingest import CLOCK_SKEW, EARLIEST
 from accounts.models import Account, Contact
@@ -22,6 +21,7 @@ from csplatform.imports import (
     register,
     text,
 )
+from csplatform.texts import Phrase
 from journeys import ingest
 
 SENTIMENTS = {
@@ -51,8 +51,12 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> Wri
         RowError(
             int(i),
             "account_external_id",
-            _("No account has the external id %(id)s: import or create the account first.")
-            % {"id": value},
+            Phrase(
+                gettext_noop(
+                    "No account has the external id %(id)s: import or create the account first."
+                ),
+                {"id": value},
+            ),
         )
         for i, value in frame.loc[unknown, "account_external_id"].items()
     ]
@@ -72,8 +76,12 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> Wri
             RowError(
                 int(i),
                 "contact_email",
-                _("Account %(account)s has no contact %(email)s: import the contact first.")
-                % {"account": row.account_external_id, "email": row.contact_email},
+                Phrase(
+                    gettext_noop(
+                        "Account %(account)s has no contact %(email)s: import the contact first."
+                    ),
+                    {"account": row.account_external_id, "email": row.contact_email},
+                ),
             )
             for i, row in pairs[missing].iterrows()
         ]
@@ -83,8 +91,12 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> Wri
         RowError(
             int(i),
             "occurred_at",
-            _("%(when)s is in the future; only events that happened can be recorded.")
-            % {"when": when.isoformat()},
+            Phrase(
+                gettext_noop(
+                    "%(when)s is in the future; only events that happened can be recorded."
+                ),
+                {"when": when.isoformat()},
+            ),
         )
         for i, when in frame.loc[future, "occurred_at"].items()
     ]
@@ -93,7 +105,10 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> Wri
         RowError(
             int(i),
             "occurred_at",
-            _("%(when)s is before the year 2000: check the date.") % {"when": when.isoformat()},
+            Phrase(
+                gettext_noop("%(when)s is before the year 2000: check the date."),
+                {"when": when.isoformat()},
+            ),
         )
         for i, when in frame.loc[too_old, "occurred_at"].items()
     ]
@@ -103,7 +118,10 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> Wri
             RowError(
                 int(i),
                 "quantity",
-                _("%(value)s is negative: a quantity is 0 or more.") % {"value": value},
+                Phrase(
+                    gettext_noop("%(value)s is negative: a quantity is 0 or more."),
+                    {"value": value},
+                ),
             )
             for i, value in frame.loc[negative, "quantity"].items()
         ]
@@ -114,7 +132,10 @@ def write_events(typed: pd.DataFrame, extra: pd.DataFrame, dry_run: bool) -> Wri
             RowError(
                 int(i),
                 "event_id",
-                _("The id %(id)s appears more than once in this batch.") % {"id": value},
+                Phrase(
+                    gettext_noop("The id %(id)s appears more than once in this batch."),
+                    {"id": value},
+                ),
             )
             for i, value in ids[repeated].items()
         ]
@@ -150,7 +171,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="events",
-            label=gettext_lazy("usage events"),
+            label=Phrase(gettext_noop("usage events")),
             columns=[
                 Column("account_external_id", text()),
                 Column("event", text(200)),
@@ -166,7 +187,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="touchpoints",
-            label=gettext_lazy("touchpoints"),
+            label=Phrase(gettext_noop("touchpoints")),
             columns=[
                 Column("account_external_id", text()),
                 Column("touchpoint", text(200)),

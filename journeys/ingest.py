@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from accounts.models import Contact, normalize_email
@@ -28,6 +28,7 @@ from accounts.tenancy import current_organization
 from csplatform import bounds
 from csplatform.batches import RowError, RowsRejected, WriteResult
 from csplatform.db import copy_in
+from csplatform.texts import Phrase
 from journeys import rollups
 from journeys.models import Channel, Sentiment, Touchpoint, TouchpointType
 from journeys.signals import activity_changed
@@ -43,8 +44,10 @@ def _quantity_errors(rows: Sequence[Row]) -> list[RowError]:
         RowError(
             index,
             "quantity",
-            _("%(value)s is negative: a quantity is 0 or more.")
-            % {"value": format(Decimal(row["quantity"]).normalize(), "f")},
+            Phrase(
+                gettext_noop("%(value)s is negative: a quantity is 0 or more."),
+                {"value": format(Decimal(row["quantity"]).normalize(), "f")},
+            ),
         )
         for index, row in enumerate(rows)
         if row.get("quantity") is not None and row["quantity"] < 0
@@ -60,11 +63,11 @@ def _notes_errors(rows: Sequence[Row]) -> list[RowError]:
     ]
 
 
-def _notes_too_long(length: int) -> str:
-    return _("Notes can have at most %(max)s characters; these have %(length)s.") % {
-        "max": bounds.MAX_NOTE_CHARS,
-        "length": length,
-    }
+def _notes_too_long(length: int) -> Phrase:
+    return Phrase(
+        gettext_noop("Notes can have at most %(max)s characters; these have %(length)s."),
+        {"max": bounds.MAX_NOTE_CHARS, "length": length},
+    )
 
 
 def _repeated_id_errors(rows: Sequence[Row], field: str) -> list[RowError]:
@@ -80,7 +83,10 @@ def _repeated_id_errors(rows: Sequence[Row], field: str) -> list[RowError]:
                 RowError(
                     index,
                     field,
-                    _("The id %(id)s appears more than once in this batch.") % {"id": value},
+                    Phrase(
+                        gettext_noop("The id %(id)s appears more than once in this batch."),
+                        {"id": value},
+                    ),
                 )
             )
         else:
@@ -124,7 +130,9 @@ def events_ingest(rows: Sequence[Row]) -> WriteResult:
                 RowError(
                     MAX_BATCH,
                     "events",
-                    _("Send at most %(max)s events at a time.") % {"max": MAX_BATCH},
+                    Phrase(
+                        gettext_noop("Send at most %(max)s events at a time."), {"max": MAX_BATCH}
+                    ),
                 )
             ]
         )
@@ -205,9 +213,11 @@ def _insert_staged(cursor: Any, *, explain: Callable[[], None] | None = None) ->
                 RowError(
                     0,
                     "account_external_id",
-                    _(
-                        "An account or contact was deleted while the events were written: "
-                        "try again."
+                    Phrase(
+                        gettext_noop(
+                            "An account or contact was deleted while the events were written: "
+                            "try again."
+                        )
                     ),
                 )
             ]
@@ -325,8 +335,10 @@ def touchpoints_record(
                 RowError(
                     index,
                     "sentiment",
-                    _("Use positive, neutral or negative, not %(value)s.")
-                    % {"value": row["sentiment"]},
+                    Phrase(
+                        gettext_noop("Use positive, neutral or negative, not %(value)s."),
+                        {"value": row["sentiment"]},
+                    ),
                 )
             )
     if errors:
@@ -383,7 +395,7 @@ def touchpoint_update(
     retry of the original request still finds it instead of recording it again. Notes
     longer than the bound are refused (ValidationError on `notes`)."""
     if notes is not None and len(notes) > bounds.MAX_NOTE_CHARS:
-        raise ValidationError({"notes": _notes_too_long(len(notes))})
+        raise ValidationError({"notes": str(_notes_too_long(len(notes)))})
     if sentiment is not None:
         touchpoint.sentiment = sentiment
     if notes is not None:

@@ -3,7 +3,7 @@
 from datetime import UTC
 
 import pandas as pd
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from csplatform.batches import WriteResult
 from csplatform.imports import (
@@ -17,6 +17,7 @@ from csplatform.imports import (
     register,
     text,
 )
+from csplatform.texts import Phrase
 from surveys import services
 
 KINDS = {"nps": "nps", "csat": "csat", "ces": "ces"}
@@ -48,7 +49,7 @@ def register_imports() -> None:
     register(
         ImportKind(
             name="responses",
-            label=gettext_lazy("survey responses"),
+            label=Phrase(gettext_noop("survey responses")),
             columns=[
                 Column("kind", choice(KINDS)),
                 Column("account_external_id", text()),

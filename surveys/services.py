@@ -10,12 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.customers import accounts_by_external_id
 from accounts.ingest import Row, account_reference_errors, dedupe_key, instant_errors
 from accounts.models import Contact, normalize_email
 from accounts.signals import Feedback, feedback_recorded, feedback_withdrawn
 from csplatform.batches import RowError, RowsRejected, WriteResult
+from csplatform.texts import Phrase
 from surveys.models import (
     SCALES,
     AnswerAttempt,
@@ -242,13 +244,18 @@ def responses_import(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResu
                 RowError(
                     index,
                     "score",
-                    _("%(kind)s scores are whole numbers from %(low)s to %(high)s, not %(score)s.")
-                    % {
-                        "kind": SurveyKind(row["kind"]).name,
-                        "low": scale.start,
-                        "high": scale.stop - 1,
-                        "score": row["score"],
-                    },
+                    Phrase(
+                        gettext_noop(
+                            "%(kind)s scores are whole numbers from %(low)s to %(high)s, "
+                            "not %(score)s."
+                        ),
+                        {
+                            "kind": SurveyKind(row["kind"]).name,
+                            "low": scale.start,
+                            "high": scale.stop - 1,
+                            "score": row["score"],
+                        },
+                    ),
                 )
             )
         if len(row.get("comment") or "") > COMMENT_MAX_LENGTH:
@@ -256,8 +263,12 @@ def responses_import(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResu
                 RowError(
                     index,
                     "comment",
-                    _("Keep the comment to %(limit)s characters or fewer (it has %(count)s).")
-                    % {"limit": COMMENT_MAX_LENGTH, "count": len(row["comment"])},
+                    Phrase(
+                        gettext_noop(
+                            "Keep the comment to %(limit)s characters or fewer (it has %(count)s)."
+                        ),
+                        {"limit": COMMENT_MAX_LENGTH, "count": len(row["comment"])},
+                    ),
                 )
             )
     if errors:

@@ -262,3 +262,223 @@ def test_it_stops_reading_a_body_that_grows_past_the_limit(settings, rf):
     with pytest.raises(StopUpload):
         handler.receive_data_chunk(b"x" * 6_000, 6_000)
     assert upload_too_large(request)
+
+
+# --- the stored check is language-neutral ---------------------------------------------
+
+ENGLISH = {"accept-language": "en"}
+PORTUGUESE = {"accept-language": "pt-BR,pt;q=0.9"}
+
+
+def test_it_shows_a_check_made_in_english_to_a_portuguese_reader_in_portuguese(team, signed_in):
+    import json
+
+    client = signed_in(team.admin)
+    page = client.post(
+        reverse("accounts:imports", kwargs={"org_slug": team.organization.slug}),
+        {
+            "kind": "contacts",
+            "file": SimpleUploadedFile(
+                "contatos.csv",
+                b"account_external_id;email;cidade\nx1;ana@empresa.com.br;Recife\nx2;ana@;Natal\n",
+            ),
+        },
+        headers=ENGLISH,
+        follow=True,
+    )
+    english = page.content.decode()
+    assert "No account has the external id x1: import or create the account first." in english
+    assert "ana@ is not valid: expected an email address such as ana@empresa.com.br." in english
+    assert "These columns are not used by a contacts import and were ignored: cidade." in english
+
+    upload = page.context["upload"]
+    portuguese = client.get(_preview_url(team, upload), headers=PORTUGUESE).content.decode()
+    assert "Nenhuma conta tem o ID externo x1: importe ou crie a conta primeiro." in portuguese
+    assert (
+        "ana@ não é válido; esperado: um endereço de e-mail como ana@empresa.com.br." in portuguese
+    )
+    assert (
+        "Estas colunas não são usadas na importação de contatos e foram ignoradas: cidade."
+        in portuguese
+    )
+    assert '<td class="num">2</td><td><code>account_external_id</code>' in portuguese
+    assert '<td class="num">3</td><td><code>email</code>' in portuguese
+
+    with tenant_context(team.organization):
+        upload.refresh_from_db()
+    stored = json.dumps(upload.check_outcome, ensure_ascii=False)
+    assert "No account has the external id x1" not in stored  # no sentence, in any language
+    assert "Nenhuma conta" not in stored
+    assert {
+        "line": 2,
+        "column": "account_external_id",
+        "message": {
+            "msgid": "No account has the external id %(id)s: import or create the account first.",
+            "params": {"id": "x1"},
+        },
+    } in upload.check_outcome["errors"]
+    assert upload.check_outcome["warnings"] == [
+        {
+            "msgid": "These columns are not used by a %(kind)s import and were ignored: "
+            "%(columns)s.",
+            "params": {"kind": {"msgid": "contacts"}, "columns": "cidade"},
+        }
+    ]
+
+
+def test_it_still_shows_a_check_stored_as_sentences(team, signed_in):
+    """Checks stored before phrases: their sentences are shown as they are."""
+    client = signed_in(team.admin)
+    upload = _upload(client, team, "external_id;name\na1;\n").context["upload"]
+    with tenant_context(team.organization):
+        upload.check_outcome = {
+            "errors": [{"line": 2, "column": "name", "message": "This value is required."}],
+            "error_count": 1,
+            "warnings": ["Uma coluna antiga."],
+        }
+        upload.save(update_fields=["check_outcome"])
+    page = client.get(_preview_url(team, upload), headers=PORTUGUESE).content.decode()
+    assert "This value is required." in page
+    assert "Uma coluna antiga." in page
+
+
+# --- the import of a big file: in a worker -------------------------------------------
+
+
+def _confirm_url(team, upload):
+    return reverse(
+        "accounts:import_confirm",
+        kwargs={"org_slug": team.organization.slug, "upload_id": upload.pk},
+    )
+
+
+def _checked_big_upload(
+    client, team, settings, content="external_id;name\na1;Padaria\na2;Açougue\n", kind="accounts"
+):
+    from accounts.tasks import check_import_upload
+
+    settings.IMPORT_INLINE_CHECK_BYTES = 10
+    upload = _upload(client, team, content, kind=kind).context["upload"]
+    assert check_import_upload.apply(args=[team.organization.pk, upload.pk]).get() is True
+    return upload
+
+
+def test_it_imports_a_big_file_in_a_worker_showing_its_progress_once(team, signed_in, settings):
+    from accounts import imports
+    from accounts.models import ImportStatus
+    from accounts.tasks import import_upload
+    from csplatform.models import OutboxMessage
+    from csplatform.texts import Phrase
+
+    client = signed_in(team.admin)
+    upload = _checked_big_upload(client, team, settings)
+    with tenant_context(team.organization):
+        OutboxMessage.objects.all().delete()  # the check's, delivered above
+
+    for _ in range(2):  # a second click finds the import queued already
+        response = client.post(_confirm_url(team, upload))
+        assert response.status_code == 302
+        assert response.url == _preview_url(team, upload)
+    assert _accounts(team) == []  # not in the request
+    with tenant_context(team.organization):
+        upload.refresh_from_db()
+        assert upload.status == ImportStatus.IMPORTING
+        [queued] = OutboxMessage.objects.all()
+        assert queued.task == import_upload.name
+        imports._progress_tell(upload.pk, Phrase("Writing…"))
+
+    page = client.get(_preview_url(team, upload), headers=PORTUGUESE).content.decode()
+    assert "Importando o arquivo…" in page
+    assert "Gravando…" in page
+    assert 'hx-trigger="every 2s"' in page
+    assert "/confirm/" not in page  # nothing to click twice
+
+    actor = team.admin.pk
+    assert import_upload.apply(args=[team.organization.pk, upload.pk, actor]).get() is True
+    assert import_upload.apply(args=[team.organization.pk, upload.pk, actor]).get() is False
+    assert _accounts(team) == ["a1", "a2"]
+
+    fragment = client.get(_preview_url(team, upload), HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    html = fragment.content.decode()
+    assert "contas.csv imported: 2 created, 0 updated, 0 unchanged." in html
+    assert "hx-trigger" not in html  # the polling stops
+    assert "<html" not in html
+    history = client.get(_preview_url(team, upload), follow=True).content.decode()
+    assert "Imported: 2 rows, 2 created, 0 updated" in history  # the import history row
+    with tenant_context(team.organization):
+        from accounts.models import AuditEvent
+
+        [audit] = AuditEvent.objects.filter(action=AuditEvent.Action.IMPORT_COMPLETED)
+        assert audit.actor_id == actor
+
+
+def test_it_keeps_importing_a_small_file_in_the_request(team, signed_in):
+    from accounts.models import ImportStatus
+
+    client = signed_in(team.admin)
+    upload = _upload(client, team, "external_id;name\na1;Padaria\n").context["upload"]
+    client.post(_confirm_url(team, upload))
+    assert _accounts(team) == ["a1"]
+    with tenant_context(team.organization):
+        upload.refresh_from_db()
+        assert upload.status == ImportStatus.IMPORTED
+
+
+def test_it_records_and_shows_a_big_import_that_failed(team, signed_in, settings, monkeypatch):
+    import dataclasses
+
+    from django.db import DatabaseError
+
+    from accounts.models import ImportStatus
+    from accounts.tasks import import_upload
+    from csplatform.imports import REGISTRY
+
+    client = signed_in(team.admin)
+    upload = _checked_big_upload(client, team, settings)
+    client.post(_confirm_url(team, upload))
+
+    def broken(typed, extra, dry_run):
+        raise DatabaseError("could not extend file: No space left on device")
+
+    monkeypatch.setitem(
+        REGISTRY, "accounts", dataclasses.replace(REGISTRY["accounts"], write=broken)
+    )
+    assert import_upload.apply(args=[team.organization.pk, upload.pk, team.admin.pk]).get() is False
+    assert _accounts(team) == []
+    with tenant_context(team.organization):
+        upload.refresh_from_db()
+        assert upload.status == ImportStatus.CHECKED  # it can be tried again
+    page = client.get(_preview_url(team, upload)).content.decode()
+    assert "The import failed and nothing was written." in page
+    assert "/confirm/" in page  # try again
+
+    monkeypatch.undo()
+    client.post(_confirm_url(team, upload))
+    import_upload.apply(args=[team.organization.pk, upload.pk, team.admin.pk]).get()
+    assert _accounts(team) == ["a1", "a2"]
+
+
+def test_it_shows_what_changed_since_the_check_when_a_big_import_is_refused(
+    team, signed_in, settings
+):
+    from accounts.models import ImportStatus
+    from accounts.tasks import import_upload
+    from tests.factories import AccountFactory
+
+    with tenant_context(team.organization):
+        account = AccountFactory(external_id="a1")
+    client = signed_in(team.admin)
+    upload = _checked_big_upload(
+        client, team, settings, "account_external_id;email\na1;ana@empresa.com.br\n", "contacts"
+    )
+    client.post(_confirm_url(team, upload))
+    with tenant_context(team.organization):
+        account.delete()  # after the check, before the worker
+    assert import_upload.apply(args=[team.organization.pk, upload.pk, team.admin.pk]).get() is True
+    with tenant_context(team.organization):
+        upload.refresh_from_db()
+        assert upload.status == ImportStatus.CHECKED
+    page = client.get(_preview_url(team, upload), headers=PORTUGUESE).content.decode()
+    assert "Nenhuma conta tem o ID externo a1: importe ou crie a conta primeiro." in page
+    assert "/confirm/" not in page

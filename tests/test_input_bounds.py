@@ -151,8 +151,8 @@ def test_it_names_the_line_and_column_of_a_csv_date_outside_the_range(org):
         "s2;acme-1;Pro;100;BRL;month;01/01/1800\n",
     )
     assert [(e.line, e.column) for e in errors] == [(3, "started_on")]
-    assert "2000-01-01" in errors[0].message
-    assert LATEST in errors[0].message
+    assert "2000-01-01" in str(errors[0].message)
+    assert LATEST in str(errors[0].message)
     errors = _csv_errors(org, "accounts", "external_id;name;signup_date\nb;B;31/12/9999\n")
     assert [(e.line, e.column) for e in errors] == [(2, "signup_date")]
     assert _count(org, Subscription) == 0
@@ -162,7 +162,7 @@ def test_it_refuses_csv_instants_outside_the_range():
     raw = pd.Series(["1800-01-01T10:00:00Z", "01/01/1900 10:00", "2026-12-01T10:00:00Z"])
     _values, invalid, expected = datetime_value(raw, {"time_zone": "UTC"})
     assert invalid.tolist() == [True, True, False]
-    assert "2000-01-01" in expected
+    assert "2000-01-01" in str(expected)
 
 
 def test_it_refuses_a_campaign_first_send_outside_the_range(org):

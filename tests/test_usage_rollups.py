@@ -99,7 +99,7 @@ def test_it_writes_nothing_when_a_validated_account_is_gone_at_write_time(org):
         staged = f"e1,ghost,,login,{timezone.now().isoformat()},,\n"
         with pytest.raises(RowsRejected) as rejected, transaction.atomic():
             events_ingest_staged_csv(staged, 1)
-        assert "deleted while the events were written" in rejected.value.errors[0].message
+        assert "deleted while the events were written" in str(rejected.value.errors[0].message)
         assert UsageEvent.objects.count() == 0
         assert usage_pending() == 0
 

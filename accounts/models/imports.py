@@ -12,6 +12,8 @@ from csplatform.tenancy import TenantModel
 class ImportStatus(models.TextChoices):
     CHECKING = "checking", _("being checked")
     CHECKED = "checked", _("checked")
+    # Confirmed, a big file: a worker imports it (accounts.imports.import_upload_queued).
+    IMPORTING = "importing", _("being imported")
     IMPORTED = "imported", _("imported")
     # Not imported within a day (or naming an erased person): its content was emptied.
     EXPIRED = "expired", _("expired")
@@ -30,8 +32,9 @@ class ImportUpload(TenantModel):
     )
     checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
     # The dry run's outcome, as the preview shows it (accounts.imports.import_upload_check):
-    # rows, counts, warnings, the first rows, or the first errors and their number. Written
-    # in the uploader's language: it lives only until the upload is imported or emptied.
+    # rows, counts, warnings, the first rows, or the first errors and their number. Its
+    # errors and warnings are phrases (csplatform.texts: msgid and parameters, as JSON),
+    # rendered in the reader's language; older checks hold sentences, shown as they are.
     check_outcome = models.JSONField(_("check"), default=dict, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, related_name="+"

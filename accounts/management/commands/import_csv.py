@@ -44,7 +44,7 @@ class Command(BaseCommand):
                     data,
                     context={"time_zone": organization.time_zone},
                     dry_run=options["dry_run"],
-                    progress=lambda message: self.stderr.write(message),
+                    progress=lambda message: self.stderr.write(str(message)),
                 )
                 if not report.dry_run:
                     audit(rows=report.rows, result=report.result.as_dict())
@@ -53,14 +53,14 @@ class Command(BaseCommand):
                 with tenant_context(organization):
                     audit(problems=len(rejected.errors))
             for warning in rejected.warnings:
-                self.stderr.write(self.style.WARNING(warning))
+                self.stderr.write(self.style.WARNING(str(warning)))
             for error in rejected.errors:
                 self.stderr.write(self.style.ERROR(f"{path.name}: {error}"))
             raise CommandError(
                 f"{len(rejected.errors)} problem(s) in {path.name}; nothing was imported."
             ) from None
         for warning in report.warnings:
-            self.stderr.write(self.style.WARNING(warning))
+            self.stderr.write(self.style.WARNING(str(warning)))
         result = report.result
         verb = "would be" if report.dry_run else "were"
         self.stdout.write(
