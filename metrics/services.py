@@ -79,6 +79,7 @@ class RecomputeResult:
     since: date | None = None  # None: everything was recomputed
     skipped: bool = False  # nothing was stale
     accounts: int = 0  # the accounts read one by one (0: the whole history was read)
+    refused: str = ""  # why revenue was not recomputed (TooManyMonths), else empty
 
 
 def _days(values: tuple[Any, ...]) -> np.ndarray:
@@ -179,8 +180,8 @@ def months_limit(subscriptions: pd.DataFrame, *, current: int) -> None:
         return
     message = (
         f"Not recomputed: the first subscription starts in {first:%Y-%m}, {months} months "
-        f"ago, and a recompute builds at most {MAX_RECOMPUTE_MONTHS}. Correct or delete the "
-        "subscriptions started before 2000 (docs/import.md, Bounds)."
+        f"ago, and a recompute builds at most {MAX_RECOMPUTE_MONTHS}. An operator corrects "
+        "the subscriptions started before 2000 (docs/operations.md, Memory)."
     )
     raise TooManyMonths(message)
 
@@ -331,7 +332,13 @@ def metrics_recompute_everything(*, full: bool = True) -> EverythingResult:
     already opened is neither opened nor emailed again.
     """
     usage_events = usage_roll_up()
-    result = metrics_recompute(full=full)
+    try:
+        with transaction.atomic():  # a savepoint: a refusal undoes the revenue step alone
+            result = metrics_recompute(full=full)
+    except TooManyMonths as refused:
+        # Revenue stays as it was (logged by metrics_recompute); satisfaction, health and
+        # the playbooks still run, so one bad history never freezes the rest.
+        result = RecomputeResult(refused=str(refused))
     satisfaction = satisfaction_recompute()
     health = health_recompute()
     todos = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too

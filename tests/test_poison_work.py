@@ -39,6 +39,33 @@ def test_it_refuses_to_build_more_months_than_its_cap(org, caplog):
     assert str(MAX_RECOMPUTE_MONTHS) in caplog.text
 
 
+def test_it_still_scores_health_when_one_history_is_refused_and_goes_on_to_the_next(org):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from metrics.models import AccountHealth, MonthlyMetrics
+
+    other = OrganizationFactory(slug="zz-after", currency="BRL", time_zone="UTC")
+    with tenant_context(org):
+        SubscriptionFactory(account=AccountFactory(), started_on=date(1900, 1, 1))
+        SubscriptionFactory(account=AccountFactory(), started_on=date(2024, 1, 1))
+    with tenant_context(other):
+        SubscriptionFactory(account=AccountFactory(), started_on=date(2024, 1, 1))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 organization"):
+        call_command("recompute_metrics", "--all", "--full", stdout=out)
+    assert "revenue not recomputed: Not recomputed: the first subscription starts in 1900-01" in (
+        out.getvalue()
+    )
+    with tenant_context(org):
+        assert not MonthlyMetrics.objects.exists()  # revenue refused, as it was
+        assert AccountHealth.objects.count() == 2  # the rest of the recompute ran
+    with tenant_context(other):  # and the organization after it too
+        assert MonthlyMetrics.objects.exists()
+        assert AccountHealth.objects.count() == 1
+
+
 def test_it_limits_the_memory_of_each_worker_child(settings):
     from csplatform.celery import app
 

@@ -35,12 +35,16 @@ class Command(BaseCommand):
                     "`manage.py create_org` makes one."
                 )
         started = time.perf_counter()
+        refused = 0
         for position, organization in enumerate(organizations, start=1):
             began = time.perf_counter()
             with tenant_context(organization):
                 everything = metrics_recompute_everything(full=options["full"])
             result, health = everything.revenue, everything.health
-            if result.skipped:
+            if result.refused:
+                outcome = self.style.ERROR(f"revenue not recomputed: {result.refused}")
+                refused += 1
+            elif result.skipped:
                 outcome = "up to date"
             else:
                 scope = "all months" if result.since is None else f"from {result.since:%Y-%m}"
@@ -58,3 +62,7 @@ class Command(BaseCommand):
                 f"{time.perf_counter() - started:.1f}s."
             )
         )
+        if refused:
+            raise CommandError(
+                f"The revenue of {refused} organization(s) was not recomputed: see above."
+            )
