@@ -403,8 +403,13 @@ def _import_upload_write(
 def import_uploads_purge_unconfirmed() -> int:
     """Empty the current organization's uploads not imported within
     UNCONFIRMED_UPLOAD_LIFETIME of their upload: their content and their check (which
-    quotes it) hold customer data that no one asked to keep. Returns how many."""
+    quotes it) hold customer data that no one asked to keep. Returns how many.
+
+    One still "being imported" a day after its upload is one whose worker never
+    finished (killed until the outbox gave it up): emptied too. One whose import is
+    running now is not: the update waits for the import's lock, and skips the row once
+    it is imported."""
     return ImportUpload.objects.filter(
-        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED],  # not one being imported
+        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED, ImportStatus.IMPORTING],
         created_at__lt=timezone.now() - UNCONFIRMED_UPLOAD_LIFETIME,
     ).update(status=ImportStatus.EXPIRED, content=b"", check_outcome={})

@@ -230,10 +230,15 @@ def _forget_uploads(email: str) -> int:
     """Empty the stored CSV files that contain the email, and their checks (their import
     results stay). Each file is read as the import reads it (UTF-16, Latin-1, a mix of
     lines: csplatform.imports.decode), so an email with accents or in a UTF-16 file is
-    found too; a file not yet imported is then no longer importable."""
-    pending = ImportUpload.objects.filter(
-        status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED]
-    ).values_list("pk", "content")
+    found too; a file not yet imported is then no longer importable, one queued for a
+    worker included. The files are locked first: an import running meanwhile holds its
+    upload's lock until it commits, so the erasure waits for it and then erases what it
+    brought (contact_erase calls this before reading the contacts)."""
+    pending = (
+        ImportUpload.objects.select_for_update()
+        .filter(status__in=[ImportStatus.CHECKING, ImportStatus.CHECKED, ImportStatus.IMPORTING])
+        .values_list("pk", "content")
+    )
     found = [
         pk
         for pk, content in pending.iterator(chunk_size=1)  # one file in memory at a time
@@ -282,6 +287,8 @@ def contact_erase(
     person), or `requested_by` (the API key of an API call).
     """
     email = normalize_email(contact.email)
+    # Uploads first: waits for an import of one of them that is running (see there).
+    uploads_emptied = _forget_uploads(email)
     contacts = list(Contact.objects.select_for_update().filter(email__iexact=email))
     if not contacts:  # erased meanwhile, by another request
         erasure = ContactErasure.objects.get(former_contact_id=contact.pk)
@@ -298,7 +305,7 @@ def contact_erase(
     # usage events (ON DELETE CASCADE / SET NULL).
     Contact.objects.filter(pk__in=ids).delete()
     removed["texts_redacted"] = _redact_free_text(identifying_pattern(email, names))
-    removed["uploads_emptied"] = _forget_uploads(email)
+    removed["uploads_emptied"] = uploads_emptied
 
     organization = current_organization()
     opted_out = [c.opted_out_at for c in contacts if c.opted_out_at is not None]

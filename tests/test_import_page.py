@@ -193,6 +193,24 @@ def test_it_imports_nothing_from_a_file_still_being_checked(team, signed_in, set
 # --- uploads never imported -----------------------------------------------------------
 
 
+def test_it_empties_an_upload_whose_worker_never_finished_a_day_later(team, time_machine):
+    from datetime import UTC, datetime, timedelta
+
+    from accounts.models import ImportStatus
+    from accounts.tasks import purge_unconfirmed_uploads
+    from tests.factories import ImportUploadFactory
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    time_machine.move_to(start, tick=False)
+    with tenant_context(team.organization):  # its worker was killed until given up
+        stuck = ImportUploadFactory(status=ImportStatus.IMPORTING)
+    time_machine.move_to(start + timedelta(hours=24, minutes=1), tick=False)
+    assert purge_unconfirmed_uploads.apply(args=[team.organization.pk]).get() == 1
+    with tenant_context(team.organization):
+        stuck.refresh_from_db()
+    assert (stuck.status, bytes(stuck.content)) == (ImportStatus.EXPIRED, b"")
+
+
 def test_it_empties_uploads_not_imported_within_a_day(team, signed_in, time_machine):
     from datetime import UTC, datetime, timedelta
 

@@ -725,7 +725,7 @@ def _commands_naming_an_organization():
                 yield pytest.param(parser, id=command)
 
 
-@pytest.mark.parametrize("parser", _commands_naming_an_organization())
+@pytest.mark.parametrize("parser", list(_commands_naming_an_organization()))
 def test_it_takes_the_organization_as_org_or_organization_in_every_command(parser):
     (action,) = [a for a in parser._actions if "--org" in a.option_strings]
     assert (action.option_strings, action.dest) == (["--org", "--organization"], "org")
@@ -767,3 +767,63 @@ def test_it_empties_uploads_naming_the_person_in_any_encoding_the_import_reads(
         assert upload.status == "expired"
         other.refresh_from_db()
         assert bytes(other.content) != b""
+
+
+# --- review of issue 17: an import being run cannot bring an erased person back ---------
+
+
+def test_it_empties_an_upload_queued_for_a_worker_that_names_the_person(org):
+    from accounts.models import ImportStatus
+    from tests.factories import ImportUploadFactory
+
+    with tenant_context(org):
+        person = ContactFactory(email=EMAIL)
+        upload = ImportUploadFactory(
+            kind="contacts",
+            content=f"account_external_id;email\n{person.account.external_id};{EMAIL}\n".encode(),
+            status=ImportStatus.IMPORTING,
+        )
+        result = privacy.contact_erase(person, actor=None)
+        upload.refresh_from_db()
+    assert result.removed["uploads_emptied"] == 1
+    assert (upload.status, bytes(upload.content)) == (ImportStatus.EXPIRED, b"")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_waits_for_an_import_running_meanwhile_and_erases_what_it_brought():
+    import threading
+
+    from django.db import transaction
+
+    from accounts.models import ImportStatus
+    from tests.factories import ImportUploadFactory
+
+    org = OrganizationFactory(slug="erase-race")
+    with tenant_context(org):
+        person = ContactFactory(email=EMAIL)
+        upload = ImportUploadFactory(kind="contacts", status=ImportStatus.IMPORTING)
+    locked, erasing = threading.Event(), threading.Event()
+
+    def import_running() -> None:  # what import_upload_queued does: lock, write, commit
+        try:
+            with tenant_context(org), transaction.atomic():
+                ImportUpload.objects.select_for_update().get(pk=upload.pk)
+                ContactFactory(email=EMAIL.upper())  # at another account
+                locked.set()
+                erasing.wait(timeout=10)
+                connection.cursor().execute("SELECT pg_sleep(0.5)")  # the erasure is waiting
+                ImportUpload.objects.filter(pk=upload.pk).update(
+                    status=ImportStatus.IMPORTED, content=b""
+                )
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=import_running)
+    worker.start()
+    assert locked.wait(timeout=10)
+    erasing.set()
+    with tenant_context(org):
+        privacy.contact_erase(person, actor=None)
+    worker.join(timeout=10)
+    with tenant_context(org):
+        assert not Contact.objects.filter(email__iexact=EMAIL).exists()
