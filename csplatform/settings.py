@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "bench",
 ]
 
+# An upload refused for its size fails the CSRF check (its token was never read): said
+# as the size (csplatform.views.csrf_failure).
+CSRF_FAILURE_VIEW = "csplatform.views.csrf_failure"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

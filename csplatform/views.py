@@ -4,7 +4,12 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.views import csrf
 from django.views.decorators.cache import never_cache
+
+from csplatform.uploads import upload_too_large
 
 
 @never_cache
@@ -21,6 +26,18 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "403.html", status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's CSRF refusal, except for an upload refused for its size: its body was
+    never read (csplatform.uploads), so its CSRF token was not either; the person is
+    told the size instead of "CSRF verification failed". Nothing was done either way."""
+    if upload_too_large(request):
+        message = _(
+            "The upload is larger than %(max_body)s: split the file, or use manage.py import_csv."
+        ) % {"max_body": filesizeformat(settings.UPLOAD_MAX_BODY_BYTES)}
+        return render(request, "bad_request.html", {"message": message}, status=413)
+    return csrf.csrf_failure(request, reason)
 
 
 # Seconds a client is asked to wait while the database is unreachable.

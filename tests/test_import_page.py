@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Account, ImportUpload
@@ -263,6 +264,29 @@ def test_it_refuses_an_upload_over_the_body_limit_before_reading_it(team, signed
     )
     assert response.status_code == 413
     assert "The upload is larger than" in response.content.decode()
+    with tenant_context(team.organization):
+        assert not ImportUpload.objects.exists()
+
+
+def test_it_says_the_size_to_a_browser_whose_too_large_upload_carries_its_csrf_token(
+    team, settings
+):
+    settings.UPLOAD_MAX_BODY_BYTES = 10_000
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(team.admin)
+    url = reverse("accounts:imports", kwargs={"org_slug": team.organization.slug})
+    browser.get(url)
+    token = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    response = browser.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "kind": "accounts",
+            "file": SimpleUploadedFile("big.csv", b"x" * 20_000),
+        },
+    )
+    assert response.status_code == 413
+    assert "The upload is larger than 9.8" in response.content.decode()
     with tenant_context(team.organization):
         assert not ImportUpload.objects.exists()
 
