@@ -7,7 +7,7 @@ the services every write goes through, and the models' and forms' validators
 history: a subscription from 1900 makes a recompute build fifteen centuries of months.
 
 - Days (signup, subscription start and end, a campaign's first send): from
-  EARLIEST_DAY to DAYS_AHEAD days after today (Django's clock, in UTC).
+  EARLIEST_DAY to DAYS_AHEAD days after the organization's today (Django's clock).
 - Instants (usage events, touchpoints, survey responses): from EARLIEST_DAY's
   midnight in UTC; the services refuse the future themselves (minus clock skew).
 - Custom attributes: JSON at most MAX_ATTRIBUTES_DEPTH containers deep and
@@ -24,6 +24,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from csplatform.clock import organization_today
+from csplatform.tenancy import current_organization_id
 from csplatform.texts import Phrase
 
 EARLIEST_DAY = date(2000, 1, 1)  # before any SaaS customer of ours; stops typos
@@ -36,8 +38,12 @@ MAX_NOTE_CHARS = 10_000
 
 
 def latest_day(today: date | None = None) -> date:
-    """The last accepted day: DAYS_AHEAD days after `today` (default: today in UTC)."""
-    return (today or timezone.now().astimezone(UTC).date()) + timedelta(days=DAYS_AHEAD)
+    """The last accepted day: DAYS_AHEAD days after `today` (default: the current
+    organization's today, the one definition of it; outside any organization, UTC's)."""
+    if today is None:
+        zoned = current_organization_id() is not None
+        today = organization_today() if zoned else timezone.now().astimezone(UTC).date()
+    return today + timedelta(days=DAYS_AHEAD)
 
 
 def day_range(today: date | None = None) -> tuple[date, date]:

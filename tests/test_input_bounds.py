@@ -345,3 +345,13 @@ def test_it_sends_a_campaign_with_a_quiet_period_stored_before_the_limit(org):
         campaign = CampaignFactory(starts_at=NOW - timedelta(days=1))
         [(started, plan)] = sending.campaigns_start_due(timezone.now())
         assert (started, plan.pending) == (campaign, 1)
+
+
+def test_it_counts_the_days_ahead_from_the_organizations_today(time_machine):
+    from csplatform.bounds import latest_day
+
+    time_machine.move_to(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), tick=False)
+    ahead = OrganizationFactory(time_zone="Pacific/Kiritimati")  # UTC+14: already 2 March
+    with tenant_context(ahead):
+        assert latest_day() == date(2027, 3, 3)  # 2026-03-02 + 366 days
+    assert latest_day() == date(2027, 3, 2)  # outside any organization: UTC's today
