@@ -33,10 +33,10 @@ DAY_RANGE = (
 
 
 def day_field(help_text: str, **kwargs: Any) -> serializers.DateField:
-    """A date an organization sends: within the accepted range (csplatform.bounds)."""
-    return serializers.DateField(
-        validators=[bounds.validate_day], help_text=f"{help_text} {DAY_RANGE}", **kwargs
-    )
+    """A date an organization sends, documented with the accepted range. The services
+    check the range (csplatform.bounds), because only they know a row as recorded: a
+    subscription or signup stored before the bounds is sent back as it is by a sync."""
+    return serializers.DateField(help_text=f"{help_text} {DAY_RANGE}", **kwargs)
 
 
 class AccountSerializer(serializers.ModelSerializer):

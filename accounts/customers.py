@@ -105,8 +105,6 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
                     ),
                 )
             )
-        if row.get("signup_date") is not None and (message := bounds.day_error(row["signup_date"])):
-            errors.append(RowError(index, "signup_date", message))
     if errors:
         raise RowsRejected(errors)
 
@@ -117,6 +115,15 @@ def accounts_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResul
     for index, row in enumerate(rows):
         account = existing.get(row["external_id"]) or Account(external_id=row["external_id"])
         before = _account_state(account)
+        signup = row.get("signup_date")
+        # Within the bounds, unless recorded so already (perhaps before the bounds): a
+        # sync that sends the account as it is must not be refused.
+        if (
+            signup is not None
+            and signup != account.signup_date
+            and (message := bounds.day_error(signup))
+        ):
+            errors.append(RowError(index, "signup_date", message))
         for field in ACCOUNT_FIELDS:
             if field in row and row[field] is not None:
                 setattr(account, field, row[field])

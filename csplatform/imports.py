@@ -344,13 +344,13 @@ def money_cents(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.
 
 
 def date_value(raw: pd.Series, context: dict[str, Any]) -> tuple[pd.Series, pd.Series, Phrase]:
-    """A day, ISO or dd/mm/yyyy, within the accepted range (csplatform.bounds)."""
+    """A day, ISO or dd/mm/yyyy. Its range (csplatform.bounds) is the services' to check,
+    naming the line too: only they know a row as recorded, which a re-import may send
+    again as it is even from before the bounds."""
     earliest, latest = bounds.day_range()
     iso = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
     brazilian = pd.to_datetime(raw, format="%d/%m/%Y", errors="coerce")
     dates = iso.fillna(brazilian)
-    outside = (dates < pd.Timestamp(earliest)) | (dates > pd.Timestamp(latest))
-    dates = dates.where(~outside)
     invalid = (raw != "") & dates.isna()
     values = dates.dt.date.astype(object).where(dates.notna(), None)
     return (

@@ -129,6 +129,45 @@ def test_it_lets_a_subscription_recorded_before_the_bounds_end(org, api):
     assert response.status_code == 200, response.content
 
 
+def test_it_takes_back_rows_recorded_before_the_bounds_as_they_are(org, api):
+    # A sync sends every row again: one recorded before the bounds, unchanged, must not
+    # make the whole batch (API) or file (CSV) refused; a change to it still is checked.
+    with tenant_context(org):
+        Account.objects.filter(external_id="acme-1").update(signup_date=date(1995, 1, 1))
+        SubscriptionFactory(
+            external_id="old",
+            account=Account.objects.get(),
+            started_on=date(1995, 1, 1),
+            plan="Pro",
+            amount_cents=10_000,
+            currency="BRL",
+            billing_interval="month",
+        )
+    again = api.post("accounts/", {**ACCOUNT, "signup_date": "1995-01-01"})
+    assert again.status_code in (200, 201), again.content
+    subscription = {
+        "external_id": "old",
+        "account_external_id": "acme-1",
+        "plan": "Pro",
+        "amount": 10_000,
+        "currency": "BRL",
+        "billing_interval": "month",
+        "started_on": "1995-01-01",
+    }
+    resent = api.post("subscriptions/", subscription)
+    assert resent.status_code in (200, 201), resent.content
+    report = _csv(
+        org,
+        "subscriptions",
+        "external_id;account_external_id;plan;amount;currency;billing_interval;started_on\n"
+        "old;acme-1;Pro;100;BRL;month;1995-01-01\n",
+    )
+    assert report.rows == 1
+    moved = api.post("accounts/", {**ACCOUNT, "signup_date": "1996-01-01"})
+    assert moved.status_code == 400
+    assert "2000-01-01" in moved.json()["signup_date"][0]
+
+
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31"])
 def test_it_refuses_signup_dates_outside_the_accepted_range(org, api, value):
     created = api.post("accounts/", {**ACCOUNT, "external_id": "new", "signup_date": value})
