@@ -5,8 +5,8 @@ and the organization's benchmarks. A fixed number of queries whatever the histor
 Rules for a quarter (docs/metrics.md, "Executive dashboard"): MRR, ARR, NRR, GRR and
 CLV at its last month; logo churn as its churned customers ÷ its months' customers at
 their start (metrics.revenue.logo_churn_rate_over); NPS pooled over the responses of its
-months; the health mix on the latest day at the same place in both periods
-(health_mixes_compared).
+months; the health mix on the latest day at the same place in both periods, for a
+period in progress its latest snapshot (health_mixes_compared).
 """
 
 from __future__ import annotations
@@ -409,14 +409,25 @@ REVENUE_KEYS = [
 ]
 
 
-def _latest_snapshot_day(period: Period) -> date | None:
+def _latest_snapshot_day(period: Period, *, until: date | None = None) -> date | None:
+    """The period's latest snapshot day (on or before `until`, if given)."""
+    last = period.last_day if until is None else min(until, period.last_day)
     found: date | None = (
-        AccountHealth.objects.filter(day__gte=period.first, day__lte=period.last_day)
+        AccountHealth.objects.filter(day__gte=period.first, day__lte=last)
         .order_by("-day")
         .values_list("day", flat=True)
         .first()
     )
     return found
+
+
+def same_place(day: date, period: Period, other: Period) -> date:
+    """The day of `other` at `day`'s place in `period`: the same month of it and the
+    same day of the month, or the month's last day when it is shorter (30 March in a
+    quarter: 30 December; in a month: 28 February)."""
+    month = other.months[period.months.index(day.replace(day=1))]
+    month_end = add_months(month, 1) - timedelta(days=1)
+    return month.replace(day=min(day.day, month_end.day))
 
 
 def comparable_days(period: Period) -> list[date]:
@@ -449,12 +460,29 @@ def _band_counts(days: list[date]) -> dict[date, dict[str, int]]:
     return counts
 
 
-def health_mixes_compared(period: Period, previous: Period) -> tuple[HealthMix, HealthMix]:
-    """The health mix of `period` and of `previous` on days at the same place in both:
-    the latest of comparable_days with a snapshot in both periods (the last day of the
-    period in both, else the first of its last month, and so on). Without such a pair,
-    each period's latest snapshot (the page prints both days). One query, three more
-    in that case."""
+def health_mixes_compared(
+    period: Period, previous: Period, *, today: date | None = None
+) -> tuple[HealthMix, HealthMix]:
+    """The health mix of `period` and of `previous` on days at the same place in both.
+
+    A period in progress (its last day not yet past, `today` by default the
+    organization's): its latest snapshot, against the previous period's latest on or
+    before the same place (same_place; older snapshots are pruned to each month's first
+    and last day, so often that month's 1st). Three queries.
+
+    A finished period: the latest of comparable_days with a snapshot in both periods
+    (the last day of the period in both, else the first of its last month, and so on).
+    Without such a pair, each period's latest snapshot (the page prints both days). One
+    query, three more in that case."""
+    if period.last_day >= (today or organization_today()):
+        now_day = _latest_snapshot_day(period)
+        before_day = (
+            _latest_snapshot_day(previous)
+            if now_day is None
+            else _latest_snapshot_day(previous, until=same_place(now_day, period, previous))
+        )
+        health, previous_health = _health_mixes([now_day, before_day])
+        return health, previous_health
     now_days, before_days = comparable_days(period), comparable_days(previous)
     counts = _band_counts(now_days + before_days)
     for now_day, before_day in zip(now_days, before_days, strict=True):
@@ -469,7 +497,8 @@ def health_mixes_compared(period: Period, previous: Period) -> tuple[HealthMix, 
 def executive_summary(*, period: Period, benchmarks: Iterable[Benchmark]) -> ExecutiveSummary:
     """The period's headline figures with the previous period's, each beside its
     benchmark (by metric), and the health mix of both on comparable days. Four
-    queries (seven when no day of the two periods compares)."""
+    queries (six for a period in progress, seven when no day of the two periods
+    compares)."""
     previous = period.previous()
     months = period.months + previous.months
     rows = {

@@ -4,7 +4,7 @@ email to viewers."""
 
 import math
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,15 @@ from csplatform.clock import organization_today
 from csplatform.schedules import BEAT_SCHEDULE
 from csplatform.tenancy import tenant_context
 from dashboards import tasks as dashboard_tasks
-from dashboards.executive import Period, last_complete_month
+from dashboards.executive import (
+    Period,
+    add_months,
+    health_mixes_compared,
+    last_complete_month,
+)
 from dashboards.models import Benchmark, ExecutiveDigest
 from dashboards.services import benchmarks_ensure
+from metrics.models import AccountHealth
 from tests.factories import (
     AccountFactory,
     AccountHealthFactory,
@@ -238,6 +244,70 @@ def test_it_shows_a_period_without_a_comparable_day_alone(team, signed_in, histo
     summary = signed_in(team.viewer).get(_url(team, period="2026-10")).context["summary"]
     assert summary.health.day == date(2026, 10, 12)
     assert summary.previous_health.day == date(2026, 9, 20)
+
+
+def _snapshots(accounts, days, band="healthy"):
+    for day in days:
+        for account in accounts:
+            AccountHealthFactory(account=account, day=day, band=band)
+
+
+def _kept_days(period):
+    """The days pruning keeps of an old period: each month's first and last day."""
+    return [d for m in period.months for d in (m, add_months(m, 1) - timedelta(days=1))]
+
+
+def _mixes_on(period):
+    return health_mixes_compared(period, period.previous())
+
+
+@pytest.fixture
+def q1_2027_in_progress(team, time_machine):
+    """30 March 2027: daily snapshots in Q1 up to today, Q4 2026 pruned to each
+    month's first and last day (at_risk, to tell the periods apart)."""
+    time_machine.move_to(datetime(2027, 3, 30, 15, tzinfo=UTC), tick=False)
+    with tenant_context(team.organization):
+        accounts = [AccountFactory() for _ in range(2)]
+        q1 = Period("quarter", date(2027, 1, 1))
+        _snapshots(accounts, [date(2027, 1, 1) + timedelta(days=n) for n in range(89)])
+        _snapshots(accounts, _kept_days(q1.previous()), band="at_risk")
+    return accounts
+
+
+def test_it_shows_a_period_in_progress_at_its_latest_snapshot(team, q1_2027_in_progress):
+    # Today's snapshot against the previous quarter's at the same place (30 December),
+    # or the nearest kept day on or before it: the 1st (the 31st would be later).
+    with tenant_context(team.organization):
+        health, previous = _mixes_on(Period("quarter", date(2027, 1, 1)))
+        month, month_before = _mixes_on(Period("month", date(2027, 3, 1)))
+    assert (health.day, previous.day) == (date(2027, 3, 30), date(2026, 12, 1))
+    assert (health.counts, previous.counts) == ({"healthy": 2}, {"at_risk": 2})
+    # February has daily snapshots: the 30th of its month is its last day.
+    assert (month.day, month_before.day) == (date(2027, 3, 30), date(2027, 2, 28))
+
+
+def test_it_compares_a_period_in_progress_from_its_latest_snapshot_before_today(
+    team, q1_2027_in_progress
+):
+    with tenant_context(team.organization):
+        AccountHealth.objects.filter(day=date(2027, 3, 30)).delete()  # not computed yet
+        _snapshots(q1_2027_in_progress, [date(2026, 12, 29)], band="neutral")
+        health, previous = _mixes_on(Period("quarter", date(2027, 1, 1)))
+    assert (health.day, previous.day) == (date(2027, 3, 29), date(2026, 12, 29))
+    assert previous.counts == {"neutral": 2}
+
+
+def test_it_reads_a_period_in_progress_in_a_constant_number_of_queries(team, q1_2027_in_progress):
+    q1 = Period("quarter", date(2027, 1, 1))
+    with tenant_context(team.organization), CaptureQueriesContext(connection) as small:
+        _mixes_on(q1)
+    with tenant_context(team.organization):
+        _snapshots([AccountFactory() for _ in range(3)], [date(2027, 3, 30), date(2026, 12, 1)])
+    with tenant_context(team.organization), CaptureQueriesContext(connection) as large:
+        _mixes_on(q1)
+    own = [q for q in large.captured_queries if 'FROM "metrics_' in q["sql"]]
+    assert len(own) == len([q for q in small.captured_queries if 'FROM "metrics_' in q["sql"]])
+    assert len(own) == 3  # the two days, then their mixes
 
 
 def test_it_offers_stored_complete_months_and_quarters(team, signed_in, history):

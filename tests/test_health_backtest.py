@@ -19,6 +19,7 @@ from surveys.services import response_record
 from tests.factories import (
     AccountFactory,
     ContactFactory,
+    DailyContactUsageFactory,
     DailyUsageFactory,
     OrganizationFactory,
     ResponseEditFactory,
@@ -93,6 +94,33 @@ def test_it_scores_a_past_day_with_only_what_was_known_that_day():
     july = frame[frame["as_of"] == as_of].set_index("account_id").loc[account.pk]
     assert july["satisfaction"] == 20.0  # NPS 2, as it stood on July 31st
     assert july["contacts"] == 1
+
+
+@pytest.mark.django_db
+def test_it_counts_a_contact_loaded_later_on_a_past_day_it_was_seen(time_machine):
+    """A tenant that loads its history at onboarding creates every contact today: on a
+    past day a contact is known if it was created by then or if an event or an answer
+    of it happened by then. One created today with nothing by the day is not."""
+    time_machine.move_to(datetime(2026, 11, 24, 12, tzinfo=UTC), tick=False)
+    org = OrganizationFactory(time_zone="UTC")
+    as_of = date(2026, 7, 31)
+    with tenant_context(org):
+        account = AccountFactory()
+        SubscriptionFactory(account=account, started_on=date(2026, 1, 1))
+        used_on_the_day, answered, seen_later = (ContactFactory(account=account) for _ in range(3))
+        ContactFactory(account=account)  # nothing of it, ever
+        DailyContactUsageFactory(contact=used_on_the_day, day=as_of)
+        ResponseFactory(
+            invitation__contact=answered, responded_at=datetime(2026, 6, 1, 9, tzinfo=UTC)
+        )
+        DailyContactUsageFactory(contact=seen_later, day=date(2026, 8, 1))
+        ResponseFactory(
+            invitation__contact=seen_later, responded_at=datetime(2026, 8, 1, 0, tzinfo=UTC)
+        )
+        assert not Contact.objects.filter(created_at__lt=datetime(2026, 11, 24, tzinfo=UTC))
+        inputs = health_inputs(subscriptions_frame(), as_of, hindsight=True)
+    usage = inputs.usage.set_index("account_id").loc[account.pk]
+    assert (usage["active_contacts"], usage["contacts"]) == (1, 2)
 
 
 def _answer(invitation, score: int, at: datetime, time_machine) -> None:

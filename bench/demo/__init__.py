@@ -384,7 +384,7 @@ def generate(
                 "locale": rng.choice(["pt-br", "en"], m, p=[0.7, 0.3]),
                 "role": rng.choice(["CEO", "CFO", "Ops", "Analyst", "IT", "Sales"], m),
                 # On file since the account signed up: the back-test counts a past day's
-                # contacts by when they were recorded (metrics.health.inputs, hindsight).
+                # contacts created or seen by then (metrics.health.inputs, hindsight).
                 "created_at": pd.to_datetime(signup[contact_account]).tz_localize("UTC"),
                 "updated_at": now,
             }

@@ -159,6 +159,22 @@ def _survey_touchpoints_then(
     return known, withdrawn
 
 
+def _contacts_known_by(as_of: date, end: datetime) -> QuerySet[Contact]:
+    """The contacts known at the end of `as_of` (`end`, the first instant after it):
+    created by then, or seen by then, an event of theirs rolled up on a day up to
+    `as_of` or an answer of theirs given before `end`. Events and answers count by when
+    they happened, so contacts loaded at onboarding with their history count on the
+    past days they were seen, as their events and answers do. An erased contact is gone
+    from every day."""
+    seen_in_events = DailyContactUsage.objects.filter(
+        account_id=OuterRef("account_id"), contact_id=OuterRef("pk"), day__lte=as_of
+    )
+    seen_in_answers = Response.objects.filter(contact_id=OuterRef("pk"), responded_at__lt=end)
+    return Contact.objects.filter(
+        Q(created_at__lt=end) | Exists(seen_in_events) | Exists(seen_in_answers)
+    )
+
+
 def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool = False) -> Inputs:
     """Load the inputs of `as_of` for the current organization: a fixed number of
     queries, each at most a row per account.
@@ -166,7 +182,8 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool =
     A survey answer counts with the score it had at the end of `as_of` (an edit made
     later is undone with the ResponseEdit it left). `hindsight` (the back-test, scoring
     a past day) also keeps out what was not known then: subscription ends after
-    `as_of` (see customers_on), contacts created after it, and negative touchpoints
+    `as_of` (see customers_on), contacts neither created nor seen by then (see
+    _contacts_known_by), and negative touchpoints
     recorded or deleted by an answer's edit after it (the support load counts each
     answer's touchpoint as it stood then, see _survey_touchpoints_then)."""
     first_day = as_of - timedelta(days=USAGE_WINDOW_DAYS - 1)
@@ -208,9 +225,7 @@ def health_inputs(subscriptions: pd.DataFrame, as_of: date, *, hindsight: bool =
         .values_list("account_id", "n"),
         ["account_id", "active_contacts"],
     )
-    # The contacts on file at the end of the day (for a past day: those created by then;
-    # an erased contact is gone from every day).
-    on_file = Contact.objects.filter(created_at__lt=end) if hindsight else Contact.objects.all()
+    on_file = _contacts_known_by(as_of, end) if hindsight else Contact.objects.all()
     contacts = _frame(
         on_file.values("account_id").annotate(n=Count("id")).values_list("account_id", "n"),
         ["account_id", "contacts"],
