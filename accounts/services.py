@@ -201,12 +201,16 @@ def _revoke_what_they_can_no_longer_grant(
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str, actor: Membership) -> Membership:
+def membership_change_role(
+    *, membership: Membership, role: str, actor: Membership
+) -> dict[str, Any]:
     """Change a member's role. Only owners grant or take away ownership; one owner must remain.
 
     What the new role could not have done is undone: below admin, the open invitations
     the member sent and the API keys they created are revoked; below owner, their open
-    invitations to become owner. The audit entry lists them."""
+    invitations to become owner. The audit entry lists them, and so does the result
+    (`revoked_invitations`, `revoked_api_keys`; empty when nothing was), for the person
+    who made the change to be told."""
     if role not in Role.values:
         raise ValidationError(_("%(role)s is not a valid role.") % {"role": role})
     _ensure_owner_acts_on_owner(actor, membership, _("Only an owner can change an owner's role."))
@@ -217,6 +221,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: Membersh
     old_role = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    revoked: dict[str, Any] = {}
     if old_role != role:
         revoked = _revoke_what_they_can_no_longer_grant(membership, role=role)
         audit_record(
@@ -226,14 +231,14 @@ def membership_change_role(*, membership: Membership, role: str, actor: Membersh
             details={"old_role": old_role, "new_role": role, **revoked},
             organization=membership.organization,
         )
-    return membership
+    return revoked
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor: Membership) -> None:
+def membership_remove(*, membership: Membership, actor: Membership) -> dict[str, Any]:
     """Remove a member from the organization; one owner must remain. The open
     invitations they sent and the API keys they created are revoked with them, and the
-    audit entry lists them."""
+    audit entry lists them, as does the result (see membership_change_role)."""
     _ensure_owner_acts_on_owner(actor, membership, _("Only an owner can remove an owner."))
     _ensure_an_owner_remains(membership)
     organization, email, role = membership.organization, membership.user.email, membership.role
@@ -246,6 +251,7 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
         details={"role": role, **revoked},
         organization=organization,
     )
+    return revoked
 
 
 def invitation_create(*, email: str, role: str, invited_by: Membership) -> MemberInvitation:

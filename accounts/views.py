@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
@@ -138,7 +139,7 @@ def member_role(request: OrganizationRequest, org_slug: str, membership_id: int)
         messages.error(request, _("Choose one of the roles offered."))
         return redirect("accounts:members", org_slug=org_slug)
     try:
-        services.membership_change_role(
+        revoked = services.membership_change_role(
             membership=membership,
             role=form.cleaned_data["role"],
             actor=request.membership,
@@ -151,7 +152,36 @@ def member_role(request: OrganizationRequest, org_slug: str, membership_id: int)
             _("%(email)s is now %(role)s.")
             % {"email": membership.user.email, "role": membership.get_role_display()},
         )
+        _tell_what_was_revoked(request, revoked)
     return redirect("accounts:members", org_slug=org_slug)
+
+
+def _tell_what_was_revoked(request: HttpRequest, revoked: dict[str, Any]) -> None:
+    """Name the API keys and invitations a removal or demotion revoked: an integration
+    using one of those keys now gets 401s, and whoever made the change must know."""
+    if keys := revoked.get("revoked_api_keys"):
+        names = ", ".join(f"{key['name']} ({key['prefix']}…)" for key in keys)
+        messages.warning(
+            request,
+            ngettext(
+                "Their API key %(keys)s was revoked: an integration using it must get a "
+                "new key from an admin (API keys page).",
+                "Their API keys %(keys)s were revoked: integrations using them must get "
+                "new keys from an admin (API keys page).",
+                len(keys),
+            )
+            % {"keys": names},
+        )
+    if invitations := revoked.get("revoked_invitations"):
+        messages.warning(
+            request,
+            ngettext(
+                "Their open invitation to %(emails)s was revoked: invite again if needed.",
+                "Their open invitations to %(emails)s were revoked: invite again if needed.",
+                len(invitations),
+            )
+            % {"emails": ", ".join(invitations)},
+        )
 
 
 @admin_required
@@ -159,11 +189,12 @@ def member_role(request: OrganizationRequest, org_slug: str, membership_id: int)
 def member_remove(request: OrganizationRequest, org_slug: str, membership_id: int) -> HttpResponse:
     membership = selectors.membership_get(membership_id)
     try:
-        services.membership_remove(membership=membership, actor=request.membership)
+        revoked = services.membership_remove(membership=membership, actor=request.membership)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
+        _tell_what_was_revoked(request, revoked)
     return redirect("accounts:members", org_slug=org_slug)
 
 

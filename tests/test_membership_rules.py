@@ -209,3 +209,22 @@ def test_it_revokes_them_when_an_admin_is_demoted_below_admin_and_not_otherwise(
         assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None
         assert not MemberInvitation.objects.get(pk=to_owner.pk).is_open
         assert MemberInvitation.objects.get(pk=to_admin.pk).is_open
+
+
+@pytest.mark.parametrize("change", ["remove", "demote"])
+def test_it_names_the_revoked_keys_and_invitations_to_whoever_made_the_change(
+    team, signed_in, change
+):
+    invitation, api_key, _kept = _invitations_and_keys_of(team, "admin")
+    admin = _membership(team, "admin")
+    slug = team.organization.slug
+    client = signed_in(team.owner)
+    if change == "remove":
+        url = reverse("accounts:member_remove", args=[slug, admin.pk])
+        response = client.post(url, follow=True)
+    else:
+        url = reverse("accounts:member_role", args=[slug, admin.pk])
+        response = client.post(url, {"role": Role.VIEWER}, follow=True)
+    page = response.content.decode()
+    assert f"admin sync ({api_key.prefix}…) was revoked" in page
+    assert f"invitation to {invitation.email} was revoked" in page
