@@ -264,6 +264,7 @@ def contact_erase(
     actor: User | None,
     channel: str = ErasureChannel.WEB,
     requested_by: ApiKey | None = None,
+    operator: str = "",
 ) -> ErasureResult:
     """Erase a person from the current organization, in one transaction.
 
@@ -284,7 +285,8 @@ def contact_erase(
     invited member's email…) and the audit log. When the email is also a member's, the
     member's identity (membership, invitations, their entries in the audit log) is
     kept, and the result says so. The audit entry records who asked: `actor` (a
-    person), or `requested_by` (the API key of an API call).
+    person), or `requested_by` (the API key of an API call), or `operator` (who ran
+    the command and on whose request: `erase_contact --requested-by`).
     """
     email = normalize_email(contact.email)
     # Uploads first: waits for an import of one of them that is running (see there).
@@ -329,6 +331,8 @@ def contact_erase(
         details["member_identity_kept"] = True
     if requested_by is not None:  # an API call has no person: the key that asked
         details["requested_by"] = {"name": requested_by.name, "prefix": requested_by.prefix}
+    if operator:  # the command has no person either: the operator, as they said
+        details["operator"] = operator
     # Names no one: the contact's id and counts only (the entry outlives the person).
     audit_record(
         AuditEvent.Action.CONTACT_ERASED, actor=actor, target=f"#{contact.pk}", details=details

@@ -16,7 +16,16 @@ from django.utils import timezone
 
 from accounts import privacy, services
 from accounts.customers import accounts_upsert, contacts_upsert
-from accounts.models import Account, ApiKey, Contact, ContactErasure, ImportUpload, Note, Role
+from accounts.models import (
+    Account,
+    ApiKey,
+    AuditEvent,
+    Contact,
+    ContactErasure,
+    ImportUpload,
+    Note,
+    Role,
+)
 from accounts.signals import contact_erasing
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context, tenant_models
@@ -355,7 +364,8 @@ def test_it_answers_404_for_another_organizations_contact_in_the_api(org):
 def test_it_erases_with_the_management_command(org):
     _a_person_everywhere(org)
     out = io.StringIO()
-    call_command("erase_contact", org=org.slug, email=EMAIL.upper(), stdout=out)
+    who = "ana@ops: ticket 4312"
+    call_command("erase_contact", org=org.slug, email=EMAIL.upper(), requested_by=who, stdout=out)
     assert "Erased" in out.getvalue()
     assert EMAIL not in out.getvalue()
     with tenant_context(org):
@@ -364,9 +374,11 @@ def test_it_erases_with_the_management_command(org):
     assert _mentions(org, EMAIL, NAME) == []
     with tenant_context(org):
         assert set(ContactErasure.objects.values_list("channel", flat=True)) == {"command"}
+        erased = AuditEvent.objects.get(action=AuditEvent.Action.CONTACT_ERASED)
+    assert erased.details["operator"] == who  # who asked, as the operator said
 
     out = io.StringIO()
-    call_command("erase_contact", org=org.slug, email=EMAIL, stdout=out)
+    call_command("erase_contact", org=org.slug, email=EMAIL, requested_by=who, stdout=out)
     assert "nothing to do" in out.getvalue()
 
 
@@ -637,7 +649,11 @@ def test_it_erases_people_whose_email_is_a_key_and_keeps_the_key(org, signed_in)
         reverse("accounts:contact_erase", args=[org.slug, second.pk]), {"email": people[1]}
     )
     assert page.status_code == 302
-    call_command("erase_contact", "--org", org.slug, "--email", people[2], stdout=io.StringIO())
+    call_command(
+        "erase_contact",
+        *("--org", org.slug, "--email", people[2], "--requested-by", "ops: ticket 1"),
+        stdout=io.StringIO(),
+    )
 
     with tenant_context(org):
         assert not Contact.objects.exists()

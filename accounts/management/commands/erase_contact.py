@@ -18,6 +18,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         org_argument_add(parser)
         parser.add_argument("--email", required=True, help="The person's email address.")
+        parser.add_argument(
+            "--requested-by",
+            required=True,
+            metavar="WHO",
+            help=(
+                "Who asked, for the audit log: the operator and the request, e.g. "
+                "'ana@ops: ticket 4312'. Never the erased person's email."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = org_from_options(options)
@@ -28,6 +37,11 @@ class Command(BaseCommand):
                 # Said without echoing the address back into logs.
                 self.stdout.write("No contact of this organization has that email: nothing to do.")
                 return
-            result = privacy.contact_erase(contact, actor=None, channel=ErasureChannel.COMMAND)
+            result = privacy.contact_erase(
+                contact,
+                actor=None,
+                channel=ErasureChannel.COMMAND,
+                operator=options["requested_by"],
+            )
         removed = ", ".join(f"{kind}: {count}" for kind, count in result.removed.items())
         self.stdout.write(self.style.SUCCESS(f"Erased. {removed}"))
