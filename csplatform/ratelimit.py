@@ -35,7 +35,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from csplatform.security import client_ip
+from csplatform.security import client_network
 
 logger = logging.getLogger(__name__)
 
@@ -149,14 +149,15 @@ def limit_by_client_address(
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A view decorator: over `settings.<rate_setting>` per client address, answer 429
     with `template` (context: `retry_after`) and a Retry-After header, without running
-    the view. The address is `csplatform.security.client_ip` (TRUSTED_PROXY_COUNT)."""
+    the view. The client is `csplatform.security.client_network` (its address behind
+    TRUSTED_PROXY_COUNT proxies; for IPv6 its /64, which one subscriber holds whole)."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             verdict = rate_limit_hit(
                 scope=scope,
-                ident=client_ip(request) or "unknown",
+                ident=client_network(request) or "unknown",
                 rate=getattr(settings, rate_setting),
             )
             if not verdict.allowed:

@@ -155,8 +155,23 @@ def test_it_keeps_a_count_for_each_client_address(client, settings, invitation, 
     url = _answer_url(invitation)
     assert client.get(url, REMOTE_ADDR=address).status_code == 200
     assert client.get(url, REMOTE_ADDR=address).status_code == 429
-    other = f"2001:db8::{uuid.uuid4().hex[:4]}"
+    other = _another_network()
     assert client.get(url, REMOTE_ADDR=other).status_code == 200
+
+
+def test_it_counts_the_addresses_of_one_ipv6_64_as_one_client(
+    client, settings, invitation, address
+):
+    # A subscriber is routed a whole /64 and may pick a new address from it each time.
+    settings.SURVEY_RATE_LIMIT = "1/minute"
+    url = _answer_url(invitation)
+    assert client.get(url, REMOTE_ADDR=address).status_code == 200
+    neighbour = address.rsplit(":", 1)[0] + ":beef"
+    assert client.get(url, REMOTE_ADDR=neighbour).status_code == 429
+
+
+def _another_network():
+    return f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"
 
 
 def test_it_counts_the_client_behind_a_trusted_proxy_not_the_proxy(
@@ -165,8 +180,8 @@ def test_it_counts_the_client_behind_a_trusted_proxy_not_the_proxy(
     settings.SURVEY_RATE_LIMIT = "1/minute"
     settings.TRUSTED_PROXY_COUNT = 1
     url = _answer_url(invitation)
-    proxy = f"2001:db8::{uuid.uuid4().hex[:4]}"
-    first, second = address, f"{address}:1"
+    proxy = _another_network()
+    first, second = address, _another_network()
     assert client.get(url, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=first).status_code == 200
     assert client.get(url, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=second).status_code == 200
     # An entry the client wrote itself (left of the proxy's) changes nothing.
