@@ -204,11 +204,16 @@ def _redact_free_text(pattern: str) -> int:
         assignments, conditions = [], []
         for column, data_type, length in columns:
             as_text = f"{qn(column)}::text" if data_type in ("json", "jsonb") else qn(column)
-            replaced = f"regexp_replace({as_text}, %(pattern)s, %(redacted)s, 'gi')"
             if data_type in ("json", "jsonb"):
-                replaced = f"({replaced})::{data_type}"
-            elif length is not None:
-                replaced = f"left({replaced}, {int(length)})"
+                # Each string of the JSON (keys and values), never its text as a whole:
+                # a name that spans its punctuation must not break it (migration 0017).
+                replaced = (
+                    f"csp_redact_json({qn(column)}::jsonb, %(pattern)s, %(redacted)s)::{data_type}"
+                )
+            else:
+                replaced = f"regexp_replace({as_text}, %(pattern)s, %(redacted)s, 'gi')"
+                if length is not None:
+                    replaced = f"left({replaced}, {int(length)})"
             condition = f"{as_text} ~* %(pattern)s"
             assignments.append(
                 f"{qn(column)} = CASE WHEN {condition} THEN {replaced} ELSE {qn(column)} END"

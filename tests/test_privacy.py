@@ -843,3 +843,40 @@ def test_it_waits_for_an_import_running_meanwhile_and_erases_what_it_brought():
     worker.join(timeout=10)
     with tenant_context(org):
         assert not Contact.objects.filter(email__iexact=EMAIL).exists()
+
+
+# --- review of issue 17 (live check): JSON is redacted string by string ----------------
+
+
+def test_it_erases_a_person_whose_name_spans_the_punctuation_of_some_json(org):
+    # The live check's case: redacting the JSON's text made {"a": 1, "b": 2} into
+    # {"a": [erased]": 2}, invalid, and the erasure a 500 that erased no one.
+    with tenant_context(org):
+        account = AccountFactory(custom_attributes={"a": 1, "b": 2})
+        person = ContactFactory(account=account, email="j1@erase.test", name='1, "b')
+    client, headers = _api(org)
+    response = client.post(f"/api/v1/contacts/{person.pk}/erase/", headers=headers)
+    assert response.status_code == 200
+    with tenant_context(org):
+        account.refresh_from_db()
+        assert account.custom_attributes == {"a": 1, "b": 2}
+        assert not Contact.objects.filter(pk=person.pk).exists()
+
+
+def test_it_redacts_the_person_in_every_string_of_some_json_keys_included(org):
+    with tenant_context(org):
+        account = AccountFactory(
+            custom_attributes={
+                "champion": NAME,
+                EMAIL: {"notes": [f"call {NAME.replace(' ', '  ')}", "nothing here"]},
+                "seats": 3,
+            }
+        )
+        person = ContactFactory(account=account, email=EMAIL, name=NAME)
+        privacy.contact_erase(person, actor=None)
+        account.refresh_from_db()
+    assert account.custom_attributes == {
+        "champion": "[erased]",
+        "[erased]": {"notes": ["call [erased]", "nothing here"]},
+        "seats": 3,
+    }
