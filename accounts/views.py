@@ -300,7 +300,11 @@ def api_key_revoke(request: OrganizationRequest, org_slug: str, api_key_id: int)
 
 
 def _too_many(request: HttpRequest, template: str, verdict: Verdict) -> HttpResponse:
-    response = render(request, template, {"retry_after": verdict.retry_after}, status=429)
+    context = {
+        "retry_after": verdict.retry_after,
+        "wait_minutes": max(1, -(-verdict.retry_after // 60)),  # rounded up: never too short
+    }
+    response = render(request, template, context, status=429)
     response["Retry-After"] = str(verdict.retry_after)
     return response
 

@@ -2,6 +2,7 @@
 while loading its settings, so they must not import DRF views)."""
 
 import io
+import re
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +43,10 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+# A cursor as DRF writes it (a "+" left unencoded in a query string reads as a space).
+_BASE64 = re.compile(r"[A-Za-z0-9+/ ]+={0,2}")
+
+
 class IdCursorPagination(CursorPagination):
     """Stable pages whatever is written meanwhile: ordered by id, oldest first."""
 
@@ -56,6 +61,10 @@ class IdCursorPagination(CursorPagination):
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's decoding, and the position must be an id: a well-formed cursor holding
         `p=abc` would otherwise reach the query and fail there (a 500, not a 404)."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not _BASE64.fullmatch(encoded):
+            # DRF's decoding skips what is not base64, so `%%%` read as the first page.
+            raise NotFound(self.invalid_cursor_message)
         cursor = super().decode_cursor(request)
         if cursor is None or cursor.position is None:
             return cursor

@@ -217,6 +217,13 @@ def test_it_answers_a_cursor_with_a_bad_position_with_404(api, endpoint, positio
     assert response.json()["detail"] == "Invalid cursor"
 
 
+@pytest.mark.parametrize("cursor", ["%25%25%25", "%21%21", "cD1hYmM%3D%3D%3D"])
+def test_it_answers_a_cursor_that_is_not_base64_with_404(api, cursor):
+    response = api.get(f"accounts/?cursor={cursor}")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Invalid cursor"
+
+
 def test_it_still_follows_its_own_next_cursor(api):
     for n in range(3):
         api.post("accounts/", {**ACCOUNT, "external_id": f"page-{n}"})
