@@ -179,7 +179,8 @@ def months_limit(subscriptions: pd.DataFrame, *, current: int) -> None:
     if months <= MAX_RECOMPUTE_MONTHS:
         return
     message = (
-        f"Not recomputed: the first subscription starts in {first:%Y-%m}, {months} months "
+        f"Not recomputed: the first subscription starts in {first.year:04d}-{first.month:02d}, "
+        f"{months} months "
         f"ago, and a recompute builds at most {MAX_RECOMPUTE_MONTHS}. An operator corrects "
         "the subscriptions started before 2000 (docs/operations.md, Memory)."
     )
