@@ -17,6 +17,7 @@ urlpatterns = [
     path("s/", include("surveys.urls")),
 ]
 
+handler400 = "csplatform.views.bad_request"
 handler404 = "csplatform.views.not_found"
 handler403 = "csplatform.views.forbidden"
 handler500 = "csplatform.views.server_error"

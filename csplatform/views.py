@@ -1,6 +1,7 @@
 import sys
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -18,6 +19,19 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refused before any view (a SuspiciousOperation): a form body past
+    DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 that says the size; anything else a 400."""
+    if isinstance(exception, RequestDataTooBig):
+        message = _(
+            "This form sends more than %(max_body)s: shorten the text, or send the data "
+            "as a file on the import page."
+        ) % {"max_body": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
+        return render(request, "bad_request.html", {"message": message}, status=413)
+    message = _("The request could not be understood: go back and try again.")
+    return render(request, "bad_request.html", {"message": message}, status=400)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -130,3 +130,19 @@ def test_it_lets_the_import_say_which_cell_holds_a_nul(team, signed_in):
     )
     assert response.status_code == 200
     assert "This cell contains a NUL character." in response.content.decode()
+
+
+def test_it_says_the_size_of_a_form_too_large_to_read(team, signed_in, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    with tenant_context(team.organization):
+        account = AccountFactory()
+    client = signed_in(team.manager)
+    url = reverse(
+        "dashboards:account_note",
+        kwargs={"org_slug": team.organization.slug, "account_id": account.pk},
+    )
+    response = client.post(url, {"body": "x" * 2_000})
+    assert response.status_code == 413
+    assert "This form sends more than 1000" in response.content.decode()
+    with tenant_context(team.organization):
+        assert not Note.objects.exists()
