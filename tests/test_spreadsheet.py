@@ -52,7 +52,7 @@ def test_it_gives_the_same_cell_in_sql_as_in_python_for_tricky_values():
 
 def test_it_leaves_null_null_in_sql_and_empty_in_python():
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {spreadsheet_cell_sql('NULL::text')}")  # noqa: S608 # nosec B608
+        cursor.execute(f"SELECT {spreadsheet_cell_sql('NULL::text')}")  # nosec B608
         assert cursor.fetchone() == (None,)
     assert spreadsheet_cell(None) == ""
 
