@@ -534,8 +534,8 @@ def organization_export(
             "migrations": _latest_migrations(),
             "encoding": "UTF-8",
             "format": (
-                "CSV (RFC 4180), header row; times in UTC; empty field = NULL; a text "
-                "cell that would start a formula (= + - @, tab, CR) starts with an "
+                "CSV (RFC 4180, LF line ends), header row; times in UTC; empty field = "
+                "NULL; a text cell that would start a formula (= + - @, tab, CR) starts with an "
                 "apostrophe. Beside each CSV, the same rows raw as JSON Lines (.jsonl)."
             ),
             "excluded": sorted(
