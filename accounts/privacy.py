@@ -16,12 +16,8 @@ covered without a change here.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,9 +44,9 @@ from accounts.models import (
 )
 from accounts.signals import contact_erasing, contact_erasure_previewing
 from accounts.tenancy import current_organization
-from csplatform.db import copy_out_rows
+from csplatform.db import copy_out, copy_out_lines
 from csplatform.imports import decode
-from csplatform.spreadsheet import spreadsheet_cell
+from csplatform.spreadsheet import spreadsheet_cell_sql
 from csplatform.tenancy import tenant_models
 
 REDACTED = "[erased]"
@@ -67,6 +63,9 @@ EXPORT_EXCLUDED_COLUMNS: dict[type[Model], set[str]] = {
 # 3: a CSV text cell that would start a formula starts with an apostrophe (for people,
 # in a spreadsheet); the raw rows are in a JSON Lines file beside each CSV (for machines).
 EXPORT_SCHEMA_VERSION = 3
+# Deflate's fastest level: at the default (6) compressing took most of an export's time,
+# for a ZIP about a sixth smaller (bench/export.py).
+EXPORT_COMPRESSLEVEL = 1
 # Columns whose values are numbers, days, times or booleans: their cells go as Postgres
 # prints them (a negative amount stays a number). Every other column is text to a
 # spreadsheet, and goes through csplatform.spreadsheet.spreadsheet_cell.
@@ -395,7 +394,7 @@ type Progress = Callable[[str, int], None]
 MEMBERS_FILE = "accounts/members.csv"
 
 
-def _export_members(archive: zipfile.ZipFile) -> int:
+def _export_members(archive: zipfile.ZipFile, *, snapshot: bool) -> tuple[int, int]:
     """The organization's members: email, name, role, joined; never a password."""
     # Membership is the tenancy's own table (not tenant-owned): filtered here by hand.
     members = (
@@ -406,7 +405,8 @@ def _export_members(archive: zipfile.ZipFile) -> int:
     )
     sql, params = members.query.sql_with_params()
     columns = ["email", "full_name", "role", "created_at"]
-    return _copy_to(archive, MEMBERS_FILE, sql, params, columns, [True, True, True, False])
+    text = [True, True, True, False]
+    return _copy_to(archive, MEMBERS_FILE, sql, params, columns, text, snapshot=snapshot)
 
 
 def _is_text(field: Field[Any, Any]) -> bool:
@@ -422,36 +422,57 @@ def _copy_to(
     params: Any,
     columns: list[str],
     text: list[bool],
-) -> int:
-    """Write the rows of `sql` twice into the archive: `name` (a CSV with a header, every
-    `text` cell through spreadsheet_cell), and beside it `<name>.jsonl` (each row as
-    Postgres' JSON of it: the raw values, typed). One COPY, streamed row by row: the
-    CSV straight into the ZIP, the JSON Lines through a temporary file (a ZIP takes one
-    file at a time), never all in memory. Returns the rows written."""
-    # Postgres' JSON of the very row the CSV gets, so the two files always agree.
-    rows = copy_out_rows(f"SELECT t.*, to_json(t)::text FROM ({sql}) AS t", params)  # noqa: S608 # nosec B608
-    count = 0
-    with tempfile.TemporaryFile() as raw:
-        with archive.open(name, "w", force_zip64=True) as entry:
-            cells = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-            # Every non-NULL value quoted: an empty field is NULL, "" an empty text.
-            writer = csv.writer(cells, quoting=csv.QUOTE_NOTNULL)
-            writer.writerow(columns)
-            for *values, as_json in rows:
-                writer.writerow(
-                    [
-                        spreadsheet_cell(value) if is_text and value is not None else value
-                        for value, is_text in zip(values, text, strict=True)
-                    ]
-                )
-                raw.write(f"{as_json}\n".encode())
-                count += 1
-            cells.flush()
-            cells.detach()
-        raw.seek(0)
-        with archive.open(jsonl_name(name), "w", force_zip64=True) as entry:
-            shutil.copyfileobj(raw, entry)
-    return count
+    *,
+    snapshot: bool,
+) -> tuple[int, int]:
+    """Write the rows of `sql` twice into the archive, each straight from a COPY: `name`
+    (a CSV with a header, every non-NULL value quoted, every `text` cell made safe for a
+    spreadsheet in SQL: csplatform.spreadsheet.spreadsheet_cell_sql), and beside it
+    `<name>.jsonl` (each row as Postgres' JSON of it: the raw values, typed). Neither
+    passes through Python cell by cell, nor sits in memory. Returns the rows of each.
+
+    Two COPYs see the same rows only in one snapshot (`snapshot`: a repeatable-read
+    transaction, as the command's). Otherwise (the web download, read committed) the
+    rows are first kept in a temporary table, and both files read it."""
+    qn = connection.ops.quote_name
+    # The subquery's columns by position, named as the header says.
+    rows = f"({sql}) AS t ({', '.join(map(qn, columns))})"
+    as_json, order = "to_json(t)::text", ""
+    if not snapshot:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {EXPORT_ROWS} ON COMMIT DROP AS "  # noqa: S608 # nosec B608
+                f"SELECT row_number() OVER () AS {EXPORT_ROW}, {as_json} AS {EXPORT_JSON}, t.* "
+                f"FROM {rows}",
+                params,
+            )
+        rows, params = f"{EXPORT_ROWS} AS t", None
+        as_json, order = f"t.{EXPORT_JSON}", f" ORDER BY t.{EXPORT_ROW}"
+    cells = ", ".join(
+        f"{spreadsheet_cell_sql(f't.{qn(column)}::text')} AS {qn(column)}"
+        if is_text
+        else f"t.{qn(column)}"
+        for column, is_text in zip(columns, text, strict=True)
+    )
+    with archive.open(name, "w", force_zip64=True) as entry:
+        count = copy_out(
+            f"SELECT {cells} FROM {rows}{order}",  # noqa: S608 # nosec B608
+            params,
+            entry.write,
+            quote_all=True,
+        )
+    with archive.open(jsonl_name(name), "w", force_zip64=True) as entry:
+        lines = copy_out_lines(f"SELECT {as_json} FROM {rows}{order}", params, entry.write)  # noqa: S608 # nosec B608
+    if not snapshot:  # (a failure rolls back, and the table goes with the transaction)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {EXPORT_ROWS}")
+    return count, lines
+
+
+# The web download's rows of one table while both its files are written: its order and
+# each row's JSON (computed before the order and JSON columns join it).
+EXPORT_ROWS = "csplatform_export_rows"
+EXPORT_ROW, EXPORT_JSON = "csplatform_export_row", "csplatform_export_json"
 
 
 def jsonl_name(csv_name: str) -> str:
@@ -493,18 +514,26 @@ def organization_export(
     """
     organization = current_organization()
     files: dict[str, int] = {}
-    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW transaction_isolation")
+        (isolation,) = cursor.fetchone() or ("read committed",)
+    snapshot = isolation in ("repeatable read", "serializable")
+    with zipfile.ZipFile(
+        output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=EXPORT_COMPRESSLEVEL
+    ) as archive:
         for name, model, columns in export_tables():
             queryset = model.objects.order_by("pk").values_list(*columns)  # type: ignore[attr-defined]
             sql, params = queryset.query.sql_with_params()
             fields = {f.attname: f for f in model._meta.concrete_fields}
             text = [_is_text(fields[column]) for column in columns]
-            files[name] = files[jsonl_name(name)] = _copy_to(
-                archive, name, sql, params, columns, text
+            files[name], files[jsonl_name(name)] = _copy_to(
+                archive, name, sql, params, columns, text, snapshot=snapshot
             )
             if progress:
                 progress(name, files[name])
-        files[MEMBERS_FILE] = files[jsonl_name(MEMBERS_FILE)] = _export_members(archive)
+        files[MEMBERS_FILE], files[jsonl_name(MEMBERS_FILE)] = _export_members(
+            archive, snapshot=snapshot
+        )
         if progress:
             progress(MEMBERS_FILE, files[MEMBERS_FILE])
         manifest = {
@@ -521,8 +550,8 @@ def organization_export(
             "migrations": _latest_migrations(),
             "encoding": "UTF-8",
             "format": (
-                "CSV (RFC 4180), header row; times in UTC; empty field = NULL; a text "
-                "cell that would start a formula (= + - @, tab, CR) starts with an "
+                "CSV (RFC 4180, LF line ends), header row; times in UTC; empty field = "
+                "NULL; a text cell that would start a formula (= + - @, tab, CR) starts with an "
                 "apostrophe. Beside each CSV, the same rows raw as JSON Lines (.jsonl)."
             ),
             "excluded": sorted(

@@ -19,7 +19,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="Small data, for a smoke run.")
     parser.add_argument(
         "--only",
-        choices=["tenancy", "ingestion", "metrics", "surveys", "pages"],
+        choices=["tenancy", "ingestion", "metrics", "surveys", "pages", "export"],
         help="Run one benchmark, not all of them.",
     )
     args = parser.parse_args()
@@ -34,7 +34,7 @@ def main() -> int:
     import redis
     from django.conf import settings
 
-    from bench import ingestion, metrics, pages, surveys, tenancy
+    from bench import export, ingestion, metrics, pages, surveys, tenancy
     from csplatform.celery import app as celery_app
 
     # Tasks the measured paths queue (the debounced roll-ups) go to a queue of their
@@ -42,7 +42,9 @@ def main() -> int:
     celery_app.conf.task_default_queue = f"csplatform-bench-{os.getpid()}"
 
     settings_dict = connection.settings_dict
-    settings_dict["TEST"]["NAME"] = "csplatform_bench"
+    # BENCH_DATABASE: another name, for a benchmark run beside another one.
+    database = os.environ.get("BENCH_DATABASE", "csplatform_bench")
+    settings_dict["TEST"]["NAME"] = database
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         benchmarks = {
@@ -51,6 +53,7 @@ def main() -> int:
             "metrics": metrics.run,
             "surveys": surveys.run,
             "pages": pages.run,
+            "export": export.run,
         }
         results = {
             name: run(quick=args.quick, progress=sys.stderr)
@@ -58,7 +61,7 @@ def main() -> int:
             if args.only in (None, name)
         }
     finally:
-        connection.creation.destroy_test_db("csplatform_bench", verbosity=0)
+        connection.creation.destroy_test_db(database, verbosity=0)
         redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(celery_app.conf.task_default_queue)
     print(json.dumps(results, indent=2))
     return 0

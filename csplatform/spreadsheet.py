@@ -17,3 +17,16 @@ def spreadsheet_cell(value: object) -> str:
     with a leading apostrophe when it would start a formula; None is empty."""
     text = "" if value is None else str(value)
     return f"'{text}" if text[:1] in FORMULA_STARTS else text
+
+
+def spreadsheet_cell_sql(expression: str) -> str:
+    """`spreadsheet_cell` as a Postgres expression over a text `expression` (a column
+    cast ::text), for an export that streams COPY's bytes instead of touching each cell
+    in Python: the text, with a leading apostrophe when its first character is one of
+    FORMULA_STARTS; NULL stays NULL (an empty CSV field). `expression` is SQL, never a
+    user's input."""
+    starts = ", ".join(f"chr({ord(start)})" for start in FORMULA_STARTS)
+    return (
+        f"CASE WHEN left({expression}, 1) IN ({starts}) "
+        f"THEN '''' || {expression} ELSE {expression} END"
+    )

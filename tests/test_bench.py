@@ -58,3 +58,17 @@ def test_it_times_the_dashboards_against_a_trivial_view():
     assert set(result["pages"]) == {"home", "accounts", "accounts_at_risk", "executive"}
     assert all(page["ratio"] > 0 for page in result["pages"].values())
     assert "executive" in progress.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_measures_the_export_against_a_plain_copy_of_its_tables():
+    from bench import export
+
+    progress = io.StringIO()
+    result = export.run(quick=True, progress=progress)
+    assert result["usage_events"] == 50_000
+    assert result["tables"] >= 20
+    assert result["export_ratio"] > 0
+    assert result["download_ratio"] > 0
+    assert result["zip_bytes"] > 0
+    assert "with 50000 usage events" in progress.getvalue()

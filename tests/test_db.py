@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from csplatform.db import array_literal, copy_in, copy_out
+from csplatform.db import array_literal, copy_in, copy_out, copy_out_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +90,22 @@ def test_it_streams_a_query_out_as_csv_with_a_header_and_counts_the_rows():
     count = copy_out(query, [1], chunks.append)
     assert count == 2
     assert b"".join(chunks).decode() == 'id,label,note\n1,"a,b",\n2,ç,x\n'
+
+
+def test_it_streams_one_text_column_as_lines_with_no_byte_escaped_or_quoted():
+    chunks: list[bytes] = []
+    query = "SELECT to_json(t)::text FROM (VALUES (%s, 1), (%s, NULL)) AS t (a, b)"
+    count = copy_out_lines(query, ['back\\slash "q", comma', "new\nline\t\x01"], chunks.append)
+    assert count == 2
+    assert b"".join(chunks).decode() == (
+        '{"a":"back\\\\slash \\"q\\", comma","b":1}\n{"a":"new\\nline\\t\\u0001","b":null}\n'
+    )
+
+
+def test_it_quotes_every_value_when_asked_so_an_empty_field_is_null():
+    chunks: list[bytes] = []
+    count = copy_out(
+        "SELECT 1 AS n, '' AS e, NULL AS z, 'a\"b' AS q", None, chunks.append, quote_all=True
+    )
+    assert count == 1
+    assert b"".join(chunks).decode() == 'n,e,z,q\n"1","",,"a""b"\n'

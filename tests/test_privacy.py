@@ -880,3 +880,100 @@ def test_it_redacts_the_person_in_every_string_of_some_json_keys_included(org):
         "[erased]": {"notes": ["call [erased]", "nothing here"]},
         "seats": 3,
     }
+
+
+# --- review of issue 17: the export streams COPY's bytes, cells made safe in SQL --------
+
+TRICKY_TEXTS = ['a "quoted"\nline', "back\\slash \\N", "", "\t=1", " -1", "ção 😀", "\\."]
+
+
+def _export_with_tricky_cells(tmp_path):
+    mine, _theirs = _two_organizations_with_data()
+    with tenant_context(mine):
+        for index, text in enumerate(TRICKY_TEXTS):
+            AccountFactory(name=text or "empty segment", segment=text, custom_attributes=-index - 1)
+        NoteFactory(body='{"json": "in \\"a\\" note"}\r\n=1')
+    output = tmp_path / "mine.zip"
+    call_command("export_organization", "--org", mine.slug, "--output", str(output))
+    return mine, zipfile.ZipFile(output)
+
+
+def test_it_quotes_every_value_so_an_empty_field_is_null_with_a_plain_header(tmp_path):
+    _mine, archive = _export_with_tricky_cells(tmp_path)
+    lines = archive.read("accounts/account.csv").decode().split("\n")
+    columns = [f.attname for f in Account._meta.concrete_fields]
+    assert lines[0] == ",".join(columns)  # the header: the column names
+    assert lines[-1] == ""  # every line ends with a newline
+    rows = list(csv.reader(io.StringIO(archive.read("accounts/account.csv").decode()), **NOTNULL))
+    assert rows[0] == columns
+    assert {row[columns.index("segment")] for row in rows[1:]} >= {
+        'a "quoted"\nline',
+        "back\\slash \\N",
+        "",  # quoted: an empty text, not NULL
+        "'\t=1",
+        " -1",
+        "ção 😀",
+        "\\.",
+    }
+    assert {row[columns.index("owner_id")] for row in rows[1:]} == {None}  # NULL: empty
+    text = archive.read("accounts/account.csv").decode()
+    first = rows[1]  # every value quoted, numbers and days too
+    assert text.split("\n")[1].startswith(f'"{first[0]}","{first[1]}","')
+    assert ',,"' in text  # the NULL owner: an empty field, unquoted
+
+
+NOTNULL = {"quoting": csv.QUOTE_NOTNULL}
+
+
+def _python_rule_rows(sql, params, text):
+    """The export's rows as the cell-by-cell Python rule writes them (schema 3's first
+    implementation): COPY's values, every text one through spreadsheet_cell."""
+    from csplatform.spreadsheet import spreadsheet_cell
+
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy,
+    ):
+        return [
+            [
+                spreadsheet_cell(value) if is_text and value is not None else value
+                for value, is_text in zip(row, text, strict=True)
+            ]
+            for row in copy.rows()
+        ]
+
+
+def test_it_exports_every_cell_of_every_table_as_the_python_rule_would(tmp_path):
+    # Inside a transaction (as the web download): read committed, through a temporary table.
+    _assert_every_cell_as_the_python_rule_would(tmp_path)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_exports_every_cell_the_same_from_the_commands_snapshot(tmp_path):
+    # The command on its own: one repeatable-read snapshot, straight from the tables.
+    _assert_every_cell_as_the_python_rule_would(tmp_path)
+
+
+def _assert_every_cell_as_the_python_rule_would(tmp_path):
+    mine, archive = _export_with_tricky_cells(tmp_path)
+    manifest = json.loads(archive.read("manifest.json"))
+    with tenant_context(mine):
+        for name, model, columns in privacy.export_tables():
+            sql, params = model.objects.order_by("pk").values_list(*columns).query.sql_with_params()
+            fields = {f.attname: f for f in model._meta.concrete_fields}
+            expected = _python_rule_rows(
+                sql, params, [privacy._is_text(fields[c]) for c in columns]
+            )
+            rows = list(csv.reader(io.StringIO(archive.read(name).decode()), **NOTNULL))
+            assert rows == [columns, *expected], name
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT to_json(t)::text FROM ({sql}) AS t", params)  # noqa: S608
+                as_json = [f"{line}\n" for (line,) in cursor.fetchall()]
+            assert archive.read(privacy.jsonl_name(name)).decode() == "".join(as_json), name
+            assert manifest["files"][name] == manifest["files"][privacy.jsonl_name(name)]
+            assert manifest["files"][name] == len(expected)
+    accounts = [json.loads(line) for line in archive.read("accounts/account.jsonl").splitlines()]
+    assert {a["segment"] for a in accounts} >= set(TRICKY_TEXTS)
+    assert [a["custom_attributes"] for a in accounts][-8:-1] == [-1, -2, -3, -4, -5, -6, -7]
+    notes = [json.loads(line)["body"] for line in archive.read("accounts/note.jsonl").splitlines()]
+    assert '{"json": "in \\"a\\" note"}\r\n=1' in notes
