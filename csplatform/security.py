@@ -76,6 +76,25 @@ def nul_in_request(request: HttpRequest) -> bool:
         return False
 
 
+class DropNulCookiesMiddleware:
+    """Forgets, before the session or CSRF middleware reads them, the cookies whose name
+    or value holds a NUL (a quoted cookie may write one as \\000): no browser sends one,
+    and the session's lookup would be a 500. The request goes on as without them (an
+    anonymous session, a new CSRF cookie), so nothing is refused that could be read."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any(NUL in name or NUL in value for name, value in request.COOKIES.items()):
+            request.COOKIES = {  # type: ignore[misc]
+                name: value
+                for name, value in request.COOKIES.items()
+                if NUL not in name and NUL not in value
+            }
+        return self.get_response(request)
+
+
 class RefuseNulMiddleware:
     """Answers 400, before any view runs, a request whose path, query string or form fields
     hold a NUL character: without it, the first query to use the value is a 500."""

@@ -146,3 +146,13 @@ def test_it_says_the_size_of_a_form_too_large_to_read(team, signed_in, settings)
     assert "This form sends more than 1000" in response.content.decode()
     with tenant_context(team.organization):
         assert not Note.objects.exists()
+
+
+def test_it_reads_a_session_cookie_holding_a_nul_as_no_session(client, db):
+    # A quoted cookie may write a NUL as \000; the session's lookup in Postgres was a 500
+    # on every page, the public ones included.
+    client.raise_request_exception = False
+    client.cookies.load('sessionid="abcdefgh\\000ijkl"')
+    assert client.cookies["sessionid"].value == "abcdefgh\x00ijkl"
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.get("/").status_code == 302  # to sign in, as for anyone without a session
