@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import io
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from django.core.management import call_command
 from django.db import connection, transaction
+
+from bench.timing import best_seconds
 
 EXPORT_TARGET = 2.0
 
@@ -50,17 +50,6 @@ def _seed(events: int, progress: IO[str]) -> str:
         cursor.execute("ANALYZE")
     progress.write(f"export: {organization.slug} with {have} usage events\n")
     return organization.slug
-
-
-def _best_seconds(fns: list[Callable[[], None]], rounds: int) -> list[float]:
-    """The fastest of `rounds` runs of each function, interleaved round by round."""
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for index, fn in enumerate(fns):
-            started = time.perf_counter()
-            fn()
-            best[index] = min(best[index], time.perf_counter() - started)
-    return best
 
 
 def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
@@ -96,7 +85,7 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
     rounds = 3 if quick else 5
     progress.write(f"export: timing {len(tables)} tables x {rounds} rounds each way\n")
     try:
-        baseline_s, command_s, download_s = _best_seconds([baseline, command, download], rounds)
+        baseline_s, command_s, download_s = best_seconds([baseline, command, download], rounds)
     finally:
         output.unlink(missing_ok=True)
         directory.rmdir()

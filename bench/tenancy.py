@@ -14,14 +14,13 @@ columns, same indexes). Measured in the same run:
 """
 
 import random
-import time
-from collections.abc import Callable
 from typing import IO
 
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Organization
+from bench.timing import best_seconds
 from csplatform.tenancy import tenant_context
 
 PLAIN = "bench_invitation_without_rls"
@@ -58,18 +57,6 @@ def _seed(organizations: int, per_organization: int, progress: IO[str]) -> list[
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE accounts_memberinvitation; ANALYZE {PLAIN}")
     return ids
-
-
-def _best_seconds(fns: list[Callable[[], None]], rounds: int) -> list[float]:
-    """The fastest of `rounds` runs of each function, the functions interleaved round by
-    round, so a slow moment of the machine hits all of them alike."""
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for index, fn in enumerate(fns):
-            started = time.perf_counter()
-            fn()
-            best[index] = min(best[index], time.perf_counter() - started)
-    return best
 
 
 def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
@@ -112,7 +99,7 @@ def run(*, quick: bool, progress: IO[str]) -> dict[str, object]:
 
     rounds = 3 if quick else 7
     progress.write(f"tenancy: timing {queries} queries x {rounds} rounds each way\n")
-    plain_query_s, rls_query_s, plain_autocommit_s, unit_of_work_s = _best_seconds(
+    plain_query_s, rls_query_s, plain_autocommit_s, unit_of_work_s = best_seconds(
         [plain_same_org, rls_queries, plain_queries, one_context_per_query], rounds
     )
     return {
