@@ -87,7 +87,7 @@ class DropNulCookiesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if any(NUL in name or NUL in value for name, value in request.COOKIES.items()):
-            request.COOKIES = {  # type: ignore[misc]
+            request.COOKIES = {
                 name: value
                 for name, value in request.COOKIES.items()
                 if NUL not in name and NUL not in value
