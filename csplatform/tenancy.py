@@ -19,6 +19,7 @@ Isolation is enforced twice:
 
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from typing import Any, Protocol, cast
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
@@ -236,6 +238,29 @@ class TenantRequest(HttpRequest):
     api_key: Any  # settings.TENANT_API_KEYS's key (accounts.ApiKey), or None
 
 
+# How long a key that passed is let through a network paused for failed keys.
+GOOD_KEY_SECONDS = 600
+
+
+def _good_key_cache_key(request: HttpRequest) -> str:
+    credentials = request.headers.get("Authorization", "")
+    return "api-key-good:" + hashlib.sha256(credentials.encode()).hexdigest()
+
+
+def _key_recently_good(request: HttpRequest) -> bool:
+    try:
+        return bool(cache.get(_good_key_cache_key(request)))
+    except Exception:  # the cache is down: the pause holds (the rate limit said so)
+        return False
+
+
+def _key_remember_good(request: HttpRequest) -> None:
+    try:
+        cache.set(_good_key_cache_key(request), 1, timeout=GOOD_KEY_SECONDS)
+    except Exception:  # only the pause's exception is lost
+        return
+
+
 def _too_many_failed_keys(verdict: Verdict) -> HttpResponse:
     response = JsonResponse(
         {
@@ -295,8 +320,10 @@ class TenantMiddleware:
 
         A key that is not valid costs an organization lookup, a transaction and a key
         lookup: past API_KEY_FAILURE_RATE_LIMIT of them from one client network, the
-        network gets a 429 before any of that (a valid key from it too, until the window
-        ends: nothing tells it apart without the lookups)."""
+        network gets a 429 before any of that. Except a key that passed within the last
+        GOOD_KEY_SECONDS (remembered in the cache by a hash of the whole key, so only
+        its holder can present it): behind a shared address (a NAT, an integration
+        platform) one tenant's revoked key must not stop another tenant's working one."""
         keys = import_string(settings.TENANT_API_KEYS)
         request.api_key = None
         if not request.headers.get("Authorization"):
@@ -305,7 +332,7 @@ class TenantMiddleware:
         verdict = rate_limit_reached(
             scope="api-key-failures", ident=network, rate=settings.API_KEY_FAILURE_RATE_LIMIT
         )
-        if not verdict.allowed:
+        if not verdict.allowed and not _key_recently_good(request):
             return _too_many_failed_keys(verdict)
         organization = keys.organization_for_key(request)
         if organization is not None:
@@ -314,6 +341,7 @@ class TenantMiddleware:
                 if api_key is not None:
                     request.organization = organization
                     request.api_key = api_key
+                    _key_remember_good(request)
                     return self.get_response(request)
         # A forged, revoked or malformed key: count it, and leave the tenant before anything
         # else runs (DRF says 401).

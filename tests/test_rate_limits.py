@@ -286,6 +286,22 @@ def test_it_limits_failed_api_keys_per_client_network_before_any_lookup(
     assert _from(elsewhere, _api_key(org))("accounts/").status_code == 200
 
 
+def test_it_lets_a_key_that_passed_lately_through_a_network_paused_for_failed_keys(
+    settings, org, address
+):
+    # Behind one address (a NAT, an integration platform), another tenant's revoked key
+    # must not stop a working integration; a valid key not seen lately still waits.
+    settings.API_KEY_FAILURE_RATE_LIMIT = "3/minute"
+    working = _from(address, _api_key(org))
+    assert working("accounts/").status_code == 200  # remembered as good
+    forged = _from(address, f"csp_{org.pk}_revoked-{uuid.uuid4().hex}")
+    for _ in range(3):
+        assert forged("accounts/").status_code == 401
+    assert forged("accounts/").status_code == 429
+    assert working("accounts/").status_code == 200
+    assert _from(address, _api_key(org))("accounts/").status_code == 429  # a new key
+
+
 def test_it_counts_only_failed_api_keys(settings, org, address):
     settings.API_KEY_FAILURE_RATE_LIMIT = "2/minute"
     get = _from(address, _api_key(org))
