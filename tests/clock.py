@@ -51,3 +51,18 @@ def travel() -> time_machine.travel | None:
     traveller = time_machine.travel(instant, tick=True)
     traveller.start()
     return traveller
+
+
+def move_to_the_start_of_an_hour(traveller: time_machine.TimeMachineFixture) -> None:
+    """Move a test's clock to the top of the next hour, ticking on from there.
+
+    Rate limits count in windows aligned on the clock (a second's, a minute's, an
+    hour's, a day's): a test that crossed a window's end would start counting afresh
+    halfway, and fail once in a while. The top of an hour starts every window up to an
+    hour, and leaves an hour before a day's end."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    traveller.move_to(now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))

@@ -29,6 +29,7 @@ from csplatform.tenancy import tenant_context
 from journeys.models import UsageEvent
 from surveys.models import Response
 from surveys.tokens import make_answer_token
+from tests.clock import move_to_the_start_of_an_hour
 from tests.factories import (
     ContactFactory,
     MembershipFactory,
@@ -37,6 +38,12 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _at_the_start_of_a_window(time_machine):
+    move_to_the_start_of_an_hour(time_machine)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOSED_PORT_CACHE = {

@@ -16,9 +16,15 @@ import pytest
 from django.urls import reverse
 
 from csplatform.security import client_network
+from tests.clock import move_to_the_start_of_an_hour
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _at_the_start_of_a_window(time_machine):
+    move_to_the_start_of_an_hour(time_machine)
 
 
 @pytest.fixture
