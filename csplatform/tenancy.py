@@ -254,11 +254,23 @@ def _key_recently_good(request: HttpRequest) -> bool:
         return False
 
 
+# When this process last told the cache that a key passed: told again only once half
+# the memory has gone by, so a busy integration costs the cache one write in five minutes,
+# not one per request.
+_told_good: dict[str, float] = {}
+
+
 def _key_remember_good(request: HttpRequest) -> None:
+    key, now = _good_key_cache_key(request), timezone.now().timestamp()
+    if now - _told_good.get(key, float("-inf")) < GOOD_KEY_SECONDS / 2:
+        return
+    if len(_told_good) > 10_000:  # a bound on what a process keeps of many keys
+        _told_good.clear()
     try:
-        cache.set(_good_key_cache_key(request), 1, timeout=GOOD_KEY_SECONDS)
+        cache.set(key, 1, timeout=GOOD_KEY_SECONDS)
     except Exception:  # only the pause's exception is lost
         return
+    _told_good[key] = now
 
 
 def _too_many_failed_keys(verdict: Verdict) -> HttpResponse:

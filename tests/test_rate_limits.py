@@ -309,6 +309,26 @@ def test_it_lets_a_key_that_passed_lately_through_a_network_paused_for_failed_ke
     assert _from(address, _api_key(org))("accounts/").status_code == 429  # a new key
 
 
+def test_it_remembers_a_busy_key_with_one_cache_write_not_one_per_request(
+    settings, org, address, monkeypatch
+):
+    from csplatform import tenancy
+
+    writes = []
+    real_set = tenancy.cache.set
+
+    def counted_set(key, *args, **kwargs):
+        if key.startswith("api-key-good:"):
+            writes.append(key)
+        return real_set(key, *args, **kwargs)
+
+    monkeypatch.setattr(tenancy.cache, "set", counted_set)
+    get = _from(address, _api_key(org))
+    for _ in range(5):
+        assert get("accounts/").status_code == 200
+    assert len(writes) == 1
+
+
 def test_it_counts_only_failed_api_keys(settings, org, address):
     settings.API_KEY_FAILURE_RATE_LIMIT = "2/minute"
     get = _from(address, _api_key(org))
