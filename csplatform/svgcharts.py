@@ -31,6 +31,7 @@ Format = Callable[[float], str]
 
 WIDTH, HEIGHT = 400, 210
 LEFT, RIGHT, TOP, BOTTOM = 58, 12, 10, 40
+SECOND_AXIS = 58  # the right margin when a second axis is labelled there
 FONT = 11
 AXIS, GRID, GAP_FILL, TEXT = "#59636e", "#d1d9e0", "#eff2f5", "#1f2328"
 
@@ -85,10 +86,11 @@ class _Frame:
     months: int
     low: float
     high: float
+    right: float = RIGHT
 
     @property
     def slot(self) -> float:
-        return (WIDTH - LEFT - RIGHT) / self.months
+        return (WIDTH - LEFT - self.right) / self.months
 
     def x(self, index: int) -> float:
         return LEFT + self.slot * (index + 0.5)
@@ -173,7 +175,7 @@ def svg_chart(
     missing = missing or gettext("no data")
     low, high = _range(kind, series)
     ticks = nice_ticks(low, high)
-    frame = _Frame(len(months), ticks[0], ticks[-1])
+    frame = _Frame(len(months), ticks[0], ticks[-1], RIGHT if secondary is None else SECOND_AXIS)
     parts: list[SafeString] = []
 
     # Grid and value axis (and the secondary one).
@@ -184,7 +186,7 @@ def svg_chart(
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="1"/>'
                 '<text x="{}" y="{}" text-anchor="end" font-size="{}" fill="{}">{}</text>',
                 LEFT,
-                WIDTH - RIGHT,
+                WIDTH - frame.right,
                 y,
                 y,
                 GRID,
@@ -198,10 +200,10 @@ def svg_chart(
         if secondary is not None:
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" text-anchor="end" font-size="{}" fill="{}">{}</text>',
-                    WIDTH - RIGHT,
-                    _fmt(frame.y(tick) - 3),
-                    FONT - 2,
+                    '<text x="{}" y="{}" text-anchor="start" font-size="{}" fill="{}">{}</text>',
+                    WIDTH - frame.right + 4,
+                    _fmt(frame.y(tick) + 4),
+                    FONT,
                     AXIS,
                     tick_format(tick * secondary[1]),
                 )
@@ -308,6 +310,12 @@ def svg_chart(
         '<rect width="12" height="12" rx="2" fill="{}"/></svg> {}</li>',
         ((s.color, s.name) for s in series),
     )
+    if secondary is not None:
+        legend = format_html(
+            "{}<li>{}</li>",
+            legend,
+            gettext("%(name)s: the axis on the right") % {"name": secondary[0]},
+        )
     caption = format_html(
         '<figcaption><span class="svg-chart-title">{}</span>'
         '<ul class="svg-chart-legend">{}</ul>{}</figcaption>',

@@ -14,7 +14,7 @@ import mimetypes
 import posixpath
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -40,7 +40,7 @@ def static_file_for(url: str) -> Path | None:
     """The file on disk that `url` names, when it is one of our static files under
     SITE_URL + STATIC_URL (found by the static finders, else collected); None for any
     other address, a path that climbs out (`..`), or a file that does not exist."""
-    base = urlsplit(settings.SITE_URL + settings.STATIC_URL)
+    base = urlsplit(urljoin(settings.SITE_URL + "/", str(settings.STATIC_URL)))
     found = urlsplit(url)
     if (found.scheme, found.netloc) != (base.scheme, base.netloc):
         return None

@@ -115,7 +115,11 @@ def test_it_labels_months_and_numbers_in_portuguese():
 
 def test_it_labels_a_second_axis_as_a_multiple_of_the_first():
     svg = _chart([100.0, 200.0], secondary=("ARR", 12))
-    assert "2,400.0" in svg  # 200 × 12 on the right
+    right = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="start"[^>]*>([^<]+)<', svg)
+    assert "2,400.0" in [label for _x, label in right]  # 200 × 12 on the right
+    plot_end = max(float(x) for x in re.findall(r'<line x1="[\d.]+" x2="([\d.]+)"', svg))
+    assert all(float(x) > plot_end for x, _label in right)  # outside the plot
+    assert "<li>ARR: the axis on the right</li>" in svg
 
 
 def test_it_is_an_accessible_image_with_every_value_in_its_description():
