@@ -31,7 +31,7 @@ Format = Callable[[float], str]
 
 WIDTH, HEIGHT = 400, 210
 LEFT, RIGHT, TOP, BOTTOM = 58, 12, 10, 40
-SECOND_AXIS = 58  # the right margin when a second axis is labelled there
+SECOND_AXIS = 64  # the right margin when a second axis is labelled there
 FONT = 11
 AXIS, GRID, GAP_FILL, TEXT = "#59636e", "#d1d9e0", "#eff2f5", "#1f2328"
 
@@ -140,7 +140,7 @@ def area_paths(values: Sequence[float | None], frame: _Frame, base: float) -> li
 def _range(kind: Kind, series: Sequence[Series]) -> tuple[float, float]:
     if kind == "stacked":
         totals = [sum(s.values[i] or 0 for s in series) for i in range(len(series[0].values))]
-        return 0.0, max([*totals, 0.0])
+        return 0.0, max(totals, default=0.0) or 1.0  # nothing to stack: an axis 0…1
     present = [v for s in series for v in s.values if v is not None]
     if not present:
         return 0.0, 1.0
@@ -201,9 +201,9 @@ def svg_chart(
             parts.append(
                 format_html(
                     '<text x="{}" y="{}" text-anchor="start" font-size="{}" fill="{}">{}</text>',
-                    WIDTH - frame.right + 4,
+                    WIDTH - frame.right + 3,
                     _fmt(frame.y(tick) + 4),
-                    FONT,
+                    FONT - 2,
                     AXIS,
                     tick_format(tick * secondary[1]),
                 )

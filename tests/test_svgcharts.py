@@ -161,3 +161,12 @@ def test_it_sums_up_the_gaps_of_several_series_by_reason_and_run_of_months():
     svg = str(svg_chart(element_id="c", title="t", months=MONTHS, series=series, tick_format=str))
     assert "No value for Sep 2026–Nov 2026: NRR, GRR: not enough history." in svg
     assert "No value for Jan 2027: GRR: later." in svg
+
+
+def test_it_keeps_a_stacked_axis_at_zero_and_up_when_every_month_is_missing():
+    series = [Series("Healthy", [None, None], "#1a7f37"), Series("At risk", [None, None], "#c00")]
+    svg = _chart(None, kind="stacked", series=series, missing="no health snapshot")
+    ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', svg)
+    assert ticks[0] == "0.0"
+    assert not any(t.startswith("-") for t in ticks)
+    assert "No value for Sep 2026–Oct 2026: no health snapshot." in svg
