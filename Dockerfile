@@ -14,8 +14,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH
 
 # gettext: compilemessages (msgfmt). libpq5: runtime client library (psycopg[binary] needs no build tools).
+# Pango, HarfBuzz's subsetter and a font: WeasyPrint renders the board pack's PDF (web and worker).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gettext libpq5 \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 RUN pip install uv

@@ -20,7 +20,7 @@ DEMO_ENV := DEBUG=1
 # CSPLATFORM_EMBEDDED=0 (make demo CSPLATFORM_EMBEDDED=0) fails instead when none answers.
 CSPLATFORM_EMBEDDED ?= 1
 
-.PHONY: help install system-gettext system-browser db messages static migrate demo serve test \
+.PHONY: help install system-packages system-browser db messages static migrate demo serve test \
 	test-fast lint format bench loadtest clean
 
 help:
@@ -33,19 +33,19 @@ help:
 	@echo "make bench  the benchmarks, printing ratios as JSON"
 	@echo "make loadtest  a 3-minute load test on loopback, then every write checked (DURATION=60s USERS=12)"
 
-install: system-gettext
+install: system-packages
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user uv
 	$(UV) sync --frozen
 	@$(MAKE) --no-print-directory messages static
 
-# Debian's gettext and Chromium, installed when missing (as root), else a stop at once
-# with the command to run: never a late failure.
-system-gettext:
-	@scripts/system_packages.sh gettext
+# Debian's gettext, WeasyPrint's libraries (the board pack's PDF) and Chromium, installed
+# when missing (as root), else a stop at once with the command to run: never a late failure.
+system-packages:
+	@scripts/system_packages.sh gettext weasyprint
 
 system-browser:
-	@scripts/system_packages.sh gettext chromium
+	@scripts/system_packages.sh gettext weasyprint chromium
 
 # Which Postgres and Redis: DATABASE_URL/REDIS_URL if set, else those answering at
 # 127.0.0.1:5432/6379, else embedded servers (scripts/local_services.py says which).

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from django.db.models import Count
+from django.db.models import Count, Max, Subquery
+from django.db.models.functions import TruncMonth
 from django.utils import dateformat
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -337,6 +338,27 @@ class HealthLine:
         return None if self.previous is None else self.count - self.previous
 
 
+TREND_MONTHS = 12
+
+
+def trend_months(period: Period) -> list[date]:
+    """The 12 months the board pack's small charts show: up to the period's last."""
+    return [add_months(period.last_month, i - TREND_MONTHS + 1) for i in range(TREND_MONTHS)]
+
+
+@dataclass(frozen=True)
+class ExecutiveTrends:
+    """The stored values of the last 12 months up to the period's last, by month (a
+    month without a stored row is absent): revenue rows (MonthlyMetrics values: cents,
+    fractions), the month's NPS (SatisfactionMetrics, overall) and the health mix on
+    the month's latest snapshot day (customers per band)."""
+
+    months: list[date]
+    revenue: dict[date, dict[str, Any]]
+    nps: dict[date, dict[str, Any]]
+    health: dict[date, HealthMix]
+
+
 @dataclass(frozen=True)
 class ExecutiveSummary:
     period: Period
@@ -344,6 +366,7 @@ class ExecutiveSummary:
     figures: list[Figure]
     health: HealthMix
     previous_health: HealthMix
+    trends: ExecutiveTrends | None = None
 
     @property
     def health_lines(self) -> list[HealthLine]:
@@ -494,13 +517,38 @@ def health_mixes_compared(
     return health, previous_health
 
 
+def health_mix_by_month(months: list[date]) -> dict[date, HealthMix]:
+    """The health mix of each of `months` on its latest snapshot day (a month without
+    a snapshot is absent). One query: the days are a subquery."""
+    if not months:
+        return {}
+    last_days = (
+        AccountHealth.objects.filter(day__gte=months[0], day__lt=add_months(months[-1], 1))
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(last=Max("day"))
+        .values("last")
+    )
+    counts: dict[date, dict[str, int]] = {}
+    for day, band, n in (
+        AccountHealth.objects.filter(day__in=Subquery(last_days))
+        .values("day", "band")
+        .annotate(n=Count("id"))
+        .values_list("day", "band", "n")
+    ):
+        counts.setdefault(day, {})[band] = n
+    return {day.replace(day=1): HealthMix(day, by_band) for day, by_band in counts.items()}
+
+
 def executive_summary(*, period: Period, benchmarks: Iterable[Benchmark]) -> ExecutiveSummary:
     """The period's headline figures with the previous period's, each beside its
-    benchmark (by metric), and the health mix of both on comparable days. Four
-    queries (six for a period in progress, seven when no day of the two periods
-    compares)."""
+    benchmark (by metric), the health mix of both on comparable days, and the last 12
+    months for the small charts (ExecutiveTrends). Five queries (seven for a period in
+    progress, eight when no day of the two periods compares): the revenue and NPS reads
+    cover the 12 months too, the monthly health mix is one more."""
     previous = period.previous()
-    months = period.months + previous.months
+    trend = trend_months(period)
+    months = sorted(set(period.months + previous.months + trend))
     rows = {
         r["month"]: r
         for r in MonthlyMetrics.objects.filter(month__in=months).values("month", *REVENUE_KEYS)
@@ -530,4 +578,10 @@ def executive_summary(*, period: Period, benchmarks: Iterable[Benchmark]) -> Exe
         else:
             figures.append(Figure(spec, now[spec.key], before[spec.key], by_metric.get(spec.key)))
     health, previous_health = health_mixes_compared(period, previous)
-    return ExecutiveSummary(period, previous, figures, health, previous_health)
+    trends = ExecutiveTrends(
+        months=trend,
+        revenue={m: rows[m] for m in trend if m in rows},
+        nps={m: satisfaction[m] for m in trend if m in satisfaction},
+        health=health_mix_by_month(trend),
+    )
+    return ExecutiveSummary(period, previous, figures, health, previous_health, trends)

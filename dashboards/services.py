@@ -25,6 +25,7 @@ from csplatform.clock import organization_midnight, organization_today
 from csplatform.mail import email_build
 from csplatform.tasks import organization_lock
 from csplatform.texts import message_define
+from dashboards.board_pack import board_pack_filename, board_pack_pdf
 from dashboards.executive import (
     ExecutiveSummary,
     Period,
@@ -175,27 +176,46 @@ def executive_url(period: Period | None = None) -> str:
     return url if period is None else f"{url}?period={period.key}"
 
 
+def digest_language(viewer: User) -> str:
+    """The language of a viewer's digest: theirs (User.language), else the
+    organization's default, else English."""
+    return viewer.language or current_organization().default_locale or "en"
+
+
 def executive_digest_email(
-    viewer: User, summary: ExecutiveSummary, url: str
+    viewer: User,
+    summary: ExecutiveSummary,
+    url: str,
+    board_pack: tuple[str, bytes] | None = None,
 ) -> EmailMultiAlternatives:
     """The headline numbers of `summary` for one viewer, in their language (else the
-    organization's), with a link to the dashboard."""
+    organization's), with a link to the dashboard and, when given, the board pack as
+    a PDF attachment (file name, bytes) in the same language."""
     organization = current_organization()
-    return email_build(
+    message = email_build(
         to=viewer.email,
-        language=viewer.language or organization.default_locale or "en",
+        language=digest_language(viewer),
         subject=lambda: (
             _("%(organization)s: the board's numbers for %(period)s")
             % {"organization": organization.name, "period": summary.period.label}
         ),
         template="dashboards/email/executive_digest",
-        context={"organization": organization, "summary": summary, "dashboard_url": url},
+        context={
+            "organization": organization,
+            "summary": summary,
+            "dashboard_url": url,
+            "board_pack": board_pack is not None,
+        },
     )
+    if board_pack is not None:
+        message.attach(board_pack[0], board_pack[1], "application/pdf")
+    return message
 
 
 def executive_digest_send(*, today: date | None = None) -> int:
     """Email every active viewer of the current organization the headline numbers of
-    the last complete month (its time zone), once per month: the month is recorded
+    the last complete month (its time zone) with the board pack attached (a PDF in the
+    viewer's language, rendered once per language), once per month: the month is recorded
     (ExecutiveDigest) in the same transaction, under the organization's lock, so a
     second run sends nothing. Nothing is sent (or recorded) before that month's
     metrics are stored, or without viewers. Returns the emails sent.
@@ -220,9 +240,18 @@ def executive_digest_send(*, today: date | None = None) -> int:
     if not viewers:
         return 0
     period = Period("month", month)
-    summary = executive_summary(period=period, benchmarks=benchmarks_ensure())
+    benchmarks = benchmarks_ensure()
+    summary = executive_summary(period=period, benchmarks=benchmarks)
     url = executive_url(period)
-    messages = [executive_digest_email(viewer, summary, url) for viewer in viewers]
+    name = board_pack_filename(period)
+    packs = {
+        language: board_pack_pdf(summary=summary, benchmarks=benchmarks, language=language)
+        for language in sorted({digest_language(viewer) for viewer in viewers})
+    }
+    messages = [
+        executive_digest_email(viewer, summary, url, (name, packs[digest_language(viewer)]))
+        for viewer in viewers
+    ]
     with transaction.atomic():
         digest = ExecutiveDigest.objects.create(month=month, sent_at=timezone.now(), recipients=0)
         sent = 0

@@ -28,6 +28,7 @@ dashboard_patterns = [
     path("revenue/", revenue.revenue, name="revenue"),
     path("executive/", executive.executive, name="executive"),
     path("executive/benchmarks/", executive.benchmarks, name="benchmarks"),
+    path("executive/board-pack.pdf", executive.board_pack, name="board_pack"),
     path("health/", health.health, name="health"),
     path("health/model/", health.health_model_edit, name="health_model"),
     path("health/backtest/", health.health_backtest, name="health_backtest"),

@@ -2,6 +2,10 @@
 # The Debian packages a make target needs, installed when they are missing:
 #   gettext   msgfmt compiles the pt-BR catalogue (make install, make demo)
 #   chromium  Debian's Chromium, which Playwright drives in the browser tests (make test)
+#   weasyprint  the libraries WeasyPrint renders the board pack's PDF with (web, worker,
+#             tests): Pango (libpango-1.0-0, libpangoft2-1.0-0), HarfBuzz's subsetter
+#             (libharfbuzz-subset0) and a font (fonts-dejavu-core). Checked with dpkg-query;
+#             on a system without it, WeasyPrint names a missing library when it loads.
 # As root with apt-get, installs them; otherwise stops at once, before anything runs,
 # with the one command to run. Never a downloaded browser.
 # SYSTEM_PACKAGES_INSTALL=0 never installs (it only checks); CHROMIUM_PATH is where the
@@ -9,11 +13,20 @@
 set -euo pipefail
 chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
 
+installed() {
+  command -v dpkg-query >/dev/null 2>&1 || return 0
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' installed$'
+}
+
 missing=()
 for package in "$@"; do
   case $package in
     gettext) command -v msgfmt >/dev/null 2>&1 || missing+=(gettext) ;;
     chromium) [ -x "$chromium" ] || missing+=(chromium) ;;
+    weasyprint)
+      for library in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do
+        installed "$library" || missing+=("$library")
+      done ;;
     *) echo "system_packages.sh: unknown package '$package'" >&2; exit 2 ;;
   esac
 done

@@ -57,6 +57,9 @@ def _fast_tier_starts_no_process(request, monkeypatch):
     must stay fast and need nothing but Postgres and Redis."""
     if any(request.node.get_closest_marker(name) for name in ("e2e", "faults")):
         return
+    # WeasyPrint's first import looks Pango up with `ldconfig -p` (ctypes.util.find_library),
+    # once per process: imported before the guard, rendering a PDF starts no process.
+    import weasyprint  # noqa: F401
 
     def refuse(*args, **kwargs):
         raise AssertionError(

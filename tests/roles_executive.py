@@ -8,6 +8,7 @@ from dashboards.services import benchmarks_ensure
 ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
     "dashboards:executive": ("get", "viewer", 200, None),
     "dashboards:benchmarks": ("post", "admin", 302, None),  # data: needs the benchmarks' ids
+    "dashboards:board_pack": ("get", "viewer", 200, None),  # the PDF, WeasyPrint
 }
 
 

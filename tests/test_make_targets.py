@@ -34,7 +34,7 @@ def test_it_names_the_missing_package_and_the_command_to_install_it():
 
 
 def test_it_passes_when_the_packages_are_there():
-    result = _run("scripts/system_packages.sh", "gettext", "chromium")
+    result = _run("scripts/system_packages.sh", "gettext", "weasyprint", "chromium")
     assert result.returncode == 0, result.stderr
 
 

@@ -84,3 +84,9 @@ def signed_count(value: int | None) -> str:
     if value is None:
         return NONE
     return f"{_sign(value)}{_number(abs(value), 0)}"
+
+
+@register.filter
+def charts_of(charts: dict[str, list[str]] | None, section: str) -> list[str]:
+    """The small charts of a section of the page (dashboards.charts.executive)."""
+    return (charts or {}).get(section, [])

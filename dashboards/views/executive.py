@@ -8,20 +8,22 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.http import OrganizationRequest
 from accounts.permissions import admin_required, viewer_required
-from dashboards.executive import executive_summary, period_choices
+from dashboards.board_pack import board_pack_context, board_pack_filename, board_pack_pdf
+from dashboards.executive import Period, executive_summary, period_choices
 from dashboards.forms.executive import BenchmarkFormSet
 from dashboards.models import Benchmark
 from dashboards.services import benchmark_list, benchmarks_ensure, benchmarks_update
 
 
-@viewer_required
-@require_http_methods(["GET"])
-def executive(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+def _asked_period(request: OrganizationRequest) -> tuple[dict[str, Any], Period | None]:
+    """The `period` asked for (else the latest complete month) and the context saying
+    whether an unknown one was asked."""
     choices = period_choices()
     asked = request.GET.get("period", "")
     period = choices.find(asked) if asked else None
@@ -30,12 +32,35 @@ def executive(request: OrganizationRequest, org_slug: str) -> HttpResponse:
         "unknown_period": bool(asked) and period is None,
         "asked": asked,
     }
-    period = period or choices.default
+    return context, period or choices.default
+
+
+@viewer_required
+@require_http_methods(["GET"])
+def executive(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+    context, period = _asked_period(request)
     if period is not None:
         benchmarks = benchmark_list()
-        context["summary"] = executive_summary(period=period, benchmarks=benchmarks)
-        context["benchmarks"] = benchmarks
+        summary = executive_summary(period=period, benchmarks=benchmarks)
+        context.update(board_pack_context(summary=summary, benchmarks=benchmarks))
     return render(request, "dashboards/executive.html", context)
+
+
+@viewer_required
+@require_http_methods(["GET"])
+def board_pack(request: OrganizationRequest, org_slug: str) -> HttpResponse:
+    """The executive dashboard of the asked period as a PDF (the board pack), in the
+    reader's language; without stored figures, the page's empty state."""
+    context, period = _asked_period(request)
+    benchmarks = benchmark_list()
+    summary = None if period is None else executive_summary(period=period, benchmarks=benchmarks)
+    pdf = board_pack_pdf(
+        summary=summary, benchmarks=benchmarks, language=get_language(), extra=context
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = board_pack_filename(period)
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
 
 
 @admin_required
