@@ -6,7 +6,7 @@ import pandas as pd
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from csplatform.charts import LAYOUT, chart, chart_of
+from csplatform.charts import chart, chart_of
 from metrics.health_selectors import HealthTrend
 from metrics.models import HealthBand
 
@@ -83,5 +83,5 @@ def health_trend_chart(
         element_id=element_id,
         label=_("Health score by day, with the band thresholds"),
         height=260,
-        layout={"yaxis": {**LAYOUT["yaxis"], "range": [0, 100]}},
+        layout={"yaxis": {"gridcolor": "#e5e7eb", "zeroline": False, "range": [0, 100]}},
     )
