@@ -222,3 +222,29 @@ def test_it_backfills_the_history_on_a_real_worker(celery_worker_process):
     with tenant_context(organization):
         backfilled = AccountHealth.objects.filter(backfilled_at__isnull=False).count()
     assert backfilled == progress.total
+
+
+def test_it_explains_what_moved_against_the_real_previous_week_from_day_one(org, loaded):
+    from metrics.health_selectors import account_health
+
+    busy, _quiet = loaded
+    with tenant_context(org):
+        health_recompute(today=TODAY)
+        health_backfill_now(org.pk)
+        view = account_health(account_id=busy.pk)
+    assert view.now.day == TODAY
+    assert view.now.backfilled_at is None
+    assert view.before.day == TODAY - timedelta(days=7)
+    assert view.before.backfilled_at is not None
+
+
+def test_it_gives_the_executive_page_both_periods_health_mix_from_day_one(org, loaded):
+    from dashboards.executive import Period, health_mixes_compared
+
+    with tenant_context(org):
+        health_backfill_now(org.pk)
+        october, september = health_mixes_compared(
+            Period("month", date(2026, 10, 1)), Period("month", date(2026, 9, 1)), today=TODAY
+        )
+    assert (october.day, september.day) == (date(2026, 10, 31), date(2026, 9, 30))
+    assert october.total == september.total == 2
