@@ -248,3 +248,18 @@ def test_it_gives_the_executive_page_both_periods_health_mix_from_day_one(org, l
         )
     assert (october.day, september.day) == (date(2026, 10, 31), date(2026, 9, 30))
     assert october.total == september.total == 2
+
+
+def test_it_backfills_from_the_command_with_progress(org, loaded):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("recompute_metrics", "--org", org.slug, "--backfill-health", stdout=out)
+    total = len(backfill_days(TODAY))
+    assert f"health history 10 of {total} days" in out.getvalue()
+    assert f"health history of {total} day(s), 0 kept as recorded" in out.getvalue()
+    with tenant_context(org):
+        assert AccountHealth.objects.filter(backfilled_at__isnull=False).count() == 2 * total
+        assert AccountHealth.objects.filter(day=TODAY, backfilled_at__isnull=True).count() == 2
