@@ -4,7 +4,7 @@ explained and what moved it, and the band changes a proposed model would cause."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -274,3 +274,58 @@ def health_model_get() -> HealthModel:
     none: for the pages' GETs, which write nothing (metrics.health.model.health_model
     stores it on the first save or recompute). One query."""
     return HealthModel.objects.first() or HealthModel()
+
+
+TREND_DAYS = 365  # the trends drawn: a year (daily for 90 days, then weekly: the snapshots kept)
+
+
+@dataclass(frozen=True)
+class HealthTrend:
+    """An account's score on each stored snapshot day, oldest first; `backfilled_at`:
+    when the history was computed afterwards (the latest, if several), None when every
+    point is a day's own snapshot."""
+
+    days: list[date]
+    scores: list[float]
+    backfilled_at: datetime | None
+
+
+def health_trend(*, account_id: int, since: date) -> HealthTrend:
+    """An account's scores from `since` (one query)."""
+    rows = list(
+        AccountHealth.objects.filter(account_id=account_id, day__gte=since)
+        .order_by("day")
+        .values_list("day", "score", "backfilled_at")
+    )
+    backfilled = [at for _day, _score, at in rows if at is not None]
+    return HealthTrend(
+        days=[day for day, _score, _at in rows],
+        scores=[score for _day, score, _at in rows],
+        backfilled_at=max(backfilled) if backfilled else None,
+    )
+
+
+def health_sparklines(*, account_ids: list[int], since: date) -> dict[int, list[float]]:
+    """Each account's scores from `since`, oldest first, for a page of accounts: one
+    query whatever the number of accounts (accounts without a score are absent)."""
+    scores: dict[int, list[float]] = {}
+    rows = (
+        AccountHealth.objects.filter(account_id__in=account_ids, day__gte=since)
+        .order_by("account_id", "day")
+        .values_list("account_id", "score")
+    )
+    for account_id, score in rows:
+        scores.setdefault(account_id, []).append(score)
+    return scores
+
+
+def health_backfilled_at(*, since: date) -> datetime | None:
+    """When the snapshots from `since` were computed afterwards (the latest), None when
+    none was: for the note under the organization's trends."""
+    latest = (
+        AccountHealth.objects.filter(day__gte=since, backfilled_at__isnull=False)
+        .order_by("-backfilled_at")
+        .values_list("backfilled_at", flat=True)
+        .first()
+    )
+    return latest

@@ -292,6 +292,9 @@ class AccountHealth(TenantModel):
     core_features_used = models.PositiveSmallIntegerField(_("core features used"), default=0)
     active_contacts = models.PositiveIntegerField(_("active contacts in 30 days"), default=0)
     contacts = models.PositiveIntegerField(_("contacts"), default=0)
+    # Null: the day's own (nightly or on-change) snapshot. Else computed after the fact
+    # by the backfill (metrics.health.backfill), as of the day, at this instant.
+    backfilled_at = models.DateTimeField(_("computed afterwards at"), null=True)
 
     class Meta:
         verbose_name = _("account health")
@@ -316,10 +319,39 @@ class AdoptionMetrics(TenantModel):
     adoption_rate = models.FloatField(_("adoption rate"), null=True)
     # {feature: customers that used it in the 30 days}
     feature_customers = models.JSONField(_("customers per feature"), default=dict)
+    backfilled_at = models.DateTimeField(_("computed afterwards at"), null=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "day"], name="adoption_metrics_unique")
+        ]
+
+
+class BackfillReason(models.TextChoices):
+    DATA_LOADED = "data_loaded", _("Data was first loaded")
+    MODEL_CHANGED = "model_changed", _("The health model changed")
+    REQUESTED = "requested", _("Requested by an operator")
+
+
+class HealthBackfill(TenantModel):
+    """The organization's health history backfill (metrics.health.backfill): why and when
+    it was asked for, the day it fills the history up to (excluded), and how far it got.
+    One row per organization; a new request bumps `generation`, which stops a run still
+    working on the previous one."""
+
+    reason = models.CharField(_("reason"), max_length=16, choices=BackfillReason.choices)
+    generation = models.PositiveIntegerField(_("generation"), default=1)
+    through = models.DateField(_("history up to (excluded)"))
+    days_total = models.PositiveIntegerField(_("days to compute"), default=0)
+    days_done = models.PositiveIntegerField(_("days computed"), default=0)
+    requested_at = models.DateTimeField(_("requested"))
+    finished_at = models.DateTimeField(_("finished"), null=True)
+
+    class Meta:
+        verbose_name = _("health history backfill")
+        verbose_name_plural = _("health history backfills")
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="health_backfill_unique")
         ]
 
 

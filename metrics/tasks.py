@@ -1,7 +1,9 @@
 from celery import shared_task
 
-from csplatform.tasks import fan_out, tenant_task
+from accounts.tenancy import current_organization
+from csplatform.tasks import enqueue_on_commit, fan_out, tenant_task
 from metrics import services
+from metrics.health.backfill import health_backfill_step
 from metrics.health.store import health_recompute
 from metrics.playbooks import playbooks_run_and_notify
 from metrics.satisfaction import satisfaction_recompute
@@ -46,6 +48,17 @@ def recompute_health() -> dict[str, object]:
     health = health_recompute()
     todos = playbooks_run_and_notify(today=health.day)  # the snapshot's day, past midnight too
     return {"accounts": health.accounts, "bands": health.bands, "todos": len(todos)}
+
+
+@tenant_task()
+def backfill_health(generation: int, step: int) -> dict[str, object]:
+    """One day of the organization's health history backfill (metrics.health.backfill),
+    then the next day queued in the same transaction: each day is committed with its
+    progress, and the nightly job waits at most one day's write."""
+    more = health_backfill_step(generation, step)
+    if more:
+        enqueue_on_commit(backfill_health, current_organization().pk, generation, step + 1)
+    return {"generation": generation, "step": step, "more": more}
 
 
 @shared_task(name="metrics.tasks.recompute_metrics_sweep")

@@ -50,6 +50,7 @@ from metrics.models import (
     AccountHealth,
     AdoptionMetrics,
     CohortMetrics,
+    HealthBackfill,
     HealthModel,
     MetricsState,
     MonthlyMetrics,
@@ -452,6 +453,16 @@ class TimeToValueCohortFactory(factory.django.DjangoModelFactory):
     waiting_share = 0.4
 
 
+class HealthBackfillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HealthBackfill
+
+    reason = "data_loaded"
+    through = factory.LazyFunction(organization_today)  # the current organization's
+    days_total = 146
+    requested_at = factory.LazyFunction(timezone.now)
+
+
 class AuditEventFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = AuditEvent
@@ -473,6 +484,7 @@ TENANT_FACTORIES = {
     AccountHealth: AccountHealthFactory,
     AdoptionMetrics: AdoptionMetricsFactory,
     TimeToValueCohort: TimeToValueCohortFactory,
+    HealthBackfill: HealthBackfillFactory,
     SatisfactionMetrics: SatisfactionMetricsFactory,
     Survey: SurveyFactory,
     Campaign: CampaignFactory,

@@ -26,7 +26,8 @@ ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
     "dashboards:health": ("get", "manager", 200, None),
     "dashboards:account_health": ("get", "manager", 200, None),
     "dashboards:health_model": ("post", "admin", 302, MODEL_FORM),
-    "dashboards:health_backtest": ("get", "admin", 200, None),
+    # Read only for managers: an admin also gets the controls to try other weights.
+    "dashboards:health_backtest": ("get", "manager", 200, None),
 }
 
 

@@ -72,3 +72,17 @@ def test_it_measures_the_export_against_a_plain_copy_of_its_tables():
     assert result["download_ratio"] > 0
     assert result["zip_bytes"] > 0
     assert "with 50000 usage events" in progress.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_measures_the_nightly_health_recompute_during_a_backfill():
+    from bench import history
+
+    progress = io.StringIO()
+    result = history.run(quick=True, progress=progress)
+    assert result["days"] > 90
+    assert result["backfill_seconds"] > 0
+    assert result["nightly_seconds"] > 0
+    assert result["nightly_during_backfill_runs"] >= 1
+    assert result["nightly_during_backfill_ratio"] > 0
+    assert "during the backfill" in progress.getvalue()

@@ -2,7 +2,7 @@
 model with its preview, and the back-test."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -204,3 +204,98 @@ def test_it_serves_the_plotly_js_that_the_package_ships():
     found = finders.find("plotly/plotly.min.js")
     assert found is not None
     assert found.endswith("plotly/package_data/plotly.min.js")
+
+
+def test_it_shows_an_invalid_weight_in_the_preview(team, signed_in, portfolio):
+    data = {**MODEL_FORM, "action": "preview", "weight_adoption": 101}
+    page = signed_in(team.admin).post(_url(team, "health_model"), data, HTTP_HX_REQUEST="true")
+    html = page.content.decode()
+    # htmx swaps only 2xx answers: the fragment with the field's error, not a 400 page.
+    assert page.status_code == 200
+    assert html.lstrip().startswith('<div id="band-changes"')
+    assert "Adoption" in html
+    assert "less than or equal to 100" in html
+    assert "Preview: bands with these settings" not in html
+
+
+def test_it_shows_the_backtest_to_managers_read_only(team, signed_in):
+    client = signed_in(team.manager)
+    page = client.get(_url(team, "health_backtest"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Health back-test" in html
+    assert 'name="healthy_from"' not in html  # no model controls
+    assert _url(team, "health_model") not in html
+    proposed = client.get(_url(team, "health_backtest") + "?healthy_from=80&at_risk_below=40")
+    assert proposed.status_code == 200
+    assert 'name="healthy_from"' not in proposed.content.decode()
+    admin = signed_in(team.admin).get(_url(team, "health_backtest")).content.decode()
+    assert 'name="healthy_from"' in admin
+
+
+def test_it_draws_the_accounts_score_over_time_with_the_band_thresholds(team, signed_in, portfolio):
+    risky, _fine = portfolio
+    with tenant_context(team.organization):
+        HealthModel.objects.create(healthy_from=72, at_risk_below=35)
+        _snapshot(
+            risky,
+            day=organization_today() - timedelta(days=3),
+            score=42.0,
+            band="neutral",
+        )
+        AccountHealth.objects.filter(account=risky).exclude(day=organization_today()).update(
+            backfilled_at=datetime(2026, 11, 2, 12, tzinfo=UTC)
+        )
+    client = signed_in(team.manager)
+    for name in ("account_health", "account"):
+        html = client.get(_url(team, name, account_id=risky.pk)).content.decode()
+        assert 'id="health-trend"' in html
+        assert "Healthy from 72" in html
+        assert "At risk below 35" in html
+        assert "computed afterwards from the data loaded on 11/02/2026" in html
+
+
+def test_it_shows_a_sparkline_per_account_in_one_query(team, signed_in, portfolio):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(team.manager)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(_url(team, "accounts")).content.decode()
+    assert html.count('<svg class="sparkline"') == 1  # the risky account has two days
+    trend_queries = [q for q in queries.captured_queries if "metrics_accounthealth" in q["sql"]]
+    with tenant_context(team.organization):
+        for n in range(5):
+            account = AccountFactory(name=f"More {n}")
+            for back in range(3):
+                _snapshot(account, day=organization_today() - timedelta(days=back))
+    with CaptureQueriesContext(connection) as more:
+        html = client.get(_url(team, "accounts")).content.decode()
+    assert html.count('<svg class="sparkline"') == 6
+    assert len([q for q in more.captured_queries if "metrics_accounthealth" in q["sql"]]) == len(
+        trend_queries
+    )
+
+
+def test_it_shows_the_health_mix_over_the_year_and_the_historys_progress(
+    team, signed_in, portfolio
+):
+    from metrics.models import HealthBackfill
+
+    risky, fine = portfolio
+    today = organization_today(team.organization)
+    with tenant_context(team.organization):
+        for account in (risky, fine):
+            _snapshot(account, day=today - timedelta(days=200), score=80.0, band="healthy")
+        HealthBackfill.objects.create(
+            reason="data_loaded",
+            through=today,
+            days_total=142,
+            days_done=34,
+            requested_at=datetime(2026, 11, 2, 12, tzinfo=UTC),
+        )
+    client = signed_in(team.manager)
+    for name in ("health", "home"):
+        html = client.get(_url(team, name)).content.decode()
+        assert "Computing history: 34 of 142 days." in html
+        assert str(today - timedelta(days=200)) in html  # the mix chart goes back a year

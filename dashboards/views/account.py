@@ -32,6 +32,7 @@ from csplatform.http import render_page
 from dashboards import account_selectors as selectors
 from dashboards.charts import chart
 from dashboards.forms.todos import SNOOZE_DAYS
+from dashboards.views.health import account_trend_context
 from journeys.models import LifecycleStage, Todo, TodoStatus
 from journeys.selectors import lifecycle_stage_list
 from metrics import health_selectors
@@ -120,6 +121,7 @@ def _page_context(request: OrganizationRequest, account: Account) -> dict[str, A
         ],
         "mrr_chart": _mrr_chart(history, currency),
         "health": health_selectors.account_health(account_id=account.pk),
+        **account_trend_context(account.pk),
         "contacts": Contact.objects.filter(account=account).order_by("name", "email"),
         "todos": Todo.objects.filter(account=account, status=TodoStatus.OPEN)
         .select_related("account", "assignee", "playbook")

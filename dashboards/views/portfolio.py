@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,16 +29,18 @@ from accounts.selectors import membership_list
 from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from csplatform.http import render_page
+from csplatform.sparkline import sparkline_svg
 from csplatform.spreadsheet import spreadsheet_cell as _cell
 from dashboards.forms.portfolio import AccountFilterForm
 from journeys.selectors import lifecycle_stage_list
 from metrics import portfolio_selectors as selectors
 from metrics.health.scoring import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
-from metrics.health_selectors import health_latest_day
+from metrics.health_selectors import health_latest_day, health_sparklines
 from metrics.models import HealthBand
 from metrics.portfolio_selectors import AccountFilters
 
 ACCOUNTS_PER_PAGE = 50
+SPARKLINE_DAYS = 90  # the daily snapshots kept (metrics.health.store)
 
 FLAG_LABELS = {
     FLAG_HAPPY_UNENGAGED: _("May leave smiling"),
@@ -125,7 +127,13 @@ def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     # Labels for the page's rows (in Python: 50 rows, no query).
     page.object_list = list(page.object_list)
     bands = dict(HealthBand.choices)
+    trends = health_sparklines(
+        account_ids=[account.pk for account in page.object_list],
+        since=today - timedelta(days=SPARKLINE_DAYS),
+    )  # one query for the page
+    label = _("Health score over the last %(days)s days") % {"days": SPARKLINE_DAYS}
     for account in page.object_list:
+        account.health_sparkline = sparkline_svg(trends.get(account.pk, []), label=label)
         account.stage_name = stage_names.get(account.lifecycle_stage, account.lifecycle_stage)
         account.band_label = bands.get(account.health_band, "")
         account.flag_labels = [FLAG_LABELS.get(f, f) for f in account.health_flags or []]

@@ -23,6 +23,7 @@ from accounts.permissions import manager_required, request_has_role
 from accounts.tenancy import current_organization
 from csplatform.clock import organization_today
 from dashboards.charts import health_mix_chart
+from dashboards.views.health import history_context
 from journeys import todo_selectors
 from metrics import health_selectors, portfolio_selectors
 from metrics.models import HealthBand
@@ -31,7 +32,7 @@ SHOWN = 10  # rows per block; each block links to the whole list
 RENEWAL_DAYS = 90
 TODO_DAYS = 7
 DETRACTOR_DAYS = 30
-MIX_DAYS = 90
+MIX_DAYS = 365  # a year: daily for 90 days, then weekly (the snapshots kept)
 
 
 def _health_blocks(owner: User | None) -> dict[str, Any]:
@@ -47,6 +48,7 @@ def _health_blocks(owner: User | None) -> dict[str, Any]:
         "at_risk": health_selectors.health_views_of(list(at_risk[:SHOWN])),
         "at_risk_total": at_risk.count(),
         "mix_chart": health_mix_chart(mix),
+        **history_context(day),
         "mix_latest": [
             (value, label, 0 if latest is None else int(latest[value]))
             for value, label in HealthBand.choices

@@ -100,4 +100,10 @@ def health_model_update(*, model: Model, by: Any) -> HealthModel:
         details={"changed": changed},
     )
     health_mark_stale()
+    if changed:
+        from metrics.health.backfill import health_backfill_request
+        from metrics.models import BackfillReason
+
+        # The history computed afterwards follows the new model (real days keep theirs).
+        health_backfill_request(reason=BackfillReason.MODEL_CHANGED)
     return stored

@@ -5,7 +5,7 @@ adoption and the time-to-value cohorts, replacing the day's rows atomically."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -34,9 +34,14 @@ from metrics.models import AccountHealth, AdoptionMetrics, TimeToValueCohort
 # The lock's name predates the package: kept, so workers of the previous release and
 # of this one still exclude each other during a rolling deploy.
 LOCK = "metrics.health.health_recompute"
-# Snapshots older than this are pruned, except each month's first and last day (kept for
-# trends, and for comparing periods at the same place).
-SNAPSHOT_DAILY_DAYS = 60
+# The snapshots kept (and the days the backfill computes, metrics.health.backfill):
+# every day of the last SNAPSHOT_DAILY_DAYS, one day a week (SNAPSHOT_WEEKDAY: Monday,
+# a fixed weekday so what is kept does not shift as days pass) of the last
+# SNAPSHOT_WEEKLY_DAYS, and each month's first and last day forever (trends, and
+# periods compared at the same place: the executive page).
+SNAPSHOT_DAILY_DAYS = 90
+SNAPSHOT_WEEKLY_DAYS = 365
+SNAPSHOT_WEEKDAY = 0  # date.weekday(): Monday
 
 
 @dataclass(frozen=True)
@@ -59,16 +64,46 @@ def health_recompute(*, today: date | None = None) -> HealthResult:
     model = Model.of(health_model())
     subscriptions = subscriptions_frame()
     inputs = health_inputs(subscriptions, today)
-    components = health_components(inputs, model)
-    scored = health_scores(components, model)
-    scored = scored.join(triad_flags(scored))
+    components, scored = day_scored(inputs, model)
     AccountHealth.objects.filter(day=today).delete()
-    _snapshot_insert(scored, today)
+    snapshot_insert(scored, today)
     _prune(AccountHealth.objects.all(), today)
-    _adoption_store(inputs, components, model, today)
+    adoption_store(inputs, components, model, today)
+    _prune(AdoptionMetrics.objects.all(), today)
     _time_to_value_store(inputs, subscriptions)
+    if not scored.empty:
+        from metrics.health.backfill import health_backfill_request_first
+
+        health_backfill_request_first()  # customers, and no history computed yet
     bands = scored["band"].value_counts().to_dict()
     return HealthResult(today, len(scored), {str(k): int(v) for k, v in bands.items()})
+
+
+def day_scored(inputs: Inputs, model: Model) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The components of the inputs' day and the scored customers (score, band,
+    contributions, triad flags): the one computation of the nightly snapshot and of
+    the backfill."""
+    components = health_components(inputs, model)
+    scored = health_scores(components, model)
+    return components, scored.join(triad_flags(scored))
+
+
+def snapshot_days_kept(today: date) -> list[date]:
+    """The past days (before `today`, newest first) whose snapshot is kept, back to
+    SNAPSHOT_WEEKLY_DAYS: every day of the last SNAPSHOT_DAILY_DAYS, then each
+    SNAPSHOT_WEEKDAY and each month's first and last day. (Older month edges are kept
+    too, but are not computed afterwards.)"""
+    days = []
+    for back in range(1, SNAPSHOT_WEEKLY_DAYS + 1):
+        day = today - timedelta(days=back)
+        if (
+            back <= SNAPSHOT_DAILY_DAYS
+            or day.weekday() == SNAPSHOT_WEEKDAY
+            or day.day == 1
+            or (day + timedelta(days=1)).day == 1
+        ):
+            days.append(day)
+    return days
 
 
 _INTS = ("active_days", "features_used", "core_features_used", "active_contacts", "contacts")
@@ -103,11 +138,11 @@ def _snapshot_sql() -> str:
     # Column names and constants only; every value is a parameter.
     return (
         "INSERT INTO metrics_accounthealth (organization_id, day, account_id, score, band, "  # noqa: S608 # nosec B608 # constant identifiers
-        f"{', '.join(COMPONENTS)}, contributions, flags, {', '.join(_INTS)}) "
+        f"{', '.join(COMPONENTS)}, contributions, flags, {', '.join(_INTS)}, backfilled_at) "
         f"SELECT %(organization)s, %(day)s, r.account_id, r.score, r.band, {', '.join(values)}, "
         f"jsonb_strip_nulls(jsonb_build_object({points})), "
         f"array_remove(ARRAY[{flags}]::varchar[], NULL), "
-        f"{', '.join(f'r.{c}' for c in _INTS)} "
+        f"{', '.join(f'r.{c}' for c in _INTS)}, %(backfilled_at)s "
         f"FROM unnest({', '.join(arrays)}) AS r({', '.join(names)})"
     )
 
@@ -115,12 +150,17 @@ def _snapshot_sql() -> str:
 _SNAPSHOT_INSERT = _snapshot_sql()
 
 
-def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
+def snapshot_insert(
+    scored: pd.DataFrame, day: date, *, backfilled_at: datetime | None = None
+) -> None:
+    """Insert the scored customers as `day`'s snapshot (one statement); `backfilled_at`:
+    computed after the fact, at that instant (None: the day's own snapshot)."""
     if scored.empty:
         return
     params: dict[str, Any] = {
         "organization": current_organization().pk,
         "day": day,
+        "backfilled_at": backfilled_at,
         "account_id": array_literal(scored.index.to_numpy(dtype=np.int64)),
         "score": array_literal(scored["score"].to_numpy(dtype=float), float_format="%.4f"),
         "band": array_literal(scored["band"].to_numpy(dtype=object)),
@@ -136,19 +176,31 @@ def _snapshot_insert(scored: pd.DataFrame, day: date) -> None:
 
 
 def _prune(rows: QuerySet[Any], today: date) -> None:
-    """Delete the daily rows older than SNAPSHOT_DAILY_DAYS, except each month's first
-    and last day (trends, and periods compared at the same place: the executive page)."""
+    """Delete the rows of the days no longer kept (see snapshot_days_kept): older than
+    SNAPSHOT_DAILY_DAYS, except SNAPSHOT_WEEKDAY's of the last SNAPSHOT_WEEKLY_DAYS and
+    each month's first and last day (trends, and periods compared at the same place:
+    the executive page)."""
     next_day = ExpressionWrapper(F("day") + timedelta(days=1), output_field=DateField())
     rows.filter(day__lt=today - timedelta(days=SNAPSHOT_DAILY_DAYS)).alias(
         next_day=next_day
-    ).exclude(day__day=1).exclude(next_day__day=1).delete()
+    ).exclude(day__day=1).exclude(next_day__day=1).exclude(
+        day__gte=today - timedelta(days=SNAPSHOT_WEEKLY_DAYS),
+        day__iso_week_day=SNAPSHOT_WEEKDAY + 1,
+    ).delete()
 
 
-def _adoption_store(inputs: Inputs, components: pd.DataFrame, model: Model, day: date) -> None:
-    """The day's adoption: customers, those at the threshold of core features, and how
-    many customers used each feature in the window. Counted over every customer
+def adoption_store(
+    inputs: Inputs,
+    components: pd.DataFrame,
+    model: Model,
+    day: date,
+    *,
+    backfilled_at: datetime | None = None,
+) -> None:
+    """Store the day's adoption: customers, those at the threshold of core features,
+    and how many customers used each feature in the window. Counted over every customer
     (`components`, before scoring), whatever the weights: a customer without a score
-    still adopted or not."""
+    still adopted or not. `backfilled_at` as in snapshot_insert."""
     customers = inputs.customers["account_id"]
     pairs = inputs.feature_pairs
     per_feature = pairs[pairs["account_id"].isin(customers)].groupby("feature").size()
@@ -170,9 +222,9 @@ def _adoption_store(inputs: Inputs, components: pd.DataFrame, model: Model, day:
             if inputs.core_features and len(customers)
             else None,
             "feature_customers": {str(k): int(v) for k, v in per_feature.items()},
+            "backfilled_at": backfilled_at,
         },
     )
-    _prune(AdoptionMetrics.objects.all(), day)
 
 
 def _time_to_value_store(inputs: Inputs, subscriptions: pd.DataFrame) -> None:

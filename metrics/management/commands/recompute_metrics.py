@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Organization
 from csplatform.commands import org_argument_add
 from csplatform.tenancy import tenant_context
+from metrics.health.backfill import health_backfill_now
 from metrics.services import metrics_recompute_everything
 
 
@@ -23,6 +24,29 @@ class Command(BaseCommand):
         org_argument_add(which, required=False)
         which.add_argument("--all", action="store_true", help="Every active organization.")
         parser.add_argument("--full", action="store_true", help="Recompute every month.")
+        parser.add_argument(
+            "--backfill-health",
+            action="store_true",
+            help=(
+                "Then compute the health history (every day of the last 90, each Monday "
+                "of the last 12 months, each month's first and last day) here, with "
+                "progress, instead of in the worker. Days with their own snapshot are kept."
+            ),
+        )
+
+    def _backfill(self, organization: Organization) -> None:
+        began = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            if done == total or done % 10 == 0:
+                self.stdout.write(f"  {organization.slug}: health history {done} of {total} days")
+
+        result = health_backfill_now(organization.pk, progress=progress)
+        self.stdout.write(
+            f"  {organization.slug}: health history of {result.days} day(s), "
+            f"{result.days - result.stored} kept as recorded "
+            f"({time.perf_counter() - began:.2f}s)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["all"]:
@@ -56,6 +80,8 @@ class Command(BaseCommand):
                 f"health of {health.accounts} customer(s) ({bands or 'none'}); "
                 f"{len(everything.todos)} task(s) opened ({time.perf_counter() - began:.2f}s)"
             )
+            if options["backfill_health"]:
+                self._backfill(organization)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Recomputed {len(organizations)} organization(s) in "
