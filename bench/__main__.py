@@ -19,7 +19,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="Small data, for a smoke run.")
     parser.add_argument(
         "--only",
-        choices=["tenancy", "ingestion", "metrics", "surveys", "pages", "export"],
+        choices=["tenancy", "ingestion", "metrics", "surveys", "pages", "search", "export"],
         help="Run one benchmark, not all of them.",
     )
     args = parser.parse_args()
@@ -34,7 +34,7 @@ def main() -> int:
     import redis
     from django.conf import settings
 
-    from bench import export, ingestion, metrics, pages, surveys, tenancy
+    from bench import export, ingestion, metrics, pages, search, surveys, tenancy
     from csplatform.celery import app as celery_app
 
     # Tasks the measured paths queue (the debounced roll-ups) go to a queue of their
@@ -53,6 +53,7 @@ def main() -> int:
             "metrics": metrics.run,
             "surveys": surveys.run,
             "pages": pages.run,
+            "search": search.run,
             "export": export.run,
         }
         results = {
