@@ -8,7 +8,8 @@ case, no accents: "sao" finds "São"); the folded columns are stored beside the 
 - its name or external id (exact),
 - the start of its name or external id (prefix: three letters find it),
 - the start of each of the query's words in its name, in any order (full text),
-- a part of the name, id or email (substring), or
+- a part of the name or id, or the start of an email (any part of it when the
+  query has an "@"), or
 - close to a part of the account's name (trigram word similarity: "acme corporaton"
   finds "Acme Corporation"), for queries of SIMILAR_MIN_CHARS characters or more.
 
@@ -97,12 +98,17 @@ class _Operator(models.Func):
         super().__init__(left, right, template="(%(expressions)s)", arg_joiner=f" {operator} ")
 
 
-def _matches(folded: str, tsquery: str, *, name: str, code: str, penalty: float) -> tuple[Q, Case]:
+def _matches(
+    folded: str, tsquery: str, *, name: str, code: str, penalty: float, code_parts: bool = True
+) -> tuple[Q, Case]:
     """For one model's folded `name` and `code` (external id or email) columns and its
-    `search_words`: the predicate of a direct match (all but similarity), and its tier."""
+    `search_words`: the predicate of a direct match (all but similarity), and its tier.
+    Without `code_parts`, the code matches by its start only."""
     exact = Q(**{name: folded}) | Q(**{code: folded})
     starts = Q(**{f"{name}__startswith": folded}) | Q(**{f"{code}__startswith": folded})
-    part = Q(**{f"{name}__contains": folded}) | Q(**{f"{code}__contains": folded})
+    part = Q(**{f"{name}__contains": folded}) | Q(
+        **{f"{code}__contains" if code_parts else f"{code}__startswith": folded}
+    )
     whens = [
         When(exact, then=Value(EXACT + penalty)),
         When(starts, then=Value(PREFIX + penalty)),
@@ -131,7 +137,14 @@ def _direct_hits(folded: str, tsquery: str) -> QuerySet:
         folded, tsquery, name="search_name", code="search_code", penalty=0
     )
     contact_match, contact_tier = _matches(
-        folded, tsquery, name="search_name", code="search_email", penalty=CONTACT_PENALTY
+        folded,
+        tsquery,
+        name="search_name",
+        code="search_email",
+        penalty=CONTACT_PENALTY,
+        # An email's middle ("com", "example") is in every email: it matches a part
+        # only when the query is one of an email ("@acme.com"), else by its start.
+        code_parts="@" in folded,
     )
     accounts = (
         Account.objects.filter(account_match)

@@ -74,6 +74,12 @@ def test_it_finds_an_account_by_a_contacts_email(team, customers):
     assert found[0].matched_contact.email == "wile@acme.example"
 
 
+def test_it_matches_an_emails_domain_only_when_asked_with_an_at_sign(team, customers):
+    assert _search(team, "example") == []  # in every email: no match
+    assert _search(team, "@acme.exa") == ["Acme Corporation"]
+    assert _search(team, "wile@") == ["Acme Corporation"]
+
+
 def test_it_ranks_an_exact_name_then_a_prefix_then_other_matches(team, customers):
     with tenant_context(team.organization):
         AccountFactory(name="Aurora")
