@@ -342,8 +342,10 @@ def test_it_indexes_the_folded_columns():
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_it_opens_an_account_from_the_keyboard(live_server, settings):
+@pytest.mark.parametrize("width", [1440, 390])
+def test_it_opens_an_account_from_the_keyboard(live_server, settings, width):
     from tests.factories import PASSWORD, MembershipFactory
+    from tests.test_browser_dashboards import _shot
     from tests.test_survey_browser import _browser_page
 
     settings.STORAGES = {
@@ -363,6 +365,7 @@ def test_it_opens_an_account_from_the_keyboard(live_server, settings):
         page.fill("input[name=password]", PASSWORD)
         page.click("form button[type=submit]")
         page.wait_for_url(re.compile(r".*/o/.*"))
+        page.set_viewport_size({"width": width, "height": 844 if width < 800 else 900})
         page.goto(f"{base}/o/{organization.slug}/accounts/")
         page.locator("body").press("/")
         box = page.locator("#header-search-input")
@@ -373,6 +376,9 @@ def test_it_opens_an_account_from_the_keyboard(live_server, settings):
         page.keyboard.press("ArrowDown")
         page.keyboard.press("ArrowDown")
         assert box.get_attribute("aria-activedescendant") == "header-search-option-2"
+        _shot(page, f"search-typeahead-{width}")
+        # The header fits the screen: no horizontal page scroll.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(rf".*/accounts/{wanted.pk}/$"))
         assert "Jacarandá Varejo" in page.locator("h1").inner_text()
