@@ -164,6 +164,8 @@ def _text_columns() -> dict[str, list[tuple[str, str, int | None]]]:
             FROM information_schema.columns
             WHERE table_schema = current_schema() AND table_name = ANY(%(tables)s)
               AND data_type IN ('text', 'character varying', 'json', 'jsonb')
+              -- a generated column (a search column) follows its redacted source
+              AND is_generated = 'NEVER'
               AND (table_name, column_name) NOT IN (
                 -- the columns a unique index depends on, its expressions' included
                 SELECT t.relname::text, a.attname::text

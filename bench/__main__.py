@@ -19,7 +19,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="Small data, for a smoke run.")
     parser.add_argument(
         "--only",
-        choices=["tenancy", "ingestion", "metrics", "surveys", "pages", "export", "history"],
+        choices=[
+            "tenancy", "ingestion", "metrics", "surveys", "pages", "search", "export", "history"
+        ],
         help="Run one benchmark, not all of them.",
     )
     args = parser.parse_args()
@@ -34,7 +36,7 @@ def main() -> int:
     import redis
     from django.conf import settings
 
-    from bench import export, history, ingestion, metrics, pages, surveys, tenancy
+    from bench import export, history, ingestion, metrics, pages, search, surveys, tenancy
     from csplatform.celery import app as celery_app
 
     # Tasks the measured paths queue (the debounced roll-ups) go to a queue of their
@@ -53,6 +55,7 @@ def main() -> int:
             "metrics": metrics.run,
             "surveys": surveys.run,
             "pages": pages.run,
+            "search": search.run,
             "export": export.run,
             "history": history.run,
         }

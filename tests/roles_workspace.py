@@ -1,10 +1,12 @@
-"""The URL catalogue's entries for the workspace and accounts list (tests/url_catalogue.py)."""
+"""The URL catalogue's entries for the workspace, the accounts list and search
+(tests/url_catalogue.py)."""
 
 # url name -> (method, minimum role, status when allowed, POST data)
 ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
     "dashboards:home": ("get", "viewer", 200, None),  # viewers land on the executive page
     "dashboards:accounts": ("get", "manager", 200, None),
     "dashboards:accounts_csv": ("get", "manager", 200, None),
+    "dashboards:search": ("get", "manager", 200, None),  # as the accounts list
 }
 
 # What each POST changes, read back from the database: True once it took effect.

@@ -61,6 +61,19 @@ def test_it_times_the_dashboards_against_a_trivial_view():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_it_times_search_against_a_trivial_view():
+    from bench import search
+
+    progress = io.StringIO()
+    result = search.run(quick=True, progress=progress)
+    assert set(result["queries"]) == {"prefix", "accented", "typo", "email"}
+    assert set(result["paths"]) == {"typeahead", "results", "selector"}
+    assert all(path["all"]["ratio"] > 0 for path in result["paths"].values())
+    assert result["median_ms_target"] == 50.0
+    assert "typeahead" in progress.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_it_measures_the_export_against_a_plain_copy_of_its_tables():
     from bench import export
 

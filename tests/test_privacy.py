@@ -154,9 +154,12 @@ def test_it_erases_a_contact_and_everything_that_names_them(org, team):
         assert ContactErasure.objects.count() == 2
 
     # Only in the two other people's own rows (joana.maria.souza@…, Ana Maria Souza Lima).
+    # (and their folded copies that search reads, generated from them: docs/search.md)
     assert _mentions(org, EMAIL, NAME, "maria  souza") == [
         ("accounts_contact", "email"),
         ("accounts_contact", "name"),
+        ("accounts_contact", "search_email"),
+        ("accounts_contact", "search_name"),
     ]
     with tenant_context(org):
         Contact.objects.all().delete()
@@ -286,7 +289,10 @@ def test_it_leaves_other_organizations_untouched(org, team):
     with tenant_context(other):
         assert Contact.objects.get().email == EMAIL
         assert Note.objects.get().body == f"{NAME} renewed"
-    assert _mentions(other, EMAIL) == [("accounts_contact", "email")]
+    assert _mentions(other, EMAIL) == [
+        ("accounts_contact", "email"),
+        ("accounts_contact", "search_email"),  # its folded copy, for search
+    ]
 
 
 def test_it_erases_from_the_account_page_after_a_confirmation(org, signed_in):

@@ -8,12 +8,15 @@ definition every reader uses (docs/metrics.md).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower, Mod
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models.identity import LOCALE_CHOICES
+from accounts.models.search_text import SearchText, SearchWords
 from csplatform.bounds import validate_attributes, validate_day
 from csplatform.tenancy import TenantModel
 
@@ -41,6 +44,20 @@ class Account(TenantModel):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Search (accounts.search) reads the name and id folded (lower case, no accents)
+    # and the name's words, kept by Postgres beside them: folding each row at every
+    # search would cost more than the search itself.
+    search_name = models.GeneratedField(
+        expression=SearchText("name"), output_field=models.TextField(), db_persist=True
+    )
+    search_code = models.GeneratedField(
+        expression=SearchText("external_id"), output_field=models.TextField(), db_persist=True
+    )
+    search_words = models.GeneratedField(
+        expression=SearchWords(SearchText("name")),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         verbose_name = _("account")
@@ -53,6 +70,13 @@ class Account(TenantModel):
         indexes = [
             models.Index(fields=["organization", "name"], name="account_org_name_idx"),
             models.Index(fields=["organization", "owner"], name="account_org_owner_idx"),
+            # Search (docs/search.md: which reads use them, and why row-level security
+            # keeps the application's own searches on the organization's rows).
+            GinIndex(OpClass("search_name", name="gin_trgm_ops"), name="account_name_trgm_idx"),
+            GinIndex(
+                OpClass("search_code", name="gin_trgm_ops"), name="account_external_id_trgm_idx"
+            ),
+            GinIndex(fields=["search_words"], name="account_name_words_idx"),
         ]
 
     def __str__(self) -> str:
@@ -72,6 +96,18 @@ class Contact(TenantModel):
     opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Search (accounts.search), as on Account.
+    search_name = models.GeneratedField(
+        expression=SearchText("name"), output_field=models.TextField(), db_persist=True
+    )
+    search_email = models.GeneratedField(
+        expression=SearchText("email"), output_field=models.TextField(), db_persist=True
+    )
+    search_words = models.GeneratedField(
+        expression=SearchWords(SearchText("name")),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         verbose_name = _("contact")
@@ -84,6 +120,10 @@ class Contact(TenantModel):
         indexes = [
             models.Index(fields=["organization", "account"], name="contact_org_account_idx"),
             models.Index(fields=["organization", "email"], name="contact_org_email_idx"),
+            # Search, as on Account.
+            GinIndex(OpClass("search_name", name="gin_trgm_ops"), name="contact_name_trgm_idx"),
+            GinIndex(OpClass("search_email", name="gin_trgm_ops"), name="contact_email_trgm_idx"),
+            GinIndex(fields=["search_words"], name="contact_name_words_idx"),
         ]
 
     def __str__(self) -> str:
