@@ -20,7 +20,14 @@ def main() -> int:
     parser.add_argument(
         "--only",
         choices=[
-            "tenancy", "ingestion", "metrics", "surveys", "pages", "search", "export", "history"
+            "tenancy",
+            "ingestion",
+            "metrics",
+            "surveys",
+            "pages",
+            "search",
+            "export",
+            "history",
         ],
         help="Run one benchmark, not all of them.",
     )
