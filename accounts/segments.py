@@ -118,9 +118,12 @@ def filters_clean(raw: Any) -> dict[str, Any]:
         if value is None or value == "":
             continue
         try:
-            cleaned[key] = known.clean(value)
+            value = known.clean(value)
         except ValidationError as error:
             errors[key] = error.messages
+            continue
+        if value != "":
+            cleaned[key] = value
     low, high = cleaned.get("mrr_min_cents"), cleaned.get("mrr_max_cents")
     if low is not None and high is not None and low > high:
         errors.setdefault("mrr_max_cents", []).append(

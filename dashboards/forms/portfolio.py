@@ -155,7 +155,10 @@ class AccountFilterForm(forms.Form):
         try:
             values = filters_clean(raw)
         except ValidationError as error:
-            values = filters_clean({k: v for k, v in raw.items() if k not in error.message_dict})
+            bad = set(error.message_dict)
+            if "mrr_max_cents" in bad:  # perhaps a range upside down: neither bound holds
+                bad.add("mrr_min_cents")
+            values = filters_clean({k: v for k, v in raw.items() if k not in bad})
         sort = str(self.cleaned_data.get("sort") or "") if self.is_bound else ""
         return AccountFilters(values=values, sort=sort or "name")
 
