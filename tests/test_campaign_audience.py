@@ -118,7 +118,7 @@ def test_it_writes_nothing_in_a_dry_run(mixed):
 
 
 def test_it_prints_the_preview_from_the_command_line_and_writes_nothing(mixed, capsys):
-    org, campaign = mixed
+    org, _campaign = mixed
     with tenant_context(org):
         before = (SurveyInvitation.objects.count(), OutboxMessage.objects.count())
     call_command("send_survey", "--org", org.slug, "--campaign", "Q4 NPS", "--dry-run")
