@@ -112,7 +112,7 @@ def saved_view_list() -> list[Segment]:
     as the list's parameters."""
     segments = list(Segment.objects.order_by("name"))
     for segment in segments:
-        segment.query = filters_query(segment.filters)  # type: ignore[attr-defined]
+        segment.query = filters_query(segment.filters)
     return segments
 
 

@@ -68,7 +68,9 @@ def _page(
     )
 
 
-def _save(request: OrganizationRequest, form: AccountFilterForm, segment: Segment | None):
+def _save(
+    request: OrganizationRequest, form: AccountFilterForm, segment: Segment | None
+) -> Segment | HttpResponse:
     """Validate and save the POSTed segment: the segment, or the page with the errors."""
     name = request.POST.get("name", "")
     try:
