@@ -472,6 +472,7 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
 
 
 TENANT_FACTORIES = {
+    Segment: SegmentFactory,
     LifecycleStage: LifecycleStageFactory,
     StageTransition: StageTransitionFactory,
     ValueMilestone: ValueMilestoneFactory,
