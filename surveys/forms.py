@@ -40,7 +40,7 @@ class CampaignForm(forms.ModelForm):
     )
     audience: forms.ModelChoiceField[Segment] = forms.ModelChoiceField(
         queryset=None,
-        label=_("audience"),
+        label=_("Audience"),
         required=False,
         empty_label=_("Every account"),
         help_text=_("A saved segment of accounts (build one from the accounts list)."),
