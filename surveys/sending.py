@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet, Value
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, QuerySet, Value
 from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
@@ -235,22 +235,21 @@ def _preview(send_number: int, rows: list[tuple[str, int, int, str]]) -> SendPla
 
 def send_plan(campaign: Campaign, send_number: int) -> SendPlan:
     """What the send `send_number` of the campaign wrote: contacts emailed (and their
-    accounts) and skipped by reason."""
+    accounts) and skipped by reason. One grouped query."""
     rows = (
         SurveyInvitation.objects.filter(campaign=campaign, send_number=send_number)
-        .values_list("status", "skip_reason", "contact__account_id")
+        .values("status", "skip_reason")
+        .annotate(contacts=Count("pk"), accounts=Count("contact__account_id", distinct=True))
         .order_by()
     )
-    pending = 0
-    accounts: set[int] = set()
+    pending, accounts = 0, 0
     skipped: dict[str, int] = {}
-    for status, reason, account_id in rows:
-        if status == SurveyInvitationStatus.SKIPPED:
-            skipped[reason] = skipped.get(reason, 0) + 1
-        elif status == SurveyInvitationStatus.PENDING:
-            pending += 1
-            accounts.add(account_id)
-    return SendPlan(send_number, pending, skipped, len(accounts))
+    for row in rows:
+        if row["status"] == SurveyInvitationStatus.SKIPPED:
+            skipped[row["skip_reason"]] = row["contacts"]
+        elif row["status"] == SurveyInvitationStatus.PENDING:
+            pending, accounts = row["contacts"], row["accounts"]
+    return SendPlan(send_number, pending, skipped, accounts)
 
 
 def _token(invitation: SurveyInvitation) -> str:
