@@ -1,9 +1,12 @@
 """Sending a campaign: who is asked (with fatigue control), and the emails.
 
-`campaign_send_start` writes one invitation per audience contact for a new send
-of the campaign, in one statement: pending, or skipped with its reason (opted
-out; surveyed within the organization's quiet period; the account already had
-its surveys for the month). Nobody is dropped silently. A second call for the
+`campaign_send_start` writes one invitation per contact of the campaign's audience
+(the accounts its saved segment picks: accounts.segments.segment_accounts) for a new
+send of the campaign, in one statement: pending, or skipped with its reason (a
+former customer's, unless the campaign includes them; no email address; opted out;
+surveyed within the organization's quiet period; the account already had its
+surveys for the month). Nobody is dropped silently. Its dry run reads the same
+statement instead of inserting it: the preview before "Send now". A second call for the
 same send writes nothing (a unique constraint). In the same transaction it records
 in the outbox that the emails must be queued (surveys.tasks.start_sending).
 

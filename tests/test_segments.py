@@ -299,3 +299,16 @@ def test_it_has_an_empty_state_for_saved_views(team, signed_in):
         AccountFactory()
     text = signed_in(team.manager).get(_url("accounts", team.organization)).content.decode()
     assert "No saved views yet" in text
+
+
+def test_it_counts_again_without_javascript_and_saves_nothing(team, signed_in):
+    org = team.organization
+    with tenant_context(org):
+        ContactFactory(account=AccountFactory(segment="Enterprise"))
+    response = signed_in(team.manager).post(
+        _url("segment_create", org), {"name": "Draft", "segment": "Enterprise", "count": "1"}
+    )
+    assert response.status_code == 200
+    assert "1 account" in response.content.decode()
+    with tenant_context(org):
+        assert not Segment.objects.exists()

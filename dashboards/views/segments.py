@@ -97,11 +97,14 @@ def _to_list(request: OrganizationRequest, org_slug: str, segment: Segment) -> H
 @require_http_methods(["GET", "POST"])
 def segment_create(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     """GET: the builder, filled from the parameters (the list's current filters); htmx
-    asks only for the count. POST: save it and open the list with its filters."""
+    asks only for the count. POST: save it and open the list with its filters ("Count
+    again", without JavaScript, only counts)."""
     if request.method == "GET":
         form, _stages = filter_form(request, request.GET or None)
         return _page(request, form, name=request.GET.get("name", ""))
     form, _stages = filter_form(request, request.POST)
+    if request.POST.get("count"):  # "Count again" without JavaScript: nothing is saved
+        return _page(request, form, name=request.POST.get("name", ""))
     saved = _save(request, form, None)
     if isinstance(saved, HttpResponse):
         return saved
@@ -116,10 +119,11 @@ def segment_edit(request: OrganizationRequest, org_slug: str, segment_id: int) -
     if not segment_editable(request, segment):
         raise PermissionDenied
     if request.method == "GET":
-        data = request.GET if "hx" in request.GET or request.htmx else None
-        form, _stages = filter_form(request, data or filters_params(segment.filters))
+        form, _stages = filter_form(request, request.GET or filters_params(segment.filters))
         return _page(request, form, segment=segment, name=segment.name)
     form, _stages = filter_form(request, request.POST)
+    if request.POST.get("count"):  # "Count again" without JavaScript: nothing is saved
+        return _page(request, form, segment=segment, name=request.POST.get("name", ""))
     saved = _save(request, form, segment)
     if isinstance(saved, HttpResponse):
         return saved
