@@ -60,3 +60,11 @@ feedback_recorded = Signal()
 # (deleted) or edited to a better score. Sent inside the writing transaction with
 # `response_ids` (list[int]).
 feedback_withdrawn = Signal()
+
+
+# --- saved segments (accounts.segment_services) ----------------------------------------
+
+# A saved segment is about to be deleted: sent with `segment_id` (int). Each app returns
+# the names of its objects that use the segment (list[str]: a campaign's audience, …);
+# any name refuses the deletion.
+segment_in_use = Signal()

@@ -14,6 +14,7 @@ from dashboards.views import (
     portfolio,
     revenue,
     search,
+    segments,
     surveys,
     todos,
     workspace,
@@ -23,6 +24,13 @@ dashboard_patterns = [
     path("", workspace.home, name="home"),
     path("accounts/", portfolio.account_list, name="accounts"),
     path("accounts/export.csv", portfolio.account_list_csv, name="accounts_csv"),
+    path("accounts/segments/new/", segments.segment_create, name="segment_create"),
+    path("accounts/segments/<int:segment_id>/", segments.segment_edit, name="segment_edit"),
+    path(
+        "accounts/segments/<int:segment_id>/delete/",
+        segments.segment_delete,
+        name="segment_delete",
+    ),
     path("accounts/<int:account_id>/", account.account, name="account"),
     path("accounts/<int:account_id>/notes/", account.account_note, name="account_note"),
     path("accounts/<int:account_id>/health/", health.account_health, name="account_health"),
@@ -80,6 +88,7 @@ survey_patterns = [
     path("campaigns/", surveys.campaigns, name="campaigns"),
     path("campaigns/surveys/", surveys.survey_create, name="survey_create"),
     path("campaigns/new/", surveys.campaign_create, name="campaign_create"),
+    path("campaigns/<int:campaign_id>/preview/", surveys.campaign_preview, name="campaign_preview"),
     path("campaigns/<int:campaign_id>/send/", surveys.campaign_send, name="campaign_send"),
 ]
 

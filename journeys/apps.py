@@ -14,8 +14,10 @@ class JourneysConfig(AppConfig):
             organization_created,
         )
         from journeys.imports import register_imports
+        from journeys.segment_filters import segment_filters_register
 
         register_imports()
+        segment_filters_register()
         contact_erasing.connect(_contact_erasing, dispatch_uid="journeys.contact_erasing")
         feedback_recorded.connect(_feedback_recorded, dispatch_uid="journeys.feedback_recorded")
         feedback_withdrawn.connect(_feedback_withdrawn, dispatch_uid="journeys.feedback_withdrawn")

@@ -17,6 +17,9 @@ class MetricsConfig(AppConfig):
         value_definitions_changed.connect(
             _activity_changed, dispatch_uid="metrics.value_definitions_changed"
         )
+        from metrics.segment_filters import segment_filters_register
+
+        segment_filters_register()
         # Defines the task reasons' and default playbooks' stored-text keys, so every
         # reader can render them.
         import metrics.playbooks  # noqa: F401

@@ -6,9 +6,10 @@ Postgres, never a query per account."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
@@ -17,53 +18,27 @@ from django.db.models import (
     DateField,
     F,
     FloatField,
-    Func,
     Min,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
 from django_stubs_ext import WithAnnotations
 
+from accounts import segments
 from accounts.models import Account, Subscription, User
+from accounts.segments import subscription_next_renewal
+from journeys import segment_filters as journey_segment_filters
+from metrics import segment_filters as metric_segment_filters
 from metrics.models import AccountHealth
 from surveys.models import Response, negative_answers
 
-NO_SCORE = "none"  # the band filter's value for accounts without a snapshot that day
-NO_STAGE = "none"
-NO_OWNER = "none"
-
-
-def _mrr_today(today: date) -> Subquery:
-    """An account's MRR in cents on `today`: the sum of its subscriptions' stored MRR
-    (Subscription.mrr_cents) over those covering that day; NULL for none."""
-    return Subquery(
-        Subscription.objects.filter(account=OuterRef("pk"), started_on__lte=today)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=today))
-        .order_by()
-        .values("account")
-        .annotate(total=Sum("mrr_cents"))
-        .values("total"),
-        output_field=BigIntegerField(),
-    )
-
-
-def subscription_next_renewal(today: date) -> Func:
-    """SQL: a subscription's next renewal on `today`, NULL for none (csp_next_renewal,
-    the one definition: accounts migration 0012, docs/metrics.md)."""
-    return Func(
-        F("started_on"),
-        F("ended_on"),
-        F("interval_months"),
-        F("mrr_cents"),
-        Value(today, output_field=DateField()),
-        function="csp_next_renewal",
-        output_field=DateField(),
-    )
+# The filters' "nobody"/"none" values, defined with the filters (accounts.segments).
+NO_OWNER = segments.NO_OWNER
+NO_STAGE = journey_segment_filters.NO_STAGE
+NO_SCORE = metric_segment_filters.NO_SCORE
 
 
 def _next_renewal_on(today: date) -> Subquery:
@@ -105,7 +80,9 @@ def account_portfolio(*, today: date, health_day: date | None) -> QuerySet[Portf
     yearly term) on `today`, and `health_score`, `health_band`, `health_flags` of the
     snapshot of `health_day` (None without one: not a customer that day)."""
     return Account.objects.select_related("owner").annotate(
-        mrr_cents=Coalesce(_mrr_today(today), Value(0), output_field=BigIntegerField()),
+        mrr_cents=Coalesce(
+            segments.account_mrr_on(today), Value(0), output_field=BigIntegerField()
+        ),
         next_renewal_on=_next_renewal_on(today),
         health_score=_health("score", health_day, FloatField()),
         health_band=_health("band", health_day, CharField()),
@@ -123,57 +100,33 @@ SORTS = {
 
 @dataclass(frozen=True)
 class AccountFilters:
-    """What the accounts list is narrowed to; empty means any."""
+    """What the accounts list is narrowed to (`values`: segment filters, cleaned by
+    accounts.segments.filters_clean; empty means every account) and its sort."""
 
-    owner: str = ""  # "me", NO_OWNER or a user id
-    segment: str = ""
-    stage: str = ""  # a stage key or NO_STAGE
-    band: str = ""  # a HealthBand or NO_SCORE
-    renewal_days: int | None = None  # renews within this many days after today
-    flag: str = ""  # a triad flag (metrics.health.scoring.FLAG_*)
+    values: Mapping[str, Any] = field(default_factory=dict)
     sort: str = "name"  # a key of SORTS, "-" before it for descending
 
 
 def account_list(
     *, filters: AccountFilters, user: User, today: date, health_day: date | None
 ) -> QuerySet[PortfolioAccount]:
-    """account_portfolio narrowed by `filters` (owner "me" is `user`) and sorted by
-    them; accounts without the sort value (no score, no renewal) come last, then by
+    """account_portfolio narrowed by `filters` (the same evaluation as a campaign's
+    audience: accounts.segments.segment_accounts, owner "me" being `user`) and sorted
+    by them; accounts without the sort value (no score, no renewal) come last, then by
     name."""
-    accounts = account_portfolio(today=today, health_day=health_day)
-    if filters.owner == "me":
-        accounts = accounts.filter(owner=user)
-    elif filters.owner == NO_OWNER:
-        accounts = accounts.filter(owner__isnull=True)
-    elif filters.owner.isdigit():
-        accounts = accounts.filter(owner_id=int(filters.owner))
-    if filters.segment:
-        accounts = accounts.filter(segment=filters.segment)
-    if filters.stage == NO_STAGE:
-        accounts = accounts.filter(lifecycle_stage="")
-    elif filters.stage:
-        accounts = accounts.filter(lifecycle_stage=filters.stage)
-    # Band and flag as semi-joins on the day's snapshots: one index scan, not a
-    # subquery per account.
-    scored = AccountHealth.objects.filter(day=health_day).values("account_id")
-    if filters.band == NO_SCORE:
-        if health_day is not None:
-            accounts = accounts.exclude(pk__in=scored)
-    elif filters.band:
-        accounts = accounts.filter(pk__in=scored.filter(band=filters.band))
-    if filters.flag:
-        accounts = accounts.filter(pk__in=scored.filter(flags__contains=[filters.flag]))
-    if filters.renewal_days is not None:
-        accounts = accounts.filter(
-            next_renewal_on__lte=today + timedelta(days=filters.renewal_days)
-        )
-    field = SORTS.get(filters.sort.removeprefix("-"), "name")
-    order = (
-        F(field).desc(nulls_last=True)
-        if filters.sort.startswith("-")
-        else F(field).asc(nulls_last=True)
+    accounts = segments.segment_accounts(
+        filters.values,
+        today=today,
+        user_id=user.pk,
+        accounts=account_portfolio(today=today, health_day=health_day),
     )
-    return accounts.order_by(order, "name", "pk")
+    field_name = SORTS.get(filters.sort.removeprefix("-"), "name")
+    order = (
+        F(field_name).desc(nulls_last=True)
+        if filters.sort.startswith("-")
+        else F(field_name).asc(nulls_last=True)
+    )
+    return accounts.order_by(order, "name", "pk")  # type: ignore[return-value]
 
 
 def renewal_list(

@@ -7,7 +7,11 @@ class SurveysConfig(AppConfig):
     name = "surveys"
 
     def ready(self) -> None:
-        from accounts.signals import contact_erasing, contact_erasure_previewing
+        from accounts.signals import (
+            contact_erasing,
+            contact_erasure_previewing,
+            segment_in_use,
+        )
         from surveys.imports import register_imports
 
         register_imports()
@@ -15,6 +19,13 @@ class SurveysConfig(AppConfig):
         contact_erasure_previewing.connect(
             _contact_erasure_previewing, dispatch_uid="surveys.contact_erasure_previewing"
         )
+        segment_in_use.connect(_segment_in_use, dispatch_uid="surveys.segment_in_use")
+
+
+def _segment_in_use(sender: Any, *, segment_id: int, **kwargs: Any) -> list[str]:
+    from surveys.models import Campaign
+
+    return list(Campaign.objects.filter(audience_id=segment_id).values_list("name", flat=True))
 
 
 def _contact_erasing(sender: Any, *, contact_ids: list[int], **kwargs: Any) -> dict[str, int]:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from csplatform.tasks import organization_lock
 from surveys.models import Campaign, Survey
 from surveys.sending import SendPlan, campaign_send_start
 
@@ -36,11 +39,52 @@ def _save_audited(
     audit_record(action, actor=actor, target=created.name, details=details)
 
 
+class AudienceChanged(ValidationError):  # noqa: N818 (a verdict, as ValidationError)
+    """The confirmation names a preview that is no longer what a send would do: its
+    `preview` is the new one, to show instead of sending."""
+
+    def __init__(self, preview: SendPlan) -> None:
+        super().__init__(
+            _("Who this send reaches has changed since the preview: check the new one."),
+            code="audience_changed",
+        )
+        self.preview = preview
+
+
+class NobodyToEmail(ValidationError):  # noqa: N818 (a verdict, as ValidationError)
+    """The audience has no contact to email: nothing is sent."""
+
+
+def campaign_preview(*, campaign: Campaign) -> SendPlan:
+    """What "Send now" would do right now (campaign_send_start's dry run: the same
+    plan, written nowhere). Raises StillSending."""
+    return campaign_send_start(campaign, dry_run=True)
+
+
 @transaction.atomic
-def campaign_send(*, campaign: Campaign, actor: User | None) -> SendPlan:
+def campaign_send(
+    *, campaign: Campaign, actor: User | None, fingerprint: str | None = None
+) -> SendPlan:
     """Start the campaign's next send (see campaign_send_start: its invitations, and its
     emails queued once this commits), audited as done by `actor` with how many contacts
-    are emailed and how many skipped, by reason. Raises StillSending."""
+    are emailed and how many skipped, by reason. Raises StillSending.
+
+    With the `fingerprint` of a preview (the confirmation of "Send now"): sends only if
+    a send would still do exactly what that preview showed, else raises AudienceChanged
+    with the new preview; and refuses (NobodyToEmail) a send that would email nobody.
+    Concurrent confirmations wait for each other on the campaign's row: the second
+    finds the first's send done, so a preview confirmed twice sends once."""
+    if fingerprint is not None:
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        organization_lock("surveys.sending.campaign_send_start")
+        preview = campaign_send_start(campaign, dry_run=True)
+        if preview.fingerprint != fingerprint:
+            raise AudienceChanged(preview)
+        if preview.pending == 0:
+            raise NobodyToEmail(
+                _("Nobody would be emailed: no contact of this audience can be asked now."),
+                code="nobody",
+            )
     plan = campaign_send_start(campaign)
     audit_record(
         AuditEvent.Action.CAMPAIGN_SENT,

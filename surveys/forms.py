@@ -5,8 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from accounts.tenancy import current_organization
+from accounts.models import Segment
 from surveys.models import Campaign, Survey
 
 
@@ -39,14 +38,20 @@ class CampaignForm(forms.ModelForm):
     survey: forms.ModelChoiceField[Survey] = forms.ModelChoiceField(
         queryset=None, label=_("survey")
     )
+    audience: forms.ModelChoiceField[Segment] = forms.ModelChoiceField(
+        queryset=None,
+        label=_("Audience"),
+        required=False,
+        empty_label=_("Every account"),
+        help_text=_("A saved segment of accounts (build one from the accounts list)."),
+    )
 
     class Meta:
         model = Campaign
         fields = [
             "name",
-            "segment",
-            "lifecycle_stage",
-            "owner",
+            "audience",
+            "include_former_customers",
             "starts_at",
             "repeat_every_days",
             "remind_after_days",
@@ -56,10 +61,7 @@ class CampaignForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["survey"].queryset = Survey.objects.order_by("name")  # type: ignore[attr-defined]
-        # Account owners are the organization's members.
-        self.fields["owner"].queryset = User.objects.filter(  # type: ignore[attr-defined]
-            memberships__organization=current_organization()
-        ).order_by("email")
+        self.fields["audience"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]
         self.order_fields(["survey", "name"])
 
     def clean(self) -> dict[str, Any]:

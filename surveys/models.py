@@ -6,7 +6,6 @@ from __future__ import annotations
 import operator
 from functools import reduce
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -106,15 +105,24 @@ class Campaign(TenantModel):
         Survey, on_delete=models.DB_CASCADE, related_name="campaigns", verbose_name=_("survey")
     )
     name = models.CharField(_("name"), max_length=200)
-    segment = models.CharField(_("segment"), max_length=100, blank=True)
-    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=50, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DB_SET_NULL,
+    # Who is asked: the accounts of a saved segment (accounts.segments), or every account
+    # when empty. Former customers' contacts are skipped unless included on purpose.
+    audience = models.ForeignKey(
+        "accounts.Segment",
+        # A segment in use is not deleted (accounts.segment_services.segment_delete
+        # refuses it); the database's constraint stops any other way. Never SET NULL: an
+        # empty audience is every account.
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
-        related_name="+",
-        verbose_name=_("account owner"),
+        related_name="campaigns",
+        verbose_name=_("audience"),
+        help_text=_("A saved segment of accounts; empty: every account."),
+    )
+    include_former_customers = models.BooleanField(
+        _("include former customers"),
+        default=False,
+        help_text=_("Also ask the contacts of accounts whose subscriptions have ended."),
     )
     starts_at = models.DateTimeField(
         _("first send"), null=True, blank=True, validators=[validate_day]
@@ -150,6 +158,8 @@ class SurveyInvitationStatus(models.TextChoices):
 
 
 class SkipReason(models.TextChoices):
+    FORMER_CUSTOMER = "former_customer", _("The account is a former customer.")
+    NO_EMAIL = "no_email", _("The contact has no email address.")
     OPTED_OUT = "opted_out", _("The contact opted out of survey email.")
     QUIET_PERIOD = "quiet_period", _("The contact was surveyed within the quiet period.")
     ACCOUNT_CAP = "account_cap", _("The account reached its surveys for the month.")

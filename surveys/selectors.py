@@ -23,7 +23,7 @@ def verbatims(kind: str, search: str = "") -> QuerySet[Response]:
 
 def campaign_rates() -> list[dict[str, Any]]:
     """Each campaign with its invitations sent, skipped and answered, and the rate."""
-    campaigns = Campaign.objects.select_related("survey").annotate(
+    campaigns = Campaign.objects.select_related("survey", "audience").annotate(
         sent=Count("invitations", filter=Q(invitations__status=SurveyInvitationStatus.SENT)),
         skipped=Count("invitations", filter=Q(invitations__status=SurveyInvitationStatus.SKIPPED)),
         pending=Count("invitations", filter=Q(invitations__status=SurveyInvitationStatus.PENDING)),

@@ -1,9 +1,12 @@
 """Sending a campaign: who is asked (with fatigue control), and the emails.
 
-`campaign_send_start` writes one invitation per audience contact for a new send
-of the campaign, in one statement: pending, or skipped with its reason (opted
-out; surveyed within the organization's quiet period; the account already had
-its surveys for the month). Nobody is dropped silently. A second call for the
+`campaign_send_start` writes one invitation per contact of the campaign's audience
+(the accounts its saved segment picks: accounts.segments.segment_accounts) for a new
+send of the campaign, in one statement: pending, or skipped with its reason (a
+former customer's, unless the campaign includes them; no email address; opted out;
+surveyed within the organization's quiet period; the account already had its
+surveys for the month). Nobody is dropped silently. Its dry run reads the same
+statement instead of inserting it: the preview before "Send now". A second call for the
 same send writes nothing (a unique constraint). In the same transaction it records
 in the outbox that the emails must be queued (surveys.tasks.start_sending).
 
@@ -18,20 +21,25 @@ can run at once: each takes invitations no other holds.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Value
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, QuerySet, Value
 from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Account
+from accounts.segments import FORMER_CUSTOMER, segment_accounts
 from accounts.tenancy import current_organization
 from csplatform.bounds import EARLIEST_INSTANT
 from csplatform.clock import local_today, organization_midnight
@@ -44,21 +52,34 @@ from surveys.views import LANGUAGES
 
 @dataclass(frozen=True)
 class SendPlan:
+    """Who a send emails: `pending` contacts (at `accounts` accounts) and the skipped
+    ones by reason. A preview (dry run) also has the `fingerprint` of exactly who is
+    emailed or skipped and why: a confirmation names it, and a different one means the
+    audience changed since the preview."""
+
     send_number: int
     pending: int
-    skipped: dict[str, int]  # reason → how many
+    skipped: dict[str, int]  # reason → how many contacts
+    accounts: int = 0  # accounts with at least one contact emailed
+    fingerprint: str = ""
+
+    @property
+    def contacts(self) -> int:
+        """Every contact of the audience, emailed or skipped."""
+        return self.pending + sum(self.skipped.values())
 
 
-_PLAN = """
+# Who a send asks, and why not the others, contact by contact (precedence: former
+# customer, no email, opted out, quiet period, the account's monthly cap). {audience}
+# and {former} are the SQL of querysets of account ids (accounts.segments).
+_PLANNED = """
 WITH audience AS (
-    SELECT c.id AS contact_id, c.account_id, c.opted_out_at,
+    SELECT c.id AS contact_id, c.account_id, c.email, c.opted_out_at,
+           c.account_id IN ({former}) AS former_customer,
            (SELECT max(coalesce(i.sent_at, i.created_at)) FROM surveys_surveyinvitation i
             WHERE i.contact_id = c.id AND i.status IN ('pending', 'sent')) AS last_sent
     FROM accounts_contact c
-    JOIN accounts_account a ON a.id = c.account_id
-    WHERE (%(segment)s = '' OR a.segment = %(segment)s)
-      AND (%(stage)s = '' OR a.lifecycle_stage = %(stage)s)
-      AND (%(owner)s::bigint IS NULL OR a.owner_id = %(owner)s::bigint)
+    WHERE c.account_id IN ({audience})
 ),
 sent_this_month AS (
     SELECT c.account_id, count(*) AS n
@@ -69,7 +90,9 @@ sent_this_month AS (
 ),
 judged AS (
     SELECT a.contact_id, a.account_id,
-           CASE WHEN a.opted_out_at IS NOT NULL THEN 'opted_out'
+           CASE WHEN a.former_customer AND NOT %(include_former)s THEN 'former_customer'
+                WHEN a.email = '' THEN 'no_email'
+                WHEN a.opted_out_at IS NOT NULL THEN 'opted_out'
                 WHEN a.last_sent >= %(quiet_since)s THEN 'quiet_period'
            END AS early_reason
     FROM audience a
@@ -79,16 +102,30 @@ ranked AS (
                PARTITION BY j.account_id, j.early_reason IS NULL ORDER BY j.contact_id
            ) AS nth
     FROM judged j LEFT JOIN sent_this_month m ON m.account_id = j.account_id
+),
+planned AS (
+    SELECT contact_id, account_id,
+           CASE WHEN early_reason IS NOT NULL OR nth > %(cap)s THEN 'skipped'
+                ELSE 'pending' END AS status,
+           CASE WHEN early_reason IS NOT NULL THEN early_reason
+                WHEN nth > %(cap)s THEN 'account_cap' ELSE '' END AS skip_reason
+    FROM ranked
 )
+"""
+
+_INSERT = """
 INSERT INTO surveys_surveyinvitation (organization_id, campaign_id, send_number, contact_id,
                                 status, skip_reason, created_at)
-SELECT %(organization)s, %(campaign)s, %(send)s, contact_id,
-       CASE WHEN early_reason IS NOT NULL OR nth > %(cap)s THEN 'skipped' ELSE 'pending' END,
-       CASE WHEN early_reason IS NOT NULL THEN early_reason
-            WHEN nth > %(cap)s THEN 'account_cap' ELSE '' END,
-       %(now)s
-FROM ranked
+SELECT %(organization)s, %(campaign)s, %(send)s, contact_id, status, skip_reason, %(now)s
+FROM planned
 ON CONFLICT DO NOTHING
+"""
+
+_PREVIEW = """
+SELECT skip_reason, count(*), count(DISTINCT account_id),
+       md5(string_agg(contact_id::text, ',' ORDER BY contact_id))
+FROM planned
+GROUP BY skip_reason
 """
 
 
@@ -96,16 +133,48 @@ class StillSending(ValidationError):  # noqa: N818 (a verdict, as ValidationErro
     """The campaign's previous send still has emails waiting."""
 
 
+def _named(sql: str, params: Any, prefix: str) -> tuple[str, dict[str, Any]]:
+    """A queryset's SQL with its positional parameters renamed `<prefix><n>`, to sit
+    inside a statement with named parameters."""
+    values = list(params)
+    named: dict[str, Any] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%%"
+        name = f"{prefix}{len(named)}"
+        named[name] = values[len(named)]
+        return f"%({name})s"
+
+    return re.sub(r"%%|%s", rename, sql), named
+
+
+def campaign_audience(campaign: Campaign, *, today: date) -> QuerySet[Account]:
+    """The accounts of the campaign's audience on `today`: its segment's (owner "me"
+    being the segment's creator), or every account for a campaign without one."""
+    segment = campaign.audience
+    if segment is None:
+        return segment_accounts({}, today=today)
+    return segment_accounts(segment.filters, today=today, user_id=segment.created_by_id)
+
+
 @transaction.atomic
-def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> SendPlan:
+def campaign_send_start(
+    campaign: Campaign, *, now: datetime | None = None, dry_run: bool = False
+) -> SendPlan:
     """Start the campaign's next send: its invitations, pending or skipped with a reason,
     and (through the outbox, once this commits) the queueing of its emails.
     Invitations waiting to be emailed count as surveys (quiet period, monthly cap), and
-    a campaign still sending its last send is refused (StillSending)."""
+    a campaign still sending its last send is refused (StillSending).
+
+    `dry_run`: the same plan, written nowhere: how many contacts and accounts would be
+    emailed, how many skipped by reason, and its fingerprint (the preview before "Send
+    now", and `send_survey --dry-run`)."""
     from surveys.tasks import start_sending  # the tasks call this module
 
     organization = current_organization()
-    organization_lock("surveys.sending.campaign_send_start")
+    if not dry_run:
+        organization_lock("surveys.sending.campaign_send_start")
     waiting = SurveyInvitation.objects.filter(
         campaign=campaign, status=SurveyInvitationStatus.PENDING
     ).count()
@@ -119,43 +188,71 @@ def campaign_send_start(campaign: Campaign, *, now: datetime | None = None) -> S
     last = SurveyInvitation.objects.filter(campaign=campaign).aggregate(n=Max("send_number"))["n"]
     send_number = (last or 0) + 1
     today = local_today(organization.time_zone, at=now)  # its month
+    audience_sql, audience_params = _named(
+        *campaign_audience(campaign, today=today).values("pk").query.sql_with_params(), "aud"
+    )
+    former_sql, former_params = _named(
+        *segment_accounts({"customer": FORMER_CUSTOMER}, today=today)
+        .values("pk")
+        .query.sql_with_params(),
+        "former",
+    )
+    params = {
+        **audience_params,
+        **former_params,
+        "organization": organization.pk,
+        "campaign": campaign.pk,
+        "send": send_number,
+        "include_former": campaign.include_former_customers,
+        "month_start": organization_midnight(today.replace(day=1), organization),
+        # Capped where no invitation can be that old (a period stored before
+        # its maximum would overflow): the same contacts are quiet.
+        "quiet_since": now
+        - timedelta(days=min(organization.survey_quiet_days, _days_since_earliest(now))),
+        "cap": organization.survey_account_monthly_cap,
+        "now": now,
+    }
+    planned = _PLANNED.format(audience=audience_sql, former=former_sql)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PLAN,
-            {
-                "organization": organization.pk,
-                "campaign": campaign.pk,
-                "send": send_number,
-                "segment": campaign.segment,
-                "stage": campaign.lifecycle_stage,
-                "owner": campaign.owner_id,
-                "month_start": organization_midnight(today.replace(day=1), organization),
-                # Capped where no invitation can be that old (a period stored before
-                # its maximum would overflow): the same contacts are quiet.
-                "quiet_since": now
-                - timedelta(days=min(organization.survey_quiet_days, _days_since_earliest(now))),
-                "cap": organization.survey_account_monthly_cap,
-                "now": now,
-            },
-        )
+        if dry_run:
+            cursor.execute(planned + _PREVIEW, params)
+            return _preview(send_number, cursor.fetchall())
+        cursor.execute(planned + _INSERT, params)
     enqueue_on_commit(start_sending, organization.pk, campaign.pk)
     return send_plan(campaign, send_number)
 
 
+def _preview(send_number: int, rows: list[tuple[str, int, int, str]]) -> SendPlan:
+    pending, accounts = 0, 0
+    skipped: dict[str, int] = {}
+    for reason, contacts, reason_accounts, _digest in rows:
+        if reason:
+            skipped[reason] = contacts
+        else:
+            pending, accounts = contacts, reason_accounts
+    digest = hashlib.sha256(str(send_number).encode())
+    for reason, _contacts, _accounts, contacts_digest in sorted(rows):
+        digest.update(f"|{reason}:{contacts_digest}".encode())
+    return SendPlan(send_number, pending, skipped, accounts, digest.hexdigest()[:32])
+
+
 def send_plan(campaign: Campaign, send_number: int) -> SendPlan:
+    """What the send `send_number` of the campaign wrote: contacts emailed (and their
+    accounts) and skipped by reason. One grouped query."""
     rows = (
         SurveyInvitation.objects.filter(campaign=campaign, send_number=send_number)
-        .values_list("status", "skip_reason")
+        .values("status", "skip_reason")
+        .annotate(contacts=Count("pk"), accounts=Count("contact__account_id", distinct=True))
         .order_by()
     )
-    pending = 0
+    pending, accounts = 0, 0
     skipped: dict[str, int] = {}
-    for status, reason in rows:
-        if status == SurveyInvitationStatus.SKIPPED:
-            skipped[reason] = skipped.get(reason, 0) + 1
-        elif status == SurveyInvitationStatus.PENDING:
-            pending += 1
-    return SendPlan(send_number, pending, skipped)
+    for row in rows:
+        if row["status"] == SurveyInvitationStatus.SKIPPED:
+            skipped[row["skip_reason"]] = row["contacts"]
+        elif row["status"] == SurveyInvitationStatus.PENDING:
+            pending, accounts = row["contacts"], row["accounts"]
+    return SendPlan(send_number, pending, skipped, accounts)
 
 
 def _token(invitation: SurveyInvitation) -> str:

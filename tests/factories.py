@@ -25,6 +25,7 @@ from accounts.models import (
     Note,
     Organization,
     Role,
+    Segment,
     Subscription,
     User,
 )
@@ -139,6 +140,14 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     currency = "BRL"
     billing_interval = "month"
     started_on = date(2025, 2, 1)
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    filters: dict = {}
 
 
 class NoteFactory(factory.django.DjangoModelFactory):
@@ -474,6 +483,7 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
 
 
 TENANT_FACTORIES = {
+    Segment: SegmentFactory,
     LifecycleStage: LifecycleStageFactory,
     StageTransition: StageTransitionFactory,
     ValueMilestone: ValueMilestoneFactory,

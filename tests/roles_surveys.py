@@ -1,6 +1,7 @@
 """The URL catalogue's entries for the survey pages (see tests/url_catalogue.py)."""
 
 from csplatform.tenancy import tenant_context
+from surveys import campaign_services
 from surveys.models import Campaign, Survey, SurveyInvitation
 from tests.factories import CampaignFactory, ContactFactory, SurveyFactory
 
@@ -21,7 +22,8 @@ ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
         },
     ),
     "surveys:campaign_create": ("post", "admin", 302, None),  # data: needs the survey's id
-    "surveys:campaign_send": ("post", "admin", 302, {}),
+    "surveys:campaign_preview": ("get", "admin", 200, None),
+    "surveys:campaign_send": ("post", "admin", 302, None),  # data: the preview's fingerprint
 }
 
 
@@ -40,7 +42,7 @@ EFFECTS: dict = {
 
 def url_kwargs(name, team):
     """The URL's arguments besides org_slug (objects it needs are created here)."""
-    if name == "surveys:campaign_send":
+    if name in {"surveys:campaign_send", "surveys:campaign_preview"}:
         with tenant_context(team.organization):
             ContactFactory()
             return {"campaign_id": CampaignFactory().pk}
@@ -53,4 +55,10 @@ def post_data(name, team, data):
         with tenant_context(team.organization):
             survey = SurveyFactory()
         return {"campaign-survey": survey.pk, "campaign-name": "Q4 NPS"}
+    if name == "surveys:campaign_send":  # confirms the preview of the campaign just made
+        with tenant_context(team.organization):
+            campaign = Campaign.objects.latest("pk")
+            return {
+                "fingerprint": campaign_services.campaign_preview(campaign=campaign).fingerprint
+            }
     return data

@@ -252,7 +252,7 @@ def test_it_refuses_a_key_that_claims_another_organization(org_a, org_b, b):
 # --- another organization's ids inside a form ---------------------------------------------
 
 
-def test_it_refuses_a_campaign_for_another_organizations_survey_or_owner(
+def test_it_refuses_a_campaign_for_another_organizations_survey_or_audience(
     org_a, org_b, b, owner_of_a
 ):
     with tenant_context(org_a):
@@ -260,7 +260,7 @@ def test_it_refuses_a_campaign_for_another_organizations_survey_or_owner(
     url = reverse("surveys:campaign_create", kwargs={"org_slug": org_a.slug})
     cases = [
         {"campaign-survey": b["campaign"].survey_id},
-        {"campaign-survey": survey.pk, "campaign-owner": b["membership"].user_id},
+        {"campaign-survey": survey.pk, "campaign-audience": b["segment"].pk},
     ]
     for fields in cases:
         response = owner_of_a.post(url, {"campaign-name": "Cross-tenant", **fields})

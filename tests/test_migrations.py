@@ -10,13 +10,15 @@ from accounts.models import MemberInvitation
 from csplatform import clock
 from csplatform.tenancy import tenant_context
 from journeys.models import Todo, Touchpoint
-from surveys.models import SurveyInvitation
+from surveys.models import Campaign, SurveyInvitation
 from tests.factories import (
     AccountFactory,
-    CampaignFactory,
     ContactFactory,
+    MembershipFactory,
     OrganizationFactory,
     ResponseFactory,
+    SegmentFactory,
+    SurveyFactory,
     TouchpointFactory,
 )
 
@@ -185,6 +187,20 @@ def test_it_keeps_the_invitations_and_their_row_security_when_renamed_member_inv
 
 # --- names that cannot be confused: the to-do and the survey invitation ------------------
 
+
+def _campaign_at_0004(org, cursor, name="Q4 NPS", segment="", stage="", owner_id=None):
+    """A campaign as surveys 0004 stored it (free-text audience), by SQL: the model has
+    moved on."""
+    survey = SurveyFactory()
+    cursor.execute(
+        "INSERT INTO surveys_campaign (organization_id, survey_id, name, segment,"
+        " lifecycle_stage, owner_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " RETURNING id",
+        [org.pk, survey.pk, name, segment, stage, owner_id, clock.now()],
+    )
+    return cursor.fetchone()[0]
+
+
 BEFORE_RENAMES = (
     ("journeys", "0012_default_lifecycle_stages"),
     ("surveys", "0002_negative_touchpoint_by_external_id"),
@@ -220,7 +236,7 @@ def test_it_keeps_the_to_dos_and_survey_invitations_through_their_renames():
         org = OrganizationFactory()
         with tenant_context(org), connection.cursor() as cursor:
             contact = ContactFactory()
-            campaign = CampaignFactory()
+            campaign_id = _campaign_at_0004(org, cursor)
             cursor.execute(
                 "INSERT INTO journeys_task (organization_id, title_key, custom_title,"
                 " account_id, due_on, trigger_key, reason_key, reason_params, custom_reason,"
@@ -233,7 +249,7 @@ def test_it_keeps_the_to_dos_and_survey_invitations_through_their_renames():
                 "INSERT INTO surveys_invitation (organization_id, campaign_id, send_number,"
                 " contact_id, status, skip_reason, created_at)"
                 " VALUES (%s, %s, 1, %s, 'sent', '', %s) RETURNING id",
-                [org.pk, campaign.pk, contact.pk, clock.now()],
+                [org.pk, campaign_id, contact.pk, clock.now()],
             )
             [invitation_id] = cursor.fetchone()
 
@@ -250,7 +266,7 @@ def test_it_keeps_the_to_dos_and_survey_invitations_through_their_renames():
         )
         assert (invitation.pk, invitation.campaign_id, invitation.contact_id) == (
             invitation_id,
-            campaign.pk,
+            campaign_id,
             contact.pk,
         )
         names, security = _names_on("journeys_todo")
@@ -276,5 +292,34 @@ def test_it_keeps_the_to_dos_and_survey_invitations_through_their_renames():
         names, security = _names_on("journeys_task")
         assert {"task_idx", "task_one_open_per_playbook", "task_title_key_or_text"} <= names
         assert security == (True, 1)
+    finally:
+        _migrate_to_latest()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_turns_each_campaigns_free_text_audience_into_a_saved_segment():
+    _migrate(("surveys", "0004_campaign_bounds"))
+    try:
+        org = OrganizationFactory()
+        owner = MembershipFactory(organization=org).user
+        with tenant_context(org), connection.cursor() as cursor:
+            SegmentFactory(name="Enterprise NPS")  # the name is taken already
+            enterprise = _campaign_at_0004(
+                org, cursor, "Enterprise NPS", segment="Enterprise", stage="adoption"
+            )
+            mine = _campaign_at_0004(org, cursor, "Owner CSAT", owner_id=owner.pk)
+            everyone = _campaign_at_0004(org, cursor, "Everyone")
+        _migrate_to_latest()
+        with tenant_context(org):
+            campaigns = {c.pk: c for c in Campaign.objects.select_related("audience")}
+        assert campaigns[enterprise].audience.name == "Enterprise NPS (2)"
+        assert campaigns[enterprise].audience.filters == {
+            "segment": "Enterprise",
+            "stage": "adoption",
+        }
+        assert campaigns[mine].audience.filters == {"owner": str(owner.pk)}
+        assert campaigns[everyone].audience is None
+        assert not any(c.include_former_customers for c in campaigns.values())
+        assert _names_on("accounts_segment")[1] == (True, 1)  # row-level security
     finally:
         _migrate_to_latest()

@@ -127,8 +127,13 @@ def test_it_sends_a_campaign_created_in_the_ui_and_shows_the_answer_with_its_mar
         ).status_code
         == 302
     )
-    campaign_id = re.search(r"/campaigns/(\d+)/send/", client.get(base).content.decode()).group(1)
-    sent = client.post(base + f"{campaign_id}/send/", follow=True)
+    campaign_id = re.search(r"/campaigns/(\d+)/preview/", client.get(base).content.decode()).group(
+        1
+    )
+    preview = client.get(base + f"{campaign_id}/preview/").content.decode()
+    assert "1 contact will be emailed" in preview
+    fingerprint = re.search(r'name="fingerprint" value="(\w+)"', preview).group(1)
+    sent = client.post(base + f"{campaign_id}/send/", {"fingerprint": fingerprint}, follow=True)
     assert "Sending “Q4” to 1 contacts." in sent.content.decode()
 
     [message] = inbox.wait_for(1)

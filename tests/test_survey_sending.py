@@ -17,6 +17,7 @@ from tests.factories import (
     CampaignFactory,
     ContactFactory,
     OrganizationFactory,
+    SegmentFactory,
     SurveyInvitationFactory,
 )
 
@@ -45,7 +46,7 @@ def test_it_skips_opted_out_quiet_and_capped_contacts_and_says_why():
         )
         smb = AccountFactory(segment="SMB")
         ContactFactory(account=smb, email="smb@smb.example")
-        campaign = CampaignFactory(segment="Enterprise")
+        campaign = CampaignFactory(audience=SegmentFactory(filters={"segment": "Enterprise"}))
         plan = sending.campaign_send_start(campaign, now=now)
         statuses = _statuses(campaign)
     assert statuses == {
@@ -285,23 +286,23 @@ def test_it_asks_only_the_accounts_of_the_campaigns_owner():
     with tenant_context(org):
         ContactFactory(account=AccountFactory(owner=ana), email="of-ana@x.example")
         ContactFactory(account=AccountFactory(owner=bruno), email="of-bruno@x.example")
-        campaign = CampaignFactory(owner=ana)
+        campaign = CampaignFactory(audience=SegmentFactory(filters={"owner": str(ana.pk)}))
         sending.campaign_send_start(campaign)
         assert list(_statuses(campaign)) == ["of-ana@x.example"]
 
 
 @pytest.mark.django_db
-def test_it_offers_only_the_organizations_members_as_account_owners():
+def test_it_offers_only_the_organizations_segments_as_audiences():
     from surveys.forms import CampaignForm
-    from tests.factories import MembershipFactory
 
-    org = OrganizationFactory()
-    member = MembershipFactory(organization=org).user
-    outsider = MembershipFactory().user
+    org, other = OrganizationFactory(), OrganizationFactory()
+    with tenant_context(other):
+        theirs = SegmentFactory(name="Theirs")
     with tenant_context(org):
-        owners = list(CampaignForm().fields["owner"].queryset)
-    assert member in owners
-    assert outsider not in owners
+        ours = SegmentFactory(name="Ours")
+        audiences = list(CampaignForm().fields["audience"].queryset)
+    assert audiences == [ours]
+    assert theirs not in audiences
 
 
 @pytest.mark.django_db

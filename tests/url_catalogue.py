@@ -38,6 +38,7 @@ from tests.factories import (
     MemberInvitationFactory,
     MembershipFactory,
     PlaybookFactory,
+    SegmentFactory,
     SubscriptionFactory,
     SurveyFactory,
     TodoFactory,
@@ -116,6 +117,7 @@ def objects_of(organization, marker: str) -> dict:
             "upload": ImportUploadFactory(filename=f"{marker}.csv"),
             "api_key": api_key,
             "invitation": MemberInvitationFactory(email=f"invitee@{marker}.example"),
+            "segment": SegmentFactory(name=f"{title} segment", filters={"q": marker}),
             "campaign": CampaignFactory(
                 name=f"{title} campaign", survey=SurveyFactory(name=f"{title} survey")
             ),
@@ -142,6 +144,7 @@ ORG_URL_KWARGS: dict[str, Filler] = {
     "invitation_id": lambda o: o["invitation"].pk,
     "contact_id": lambda o: o["contact"].pk,
     "campaign_id": lambda o: o["campaign"].pk,
+    "segment_id": lambda o: o["segment"].pk,
     "stage_id": lambda o: o["stage"].pk,
     "type_id": lambda o: o["touchpoint_type"].pk,
     "milestone_id": lambda o: o["milestone"].pk,

@@ -45,6 +45,7 @@ from accounts.models.identity import (
 )
 from accounts.models.imports import ImportStatus, ImportUpload
 from accounts.models.privacy import ContactErasure, ErasureChannel
+from accounts.models.segments import Segment
 
 __all__ = [
     "LOCALE_CHOICES",
@@ -70,6 +71,7 @@ __all__ = [
     "Note",
     "Organization",
     "Role",
+    "Segment",
     "Subscription",
     "User",
     "UserManager",

@@ -14,7 +14,6 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -23,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.http import OrganizationRequest
-from accounts.models import Account
+from accounts.models import Account, Segment
 from accounts.permissions import manager_required
 from accounts.selectors import membership_list
 from accounts.tenancy import current_organization
@@ -31,7 +30,7 @@ from csplatform.clock import organization_today
 from csplatform.http import render_page
 from csplatform.sparkline import sparkline_svg
 from csplatform.spreadsheet import spreadsheet_cell as _cell
-from dashboards.forms.portfolio import AccountFilterForm
+from dashboards.forms.portfolio import AccountFilterForm, filters_query
 from journeys.selectors import lifecycle_stage_list
 from metrics import portfolio_selectors as selectors
 from metrics.health.scoring import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
@@ -79,13 +78,16 @@ def _sort_headers(sort: str) -> dict[str, SortHeader]:
     return headers
 
 
-def _filter_form(request: OrganizationRequest) -> tuple[AccountFilterForm, dict[str, str]]:
-    """The bound filter form and each stage key's name in the active language."""
+def filter_form(
+    request: OrganizationRequest, data: Any = None
+) -> tuple[AccountFilterForm, dict[str, str]]:
+    """The filter form bound to `data` (None: unbound) and each stage key's name in the
+    active language."""
     stages = lifecycle_stage_list()
     language = translation.get_language() or "en"
     stage_names = {s.key: s.name(language) for s in stages}
     form = AccountFilterForm(
-        request.GET or None,
+        data,
         members=[(m.user_id, m.user.get_full_name()) for m in membership_list()],
         segments=selectors.segment_list(),
         stages=list(stage_names.items()),
@@ -95,15 +97,7 @@ def _filter_form(request: OrganizationRequest) -> tuple[AccountFilterForm, dict[
 
 def _query(filters: AccountFilters) -> str:
     """The filters as a query string, without the sort and the page."""
-    values = {
-        "owner": filters.owner,
-        "segment": filters.segment,
-        "stage": filters.stage,
-        "band": filters.band,
-        "renewal": "" if filters.renewal_days is None else str(filters.renewal_days),
-        "flag": filters.flag,
-    }
-    return urlencode({k: v for k, v in values.items() if v})
+    return filters_query(dict(filters.values))
 
 
 def _accounts(request: OrganizationRequest, filters: AccountFilters, today: date) -> Any:
@@ -115,10 +109,19 @@ def _accounts(request: OrganizationRequest, filters: AccountFilters, today: date
     )
 
 
+def saved_view_list() -> list[Segment]:
+    """The current organization's saved segments, A to Z, each with `query`: its filters
+    as the list's parameters."""
+    segments = list(Segment.objects.order_by("name"))
+    for segment in segments:
+        segment.query = filters_query(segment.filters)
+    return segments
+
+
 @manager_required
 @require_http_methods(["GET"])
 def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
-    form, stage_names = _filter_form(request)
+    form, stage_names = filter_form(request, request.GET or None)
     filters = form.filters()
     today = organization_today()
     page = Paginator(_accounts(request, filters, today), ACCOUNTS_PER_PAGE).get_page(
@@ -148,6 +151,7 @@ def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
         "stage_names": stage_names,
         "currency": current_organization().currency,
         "has_accounts": page.paginator.count > 0 or Account.objects.exists(),
+        "saved_views": saved_view_list(),
     }
     return render_page(request, "dashboards/accounts.html", context, partial="account-table")
 
@@ -157,7 +161,7 @@ def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
 def account_list_csv(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     """The filtered list (every page) as CSV: UTF-8 with a byte-order mark, so that
     Excel reads accents; MRR in currency units with a dot; dates as YYYY-MM-DD."""
-    form, _stage_names = _filter_form(request)
+    form, _stage_names = filter_form(request, request.GET or None)
     today = organization_today()
     organization = current_organization()
     buffer = io.StringIO()

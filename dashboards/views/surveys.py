@@ -100,18 +100,66 @@ def campaign_create(request: OrganizationRequest, org_slug: str) -> HttpResponse
         campaign=form.save(commit=False), actor=request.user
     )
     messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
-    return redirect("surveys:campaigns", org_slug=org_slug)
+    # Who it will reach, before anything is sent (a scheduled one too).
+    return redirect("surveys:campaign_preview", org_slug=org_slug, campaign_id=campaign.pk)
+
+
+def _preview_page(
+    request: OrganizationRequest, campaign: Campaign, *, notice: str = "", status: int = 200
+) -> HttpResponse:
+    """The send preview: who would be emailed and every exclusion with its count, from
+    the same planning as the send (campaign_send_start's dry run)."""
+    context: dict[str, Any] = {"campaign": campaign, "notice": notice}
+    try:
+        plan = campaign_services.campaign_preview(campaign=campaign)
+    except StillSending as still:
+        context["still_sending"] = " ".join(still.messages)
+    else:
+        context.update(
+            {
+                "plan": plan,
+                "exclusions": [
+                    (reason.label, plan.skipped.get(reason.value, 0))
+                    for reason in SkipReason
+                    if reason != SkipReason.REFUSED
+                ],
+            }
+        )
+    return render(request, "surveys/manage/send_preview.html", context, status=status)
+
+
+@admin_required
+@require_http_methods(["GET"])
+def campaign_preview(request: OrganizationRequest, org_slug: str, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("survey", "audience"), pk=campaign_id
+    )
+    return _preview_page(request, campaign)
 
 
 @admin_required
 @require_POST
 def campaign_send(request: OrganizationRequest, org_slug: str, campaign_id: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    """The confirmation of a preview: sends only what the preview (its fingerprint)
+    showed; a changed audience shows the new preview instead, and a preview confirmed
+    twice sends once."""
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("survey", "audience"), pk=campaign_id
+    )
+    fingerprint = request.POST.get("fingerprint", "")
+    if not fingerprint:
+        return _preview_page(
+            request, campaign, notice=_("Check who will be emailed, then confirm."), status=400
+        )
     try:
-        plan = campaign_services.campaign_send(campaign=campaign, actor=request.user)
-    except StillSending as still:
-        messages.error(request, " ".join(still.messages))
-        return redirect("surveys:campaigns", org_slug=org_slug)
+        plan = campaign_services.campaign_send(
+            campaign=campaign, actor=request.user, fingerprint=fingerprint
+        )
+    except campaign_services.AudienceChanged as changed:
+        return _preview_page(request, campaign, notice=" ".join(changed.messages), status=409)
+    except (StillSending, campaign_services.NobodyToEmail) as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect("surveys:campaign_preview", org_slug=org_slug, campaign_id=campaign.pk)
     skipped = "; ".join(
         f"{count} — {SkipReason(reason).label}" for reason, count in sorted(plan.skipped.items())
     )
