@@ -236,6 +236,31 @@ def _accounts_of(hits: list[SearchHit]) -> list[Account]:
     return found
 
 
+def accounts_matching(query: str) -> QuerySet[Account]:
+    """Every account of the current organization that `account_search` finds for
+    `query`, unranked: the accounts list's and a saved segment's text filter. The same
+    matches (the account's own, a contact's, a similar name), so a segment and the
+    search box never disagree; an unsearchable query matches nothing."""
+    cleaned = search_query_clean(query)
+    if not cleaned.is_searchable:
+        return Account.objects.none()
+    folded = _folded(cleaned.text)
+    tsquery = _prefix_tsquery(folded)
+    own, _tier = _matches(folded, tsquery, name="search_name", code="search_code", penalty=0)
+    of_contact, _tier = _matches(
+        folded,
+        tsquery,
+        name="search_name",
+        code="search_email",
+        penalty=CONTACT_PENALTY,
+        code_parts="@" in folded,
+    )
+    match = own | Q(pk__in=Contact.objects.filter(of_contact).values("account_id"))
+    if len(folded) >= SIMILAR_MIN_CHARS:
+        match |= Q(_Operator(F("search_name"), "%%>", Value(folded)))
+    return Account.objects.filter(match)
+
+
 def account_search(query: str, limit: int | None = None) -> AccountSearchResults:
     """The current organization's accounts that match `query`, best first, at most
     `limit` (or MAX_RESULTS) of them.

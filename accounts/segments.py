@@ -52,6 +52,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Subscription
+from accounts.search import MIN_QUERY_CHARS, accounts_matching, search_query_clean
 from csplatform.clock import organization_today
 
 NO_OWNER = "none"
@@ -309,17 +310,21 @@ def _apply_customer(
     return accounts.filter(~paid_ever(ctx.today))
 
 
-def accounts_matching_text(query: str) -> QuerySet[Account]:
-    """The current organization's accounts whose name or external id contains `query`
-    (any case)."""
-    # merge: use accounts.search.accounts_matching
-    return Account.objects.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+def _clean_search(value: Any) -> str:
+    """A search the header's box would run: at most MAX_SEARCH_LENGTH characters, with
+    enough letters or digits to search with."""
+    text = _text(MAX_SEARCH_LENGTH)(value)
+    if text and not search_query_clean(text).is_searchable:
+        raise ValidationError(
+            _("Type at least %(count)s letters or digits to search.") % {"count": MIN_QUERY_CHARS}
+        )
+    return text
 
 
 def _apply_search(
     accounts: QuerySet[Account], query: str, ctx: SegmentContext
 ) -> QuerySet[Account]:
-    return accounts.filter(pk__in=accounts_matching_text(query).values("pk"))
+    return accounts.filter(pk__in=accounts_matching(query).values("pk"))
 
 
 segment_filter_register("owner", clean=_clean_owner, apply=_apply_owner)
@@ -332,4 +337,4 @@ segment_filter_register("renewal_days", clean=_whole(1, MAX_RENEWAL_DAYS), apply
 segment_filter_register("mrr_min_cents", clean=_whole(0, MAX_MRR_CENTS), apply=_apply_mrr_min)
 segment_filter_register("mrr_max_cents", clean=_whole(0, MAX_MRR_CENTS), apply=_apply_mrr_max)
 segment_filter_register("customer", clean=_choice(*CUSTOMER_STATUSES), apply=_apply_customer)
-segment_filter_register("q", clean=_text(MAX_SEARCH_LENGTH), apply=_apply_search)
+segment_filter_register("q", clean=_clean_search, apply=_apply_search)

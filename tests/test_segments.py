@@ -101,6 +101,23 @@ def test_it_searches_names_and_external_ids(org, book):
         assert _names({"q": "nothing like it"}) == []
 
 
+def test_it_searches_as_the_header_box_does(org, book):
+    """The same matches as the search box (accounts.search): accents and typos
+    forgiven, contacts' names and emails found."""
+    with tenant_context(org):
+        ContactFactory(account=book["small"], name="Joana Ávila", email="joana@small.test")
+        assert _names({"q": "Bíg"}) == ["Big Corp"]
+        assert _names({"q": "big corpp"}) == ["Big Corp"]
+        assert _names({"q": "avila"}) == ["Small"]
+        assert _names({"q": "joana@small"}) == ["Small"]
+
+
+def test_it_refuses_a_search_without_two_letters_or_digits():
+    with pytest.raises(ValidationError) as refused:
+        filters_clean({"q": "-"})
+    assert "q" in refused.value.message_dict
+
+
 def test_it_picks_by_owner_segment_stage_renewal_band_and_flag(org, book):
     ana = MembershipFactory(organization=org).user
     with tenant_context(org):
