@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,6 +16,7 @@ from accounts.http import OrganizationRequest
 from accounts.permissions import admin_required, manager_required
 from csplatform.http import render_page
 from dashboards.charts.satisfaction import satisfaction_charts
+from journeys.selectors import lifecycle_stage_list
 from metrics import selectors as metrics_selectors
 from metrics.satisfaction import MARGIN_MIN_ANSWERS
 from surveys import campaign_services, selectors
@@ -37,6 +39,15 @@ def results(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     months = metrics_selectors.satisfaction_months(kind)
     latest = months[-1] if months else None
     breakdown = metrics_selectors.satisfaction_breakdown(kind, latest.month) if latest else {}
+    # A group of the lifecycle-stage breakdown is a stage's key: show its name instead.
+    stage_names = {
+        stage.key: stage.name(translation.get_language() or "en")
+        for stage in lifecycle_stage_list()
+    }
+    for dimension, rows in breakdown.items():
+        for row in rows:
+            is_stage = dimension == "lifecycle_stage"
+            row.label = stage_names.get(row.key, row.key) if is_stage else row.key  # type: ignore[attr-defined]
     context.update(
         {
             "kinds": SurveyKind.choices,

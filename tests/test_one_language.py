@@ -1,0 +1,132 @@
+"""One language per screen: every page a manager, an owner and a board member can open,
+read in Portuguese on the demo organization (seeded and computed as `make demo` does, so
+tables and charts have content), shows no English string of the catalogue that has a
+translation, and no internal key (tests/one_language.py is the checker; the browser walk
+reuses it)."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+from django.test import Client
+
+from accounts.models import Account, Membership, Organization, Role, User
+from csplatform.tenancy import tenant_context
+from dashboards.models import Benchmark
+from journeys.models import TouchpointType
+from surveys.models import Response
+from tests.one_language import (
+    chart_figures,
+    chart_texts,
+    internal_keys,
+    page_text,
+    untranslated,
+)
+from tests.url_catalogue import CATALOGUE, ORG_ENTRIES
+
+PERSONAS = {"manager": Role.MANAGER, "owner": Role.OWNER, "viewer": Role.VIEWER}
+RANK = {"viewer": 0, "manager": 1, "admin": 2, "owner": 3}
+GET_PAGES = sorted(e.name for e in ORG_ENTRIES if e.method == "get" and e.status == 200)
+
+
+@dataclass
+class DemoTeam:
+    """The demo organization's people, shaped as conftest's Team for the catalogue."""
+
+    organization: Organization
+    owner: User
+    admin: User
+    manager: User
+    viewer: User
+
+    def user(self, persona: str) -> User:
+        return getattr(self, persona)
+
+
+@pytest.fixture(scope="module")
+def demo_team(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("seed_demo", "--scale", "small", verbosity=0)
+        call_command("recompute_metrics", "--org", "demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        organization = Organization.objects.get(slug="demo")
+        people = {
+            role: Membership.objects.filter(organization=organization, role=role)
+            .select_related("user")
+            .first()
+            .user
+            for role in (Role.OWNER, Role.MANAGER, Role.VIEWER)
+        }
+        yield DemoTeam(
+            organization=organization,
+            owner=people[Role.OWNER],
+            admin=people[Role.OWNER],
+            manager=people[Role.MANAGER],
+            viewer=people[Role.VIEWER],
+        )
+
+
+def _typed_text(organization) -> list[str]:
+    """What people typed, shown as typed in any language (docs/i18n.md): the members'
+    names, touchpoint types, customers' comments, benchmark sources (publication titles).
+    Longest first, so a name inside another is not cut out of it."""
+    with tenant_context(organization):
+        typed = [
+            *User.objects.filter(memberships__organization=organization).values_list(
+                "full_name", flat=True
+            ),
+            *TouchpointType.objects.values_list("name", flat=True),
+            *Response.objects.exclude(comment="").values_list("comment", flat=True),
+            *Benchmark.objects.exclude(source="").values_list("source", flat=True),
+        ]
+    return sorted({t for t in typed if t}, key=len, reverse=True)
+
+
+def _busiest_account(organization):
+    with tenant_context(organization):
+        return (
+            Account.objects.annotate(n=Count("subscriptions")).order_by("-n", "pk").first()
+        )
+
+
+def _page(team, persona, name):
+    entry = CATALOGUE[name]
+    if "account_id" in entry.route.kwargs:  # the demo's richest account, not an empty one
+        url = entry.url(
+            {"account": _busiest_account(team.organization)}, org_slug=team.organization.slug
+        ) if set(entry.route.kwargs) == {"account_id"} else entry.matrix_url(team)
+    else:
+        url = entry.matrix_url(team)
+    client = Client(HTTP_ACCEPT_LANGUAGE="pt-BR")
+    user = team.user(persona)
+    user.language = "pt-br"
+    user.save(update_fields=["language"])
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get(url, follow=True)
+    assert response.status_code == 200, url
+    if not response["Content-Type"].startswith("text/html"):
+        pytest.skip(f"{url} is a data file ({response['Content-Type']}), not a page")
+    return url, response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", list(PERSONAS))
+@pytest.mark.parametrize("name", GET_PAGES)
+def test_it_reads_every_page_in_portuguese_only(name, persona, demo_team):
+    if RANK[persona] < RANK[CATALOGUE[name].minimum]:
+        pytest.skip(f"{persona} may not open {name}")
+    url, html = _page(demo_team, persona, name)
+    text = page_text(html) + "\n" + chart_texts(html)
+    for typed in _typed_text(demo_team.organization):  # theirs, in their own words
+        text = text.replace(typed, "")
+    import os
+    if os.environ.get("DUMP"):
+        with open("/tmp/lang_dump.txt", "a") as out:
+            import re
+            out.write(f"{persona} {url}\n")
+            for w in untranslated(text, 'pt-br') + internal_keys(text):
+                m = re.search(r"(?<![\w@./-])" + re.escape(w.split("%")[-1].strip()), text)
+                ctx = text[max(0, m.start()-80): m.end()+60] if m else ""
+                out.write(f"   {w!r}: {ctx!r}\n")
+    assert untranslated(text, "pt-br") == [], url
+    assert internal_keys(text) == [], url
