@@ -75,12 +75,12 @@ _ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 def _patterns(language: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """(msgid, pattern) for every msgid that `language` renders differently, or does not
     translate although another language does (Django's "- Select an option -")."""
-    catalog = trans_real.translation(language)._catalog  # noqa: SLF001 # the merged catalogue
-    other = trans_real.translation(REFERENCE)._catalog  # noqa: SLF001
-    translated_here = {_msgid(key) for key in catalog.keys()}  # noqa: SIM118
+    catalog = trans_real.translation(language)._catalog  # the merged catalogue
+    other = trans_real.translation(REFERENCE)._catalog
+    translated_here = {_msgid(key) for key, _value in catalog.items()}
     found: dict[str, re.Pattern[str]] = {}
     candidates = [(key, value) for key, value in catalog.items()] + [
-        (key, None) for key in other.keys() if _msgid(key) not in translated_here  # noqa: SIM118
+        (key, None) for key, _value in other.items() if _msgid(key) not in translated_here
     ]
     for key, translated in candidates:
         msgid = _msgid(key)
@@ -95,9 +95,9 @@ def _patterns(language: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
             continue
         if "\n" in msgid or "<" in msgid:  # a paragraph of markup is checked by its words
             continue
-        if pieces[0] == "" or pieces[-1] == "":  # "%(num)d week": the word alone says little
-            if len(re.findall(r"[A-Za-z]+", " ".join(pieces))) < 2:
-                continue
+        words = len(re.findall(r"[A-Za-z]+", " ".join(pieces)))
+        if (pieces[0] == "" or pieces[-1] == "") and words < 2:  # "%(num)d week": too little
+            continue
         body = r"\s*.+?\s*".join(re.escape(piece) for piece in pieces if piece)
         found[msgid] = re.compile(rf"(?<![\w@./#-]){body}(?![\w@/-]|\.\w)")
     return tuple(found.items())
@@ -139,6 +139,11 @@ def internal_keys(text: str) -> list[str]:
     return sorted(set(keys))
 
 
+def _other_language(values: dict[str, str | None], language: str) -> bool:
+    own = (values.get("lang") or "").lower().split("-")[0]
+    return bool(own) and own != language.split("-")[0]
+
+
 class _Reader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -156,9 +161,8 @@ class _Reader(HTMLParser):
             self.language = (values.get("lang") or "").lower()
         elif self._foreign == tag:
             self._depth += 1
-        elif self._foreign is None and values.get("lang") and self.language:
-            if (values["lang"] or "").lower().split("-")[0] != self.language.split("-")[0]:
-                self._foreign, self._depth = tag, 1  # said in its own language, on purpose
+        elif self._foreign is None and self.language and _other_language(values, self.language):
+            self._foreign, self._depth = tag, 1  # said in its own language, on purpose
         if tag in ("script", "style", "template", "code", "kbd"):
             self._skipping = tag
             self._chart = tag == "script" and values.get("type") == "application/json"

@@ -5,13 +5,17 @@ translation, and no internal key (tests/one_language.py is the checker; the brow
 reuses it)."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
+import plotly.graph_objects as go
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import Account, Membership, Organization, Role, User
+from csplatform.charts import chart, chart_of
 from csplatform.tenancy import tenant_context
 from dashboards.models import Benchmark
 from journeys.models import TouchpointType
@@ -84,17 +88,19 @@ def _typed_text(organization) -> list[str]:
 
 def _busiest_account(organization):
     with tenant_context(organization):
-        return (
-            Account.objects.annotate(n=Count("subscriptions")).order_by("-n", "pk").first()
-        )
+        return Account.objects.annotate(n=Count("subscriptions")).order_by("-n", "pk").first()
 
 
 def _page(team, persona, name):
     entry = CATALOGUE[name]
     if "account_id" in entry.route.kwargs:  # the demo's richest account, not an empty one
-        url = entry.url(
-            {"account": _busiest_account(team.organization)}, org_slug=team.organization.slug
-        ) if set(entry.route.kwargs) == {"account_id"} else entry.matrix_url(team)
+        url = (
+            entry.url(
+                {"account": _busiest_account(team.organization)}, org_slug=team.organization.slug
+            )
+            if set(entry.route.kwargs) == {"account_id"}
+            else entry.matrix_url(team)
+        )
     else:
         url = entry.matrix_url(team)
     client = Client(HTTP_ACCEPT_LANGUAGE="pt-BR")
@@ -119,14 +125,50 @@ def test_it_reads_every_page_in_portuguese_only(name, persona, demo_team):
     text = page_text(html) + "\n" + chart_texts(html)
     for typed in _typed_text(demo_team.organization):  # theirs, in their own words
         text = text.replace(typed, "")
-    import os
-    if os.environ.get("DUMP"):
-        with open("/tmp/lang_dump.txt", "a") as out:
-            import re
-            out.write(f"{persona} {url}\n")
-            for w in untranslated(text, 'pt-br') + internal_keys(text):
-                m = re.search(r"(?<![\w@./-])" + re.escape(w.split("%")[-1].strip()), text)
-                ctx = text[max(0, m.start()-80): m.end()+60] if m else ""
-                out.write(f"   {w!r}: {ctx!r}\n")
     assert untranslated(text, "pt-br") == [], url
     assert internal_keys(text) == [], url
+    for figure in chart_figures(html):  # plotly's own numbers and dates, in Portuguese
+        layout = figure["layout"]
+        assert layout["separators"] == ",.", url
+        for axis in (value for key, value in layout.items() if key.startswith("xaxis")):
+            if axis.get("type") == "date":
+                assert len(axis["ticktext"]) == len(axis["tickvals"]) > 0, url
+
+
+def test_it_labels_a_charts_months_and_numbers_in_the_readers_language():
+    figure = go.Figure(go.Scatter(x=[date(2026, 9, 1), date(2026, 10, 1)], y=[1234.5, 2000]))
+    with translation.override("pt-br"):
+        html = chart(figure, element_id="c", label="c")
+    (spec,) = chart_figures(html)
+    assert spec["layout"]["separators"] == ",."
+    assert spec["layout"]["xaxis"]["tickvals"] == ["2026-09-01", "2026-10-01"]
+    assert spec["layout"]["xaxis"]["ticktext"] == ["Set 2026", "Out 2026"]
+    assert spec["layout"]["xaxis"]["hoverformat"] == "%m/%Y"
+    with translation.override("en"):
+        (spec,) = chart_figures(chart(figure, element_id="c", label="c"))
+    assert spec["layout"]["separators"] == ".,"
+    assert spec["layout"]["xaxis"]["ticktext"] == ["Sep 2026", "Oct 2026"]
+
+
+def test_it_spreads_at_most_eight_day_ticks_over_a_quarter():
+    days = [date(2026, 9, 1) + timedelta(days=n) for n in range(90)]
+    with translation.override("pt-br"):
+        html = chart_of([{"x": days, "y": list(range(90))}], element_id="d", label="d")
+    (spec,) = chart_figures(html)
+    axis = spec["layout"]["xaxis"]
+    assert 1 < len(axis["tickvals"]) <= 8
+    assert axis["ticktext"][0] == "1 Set"
+    assert axis["hoverformat"] == "%d/%m/%Y"
+
+
+def test_it_finds_untranslated_text_and_internal_keys():
+    html = (
+        '<html lang="pt-br"><body><h1>Painel executivo</h1><p>Executive dashboard</p>'
+        '<select><option lang="en">English</option><option>- Select an option -</option>'
+        '</select><p title="adoption/retention">report.generated e at_risk</p>'
+        "<code>report.generated</code><p>owner@demo.example · relatorio.csv</p></body></html>"
+    )
+    text = page_text(html)
+    assert sorted(untranslated(text, "pt-br")) == ["- Select an option -", "Executive dashboard"]
+    assert internal_keys(text) == ["adoption/retention", "at_risk", "report.generated"]
+    assert untranslated(text, "en") == []
