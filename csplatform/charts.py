@@ -22,6 +22,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString
 
+from csplatform.money import NBSP, currency_symbol
+
 # Figures built anywhere start without plotly's theme: building one with it costs tens of
 # milliseconds, and the page would carry it in every figure's JSON.
 pio.templates.default = "none"
@@ -137,6 +139,14 @@ def localized(spec: dict[str, Any]) -> dict[str, Any]:
             own.update({"ticktext": labels, "hoverformat": HOVER_FORMATS[language][unit]})
         layout[axis] = own
     return {**spec, "layout": layout}
+
+
+def money_axis(currency: str) -> dict[str, Any]:
+    """An axis of money in currency units: ticks and hover with the currency's symbol,
+    grouped by the figure's separators (csplatform.money's symbol, plotly's numbers)."""
+    symbol = currency_symbol(currency)
+    prefix = f"{symbol}{NBSP}" if _language() == "pt" or symbol.isalpha() else symbol
+    return {"tickprefix": prefix, "tickformat": ",.0f", "hoverformat": ",.2f"}
 
 
 def _fragment(spec: dict[str, Any], element_id: str, label: str) -> SafeString:

@@ -11,6 +11,8 @@ walk, which passes the text it reads from each page.
   and single words that are also Portuguese words or names, are left out (`IGNORED`).
 - `internal_keys(text)`: snake_case, dotted or slashed lower-case keys (`at_risk`,
   `report.generated`, `adoption/retention`) outside e-mail addresses, URLs and file names.
+- `money_misformatted(text, language)`: amounts not written the one way
+  (csplatform.money): "BRL 105,245", "410.00 BRL", or "R$105.245,00" in pt-BR.
 - `page_text(html)`: what a reader reads (or a screen reader says) on a page: its text
   nodes and its title, aria-label, placeholder, alt and button-value attributes, without
   scripts, styles and plotly's data blocks (`chart_texts(html)` reads those: titles,
@@ -142,6 +144,20 @@ def internal_keys(text: str) -> list[str]:
 def _other_language(values: dict[str, str | None], language: str) -> bool:
     own = (values.get("lang") or "").lower().split("-")[0]
     return bool(own) and own != language.split("-")[0]
+
+
+_CODE_AMOUNT = re.compile(r"\b[A-Z]{3}\s?[−+-]?\d[\d.,]*|\d[\d.,]*\s?(?:BRL|USD|EUR|GBP)\b")
+_STUCK_SYMBOL = re.compile(r"(?:R|US)\$[−+-]?\d")
+
+
+def money_misformatted(text: str, language: str) -> list[str]:
+    """Amounts in `text` not written as csplatform.money writes them: with a currency
+    code beside the number ("BRL 105,245", "410.00 BRL"), or, in Portuguese, a symbol
+    stuck to it ("R$105.245,00" instead of "R$ 105.245,00")."""
+    found = [m.group(0) for m in _CODE_AMOUNT.finditer(text)]
+    if not language.lower().startswith("en"):
+        found += [m.group(0) for m in _STUCK_SYMBOL.finditer(text)]
+    return found
 
 
 class _Reader(HTMLParser):

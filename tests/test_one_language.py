@@ -24,6 +24,7 @@ from tests.one_language import (
     chart_figures,
     chart_texts,
     internal_keys,
+    money_misformatted,
     page_text,
     untranslated,
 )
@@ -127,6 +128,7 @@ def test_it_reads_every_page_in_portuguese_only(name, persona, demo_team):
         text = text.replace(typed, "")
     assert untranslated(text, "pt-br") == [], url
     assert internal_keys(text) == [], url
+    assert money_misformatted(text, "pt-br") == [], url
     for figure in chart_figures(html):  # plotly's own numbers and dates, in Portuguese
         layout = figure["layout"]
         assert layout["separators"] == ",.", url

@@ -1,11 +1,13 @@
-"""Formatting the executive dashboard's numbers for the active language: money in whole
-units of the organization's currency, rates as percentages, changes with their sign."""
+"""Formatting the executive dashboard's numbers for the active language: money through
+csplatform.money, rates as percentages, changes with their sign."""
 
 from __future__ import annotations
 
 from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext
+
+from csplatform.money import money_format
 
 register = template.Library()
 
@@ -22,11 +24,11 @@ def _sign(value: float) -> str:
 
 @register.simple_tag
 def figure(value: float | None, unit: str, currency: str = "") -> str:
-    """A figure: "BRL 12,345" (cents in), "5.0 %" (a fraction in), "32" (NPS points)."""
+    """A figure: "R$ 12.345,00" (cents in), "5.0 %" (a fraction in), "32" (NPS points)."""
     if value is None:
         return NONE
     if unit == "money":
-        return f"{currency} {_number(value / 100, 0)}".strip()
+        return money_format(value, currency)
     if unit == "percent":
         return f"{_number(value * 100, 1)} %"
     return _number(value, 0)
@@ -34,12 +36,12 @@ def figure(value: float | None, unit: str, currency: str = "") -> str:
 
 @register.simple_tag
 def figure_change(value: float | None, unit: str, currency: str = "") -> str:
-    """A change, signed: "+BRL 1,234", "−1.5 pts" (percentage points), "+4" (points)."""
+    """A change, signed: "+R$ 1.234,00", "−1.5 pts" (percentage points), "+4" (points)."""
     if value is None:
         return NONE
     sign = _sign(value)
     if unit == "money":
-        return f"{sign}{currency} {_number(abs(value) / 100, 0)}"
+        return money_format(value, currency, signed=True)
     if unit == "percent":
         return gettext("%(change)s pts") % {"change": f"{sign}{_number(abs(value) * 100, 1)}"}
     return f"{sign}{_number(abs(value), 1)}"
