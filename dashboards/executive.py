@@ -274,8 +274,10 @@ class Figure:
 
     @property
     def relative_change(self) -> float | None:
-        """The change as a fraction of the previous value (None from 0 or nothing)."""
-        if self.change is None or not self.previous:
+        """The change as a fraction of the previous value (None from 0 or nothing). Only
+        for money: a rate or the NPS changes in points (`change`), never in percent of
+        itself (NPS −18 → −9 is +9 points, not "+50 %")."""
+        if self.spec.unit != "money" or self.change is None or not self.previous:
             return None
         return self.change / abs(self.previous)
 

@@ -2,12 +2,16 @@
 the page, chart, email or export."""
 
 import re
+from datetime import date
 from pathlib import Path
 
+import pytest
 from django.utils import translation
 
 from csplatform.money import money_format
+from csplatform.tenancy import tenant_context
 from tests.one_language import money_misformatted
+from tests.test_executive import _figures, _month, _nps, _url
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = [
@@ -51,3 +55,23 @@ def test_it_finds_money_written_another_way():
         "R$1",
     ]
     assert money_misformatted("R$105,245.00", "en") == []
+
+
+@pytest.mark.django_db
+def test_it_shows_changes_of_the_nps_and_of_rates_in_points(team, signed_in):
+    with tenant_context(team.organization):
+        _month(date(2026, 8, 1), 1_000_000, nrr=1.00)
+        _month(date(2026, 9, 1), 1_100_000, nrr=1.05)
+        _nps(date(2026, 8, 1), 50, 20, 38)  # −18
+        _nps(date(2026, 9, 1), 50, 30, 39)  # −9
+    response = signed_in(team.viewer).get(_url(team, period="2026-09"))
+    page = response.content.decode()
+    nps = _figures(response)["nps"]
+    assert nps.change == pytest.approx(9.0)
+    assert nps.relative_change is None  # never "+50.0 %"
+    assert "+9.0 points" in page
+    assert "+5.0 pts" in page  # NRR 100 % → 105 %
+    assert "+50.0 %" not in page
+    assert "+5.0 %" not in page
+    assert "+10.0 %" in page  # MRR's change is money: in percent of the month before
+    assert "a rate or the NPS changes in points, not in percent" in page  # the dash's why

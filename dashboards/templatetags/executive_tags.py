@@ -3,7 +3,10 @@ csplatform.money, rates as percentages, changes with their sign."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+from django.utils.html import format_html
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
@@ -36,7 +39,8 @@ def figure(value: float | None, unit: str, currency: str = "") -> str:
 
 @register.simple_tag
 def figure_change(value: float | None, unit: str, currency: str = "") -> str:
-    """A change, signed: "+R$ 1.234,00", "−1.5 pts" (percentage points), "+4" (points)."""
+    """A change, signed: "+R$ 1.234,00", "−1.5 pts" (percentage points of a rate),
+    "+9.0 points" (of the NPS)."""
     if value is None:
         return NONE
     sign = _sign(value)
@@ -44,7 +48,25 @@ def figure_change(value: float | None, unit: str, currency: str = "") -> str:
         return money_format(value, currency, signed=True)
     if unit == "percent":
         return gettext("%(change)s pts") % {"change": f"{sign}{_number(abs(value) * 100, 1)}"}
-    return f"{sign}{_number(abs(value), 1)}"
+    return gettext("%(change)s points") % {"change": f"{sign}{_number(abs(value), 1)}"}
+
+
+@register.simple_tag
+def relative_change(figure: Any) -> str:
+    """The "Change (%)" cell: a money figure's change in percent of the previous value;
+    for a rate or the NPS a dash that says why (they change in points), with the reason
+    as its title and for screen readers."""
+    if figure.spec.unit != "money":
+        return format_html(
+            '<span title="{0}">—<span class="visually-hidden"> {0}</span></span>',
+            gettext("a rate or the NPS changes in points, not in percent"),
+        )
+    if figure.relative_change is None:
+        return format_html(
+            '<span title="{0}">—<span class="visually-hidden"> {0}</span></span>',
+            gettext("no previous value to compare with"),
+        )
+    return signed_percent(figure.relative_change)
 
 
 @register.filter
