@@ -2,10 +2,11 @@
 the page, chart, email or export."""
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from csplatform.money import money_format
@@ -75,3 +76,25 @@ def test_it_shows_changes_of_the_nps_and_of_rates_in_points(team, signed_in):
     assert "+5.0 %" not in page
     assert "+10.0 %" in page  # MRR's change is money: in percent of the month before
     assert "a rate or the NPS changes in points, not in percent" in page  # the dash's why
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("today", ["2026-12-02T12:00:00-03:00", "2026-12-16T12:00:00-03:00"])
+def test_it_heads_the_revenue_page_with_the_last_complete_month(
+    today, team, signed_in, time_machine
+):
+    time_machine.move_to(datetime.fromisoformat(today), tick=False)
+    team.organization.time_zone = "America/Sao_Paulo"
+    team.organization.save(update_fields=["time_zone"])
+    with tenant_context(team.organization):
+        _month(date(2026, 10, 1), 1_000_000)
+        _month(date(2026, 11, 1), 1_100_000)
+        _month(date(2026, 12, 1), 1_100_000)  # December has just begun: no change yet
+    url = reverse("dashboards:revenue", kwargs={"org_slug": team.organization.slug})
+    response = signed_in(team.manager).get(url)
+    page = response.content.decode()
+    assert response.context["latest"].month == date(2026, 11, 1)
+    assert "November 2026, the last complete month" in page
+    assert "+R$1,000.00 (+10.0 %) vs the month before" in page  # November against October
+    assert "(+0.0 %)" not in page
+    assert "December 2026 so far (partial month): MRR R$11,000.00" in page
