@@ -252,6 +252,19 @@ SECTIONS = [
 ]
 
 
+# Why a figure can be "—", said beside the dash (title and screen-reader text).
+UNDEFINED_REASONS = {
+    "nrr": _("needs 12 months of history"),
+    "grr": _("needs 12 months of history"),
+    "gross_dollar_churn": _("no MRR at the start of the month"),
+    "logo_churn_rate": _("no customers at the start of the month"),
+    "clv": _("no customer left in the last six months, so no churn rate to divide by"),
+    "nps": _("no responses in the period"),
+    "default": _("not computed for this period yet"),
+}
+NO_PREVIOUS_REASON = _("no value in the period before to compare with")
+
+
 @dataclass(frozen=True)
 class Figure:
     """One headline number of the period against the previous period and its benchmark.
@@ -265,6 +278,18 @@ class Figure:
     benchmark: Benchmark | None = None
     n: int | None = None
     margin: float | None = None
+
+    @property
+    def why_undefined(self) -> str:
+        """Why the figure has no value ("—" never stands alone), in the reader's language."""
+        return str(UNDEFINED_REASONS.get(self.spec.key, UNDEFINED_REASONS["default"]))
+
+    @property
+    def why_no_change(self) -> str:
+        """Why the change is "—": this period's figure is undefined, or the previous one."""
+        if self.value is None:
+            return self.why_undefined
+        return str(NO_PREVIOUS_REASON)
 
     @property
     def change(self) -> float | None:

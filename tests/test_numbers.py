@@ -98,3 +98,18 @@ def test_it_heads_the_revenue_page_with_the_last_complete_month(
     assert "+R$1,000.00 (+10.0 %) vs the month before" in page  # November against October
     assert "(+0.0 %)" not in page
     assert "December 2026 so far (partial month): MRR R$11,000.00" in page
+
+
+@pytest.mark.django_db
+def test_it_says_why_beside_every_dash_of_the_executive_figures(team, signed_in):
+    with tenant_context(team.organization):
+        _month(date(2026, 8, 1), 1_000_000)  # no NRR yet, no NPS, no churn rate
+        _month(date(2026, 9, 1), 1_100_000)
+    page = signed_in(team.viewer).get(_url(team, period="2026-09")).content.decode()
+    start = page.index('id="figure-mrr"')
+    rows = page[start : page.index("</tbody>", start)]
+    # The benchmark column is the benchmarks' own (their range, or none set).
+    cells = re.sub(r"<td>(?:(?!</td>).)*benchmark(?:(?!</td>).)*</td>", "", rows, flags=re.S)
+    assert "—" in cells
+    assert "—" not in re.sub(r'<span title="[^"]+">—', "", cells)  # every dash has its why
+    assert 'title="no customer left in the last six months, so no churn rate' in rows

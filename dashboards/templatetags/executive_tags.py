@@ -25,11 +25,19 @@ def _sign(value: float) -> str:
     return "+" if value > 0 else "−" if value < 0 else "±"
 
 
-@register.simple_tag
-def figure(value: float | None, unit: str, currency: str = "") -> str:
-    """A figure: "R$ 12.345,00" (cents in), "5.0 %" (a fraction in), "32" (NPS points)."""
-    if value is None:
+def _dash(why: str) -> str:
+    """A dash that says why: the reason as its title and for screen readers."""
+    if not why:
         return NONE
+    return format_html('<span title="{0}">—<span class="visually-hidden"> {0}</span></span>', why)
+
+
+@register.simple_tag
+def figure(value: float | None, unit: str, currency: str = "", why: str = "") -> str:
+    """A figure: "R$ 12.345,00" (cents in), "5.0 %" (a fraction in), "32" (NPS points);
+    for None a dash, with `why` it has no value when given."""
+    if value is None:
+        return _dash(why)
     if unit == "money":
         return money_format(value, currency)
     if unit == "percent":
@@ -38,11 +46,11 @@ def figure(value: float | None, unit: str, currency: str = "") -> str:
 
 
 @register.simple_tag
-def figure_change(value: float | None, unit: str, currency: str = "") -> str:
+def figure_change(value: float | None, unit: str, currency: str = "", why: str = "") -> str:
     """A change, signed: "+R$ 1.234,00", "−1.5 pts" (percentage points of a rate),
     "+9.0 points" (of the NPS)."""
     if value is None:
-        return NONE
+        return _dash(why)
     sign = _sign(value)
     if unit == "money":
         return money_format(value, currency, signed=True)
@@ -57,15 +65,9 @@ def relative_change(figure: Any) -> str:
     for a rate or the NPS a dash that says why (they change in points), with the reason
     as its title and for screen readers."""
     if figure.spec.unit != "money":
-        return format_html(
-            '<span title="{0}">—<span class="visually-hidden"> {0}</span></span>',
-            gettext("a rate or the NPS changes in points, not in percent"),
-        )
+        return _dash(gettext("a rate or the NPS changes in points, not in percent"))
     if figure.relative_change is None:
-        return format_html(
-            '<span title="{0}">—<span class="visually-hidden"> {0}</span></span>',
-            gettext("no previous value to compare with"),
-        )
+        return _dash(gettext("no previous value to compare with"))
     return signed_percent(figure.relative_change)
 
 
