@@ -12,12 +12,14 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import Account, Membership, Organization, Role, User
 from csplatform.charts import chart, chart_of
 from csplatform.tenancy import tenant_context
 from dashboards.models import Benchmark
+from journeys.services import lifecycle_stages_ensure
 from journeys.models import TouchpointType
 from surveys.models import Response
 from tests.one_language import (
@@ -28,6 +30,7 @@ from tests.one_language import (
     page_text,
     untranslated,
 )
+from tests.factories import SatisfactionMetricsFactory
 from tests.url_catalogue import CATALOGUE, ORG_ENTRIES
 
 PERSONAS = {"manager": Role.MANAGER, "owner": Role.OWNER, "viewer": Role.VIEWER}
@@ -174,3 +177,24 @@ def test_it_finds_untranslated_text_and_internal_keys():
     assert sorted(untranslated(text, "pt-br")) == ["- Select an option -", "Executive dashboard"]
     assert internal_keys(text) == ["adoption/retention", "at_risk", "report.generated"]
     assert untranslated(text, "en") == []
+
+
+@pytest.mark.django_db
+def test_it_names_the_survey_breakdowns_groups_in_the_readers_language(team, signed_in):
+    with tenant_context(team.organization):
+        lifecycle_stages_ensure()
+        month = date(2026, 11, 1)
+        SatisfactionMetricsFactory(month=month, n=40, value=10.0, margin=5.0)
+        for dimension, key in (("touchpoint", "post_sale"), ("lifecycle_stage", "adoption")):
+            SatisfactionMetricsFactory(
+                month=month, dimension=dimension, key=key, n=40, value=10.0, margin=5.0
+            )
+    team.manager.language = "pt-br"
+    team.manager.save(update_fields=["language"])
+    url = reverse("surveys:results", kwargs={"org_slug": team.organization.slug})
+    html = signed_in(team.manager).get(url).content.decode()
+    text = page_text(html) + "\n" + chart_texts(html)
+    assert "Pós-venda" in text
+    assert "Adoção" in text
+    assert internal_keys(text) == []
+    assert "adoption" not in text

@@ -21,7 +21,7 @@ from metrics import selectors as metrics_selectors
 from metrics.satisfaction import MARGIN_MIN_ANSWERS
 from surveys import campaign_services, selectors
 from surveys.forms import CampaignForm, SurveyForm
-from surveys.models import Campaign, SkipReason, Survey, SurveyKind
+from surveys.models import Campaign, SkipReason, Survey, SurveyKind, SurveyTouchpoint
 from surveys.sending import StillSending
 
 
@@ -39,15 +39,18 @@ def results(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     months = metrics_selectors.satisfaction_months(kind)
     latest = months[-1] if months else None
     breakdown = metrics_selectors.satisfaction_breakdown(kind, latest.month) if latest else {}
-    # A group of the lifecycle-stage breakdown is a stage's key: show its name instead.
-    stage_names = {
-        stage.key: stage.name(translation.get_language() or "en")
-        for stage in lifecycle_stage_list()
+    # A group of the breakdown is a stored key (a stage's, a touchpoint's): show its name
+    # in the reader's language; a segment is what people typed.
+    names = {
+        "lifecycle_stage": {
+            stage.key: stage.name(translation.get_language() or "en")
+            for stage in lifecycle_stage_list()
+        },
+        "touchpoint": {str(value): str(label) for value, label in SurveyTouchpoint.choices},
     }
     for dimension, rows in breakdown.items():
         for row in rows:
-            is_stage = dimension == "lifecycle_stage"
-            row.label = stage_names.get(row.key, row.key) if is_stage else row.key  # type: ignore[attr-defined]
+            row.label = names.get(dimension, {}).get(row.key, row.key)  # type: ignore[attr-defined]
     context.update(
         {
             "kinds": SurveyKind.choices,
