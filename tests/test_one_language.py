@@ -19,9 +19,10 @@ from accounts.models import Account, Membership, Organization, Role, User
 from csplatform.charts import chart, chart_of
 from csplatform.tenancy import tenant_context
 from dashboards.models import Benchmark
-from journeys.services import lifecycle_stages_ensure
 from journeys.models import TouchpointType
+from journeys.services import lifecycle_stages_ensure
 from surveys.models import Response
+from tests.factories import SatisfactionMetricsFactory
 from tests.one_language import (
     chart_figures,
     chart_texts,
@@ -30,7 +31,6 @@ from tests.one_language import (
     page_text,
     untranslated,
 )
-from tests.factories import SatisfactionMetricsFactory
 from tests.url_catalogue import CATALOGUE, ORG_ENTRIES
 
 PERSONAS = {"manager": Role.MANAGER, "owner": Role.OWNER, "viewer": Role.VIEWER}
