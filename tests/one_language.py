@@ -6,7 +6,8 @@ walk, which passes the text it reads from each page.
     problems = untranslated(page_text(html), "pt-br") + internal_keys(page_text(html))
 
 - `untranslated(text, language)`: every English msgid of the catalogue (ours and Django's)
-  that appears in `text` although `language` translates it to something else. A msgid's
+  that appears in `text` although `language` translates it to something else; for
+  English, every pt-BR sentence of the catalogue that appears in `text`. A msgid's
   placeholders (`%(name)s`, `%s`) match anything; msgids shorter than three letters,
   and single words that are also Portuguese words or names, are left out (`IGNORED`).
 - `internal_keys(text)`: snake_case, dotted or slashed lower-case keys (`at_risk`,
@@ -63,12 +64,14 @@ IGNORED = frozenset(
         "Portal",
         "Status",
         "Score",
+        "UTF-8",
     }
 )
 
 # Django's and the packages' msgids are read from this language's catalogue too, so a
 # msgid they translate but pt-BR does not is still found.
 REFERENCE = "fr"
+OTHER = "pt-br"  # what an English page must not show
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sdfi]|%[sdfi]|%%")
 _ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 
@@ -84,9 +87,17 @@ def _patterns(language: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     candidates = [(key, value) for key, value in catalog.items()] + [
         (key, None) for key, _value in other.items() if _msgid(key) not in translated_here
     ]
+    if language.lower().startswith("en"):  # on an English page, look for pt-BR sentences
+        candidates = [
+            (value, None)
+            for key, value in trans_real.translation(OTHER)._catalog.items()
+            if isinstance(value, str) and value != _msgid(key)
+        ]
     for key, translated in candidates:
         msgid = _msgid(key)
         if not msgid or msgid in found or msgid in IGNORED:
+            continue
+        if translated is None and not _telling(msgid):  # "out", "set": English words too
             continue
         if translated is not None and (
             translated == msgid or (isinstance(key, tuple) and msgid in str(translated))
@@ -105,15 +116,24 @@ def _patterns(language: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(found.items())
 
 
+def _telling(sentence: str) -> bool:
+    """Whether a pt-BR sentence seen on an English page can only be Portuguese: it has an
+    accent, or two words, or one word of six letters or more (not "out", "set", "ago")."""
+    words = [w for w in re.findall(r"[^\W\d_]+", _PLACEHOLDER.sub(" ", sentence)) if len(w) > 1]
+    words = [w for w in words if not w.isupper() and w not in IGNORED]
+    if any(ord(c) > 127 for w in words for c in w):
+        return True
+    return len(words) >= 2 or any(len(w) >= 6 for w in words)
+
+
 def _msgid(key: str | tuple[str, int]) -> str:
     msgid = key[0] if isinstance(key, tuple) else key
     return msgid.split("\x04", 1)[-1]  # pgettext's context
 
 
 def untranslated(text: str, language: str) -> list[str]:
-    """The English msgids seen in `text` that `language` translates (empty for English)."""
-    if language.lower().startswith("en"):
-        return []
+    """The English msgids seen in `text` that `language` translates; for English, the
+    pt-BR sentences of the catalogue seen in `text` (Portuguese on an English page)."""
     with translation.override(language):
         return [msgid for msgid, pattern in _patterns(language) if pattern.search(text)]
 
@@ -146,7 +166,9 @@ def _other_language(values: dict[str, str | None], language: str) -> bool:
     return bool(own) and own != language.split("-")[0]
 
 
-_CODE_AMOUNT = re.compile(r"\b[A-Z]{3}\s?[−+-]?\d[\d.,]*|\d[\d.,]*\s?(?:BRL|USD|EUR|GBP)\b")
+_CODE_AMOUNT = re.compile(
+    r"\b(?:BRL|USD|EUR|GBP)[ \u00a0]?[−+-]?\d[\d.,]*|\d[\d.,]*[ \u00a0]?(?:BRL|USD|EUR|GBP)\b"
+)
 _STUCK_SYMBOL = re.compile(r"(?:R|US)\$[−+-]?\d")
 
 

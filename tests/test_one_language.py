@@ -1,8 +1,9 @@
 """One language per screen: every page a manager, an owner and a board member can open,
-read in Portuguese on the demo organization (seeded and computed as `make demo` does, so
-tables and charts have content), shows no English string of the catalogue that has a
-translation, and no internal key (tests/one_language.py is the checker; the browser walk
-reuses it)."""
+read in Portuguese and in English on the demo organization (seeded and computed as
+`make demo` does, so tables and charts have content), shows no English string of the
+catalogue that has a translation (in English: no pt-BR sentence of the catalogue), no
+internal key, no money written another way (tests/one_language.py is the checker; the
+browser walk reuses it)."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -76,14 +77,15 @@ def demo_team(django_db_setup, django_db_blocker):
 
 def _typed_text(organization) -> list[str]:
     """What people typed, shown as typed in any language (docs/i18n.md): the members'
-    names, touchpoint types, customers' comments, benchmark sources (publication titles).
-    Longest first, so a name inside another is not cut out of it."""
+    names, touchpoint types, customers' names and comments, benchmark sources (publication
+    titles). Longest first, so a name inside another is not cut out of it."""
     with tenant_context(organization):
         typed = [
             *User.objects.filter(memberships__organization=organization).values_list(
                 "full_name", flat=True
             ),
             *TouchpointType.objects.values_list("name", flat=True),
+            *Account.objects.values_list("name", flat=True),
             *Response.objects.exclude(comment="").values_list("comment", flat=True),
             *Benchmark.objects.exclude(source="").values_list("source", flat=True),
         ]
@@ -95,7 +97,7 @@ def _busiest_account(organization):
         return Account.objects.annotate(n=Count("subscriptions")).order_by("-n", "pk").first()
 
 
-def _page(team, persona, name):
+def _page(team, persona, name, language):
     entry = CATALOGUE[name]
     if "account_id" in entry.route.kwargs:  # the demo's richest account, not an empty one
         url = (
@@ -107,9 +109,9 @@ def _page(team, persona, name):
         )
     else:
         url = entry.matrix_url(team)
-    client = Client(HTTP_ACCEPT_LANGUAGE="pt-BR")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
     user = team.user(persona)
-    user.language = "pt-br"
+    user.language = language
     user.save(update_fields=["language"])
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     response = client.get(url, follow=True)
@@ -120,21 +122,22 @@ def _page(team, persona, name):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("language", ["pt-br", "en"])
 @pytest.mark.parametrize("persona", list(PERSONAS))
 @pytest.mark.parametrize("name", GET_PAGES)
-def test_it_reads_every_page_in_portuguese_only(name, persona, demo_team):
+def test_it_reads_every_page_in_one_language(name, persona, language, demo_team):
     if RANK[persona] < RANK[CATALOGUE[name].minimum]:
         pytest.skip(f"{persona} may not open {name}")
-    url, html = _page(demo_team, persona, name)
+    url, html = _page(demo_team, persona, name, language)
     text = page_text(html) + "\n" + chart_texts(html)
     for typed in _typed_text(demo_team.organization):  # theirs, in their own words
         text = text.replace(typed, "")
-    assert untranslated(text, "pt-br") == [], url
+    assert untranslated(text, language) == [], url
     assert internal_keys(text) == [], url
-    assert money_misformatted(text, "pt-br") == [], url
-    for figure in chart_figures(html):  # plotly's own numbers and dates, in Portuguese
+    assert money_misformatted(text, language) == [], url
+    for figure in chart_figures(html):  # plotly's own numbers and dates, in the language
         layout = figure["layout"]
-        assert layout["separators"] == ",.", url
+        assert layout["separators"] == (",." if language == "pt-br" else ".,"), url
         for axis in (value for key, value in layout.items() if key.startswith("xaxis")):
             if axis.get("type") == "date":
                 assert len(axis["ticktext"]) == len(axis["tickvals"]) > 0, url
@@ -176,7 +179,7 @@ def test_it_finds_untranslated_text_and_internal_keys():
     text = page_text(html)
     assert sorted(untranslated(text, "pt-br")) == ["- Select an option -", "Executive dashboard"]
     assert internal_keys(text) == ["adoption/retention", "at_risk", "report.generated"]
-    assert untranslated(text, "en") == []
+    assert untranslated(text, "en") == ["Painel executivo"]  # Portuguese on an English page
 
 
 @pytest.mark.django_db
