@@ -549,6 +549,9 @@ def test_it_emails_each_viewer_in_their_language_once_a_month(team, smtp, settin
     assert "+R$1,345.00" in english_text
     assert "NPS: 10 (± " in english_text
     assert "n = 30" in english_text
+    assert "GRR: — (needs 12 months of history)" in english_text  # a dash says why
+    portuguese_text, _html = _bodies(messages["conselho@board.example"])
+    assert "— (precisa de 12 meses de histórico)" in portuguese_text
 
     # A second run for the same month sends nothing.
     smtp.messages.clear()
