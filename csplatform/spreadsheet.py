@@ -5,9 +5,15 @@ Excel, LibreOffice and Google Sheets run a cell that starts with `=`, `+`, `-` o
 to another site, `+cmd|…` runs a program. A customer's name or a survey comment is
 written by people outside the organization, so every text cell of a CSV export goes
 through `spreadsheet_cell` (OWASP, "CSV injection").
+
+A CSV a person opens is also written for the reader's language: `;` between fields and
+a decimal comma in pt-BR, as Brazilian Excel expects (`spreadsheet_separators`). The
+organization's export ZIP is a data dump for machines, and stays `,` and `.`.
 """
 
 from __future__ import annotations
+
+from django.utils import translation
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,3 +36,20 @@ def spreadsheet_cell_sql(expression: str) -> str:
         f"CASE WHEN left({expression}, 1) IN ({starts}) "
         f"THEN '''' || {expression} ELSE {expression} END"
     )
+
+
+def spreadsheet_separators(language: str | None = None) -> tuple[str, str]:
+    """(field delimiter, decimal separator) of a CSV for a person reading `language`
+    (the active one by default): Brazilian Excel splits columns on ";" and reads "1,5"
+    as a number, as it expects in pt-BR; English spreadsheets read "," and "1.5"."""
+    language = (language or translation.get_language() or "en").lower()
+    return (";", ",") if language.startswith("pt") else (",", ".")
+
+
+def spreadsheet_number(value: float | None, digits: int, language: str | None = None) -> str:
+    """A number cell with `digits` decimals and the language's decimal separator, without
+    thousands grouping (a spreadsheet would read "1.234,5" as text in some setups);
+    None is empty."""
+    if value is None:
+        return ""
+    return f"{value:.{digits}f}".replace(".", spreadsheet_separators(language)[1])

@@ -253,6 +253,19 @@ SECTIONS = [
 ]
 
 
+# Why a figure can be "—", said beside the dash (title and screen-reader text).
+UNDEFINED_REASONS = {
+    "nrr": _("needs 12 months of history"),
+    "grr": _("needs 12 months of history"),
+    "gross_dollar_churn": _("no MRR at the start of the month"),
+    "logo_churn_rate": _("no customers at the start of the month"),
+    "clv": _("no customer left in the last six months, so no churn rate to divide by"),
+    "nps": _("no responses in the period"),
+    "default": _("not computed for this period yet"),
+}
+NO_PREVIOUS_REASON = _("no value in the period before to compare with")
+
+
 @dataclass(frozen=True)
 class Figure:
     """One headline number of the period against the previous period and its benchmark.
@@ -268,6 +281,18 @@ class Figure:
     margin: float | None = None
 
     @property
+    def why_undefined(self) -> str:
+        """Why the figure has no value ("—" never stands alone), in the reader's language."""
+        return str(UNDEFINED_REASONS.get(self.spec.key, UNDEFINED_REASONS["default"]))
+
+    @property
+    def why_no_change(self) -> str:
+        """Why the change is "—": this period's figure is undefined, or the previous one."""
+        if self.value is None:
+            return self.why_undefined
+        return str(NO_PREVIOUS_REASON)
+
+    @property
     def change(self) -> float | None:
         if self.value is None or self.previous is None:
             return None
@@ -275,8 +300,10 @@ class Figure:
 
     @property
     def relative_change(self) -> float | None:
-        """The change as a fraction of the previous value (None from 0 or nothing)."""
-        if self.change is None or not self.previous:
+        """The change as a fraction of the previous value (None from 0 or nothing). Only
+        for money: a rate or the NPS changes in points (`change`), never in percent of
+        itself (NPS −18 → −9 is +9 points, not "+50 %")."""
+        if self.spec.unit != "money" or self.change is None or not self.previous:
             return None
         return self.change / abs(self.previous)
 

@@ -68,7 +68,9 @@ class ValueMilestoneForm(forms.ModelForm):
         fields = ["event_name", "name"]
         labels = {"event_name": _("Usage event"), "name": _("Label")}
         help_texts = {
-            "event_name": _("The event name your product sends, e.g. report.generated."),
+            "event_name": _(
+                "The event name your product sends, e.g. <code>report.generated</code>."
+            ),
             "name": _("How the milestone is called on the pages, e.g. First report generated."),
         }
         widgets = {"event_name": forms.TextInput(attrs={"list": USAGE_EVENT_LIST})}

@@ -117,7 +117,7 @@ def test_it_shows_the_header_with_owner_segment_stage_mrr_and_health_link(
     assert "<h1>Padaria Aurora</h1>" in html
     assert team.manager.get_full_name() in html
     assert "Enterprise" in html
-    assert "1,000.00 BRL" in html  # 12,000.00 a year
+    assert "R$1,000.00" in html  # 12,000.00 a year
     assert 'name="stage"' in html  # the stage change form
     assert _url(team, "account_health", account_id=customer.pk) in html
 
@@ -127,13 +127,13 @@ def test_it_lists_subscriptions_and_the_mrr_history(team, signed_in, customer):
     html = page.content.decode()
     assert "Starter" in html
     assert "Pro Anual" in html
-    assert "12,000.00 BRL" in html  # the yearly amount as billed
+    assert "R$12,000.00" in html  # the yearly amount as billed
     assert "Yearly" in html
     assert 'id="account-mrr"' in html  # the chart
     history = page.context["mrr_history"]
-    assert history[0] == (date(2025, 1, 1), 100)
-    assert history[1] == (date(2025, 2, 1), 100)
-    assert history[2] == (date(2025, 3, 1), 1000)  # Starter ended on March 1st
+    assert history[0] == (date(2025, 1, 1), 100_00)  # cents
+    assert history[1] == (date(2025, 2, 1), 100_00)
+    assert history[2] == (date(2025, 3, 1), 1000_00)  # Starter ended on March 1st
     assert history[-1][0] == organization_today(team.organization).replace(day=1)
 
 
@@ -205,7 +205,7 @@ def test_it_shows_empty_states_for_an_account_with_nothing(team, signed_in):
     page = signed_in(team.manager).get(_url(team, account_id=account.pk))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "0.00 BRL" in html
+    assert "R$0.00" in html
     assert "No subscription on file" in html
     assert "No MRR history yet" in html
     assert "No health score for this account" in html

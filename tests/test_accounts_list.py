@@ -270,6 +270,17 @@ def test_it_exports_the_filtered_list_as_csv(team, signed_in, portfolio):
     assert acai[5] == "0.00"
 
 
+def test_it_exports_the_list_for_a_brazilian_spreadsheet(team, signed_in, portfolio):
+    team.manager.language = "pt-br"
+    team.manager.save(update_fields=["language"])
+    response = signed_in(team.manager).get(_url(team, "accounts_csv", "?segment=SMB&sort=-mrr"))
+    body = response.content.decode("utf-8").removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0][:3] == ["external_id", "name", "owner_email"]  # one column each
+    aurora = rows[1]
+    assert (aurora[1], aurora[5], aurora[7]) == ("Padaria Aurora", "500,00", "30,0")
+
+
 def test_it_exports_every_page(team, signed_in):
     with tenant_context(team.organization):
         bulk_portfolio(team.organization, count=120, owner=team.manager)

@@ -123,8 +123,8 @@ def test_it_shows_a_months_numbers_against_the_previous_month(team, signed_in, h
     assert (nps.value, nps.n, nps.previous) == (pytest.approx(10.0), 30, None)  # none in August
     page = response.content.decode()
     assert "September 2026" in page
-    assert "BRL 12,345" in page  # cents shown as whole units
-    assert "+BRL 1,345" in page
+    assert "R$12,345.00" in page  # money as everywhere else (csplatform.money)
+    assert "+R$1,345.00" in page
     assert "+12.2 %" in page  # 134,500 ÷ 1,100,000
     assert "112.0 %" in page
     assert "+8.0 pts" in page
@@ -535,8 +535,8 @@ def test_it_emails_each_viewer_in_their_language_once_a_month(team, smtp, settin
     assert set(messages) == {"conselho@board.example", "board@board.example"}  # viewers only
     url = f"https://cs.example.com/o/{organization.slug}/executive/?period={month:%Y-%m}"
     for address, language, mrr in (
-        ("conselho@board.example", "pt-br", "BRL 12.345"),
-        ("board@board.example", "en", "BRL 12,345"),
+        ("conselho@board.example", "pt-br", "R$\u00a012.345,00"),
+        ("board@board.example", "en", "R$12,345.00"),
     ):
         text, html = _bodies(messages[address])
         assert f'<html lang="{language}">' in html
@@ -546,10 +546,13 @@ def test_it_emails_each_viewer_in_their_language_once_a_month(team, smtp, settin
         assert f'href="{url}"' in html
         assert "Padaria" not in text
     english_text, _html = _bodies(messages["board@board.example"])
-    assert "MRR: BRL 12,345" in english_text
-    assert "+BRL 1,345" in english_text
+    assert "MRR: R$12,345.00" in english_text
+    assert "+R$1,345.00" in english_text
     assert "NPS: 10 (± " in english_text
     assert "n = 30" in english_text
+    assert "GRR: — (needs 12 months of history)" in english_text  # a dash says why
+    portuguese_text, _html = _bodies(messages["conselho@board.example"])
+    assert "— (precisa de 12 meses de histórico)" in portuguese_text
 
     # A second run for the same month sends nothing.
     smtp.messages.clear()

@@ -73,7 +73,7 @@ def test_it_draws_touchpoints_and_segments_with_error_bars(team, signed_in, nps)
     page = _page(signed_in(team.manager), team.organization)
     touchpoints = _figure(page, "satisfaction-touchpoint")["data"][0]
     assert touchpoints["type"] == "bar"
-    assert touchpoints["x"] == ["support", "product"]  # largest group first
+    assert touchpoints["x"] == ["Support", "Product"]  # largest group first, by name
     assert touchpoints["y"] == [50.0, 10.0]
     assert touchpoints["error_y"]["array"] == [20.0, None]
     segments = _figure(page, "satisfaction-segment")["data"][0]

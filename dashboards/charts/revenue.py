@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from csplatform.charts import money_axis
 from dashboards.charts import chart
 from metrics.models import CohortMetrics, MonthlyMetrics
 
@@ -61,7 +62,9 @@ def mrr_chart(months: Sequence[MonthlyMetrics], currency: str) -> SafeString:
             line={"color": BLUE},
         )
     )
-    figure.update_yaxes(title_text=_("MRR (%(currency)s)") % {"currency": currency})
+    figure.update_yaxes(
+        title_text=_("MRR (%(currency)s)") % {"currency": currency}, **money_axis(currency)
+    )
     return chart(figure, element_id="mrr-chart", label=_("MRR by month"))
 
 
@@ -109,7 +112,9 @@ def waterfall_chart(month: MonthlyMetrics, currency: str) -> SafeString:
         )
     )
     figure.update_layout(showlegend=False, hovermode="closest")
-    figure.update_yaxes(title_text=_("MRR (%(currency)s)") % {"currency": currency})
+    figure.update_yaxes(
+        title_text=_("MRR (%(currency)s)") % {"currency": currency}, **money_axis(currency)
+    )
     return chart(
         figure,
         element_id="waterfall-chart",
@@ -139,7 +144,9 @@ def movements_chart(months: Sequence[MonthlyMetrics], currency: str) -> SafeStri
         ]
     )
     figure.update_layout(barmode="relative")
-    figure.update_yaxes(title_text=_("MRR (%(currency)s)") % {"currency": currency})
+    figure.update_yaxes(
+        title_text=_("MRR (%(currency)s)") % {"currency": currency}, **money_axis(currency)
+    )
     return chart(figure, element_id="movements-chart", label=_("MRR movements by month"))
 
 

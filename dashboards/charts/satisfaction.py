@@ -98,7 +98,9 @@ def breakdown_chart(
     bars (none where the margin is unknown)."""
     figure = go.Figure(
         go.Bar(
-            x=[plotly_text(r.key) for r in rows],  # names people typed
+            # the group's name in the reader's language when the page gave one (a stage's,
+            # a touchpoint's), else its key: a name people typed
+            x=[plotly_text(getattr(r, "label", r.key)) for r in rows],
             y=[r.value for r in rows],
             customdata=[r.n for r in rows],
             error_y={"type": "data", "array": [r.margin for r in rows], "visible": True},

@@ -1,11 +1,16 @@
-"""Formatting the executive dashboard's numbers for the active language: money in whole
-units of the organization's currency, rates as percentages, changes with their sign."""
+"""Formatting the executive dashboard's numbers for the active language: money through
+csplatform.money, rates as percentages, changes with their sign."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.formats import number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext
+
+from csplatform.money import money_format
 
 register = template.Library()
 
@@ -20,29 +25,50 @@ def _sign(value: float) -> str:
     return "+" if value > 0 else "−" if value < 0 else "±"
 
 
-@register.simple_tag
-def figure(value: float | None, unit: str, currency: str = "") -> str:
-    """A figure: "BRL 12,345" (cents in), "5.0 %" (a fraction in), "32" (NPS points)."""
-    if value is None:
+def _dash(why: str) -> str:
+    """A dash that says why: the reason as its title and for screen readers."""
+    if not why:
         return NONE
+    return format_html('<span title="{0}">—<span class="visually-hidden"> {0}</span></span>', why)
+
+
+@register.simple_tag
+def figure(value: float | None, unit: str, currency: str = "", why: str = "") -> str:
+    """A figure: "R$ 12.345,00" (cents in), "5.0 %" (a fraction in), "32" (NPS points);
+    for None a dash, with `why` it has no value when given."""
+    if value is None:
+        return _dash(why)
     if unit == "money":
-        return f"{currency} {_number(value / 100, 0)}".strip()
+        return money_format(value, currency)
     if unit == "percent":
         return f"{_number(value * 100, 1)} %"
     return _number(value, 0)
 
 
 @register.simple_tag
-def figure_change(value: float | None, unit: str, currency: str = "") -> str:
-    """A change, signed: "+BRL 1,234", "−1.5 pts" (percentage points), "+4" (points)."""
+def figure_change(value: float | None, unit: str, currency: str = "", why: str = "") -> str:
+    """A change, signed: "+R$ 1.234,00", "−1.5 pts" (percentage points of a rate),
+    "+9.0 points" (of the NPS)."""
     if value is None:
-        return NONE
+        return _dash(why)
     sign = _sign(value)
     if unit == "money":
-        return f"{sign}{currency} {_number(abs(value) / 100, 0)}"
+        return money_format(value, currency, signed=True)
     if unit == "percent":
         return gettext("%(change)s pts") % {"change": f"{sign}{_number(abs(value) * 100, 1)}"}
-    return f"{sign}{_number(abs(value), 1)}"
+    return gettext("%(change)s points") % {"change": f"{sign}{_number(abs(value), 1)}"}
+
+
+@register.simple_tag
+def relative_change(figure: Any) -> str:
+    """The "Change (%)" cell: a money figure's change in percent of the previous value;
+    for a rate or the NPS a dash that says why (they change in points), with the reason
+    as its title and for screen readers."""
+    if figure.spec.unit != "money":
+        return _dash(gettext("a rate or the NPS changes in points, not in percent"))
+    if figure.relative_change is None:
+        return _dash(gettext("no previous value to compare with"))
+    return signed_percent(figure.relative_change)
 
 
 @register.filter

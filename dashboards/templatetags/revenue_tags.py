@@ -1,51 +1,18 @@
-"""Money in the organization's currency, formatted for the active locale."""
+"""The revenue page's numbers for the active locale (money through csplatform.money)."""
 
 from __future__ import annotations
 
 from django import template
 from django.template.defaultfilters import floatformat
-from django.utils import formats, translation
+from django.utils import formats
+
+from csplatform.templatetags.money import money, money_change
 
 register = template.Library()
 
-# The symbols people expect; other currencies show their ISO code.
-SYMBOLS = {"BRL": "R$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-NBSP = "\u00a0"
-
-
-def _symbol(currency: str, language: str) -> str:
-    if currency == "USD":
-        # Brazilians write US$ (R$ is their $); elsewhere $ is the dollar.
-        return "US$" if language.startswith("pt") else "$"
-    return SYMBOLS.get(currency, currency)
-
-
-def format_money(cents: float | None, currency: str, *, signed: bool = False) -> str:
-    """An amount in cents as "$1,234.56" (en) or "R$ 1.234,56" (pt-BR); "—" for None.
-    `signed` puts a + before a positive amount (a change)."""
-    if cents is None:
-        return "—"
-    language = translation.get_language() or "en"
-    symbol = _symbol(currency, language)
-    number = floatformat(abs(cents) / 100, "2g")
-    # A bare symbol sticks to the number in English; a code, or Portuguese, takes a space.
-    separated = language.startswith("pt") or symbol.isalpha()
-    amount = f"{symbol}{NBSP if separated else ''}{number}"
-    if cents < 0:
-        return f"−{amount}"
-    return f"+{amount}" if signed and cents > 0 else amount
-
-
-@register.filter
-def money(cents: float | None, currency: str) -> str:
-    """{{ month.mrr|money:organization.currency }}"""
-    return format_money(cents, currency)
-
-
-@register.filter
-def money_change(cents: float | None, currency: str) -> str:
-    """A change in money, with its sign: "+R$ 120,00", "−R$ 80,00"."""
-    return format_money(cents, currency, signed=True)
+# Money has one formatter (csplatform.money); these filters are its names here too.
+register.filter("money", money)
+register.filter("money_change", money_change)
 
 
 @register.filter

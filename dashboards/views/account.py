@@ -8,7 +8,6 @@ Every section is a fixed number of queries, whatever the account's history.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -27,6 +26,7 @@ from accounts.models import Account, Contact, Subscription
 from accounts.permissions import manager_required
 from accounts.services import NOTE_MAX_CHARS, note_create
 from accounts.tenancy import current_organization
+from csplatform.charts import money_axis
 from csplatform.clock import organization_today
 from csplatform.http import render_page
 from dashboards import account_selectors as selectors
@@ -39,11 +39,6 @@ from metrics import health_selectors
 
 TIMELINE_LIMIT = 50
 TIMELINE = "dashboards/account/timeline.html"
-
-
-def _money(cents: int) -> Decimal:
-    """Cents as an amount in the currency's unit, for |floatformat."""
-    return Decimal(cents) / 100
 
 
 def _account_get(account_id: int) -> Account:
@@ -71,7 +66,7 @@ def _mrr_chart(history: pd.DataFrame, currency: str) -> Any:
             line={"shape": "hv"},
         )
     )
-    figure.update_yaxes(rangemode="tozero", title_text=currency)
+    figure.update_yaxes(rangemode="tozero", title_text=currency, **money_axis(currency))
     return chart(figure, element_id="account-mrr", label=_("MRR at the end of each month"))
 
 
@@ -113,10 +108,10 @@ def _page_context(request: OrganizationRequest, account: Account) -> dict[str, A
         "currency": currency,
         "stages": stages,
         "stage": next((s for s in stages if s.key == account.lifecycle_stage), None),
-        "mrr": _money(selectors.account_mrr_cents(subscriptions, today=today)),
-        "subscriptions": [(s, _money(s.amount_cents), _money(s.mrr_cents)) for s in subscriptions],
+        "mrr_cents": selectors.account_mrr_cents(subscriptions, today=today),
+        "subscriptions": subscriptions,
         "mrr_history": [
-            (month, _money(int(cents)))
+            (month, int(cents))
             for month, cents in zip(history["month"], history["mrr_cents"], strict=True)
         ],
         "mrr_chart": _mrr_chart(history, currency),

@@ -30,6 +30,7 @@ from csplatform.clock import organization_today
 from csplatform.http import render_page
 from csplatform.sparkline import sparkline_svg
 from csplatform.spreadsheet import spreadsheet_cell as _cell
+from csplatform.spreadsheet import spreadsheet_number, spreadsheet_separators
 from dashboards.forms.portfolio import AccountFilterForm, filters_query
 from journeys.selectors import lifecycle_stage_list
 from metrics import portfolio_selectors as selectors
@@ -160,13 +161,15 @@ def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def account_list_csv(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     """The filtered list (every page) as CSV: UTF-8 with a byte-order mark, so that
-    Excel reads accents; MRR in currency units with a dot; dates as YYYY-MM-DD."""
+    Excel reads accents; for the reader's language (`;` and decimal commas in pt-BR,
+    csplatform.spreadsheet); MRR in currency units; dates as YYYY-MM-DD."""
     form, _stage_names = filter_form(request, request.GET or None)
     today = organization_today()
     organization = current_organization()
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    delimiter, _decimal = spreadsheet_separators()
+    writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow(
         [
             "external_id",
@@ -191,9 +194,9 @@ def account_list_csv(request: OrganizationRequest, org_slug: str) -> HttpRespons
                 _cell(account.owner.email) if account.owner else "",
                 _cell(account.segment),
                 _cell(account.lifecycle_stage),
-                f"{account.mrr_cents / 100:.2f}",
+                spreadsheet_number(account.mrr_cents / 100, 2),
                 organization.currency,
-                "" if account.health_score is None else f"{account.health_score:.1f}",
+                spreadsheet_number(account.health_score, 1),
                 account.health_band or "",
                 account.next_renewal_on.isoformat() if account.next_renewal_on else "",
             ]

@@ -85,8 +85,13 @@ def revenue(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     if not months:
         return render(request, "dashboards/revenue.html", context)
     currency = current_organization().currency
-    latest = months[-1]
-    previous = months[-2] if len(months) > 1 else None
+    # The headline is the last complete month: a month that began days ago would read
+    # "R$ 0,00 (0,0 %)" against the one before. The running month is shown beside it,
+    # labelled partial (docs/metrics.md, "Headlines").
+    latest, latest_partial = _waterfall_month(months)
+    index = months.index(latest)
+    previous = months[index - 1] if index > 0 else None
+    running = months[-1] if months[-1] is not latest else None
     mrr_change = arr_change = mrr_change_rate = None
     if previous is not None:
         mrr_change, arr_change = latest.mrr - previous.mrr, latest.arr - previous.arr
@@ -96,6 +101,8 @@ def revenue(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     context.update(
         {
             "latest": latest,
+            "latest_partial": latest_partial,
+            "running": running,
             "previous": previous,
             "mrr_change": mrr_change,
             "arr_change": arr_change,

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,11 +16,12 @@ from accounts.http import OrganizationRequest
 from accounts.permissions import admin_required, manager_required
 from csplatform.http import render_page
 from dashboards.charts.satisfaction import satisfaction_charts
+from journeys.selectors import lifecycle_stage_list
 from metrics import selectors as metrics_selectors
 from metrics.satisfaction import MARGIN_MIN_ANSWERS
 from surveys import campaign_services, selectors
 from surveys.forms import CampaignForm, SurveyForm
-from surveys.models import Campaign, SkipReason, Survey, SurveyKind
+from surveys.models import Campaign, SkipReason, Survey, SurveyKind, SurveyTouchpoint
 from surveys.sending import StillSending
 
 
@@ -37,6 +39,18 @@ def results(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     months = metrics_selectors.satisfaction_months(kind)
     latest = months[-1] if months else None
     breakdown = metrics_selectors.satisfaction_breakdown(kind, latest.month) if latest else {}
+    # A group of the breakdown is a stored key (a stage's, a touchpoint's): show its name
+    # in the reader's language; a segment is what people typed.
+    names = {
+        "lifecycle_stage": {
+            stage.key: stage.name(translation.get_language() or "en")
+            for stage in lifecycle_stage_list()
+        },
+        "touchpoint": {str(value): str(label) for value, label in SurveyTouchpoint.choices},
+    }
+    for dimension, rows in breakdown.items():
+        for row in rows:
+            row.label = names.get(dimension, {}).get(row.key, row.key)  # type: ignore[attr-defined]
     context.update(
         {
             "kinds": SurveyKind.choices,
