@@ -2,6 +2,7 @@
 # The Debian packages a make target needs, installed when they are missing:
 #   gettext   msgfmt compiles the pt-BR catalogue (make install, make demo)
 #   chromium  Debian's Chromium, which Playwright drives in the browser tests (make test)
+#   npm       installs axe-core from the npm registry for the browser tests (make node-deps)
 # As root with apt-get, installs them; otherwise stops at once, before anything runs,
 # with the one command to run. Never a downloaded browser.
 # SYSTEM_PACKAGES_INSTALL=0 never installs (it only checks); CHROMIUM_PATH is where the
@@ -14,6 +15,7 @@ for package in "$@"; do
   case $package in
     gettext) command -v msgfmt >/dev/null 2>&1 || missing+=(gettext) ;;
     chromium) [ -x "$chromium" ] || missing+=(chromium) ;;
+    npm) command -v npm >/dev/null 2>&1 || missing+=(npm) ;;
     *) echo "system_packages.sh: unknown package '$package'" >&2; exit 2 ;;
   esac
 done
