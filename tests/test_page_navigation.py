@@ -108,3 +108,25 @@ def test_it_wraps_every_table_box_in_a_scroll_region():
         if 'class="table-wrap' in path.read_text()
     ]
     assert bare == []
+
+
+def test_it_indexes_every_section_of_the_revenue_page_with_plain_links(team, signed_in):
+    """The long revenue page opens with an index: each link is a plain fragment (no
+    script needed) to a heading that is on the page."""
+    from tests.test_revenue_page import _store_months
+
+    _store_months(team.organization, 3)
+    page = _page(signed_in(team.manager), "dashboards:revenue", team)
+    index = re.search(r'<nav class="page-index"[^>]*>(.*?)</nav>', page, re.S)
+    assert index, "the revenue page has no index of its sections"
+    targets = re.findall(r'<a href="#([\w-]+)">', index.group(1))
+    assert targets == [
+        "mrr-by-month",
+        "movements-month",
+        "movements-by-month",
+        "churn-rates",
+        "cohorts",
+        "lifetime-value",
+    ]
+    for target in targets:
+        assert f'<h2 id="{target}">' in page
