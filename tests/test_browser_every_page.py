@@ -160,22 +160,22 @@ def site(django_db_setup, django_db_blocker) -> Iterator[Site]:
         # Each test's rollback runs while Playwright's event loop is open in this thread,
         # which Django refuses unless told that no coroutine shares the connection.
         env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        call_command("seed_demo", "--scale", "small", "--password", PASSWORD, verbosity=0)
-        call_command("recompute_metrics", "--org", "demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-        organization = Organization.objects.get(slug="demo")
-        found = _org_pages(organization)
-        pages = {
-            role: [(name, path) for name, path, minimum in found if RANK[role] >= RANK[minimum]]
-            for role in ROLES
-        }
-        public = {
-            language: [
-                ("login", reverse("login")),
-                ("public_surveys-answer", _survey_page(organization, language)),
-            ]
-            for language in LANGUAGES
-        }
         try:
+            call_command("seed_demo", "--scale", "small", "--password", PASSWORD, verbosity=0)
+            call_command("recompute_metrics", "--org", "demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+            organization = Organization.objects.get(slug="demo")
+            found = _org_pages(organization)
+            pages = {
+                role: [(name, path) for name, path, minimum in found if RANK[role] >= RANK[minimum]]
+                for role in ROLES
+            }
+            public = {
+                language: [
+                    ("login", reverse("login")),
+                    ("public_surveys-answer", _survey_page(organization, language)),
+                ]
+                for language in LANGUAGES
+            }
             yield Site(base=server.url, pages=pages, public=public)
         finally:
             server.stop()
