@@ -45,7 +45,16 @@ system-packages:
 	@scripts/system_packages.sh gettext weasyprint
 
 system-browser:
-	@scripts/system_packages.sh gettext weasyprint chromium
+	@scripts/system_packages.sh gettext weasyprint chromium npm
+
+# axe-core for the browser tests' accessibility checks, from the npm registry as locked in
+# package-lock.json; reinstalled when the lock is newer than the installed copy.
+node-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@scripts/system_packages.sh npm
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
 
 # Which Postgres and Redis: DATABASE_URL/REDIS_URL if set, else those answering at
 # 127.0.0.1:5432/6379, else embedded servers (scripts/local_services.py says which).
@@ -88,7 +97,7 @@ serve:
 # alone, after the rest. (Exit status 5 is "no test selected", e.g. PYTEST_ARGS naming
 # files of one phase only.) CSPLATFORM_TEST_NOW="2028-02-29T23:30 America/Sao_Paulo"
 # runs the suite as of that instant (docs/time.md).
-test: system-browser install services db
+test: system-browser node-deps install services db
 	$(TEST_ENV) $(RUN) pytest -m "not faults" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(TEST_ENV) $(RUN) pytest -m faults $(PYTEST_ARGS) || [ $$? -eq 5 ]
 

@@ -6,6 +6,7 @@
 #             tests): Pango (libpango-1.0-0, libpangoft2-1.0-0), HarfBuzz's subsetter
 #             (libharfbuzz-subset0) and a font (fonts-dejavu-core). Checked with dpkg-query;
 #             on a system without it, WeasyPrint names a missing library when it loads.
+#   npm       installs axe-core from the npm registry for the browser tests (make node-deps)
 # As root with apt-get, installs them; otherwise stops at once, before anything runs,
 # with the one command to run. Never a downloaded browser.
 # SYSTEM_PACKAGES_INSTALL=0 never installs (it only checks); CHROMIUM_PATH is where the
@@ -27,6 +28,7 @@ for package in "$@"; do
       for library in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do
         installed "$library" || missing+=("$library")
       done ;;
+    npm) command -v npm >/dev/null 2>&1 || missing+=(npm) ;;
     *) echo "system_packages.sh: unknown package '$package'" >&2; exit 2 ;;
   esac
 done

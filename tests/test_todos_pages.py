@@ -201,11 +201,34 @@ def test_it_snoozes_inline_with_htmx(team, signed_in):
     until = _today(team) + timedelta(days=5)
     row = (
         signed_in(team.manager)
-        .post(_url(team, "snooze", todo_id=todo.pk), {"until": until.isoformat()}, **HTMX)
+        .post(
+            _url(team, "snooze", todo_id=todo.pk),
+            {"until": until.isoformat(), "next": _url(team, "list") + "?status=snoozed"},
+            **HTMX,
+        )
         .content.decode()
     )
     assert "Snoozed until" in row
     assert _reload(team, todo).snoozed_until == until
+
+
+def test_it_takes_a_snoozed_task_out_of_the_open_list(team, signed_in):
+    """Snoozed from the open list, the row gives way to a note saying until when: the
+    task's actions go with it, as they do when the list is loaded again."""
+    todo = _todo(team, title="Call Acme back", assignee=team.manager)
+    until = _today(team) + timedelta(days=5)
+    client = signed_in(team.manager)
+    row = client.post(
+        _url(team, "snooze", todo_id=todo.pk),
+        {"until": until.isoformat(), "next": _url(team, "list") + "?status=open&assignee=me"},
+        **HTMX,
+    ).content.decode()
+    assert f'<tr id="task-{todo.pk}"' in row
+    assert "is hidden until" in row
+    assert 'role="status"' in row
+    assert "Complete" not in row
+    assert 'name="until"' not in row
+    assert "Call Acme back" not in client.get(_url(team, "list")).content.decode()
 
 
 def test_it_does_not_snooze_a_done_task(team, signed_in):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -91,6 +92,11 @@ def _todo_get(todo_id: int) -> Todo:
     )
 
 
+def _lists_open_tasks(list_url: str) -> bool:
+    """Whether the task list at `list_url` (a row's `next`) shows the open tasks."""
+    return parse_qs(urlsplit(list_url).query).get("status", ["open"])[-1] == "open"
+
+
 def _back(request: OrganizationRequest) -> HttpResponse:
     return redirect(_row_context(request)["next"])
 
@@ -131,7 +137,13 @@ def todo_snooze(request: OrganizationRequest, org_slug: str, todo_id: int) -> Ht
                 "title": todo.title,
                 "day": date_format(until, "SHORT_DATE_FORMAT"),
             }
-    if request.htmx:  # the row again, snoozed or saying what was wrong
+    if request.htmx:
+        if done and _lists_open_tasks(context["next"]):
+            # Out of the open list, as a reload would show it: a note in the row's place.
+            return render_page(
+                request, "todos/list.html", {**context, "done": done}, partial="task-snoozed"
+            )
+        # The row again, snoozed (the snoozed list) or saying what was wrong.
         return render_page(
             request, "todos/list.html", {**context, "row_error": error}, partial="task-row"
         )
