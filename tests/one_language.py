@@ -271,3 +271,26 @@ def chart_texts(html: str) -> str:
         for figure in chart_figures(html)
         for s in _strings(figure, names)
     )
+
+
+def typed_text(organization: Any) -> list[str]:
+    """What people typed, shown as typed in any language (docs/i18n.md): the members'
+    names, touchpoint types, customers' names and comments, benchmark sources (publication
+    titles). Longest first, so a name inside another is not cut out of it."""
+    from accounts.models import Account, User
+    from csplatform.tenancy import tenant_context
+    from dashboards.models import Benchmark
+    from journeys.models import TouchpointType
+    from surveys.models import Response
+
+    with tenant_context(organization):
+        typed = [
+            *User.objects.filter(memberships__organization=organization).values_list(
+                "full_name", flat=True
+            ),
+            *TouchpointType.objects.values_list("name", flat=True),
+            *Account.objects.values_list("name", flat=True),
+            *Response.objects.exclude(comment="").values_list("comment", flat=True),
+            *Benchmark.objects.exclude(source="").values_list("source", flat=True),
+        ]
+    return sorted({t for t in typed if t}, key=len, reverse=True)

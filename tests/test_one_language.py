@@ -19,10 +19,7 @@ from django.utils import translation
 from accounts.models import Account, Membership, Organization, Role, User
 from csplatform.charts import chart, chart_of
 from csplatform.tenancy import tenant_context
-from dashboards.models import Benchmark
-from journeys.models import TouchpointType
 from journeys.services import lifecycle_stages_ensure
-from surveys.models import Response
 from tests.factories import SatisfactionMetricsFactory
 from tests.one_language import (
     chart_figures,
@@ -30,6 +27,7 @@ from tests.one_language import (
     internal_keys,
     money_misformatted,
     page_text,
+    typed_text,
     untranslated,
 )
 from tests.url_catalogue import CATALOGUE, ORG_ENTRIES
@@ -75,23 +73,6 @@ def demo_team(django_db_setup, django_db_blocker):
         )
 
 
-def _typed_text(organization) -> list[str]:
-    """What people typed, shown as typed in any language (docs/i18n.md): the members'
-    names, touchpoint types, customers' names and comments, benchmark sources (publication
-    titles). Longest first, so a name inside another is not cut out of it."""
-    with tenant_context(organization):
-        typed = [
-            *User.objects.filter(memberships__organization=organization).values_list(
-                "full_name", flat=True
-            ),
-            *TouchpointType.objects.values_list("name", flat=True),
-            *Account.objects.values_list("name", flat=True),
-            *Response.objects.exclude(comment="").values_list("comment", flat=True),
-            *Benchmark.objects.exclude(source="").values_list("source", flat=True),
-        ]
-    return sorted({t for t in typed if t}, key=len, reverse=True)
-
-
 def _busiest_account(organization):
     with tenant_context(organization):
         return Account.objects.annotate(n=Count("subscriptions")).order_by("-n", "pk").first()
@@ -130,7 +111,7 @@ def test_it_reads_every_page_in_one_language(name, persona, language, demo_team)
         pytest.skip(f"{persona} may not open {name}")
     url, html = _page(demo_team, persona, name, language)
     text = page_text(html) + "\n" + chart_texts(html)
-    for typed in _typed_text(demo_team.organization):  # theirs, in their own words
+    for typed in typed_text(demo_team.organization):  # theirs, in their own words
         text = text.replace(typed, "")
     assert untranslated(text, language) == [], url
     assert internal_keys(text) == [], url
