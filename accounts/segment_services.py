@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Segment, User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, Segment, User
 from accounts.segments import filters_clean
 from accounts.signals import segment_in_use
 
@@ -33,23 +34,37 @@ def _name_clean(name: str, *, segment: Segment | None = None) -> str:
 
 @transaction.atomic
 def segment_create(*, name: str, filters: Any, actor: User | None) -> Segment:
-    """A new saved segment of the current organization, created by `actor`."""
+    """A new saved segment of the current organization, created by `actor`. Audited: a
+    segment decides who a campaign emails."""
     segment = Segment(name=_name_clean(name), filters=filters_clean(filters), created_by=actor)
     segment.save()
+    audit_record(
+        AuditEvent.Action.SEGMENT_CREATED,
+        actor=actor,
+        target=segment.name,
+        details={"filters": segment.filters},
+    )
     return segment
 
 
 @transaction.atomic
-def segment_update(*, segment: Segment, name: str, filters: Any) -> Segment:
+def segment_update(*, segment: Segment, name: str, filters: Any, actor: User | None) -> Segment:
     """Rename the segment and replace its filters."""
+    before = {"name": segment.name, "filters": segment.filters}
     segment.name = _name_clean(name, segment=segment)
     segment.filters = filters_clean(filters)
     segment.save(update_fields=["name", "filters", "updated_at"])
+    audit_record(
+        AuditEvent.Action.SEGMENT_UPDATED,
+        actor=actor,
+        target=segment.name,
+        details={"before": before, "filters": segment.filters},
+    )
     return segment
 
 
 @transaction.atomic
-def segment_delete(*, segment: Segment) -> None:
+def segment_delete(*, segment: Segment, actor: User | None) -> None:
     """Delete the segment, unless something uses it (a campaign's audience): then a
     ValidationError names what does."""
     users = [
@@ -62,4 +77,10 @@ def segment_delete(*, segment: Segment) -> None:
             _("“%(name)s” is the audience of %(users)s: choose another audience there first.")
             % {"name": segment.name, "users": ", ".join(f"“{n}”" for n in sorted(users))}
         )
+    audit_record(
+        AuditEvent.Action.SEGMENT_DELETED,
+        actor=actor,
+        target=segment.name,
+        details={"filters": segment.filters},
+    )
     segment.delete()

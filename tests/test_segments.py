@@ -206,7 +206,7 @@ def test_it_refuses_to_delete_a_segment_a_campaign_uses(org):
         segment = SegmentFactory(name="Churn risk")
         CampaignFactory(name="Win-back NPS", audience=segment)
         with pytest.raises(ValidationError) as refused:
-            segment_services.segment_delete(segment=segment)
+            segment_services.segment_delete(segment=segment, actor=None)
         assert "“Win-back NPS”" in refused.value.messages[0]
         assert Segment.objects.filter(pk=segment.pk).exists()
 

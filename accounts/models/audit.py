@@ -65,6 +65,9 @@ class AuditEvent(TenantModel):
         ORGANIZATION_UPDATED = "organization.settings_changed", _("Organization settings changed")
         ORGANIZATION_EXPORTED = "organization.exported", _("Organization data exported")
         CONTACT_ERASED = "contact.erased", _("Contact erased (privacy request)")
+        SEGMENT_CREATED = "segment.created", _("Segment saved")
+        SEGMENT_UPDATED = "segment.updated", _("Segment changed")
+        SEGMENT_DELETED = "segment.deleted", _("Segment deleted")
 
     objects: ClassVar[AuditEventManager] = AuditEventManager()
 

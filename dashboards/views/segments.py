@@ -80,7 +80,9 @@ def _save(
                 name=name, filters=filters, actor=request.user
             )
         else:
-            segment = segment_services.segment_update(segment=segment, name=name, filters=filters)
+            segment = segment_services.segment_update(
+                segment=segment, name=name, filters=filters, actor=request.user
+            )
     except ValidationError as error:
         errors = error.message_dict if hasattr(error, "error_dict") else {}
         return _page(request, form, segment=segment, name=name, errors=errors, status=400)
@@ -138,7 +140,7 @@ def segment_delete(request: OrganizationRequest, org_slug: str, segment_id: int)
     if not segment_editable(request, segment):
         raise PermissionDenied
     try:
-        segment_services.segment_delete(segment=segment)
+        segment_services.segment_delete(segment=segment, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboards:segment_edit", org_slug=org_slug, segment_id=segment.pk)
