@@ -9,6 +9,8 @@ currency's symbol and two decimals, in the reader's language: "R$ 105.245,00" in
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.utils import translation
 from django.utils.formats import number_format
 
@@ -35,12 +37,15 @@ def money_format(cents: float | None, currency: str, *, signed: bool = False) ->
     space after the symbol), "R$1,234.56" (English: a symbol sticks to the number, a
     code takes a space); "−R$ 80,00" below zero; "+R$ 120,00" for a positive change
     when `signed`; "—" for None."""
-    if cents is None:
+    if cents is None or cents != cents:  # None, or NaN: no value
         return "—"
+    # Rounded to whole cents first (half away from zero, as money is), so a float
+    # such as an ARPA of 199999.9 cents reads R$2,000.00, and no amount reads −R$0.00.
+    whole = Decimal(str(cents)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     symbol = currency_symbol(currency)
-    number = number_format(abs(cents) / 100, 2, use_l10n=True, force_grouping=True)
+    number = number_format(abs(whole) / 100, 2, use_l10n=True, force_grouping=True)
     separated = _portuguese(None) or symbol.isalpha()
     amount = f"{symbol}{NBSP if separated else ''}{number}"
-    if cents < 0:
+    if whole < 0:
         return f"{MINUS}{amount}"
-    return f"+{amount}" if signed and cents > 0 else amount
+    return f"+{amount}" if signed and whole > 0 else amount

@@ -141,7 +141,7 @@ def test_it_draws_the_charts_in_the_readers_language(team, signed_in, year):
     mrr = _figure(page, "chart-mrr")
     assert "MRR e ARR, últimos 12 meses" in mrr
     assert "sem métricas guardadas para o mês" in mrr
-    assert re.search(r"BRL \d{2}\.\d{3}", mrr)  # 10.100: Brazilian thousands separator
+    assert re.search(r"R\$\xa0\d{2}\.\d{3},\d{2}", mrr)  # R$ 10.100,00: one money format
     assert "Distribuição da saúde, últimos 12 meses" in _figure(page, "chart-health-mix")
 
 

@@ -41,6 +41,17 @@ def test_it_formats_money_one_way_in_each_language():
         assert money_format(None, "BRL") == "—"
 
 
+def test_it_rounds_money_to_the_cent_rather_than_cutting_it():
+    """A float amount (ARPA, CLV) is rounded half away from zero, never truncated, and
+    nothing rounds to a negative zero."""
+    with translation.override("en"):
+        assert money_format(199_999.9, "BRL") == "R$2,000.00"
+        assert money_format(66_666.6666, "USD") == "$666.67"
+        assert money_format(-0.4, "BRL") == "R$0.00"
+        assert money_format(-150.5, "BRL") == "−R$1.51"
+        assert money_format(float("nan"), "BRL") == "—"
+
+
 def test_it_puts_no_amount_beside_its_currency_by_hand_in_any_template():
     found = {
         str(path.relative_to(ROOT)): HAND_MADE_MONEY.findall(path.read_text(encoding="utf-8"))

@@ -15,6 +15,7 @@ from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from csplatform.money import money_format
 from csplatform.svgcharts import Series, svg_chart
 from dashboards.charts import BAND_COLORS
 from dashboards.executive import ExecutiveSummary, ExecutiveTrends
@@ -74,7 +75,7 @@ def executive_charts(summary: ExecutiveSummary, *, currency: str) -> dict[str, l
     months = trends.months
 
     def money(value: float) -> str:
-        return f"{currency} {_number(value)}".strip()
+        return money_format(value * 100, currency)  # the chart's values are currency units
 
     mrr, mrr_gaps = _revenue_values(trends, "mrr", scale=0.01, undefined="")
     history = _("not enough history yet (12 months needed)")
