@@ -80,7 +80,7 @@ migrate: db
 
 demo: install services migrate
 	$(DEMO_ENV) $(RUN) python manage.py seed_demo
-	$(DEMO_ENV) $(RUN) python manage.py recompute_metrics --all --backfill-health
+	$(DEMO_ENV) $(RUN) python manage.py recompute_metrics --all
 	@echo
 	@echo "  csplatform is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo

@@ -89,6 +89,9 @@ def audit_import(
         }
         details |= {"rows": rows, **counts}
         action = AuditEvent.Action.IMPORT_COMPLETED
+        from accounts.signals import import_completed
+
+        import_completed.send(sender=AuditEvent, kind=kind)
     else:
         details["problems"] = problems
         action = AuditEvent.Action.IMPORT_FAILED

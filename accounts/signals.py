@@ -68,3 +68,12 @@ feedback_withdrawn = Signal()
 # the names of its objects that use the segment (list[str]: a campaign's audience, …);
 # any name refuses the deletion.
 segment_in_use = Signal()
+
+
+# --- imports (accounts.audit.audit_import) ---------------------------------------------
+
+# A CSV import wrote its rows (page or command), inside its transaction: sent with `kind`
+# (str). A file may carry history (past subscriptions, usage, answers), so what was
+# computed as of past days is computed again (metrics: the health history).
+import_completed = Signal()
+

@@ -7,12 +7,13 @@ class MetricsConfig(AppConfig):
     name = "metrics"
 
     def ready(self) -> None:
-        from accounts.signals import revenue_changed
+        from accounts.signals import import_completed, revenue_changed
         from journeys.signals import activity_changed, value_definitions_changed
         from surveys.signals import responses_changed
 
         revenue_changed.connect(_revenue_changed, dispatch_uid="metrics.revenue_changed")
         responses_changed.connect(_responses_changed, dispatch_uid="metrics.responses_changed")
+        import_completed.connect(_import_completed, dispatch_uid="metrics.import_completed")
         activity_changed.connect(_activity_changed, dispatch_uid="metrics.activity_changed")
         value_definitions_changed.connect(
             _activity_changed, dispatch_uid="metrics.value_definitions_changed"
@@ -41,3 +42,10 @@ def _activity_changed(sender: Any, **kwargs: Any) -> None:
     from metrics.services import health_mark_stale
 
     health_mark_stale()
+
+
+def _import_completed(sender: Any, **kwargs: Any) -> None:
+    from metrics.health.backfill import health_backfill_refresh
+
+    health_backfill_refresh()
+

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from accounts.audit import audit_import
+from csplatform.models import OutboxMessage
 from csplatform.tenancy import tenant_context
 from metrics.health.backfill import (
     backfill_days,
@@ -168,6 +170,32 @@ def test_it_requests_the_history_when_data_is_first_loaded(org, loaded):
         again = HealthBackfill.objects.get()
     assert (first.reason, first.generation, first.through) == ("data_loaded", 1, TODAY)
     assert again.generation == 1  # once: not on every recompute
+
+
+def test_it_recomputes_the_history_when_a_file_is_imported_later(org, loaded):
+    """Onboarding loads accounts first and their history after: each completed import
+    computes the history again (a new generation); before any history, it waits for the
+    first recompute with customers."""
+    with tenant_context(org):
+        audit_import(actor=None, kind="usage", filename="a.csv", source="command", rows=1)
+        assert not HealthBackfill.objects.exists()
+        health_backfill_now(org.pk)
+        audit_import(actor=None, kind="usage", filename="b.csv", source="command", rows=1)
+        backfill = HealthBackfill.objects.get()
+        # A refused file changes nothing.
+        audit_import(actor=None, kind="usage", filename="c.csv", source="page", problems=3)
+        unchanged = HealthBackfill.objects.get()
+    assert (backfill.reason, backfill.generation, backfill.days_done) == ("data_loaded", 2, 0)
+    assert unchanged.generation == 2
+
+
+def test_it_queues_no_worker_when_the_command_computes_the_history_itself(
+    org, loaded, django_capture_on_commit_callbacks
+):
+    with tenant_context(org), django_capture_on_commit_callbacks() as callbacks:
+        health_backfill_now(org.pk)
+        queued = OutboxMessage.objects.filter(task="metrics.tasks.backfill_health").count()
+    assert (queued, len(callbacks)) == (0, 0)
 
 
 def test_it_recomputes_the_history_when_the_health_model_changes(org, loaded):

@@ -52,11 +52,11 @@ def backfill_days(through: date) -> list[date]:
     return snapshot_days_kept(through)
 
 
-def health_backfill_request(*, reason: BackfillReason) -> HealthBackfill:
+def health_backfill_request(*, reason: BackfillReason, enqueue: bool = True) -> HealthBackfill:
     """Have the current organization's health history computed again, up to today
     (excluded), by a worker queued when the current transaction commits. A run of an
     earlier request stops at its next day (the generation it works for is no longer
-    the current one)."""
+    the current one). Without `enqueue`, the caller runs the days itself."""
     now = timezone.now()
     through = organization_today()
     days = len(backfill_days(through))
@@ -72,9 +72,10 @@ def health_backfill_request(*, reason: BackfillReason) -> HealthBackfill:
     backfill.requested_at = now
     backfill.finished_at = None
     backfill.save()
-    from metrics.tasks import backfill_health
+    if enqueue:
+        from metrics.tasks import backfill_health
 
-    enqueue_on_commit(backfill_health, current_organization().pk, backfill.generation, 0)
+        enqueue_on_commit(backfill_health, current_organization().pk, backfill.generation, 0)
     return backfill
 
 
@@ -82,6 +83,17 @@ def health_backfill_request_first() -> bool:
     """Request the history once, when the organization has customers and none was ever
     requested (its data was just loaded, or it predates the backfill). Whether it did."""
     if HealthBackfill.objects.exists():
+        return False
+    health_backfill_request(reason=BackfillReason.DATA_LOADED)
+    return True
+
+
+def health_backfill_refresh() -> bool:
+    """Compute the history again after a file was imported: it may have brought past
+    subscriptions, usage or answers (onboarding loads accounts first, their history
+    after). Only once a history exists: before, the first recompute with customers
+    requests it. Whether it did."""
+    if not HealthBackfill.objects.exists():
         return False
     health_backfill_request(reason=BackfillReason.DATA_LOADED)
     return True
@@ -157,7 +169,7 @@ def health_backfill_now(
     from csplatform.tenancy import tenant_context
 
     with tenant_context(organization_id):
-        backfill = health_backfill_request(reason=reason)
+        backfill = health_backfill_request(reason=reason, enqueue=False)
         generation, total = backfill.generation, backfill.days_total
     stored = 0
     for step in range(total):
