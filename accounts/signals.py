@@ -76,4 +76,3 @@ segment_in_use = Signal()
 # (str). A file may carry history (past subscriptions, usage, answers), so what was
 # computed as of past days is computed again (metrics: the health history).
 import_completed = Signal()
-

@@ -48,4 +48,3 @@ def _import_completed(sender: Any, **kwargs: Any) -> None:
     from metrics.health.backfill import health_backfill_refresh
 
     health_backfill_refresh()
-
