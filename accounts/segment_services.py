@@ -66,7 +66,10 @@ def segment_update(*, segment: Segment, name: str, filters: Any, actor: User | N
 @transaction.atomic
 def segment_delete(*, segment: Segment, actor: User | None) -> None:
     """Delete the segment, unless something uses it (a campaign's audience): then a
-    ValidationError names what does."""
+    ValidationError names what does. The row is locked first: a campaign being saved
+    with it as audience (which locks it too) is then either committed and named here,
+    or waits and finds it gone."""
+    Segment.objects.select_for_update().filter(pk=segment.pk).first()
     users = [
         name
         for _receiver, names in segment_in_use.send(sender=Segment, segment_id=segment.pk)

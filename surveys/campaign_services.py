@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, User
+from accounts.models import AuditEvent, Segment, User
 from csplatform.tasks import organization_lock
 from surveys.models import Campaign, Survey
 from surveys.sending import SendPlan, campaign_send_start
@@ -26,7 +26,15 @@ def survey_create(*, survey: Survey, actor: User | None) -> Survey:
 
 @transaction.atomic
 def campaign_create(*, campaign: Campaign, actor: User | None) -> Campaign:
-    """Save the new (validated) campaign, audited as created by `actor`."""
+    """Save the new (validated) campaign, audited as created by `actor`. Its audience's
+    row is locked (FOR NO KEY UPDATE) to the end of the transaction, so a deletion of that
+    segment waits and then sees the campaign (accounts.segment_services)."""
+    if campaign.audience_id is not None:
+        list(
+            Segment.objects.filter(pk=campaign.audience_id)
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
     details = {"survey": campaign.survey}
     _save_audited(campaign, AuditEvent.Action.CAMPAIGN_CREATED, actor, details)
     return campaign

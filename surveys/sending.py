@@ -216,13 +216,15 @@ def campaign_send_start(
     with connection.cursor() as cursor:
         if dry_run:
             cursor.execute(planned + _PREVIEW, params)
-            return _preview(send_number, cursor.fetchall())
+            return _preview(campaign, send_number, cursor.fetchall())
         cursor.execute(planned + _INSERT, params)
     enqueue_on_commit(start_sending, organization.pk, campaign.pk)
     return send_plan(campaign, send_number)
 
 
-def _preview(send_number: int, rows: list[tuple[str, int, int, str]]) -> SendPlan:
+def _preview(
+    campaign: Campaign, send_number: int, rows: list[tuple[str, int, int, str]]
+) -> SendPlan:
     pending, accounts = 0, 0
     skipped: dict[str, int] = {}
     for reason, contacts, reason_accounts, _digest in rows:
@@ -230,7 +232,12 @@ def _preview(send_number: int, rows: list[tuple[str, int, int, str]]) -> SendPla
             skipped[reason] = contacts
         else:
             pending, accounts = contacts, reason_accounts
-    digest = hashlib.sha256(str(send_number).encode())
+    # What the person confirms: this send, of this survey, to these contacts for these
+    # reasons. A survey or audience choice changed since the preview changes it too.
+    digest = hashlib.sha256(
+        f"{send_number}|{campaign.survey_id}|{campaign.audience_id}|"
+        f"{campaign.include_former_customers}".encode()
+    )
     for reason, _contacts, _accounts, contacts_digest in sorted(rows):
         digest.update(f"|{reason}:{contacts_digest}".encode())
     return SendPlan(send_number, pending, skipped, accounts, digest.hexdigest()[:32])

@@ -254,6 +254,20 @@ def test_it_shows_the_new_preview_when_the_audience_changed(team, signed_in, rea
         assert not SurveyInvitation.objects.exists()
 
 
+def test_it_shows_the_new_preview_when_the_survey_changed(team, signed_in, ready):
+    """The preview named a survey: a confirmation of it does not send another."""
+    org, campaign = ready
+    client = signed_in(team.admin)
+    fingerprint = _fingerprint(client.get(_preview_url(org, campaign)))
+    with tenant_context(org):
+        campaign.survey = SurveyFactory(name="Another survey")
+        campaign.save(update_fields=["survey"])
+    response = client.post(_send_url(org, campaign), {"fingerprint": fingerprint})
+    assert response.status_code == 409
+    with tenant_context(org):
+        assert not SurveyInvitation.objects.exists()
+
+
 def test_it_refuses_to_send_to_a_segment_that_matches_nobody(team, signed_in):
     org = team.organization
     with tenant_context(org):

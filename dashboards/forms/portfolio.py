@@ -56,7 +56,12 @@ class AccountFilterForm(forms.Form):
     mrr_max = forms.DecimalField(
         label=_("MRR up to"), required=False, min_value=0, decimal_places=2, max_digits=15
     )
-    q = forms.CharField(label=_("Name or id"), required=False, max_length=MAX_SEARCH_LENGTH)
+    q = forms.CharField(
+        label=_("Search"),
+        help_text=_("As the search box: account names and ids, contacts' names and emails."),
+        required=False,
+        max_length=MAX_SEARCH_LENGTH,
+    )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
 
     def __init__(

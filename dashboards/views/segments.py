@@ -35,11 +35,14 @@ def segment_editable(request: OrganizationRequest, segment: Segment) -> bool:
     return segment.created_by_id == request.user.pk or request_has_role(request, Role.ADMIN)
 
 
-def _counts(request: OrganizationRequest, form: AccountFilterForm) -> dict[str, Any]:
-    """How many accounts and contacts the form's valid filters pick (two counts)."""
-    accounts = segment_accounts(
-        form.filters().values, today=organization_today(), user_id=request.user.pk
-    )
+def _counts(
+    request: OrganizationRequest, form: AccountFilterForm, segment: Segment | None = None
+) -> dict[str, Any]:
+    """How many accounts and contacts the form's valid filters pick (two counts). Owner
+    "me" is the segment's creator, as a campaign with it as audience reads it (a new
+    segment's creator is the reader)."""
+    me = request.user.pk if segment is None else segment.created_by_id
+    accounts = segment_accounts(form.filters().values, today=organization_today(), user_id=me)
     return {
         "account_count": accounts.count(),
         "contact_count": Contact.objects.filter(account__in=accounts.values("pk")).count(),
@@ -61,7 +64,7 @@ def _page(
         "name": name,
         "name_errors": (errors or {}).get("name", []),
         "other_errors": [m for k, ms in (errors or {}).items() if k != "name" for m in ms],
-        **_counts(request, form),
+        **_counts(request, form, segment),
     }
     return render_page(
         request, "dashboards/segment_builder.html", context, partial="segment-count", status=status
