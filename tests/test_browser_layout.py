@@ -164,3 +164,38 @@ def test_it_scrolls_a_wide_table_inside_a_box_a_keyboard_can_focus(live_server, 
         assert label
     assert scrolled > 0
     assert sideways <= 0
+
+
+def test_it_marks_the_table_busy_while_htmx_fetches_and_keeps_the_reader_in_place(
+    live_server, team
+):
+    """A filter swaps the table in place: the table says it is busy (aria-busy, dimmed)
+    until its answer arrives, and the page stays where the reader was; the next page of
+    rows is brought into view at its top, as a page load would."""
+    with tenant_context(team.organization):
+        AccountFactory.create_batch(60)
+    with _page(1440, 700) as page:
+        _sign_in(page, live_server.url, team.manager)
+        page.goto(live_server.url + f"/o/{team.organization.slug}/accounts/")
+        page.evaluate(
+            """() => { window.busySeen = [];
+            document.addEventListener('htmx:beforeSend',
+              e => window.busySeen.push(e.detail.target.getAttribute('aria-busy'))); }"""
+        )
+        page.evaluate("() => window.scrollTo(0, 200)")
+        before = page.evaluate("() => window.scrollY")
+        page.select_option("select[name=customer]", "never")
+        page.wait_for_url(re.compile(r".*customer=never.*"))
+        page.wait_for_function("() => !document.querySelector('[aria-busy]')")
+        after_filter = page.evaluate("() => window.scrollY")
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        page.locator(".pagination a").last.click()
+        page.wait_for_url(re.compile(r".*page=2.*"))
+        page.wait_for_function("() => !document.querySelector('[aria-busy]')")
+        table_top = page.evaluate(
+            "() => document.querySelector('#account-table').getBoundingClientRect().top"
+        )
+        busy = page.evaluate("() => window.busySeen")
+    assert busy == ["true", "true"]
+    assert abs(after_filter - before) <= 2
+    assert -2 <= table_top <= 120, f"the table's top is at {table_top} px"
