@@ -276,12 +276,14 @@ def chart_texts(html: str) -> str:
 def typed_text(organization: Any) -> list[str]:
     """What people typed, shown as typed in any language (docs/i18n.md): the members'
     names, touchpoint types, customers' names and comments, benchmark sources (publication
-    titles). Longest first, so a name inside another is not cut out of it."""
-    from accounts.models import Account, User
+    titles), the names of surveys, campaigns and saved segments, and the playbooks'
+    own names and task titles. Longest first, so a name inside another is not cut out
+    of it."""
+    from accounts.models import Account, Segment, User
     from csplatform.tenancy import tenant_context
     from dashboards.models import Benchmark
-    from journeys.models import TouchpointType
-    from surveys.models import Response
+    from journeys.models import Playbook, TouchpointType
+    from surveys.models import Campaign, Response, Survey
 
     with tenant_context(organization):
         typed = [
@@ -292,5 +294,10 @@ def typed_text(organization: Any) -> list[str]:
             *Account.objects.values_list("name", flat=True),
             *Response.objects.exclude(comment="").values_list("comment", flat=True),
             *Benchmark.objects.exclude(source="").values_list("source", flat=True),
+            *Survey.objects.values_list("name", flat=True),
+            *Campaign.objects.values_list("name", flat=True),
+            *Segment.objects.values_list("name", flat=True),
+            *Playbook.objects.values_list("custom_name", flat=True),
+            *Playbook.objects.values_list("custom_task_title", flat=True),
         ]
     return sorted({t for t in typed if t}, key=len, reverse=True)

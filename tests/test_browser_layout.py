@@ -3,6 +3,7 @@ one line at 1440 px with the set-up pages in a keyboard-operable Admin menu, the
 scale as equal buttons on a 390-px phone, a snoozed task leaving the open list after its
 htmx swap, and wide tables that scroll inside a box a keyboard can focus."""
 
+import contextlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from csplatform.clock import organization_today
 from csplatform.tenancy import tenant_context
@@ -151,11 +153,17 @@ def test_it_scrolls_a_wide_table_inside_a_box_a_keyboard_can_focus(live_server, 
               .map(e => [e.tagName, e.getAttribute('tabindex'), e.getAttribute('role'),
                          e.getAttribute('aria-label')])"""
         )
-        region = page.locator(".scroll-region").first
+        region = page.locator("#subscriptions .scroll-region").first
         region.focus()
         page.keyboard.press("End")
         page.keyboard.press("ArrowRight")
         page.keyboard.press("ArrowRight")
+        # Chromium animates a keyboard scroll: wait for it to move, a few seconds at most.
+        with contextlib.suppress(PlaywrightTimeoutError):
+            region.element_handle().wait_for_element_state("stable", timeout=5000)
+            page.wait_for_function(
+                "e => e.scrollLeft > 0", arg=region.element_handle(), timeout=5000
+            )
         scrolled = region.evaluate("e => e.scrollLeft")
         sideways = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert boxes, "the subscriptions table is wider than a phone"
