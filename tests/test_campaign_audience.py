@@ -2,6 +2,7 @@
 preview before "Send now" from the same planning as the send, confirmed once."""
 
 import threading
+import zoneinfo
 from datetime import date, timedelta
 
 import pytest
@@ -62,7 +63,11 @@ def mixed(db):
             ContactFactory(account=acme, email=f"{name}@acme.example")
         ContactFactory(account=acme, email="out@acme.example", opted_out_at=now)
         quiet = ContactFactory(account=acme, email="quiet@acme.example")
-        SurveyInvitationFactory(contact=quiet, status="sent", sent_at=now - timedelta(days=10))
+        # Surveyed within the quiet period but in an earlier month of the organization's
+        # calendar, whatever today is: it counts for the quiet period, not the cap.
+        local = timezone.localtime(now, zoneinfo.ZoneInfo(org.time_zone))
+        earlier = local - timedelta(days=local.day + 5)
+        SurveyInvitationFactory(contact=quiet, status="sent", sent_at=earlier)
         beta = _customer(name="Beta")
         ContactFactory(account=beta, email="b1@beta.example")
         ContactFactory(account=beta, email="")  # no address on file
