@@ -45,7 +45,7 @@ system-packages:
 	@scripts/system_packages.sh gettext weasyprint
 
 system-browser:
-	@scripts/system_packages.sh gettext weasyprint chromium npm
+	@scripts/system_packages.sh gettext weasyprint chromium npm faketime
 
 # axe-core for the browser tests' accessibility checks, from the npm registry as locked in
 # package-lock.json; reinstalled when the lock is newer than the installed copy.
@@ -113,7 +113,7 @@ lint:
 	$(RUN) lint-imports --no-cache
 	$(RUN) python scripts/check_layers.py
 	@# bandit warns about every part of an f-string on a line marked `# nosec`: noise.
-	set -o pipefail; $(RUN) bandit -q -c pyproject.toml -r accounts csplatform dashboards \
+	set -o pipefail; $(RUN) bandit -q -c pyproject.toml -r accounts billing csplatform dashboards \
 		journeys metrics surveys bench loadtest 2>&1 | { grep -v 'nosec encountered' || true; }
 
 format:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "journeys",
     "surveys",
+    "billing",
     "metrics",
     "dashboards",
     "bench",

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATHS = (
     "accounts",
+    "billing",
     "csplatform",
     "dashboards",
     "journeys",

@@ -7,6 +7,8 @@
 #             (libharfbuzz-subset0) and a font (fonts-dejavu-core). Checked with dpkg-query;
 #             on a system without it, WeasyPrint names a missing library when it loads.
 #   npm       installs axe-core from the npm registry for the browser tests (make node-deps)
+#   faketime  moves the clock of the fake Stripe server (localstripe) in the connector's
+#             tests (libfaketime, LD_PRELOADed into that one process)
 # As root with apt-get, installs them; otherwise stops at once, before anything runs,
 # with the one command to run. Never a downloaded browser.
 # SYSTEM_PACKAGES_INSTALL=0 never installs (it only checks); CHROMIUM_PATH is where the
@@ -29,6 +31,7 @@ for package in "$@"; do
         installed "$library" || missing+=("$library")
       done ;;
     npm) command -v npm >/dev/null 2>&1 || missing+=(npm) ;;
+    faketime) command -v faketime >/dev/null 2>&1 || missing+=(faketime) ;;
     *) echo "system_packages.sh: unknown package '$package'" >&2; exit 2 ;;
   esac
 done

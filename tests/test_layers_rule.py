@@ -76,7 +76,7 @@ def test_it_has_a_contract_for_the_layers_and_one_for_surveys_and_journeys_apart
     }
     assert contracts["layers"]["layers"][0] == "bench"
     assert contracts["layers"]["layers"][-1] == "csplatform"
-    assert sorted(contracts["independence"]["modules"]) == ["journeys", "surveys"]
+    assert sorted(contracts["independence"]["modules"]) == ["billing", "journeys", "surveys"]
 
 
 def test_it_keeps_the_import_contract(capsys):
@@ -85,7 +85,9 @@ def test_it_keeps_the_import_contract(capsys):
     assert kept == 0, capsys.readouterr().out
 
 
-@pytest.mark.parametrize("app", ["csplatform", "accounts", "journeys", "surveys", "metrics"])
+@pytest.mark.parametrize(
+    "app", ["csplatform", "accounts", "journeys", "surveys", "billing", "metrics"]
+)
 def test_it_has_no_relation_to_a_model_above_or_beside(app):
     """The models as Django loaded them: no foreign key points up or sideways, but the
     tenant base's to settings.TENANT_MODEL (named by a setting, as AUTH_USER_MODEL is)."""

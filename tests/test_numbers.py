@@ -17,7 +17,15 @@ from tests.test_executive import _figures, _month, _nps, _url
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = [
     path
-    for folder in ("templates", "accounts", "dashboards", "journeys", "metrics", "surveys")
+    for folder in (
+        "templates",
+        "accounts",
+        "billing",
+        "dashboards",
+        "journeys",
+        "metrics",
+        "surveys",
+    )
     for path in (ROOT / folder).rglob("*.html")
     if ".venv" not in path.parts
 ]

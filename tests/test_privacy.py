@@ -738,7 +738,16 @@ def test_it_exports_cells_a_spreadsheet_cannot_run_and_the_raw_rows_beside_them(
 def _commands_naming_an_organization():
     from django.core.management import get_commands, load_command_class
 
-    ours = {"accounts", "bench", "csplatform", "dashboards", "journeys", "metrics", "surveys"}
+    ours = {
+        "accounts",
+        "bench",
+        "billing",
+        "csplatform",
+        "dashboards",
+        "journeys",
+        "metrics",
+        "surveys",
+    }
     for command, app in sorted(get_commands().items()):
         if app in ours:
             parser = load_command_class(app, command).create_parser("manage.py", command)
