@@ -222,7 +222,9 @@ def _text(limit: int) -> Clean:
     return clean
 
 
-def _choice(*allowed: str) -> Clean:
+def choice_clean(*allowed: str) -> Clean:
+    """A filter value's cleaner: one of `allowed`, else a ValidationError naming them."""
+
     def clean(value: Any) -> str:
         if value not in allowed:
             raise ValidationError(
@@ -336,5 +338,5 @@ segment_filter_register(
 segment_filter_register("renewal_days", clean=_whole(1, MAX_RENEWAL_DAYS), apply=_apply_renewal)
 segment_filter_register("mrr_min_cents", clean=_whole(0, MAX_MRR_CENTS), apply=_apply_mrr_min)
 segment_filter_register("mrr_max_cents", clean=_whole(0, MAX_MRR_CENTS), apply=_apply_mrr_max)
-segment_filter_register("customer", clean=_choice(*CUSTOMER_STATUSES), apply=_apply_customer)
+segment_filter_register("customer", clean=choice_clean(*CUSTOMER_STATUSES), apply=_apply_customer)
 segment_filter_register("q", clean=_clean_search, apply=_apply_search)

@@ -4,32 +4,16 @@ accounts.segments."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from accounts.segments import SegmentContext, segment_filter_register
+from accounts.segments import SegmentContext, choice_clean, segment_filter_register
 from metrics.health.scoring import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
 from metrics.health_selectors import health_latest_day
 from metrics.models import AccountHealth, HealthBand
 
 NO_SCORE = "none"  # the band filter's value for accounts without a snapshot that day
 FLAGS = (FLAG_HAPPY_UNENGAGED, FLAG_ENGAGED_NO_RESULTS)
-
-
-def _one_of(allowed: tuple[str, ...]) -> Any:
-    def clean(value: Any) -> str:
-        if value not in allowed:
-            raise ValidationError(
-                _("“%(value)s” is not one of: %(allowed)s.")
-                % {"value": value, "allowed": ", ".join(allowed)}
-            )
-        return str(value)
-
-    return clean
 
 
 def _apply_band(accounts: QuerySet[Account], band: str, ctx: SegmentContext) -> QuerySet[Account]:
@@ -48,6 +32,6 @@ def _apply_flag(accounts: QuerySet[Account], flag: str, ctx: SegmentContext) -> 
 
 def segment_filters_register() -> None:
     segment_filter_register(
-        "band", clean=_one_of((*HealthBand.values, NO_SCORE)), apply=_apply_band
+        "band", clean=choice_clean(*HealthBand.values, NO_SCORE), apply=_apply_band
     )
-    segment_filter_register("flag", clean=_one_of(FLAGS), apply=_apply_flag)
+    segment_filter_register("flag", clean=choice_clean(*FLAGS), apply=_apply_flag)
