@@ -9,6 +9,7 @@ and refuses every other address (a link in stored text, a tracking pixel, file:/
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 import posixpath
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+import redis
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -30,6 +33,9 @@ from dashboards.models import Benchmark
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "dashboards/board_pack.html"
+# A rendered pack is kept this long under the hash of its HTML: the same figures in the
+# same language are one render (~2.5 s) however many times the board opens them.
+PDF_CACHE_SECONDS = 24 * 3600
 
 
 class FetchRefusedError(ValueError):
@@ -138,10 +144,31 @@ def board_pack_pdf(
     """The board pack of `summary`'s period of the current organization as PDF bytes,
     in `language`: one A4 page per section (app.css's print rules), nothing fetched but
     our static files. Imports WeasyPrint (and Pango) on first use only: the web and
-    worker processes start without it."""
+    worker processes start without it. Kept in the cache under the hash of its HTML
+    (PDF_CACHE_SECONDS): the same pack is rendered once."""
+    html = board_pack_html(summary=summary, benchmarks=benchmarks, language=language, extra=extra)
+    # Keyed by what is printed: new figures, another language or period, a changed
+    # benchmark or template make another key, so a kept PDF is never stale.
+    digest = hashlib.sha256(html.encode()).hexdigest()
+    key = f"board-pack:{current_organization().pk}:{digest}"
+    try:
+        kept = cache.get(key)
+    except (redis.RedisError, OSError):  # the cache fails open: render instead
+        logger.warning("board pack: the cache is unreachable; rendering", exc_info=True)
+        kept = None
+    if isinstance(kept, bytes):
+        return kept
+    pdf = _pdf_of(html)
+    try:
+        cache.set(key, pdf, timeout=PDF_CACHE_SECONDS)
+    except (redis.RedisError, OSError):
+        logger.warning("board pack: the cache is unreachable; not kept", exc_info=True)
+    return pdf
+
+
+def _pdf_of(html: str) -> bytes:
     from weasyprint import HTML
 
-    html = board_pack_html(summary=summary, benchmarks=benchmarks, language=language, extra=extra)
     document = HTML(
         string=html,
         base_url=settings.SITE_URL + "/",

@@ -6,6 +6,7 @@ viewers that attaches it."""
 import io
 import re
 import threading
+import uuid
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -214,6 +215,77 @@ def test_it_answers_another_organizations_pdf_with_404(team, signed_in, year):
 
 
 # --- nothing from the network ------------------------------------------------------------
+
+
+def _counting_renders(monkeypatch, settings):
+    """Every PDF WeasyPrint renders for the board pack (the real render, counted), with a
+    cache of this test's own (a fresh key prefix: what earlier runs kept is not seen)."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"csp-test-{uuid.uuid4().hex}"}
+    }
+    rendered = []
+    real = board_pack_module._pdf_of
+
+    def counting(html):
+        rendered.append(html)
+        return real(html)
+
+    monkeypatch.setattr(board_pack_module, "_pdf_of", counting)
+    return rendered
+
+
+def test_it_renders_the_same_pack_once_and_serves_it_again_from_the_cache(
+    team, signed_in, year, monkeypatch, settings
+):
+    rendered = _counting_renders(monkeypatch, settings)
+    client = signed_in(team.viewer)
+    url = _url(team, "board_pack", period=f"{year[-1]:%Y-%m}")
+    first = client.get(url).content
+    second = client.get(url).content
+    assert len(rendered) == 1
+    assert first == second
+    assert first.startswith(b"%PDF-")
+
+
+def test_it_renders_anew_when_a_figure_or_the_language_changes(
+    team, signed_in, year, monkeypatch, settings
+):
+    rendered = _counting_renders(monkeypatch, settings)
+    client = signed_in(team.viewer)
+    url = _url(team, "board_pack", period=f"{year[-1]:%Y-%m}")
+    with tenant_context(team.organization):
+        latest = MonthlyMetricsFactory._meta.model.objects.get(month=year[-1])
+        latest.mrr = 3_141_592
+        latest.save()
+    before = client.get(url).content
+    with tenant_context(team.organization):
+        latest.mrr = 2_718_281
+        latest.save()
+    after = client.get(url).content
+    team.viewer.language = "pt-br"
+    team.viewer.save()
+    portuguese = client.get(url).content
+    assert len(rendered) == 3
+    assert "31,415.92" in rendered[0]
+    assert "27,182.81" in rendered[1]
+    assert "31,415.92" not in rendered[1]
+    assert "27.182,81" in rendered[2]
+    assert before != after
+    assert after != portuguese
+
+
+def test_it_renders_the_pack_when_the_cache_is_unreachable(team, signed_in, year, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    response = signed_in(team.viewer).get(_url(team, "board_pack"))
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF-")
+    assert "board pack: the cache is unreachable; rendering" in caplog.text
 
 
 def test_it_maps_only_our_static_files_to_disk(settings):
