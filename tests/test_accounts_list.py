@@ -129,6 +129,26 @@ def test_it_filters(team, signed_in, portfolio, query, expected):
         assert "No account matches these filters." in html
 
 
+def test_it_offers_renewal_windows_up_to_a_year_for_annual_contracts(team, signed_in):
+    """An annual contract is planned months ahead: 180 and 365 days are windows too."""
+    today = organization_today(team.organization)
+    with tenant_context(team.organization):
+        account = AccountFactory(name="Ipê Annual")
+        SubscriptionFactory(
+            account=account,
+            amount_cents=2_400_000,
+            billing_interval="year",
+            started_on=today - timedelta(days=200),  # renews in 165 days
+        )
+    client = signed_in(team.manager)
+    html = client.get(_url(team)).content.decode()
+    for days in (30, 60, 90, 120, 180, 365):
+        assert f'<option value="{days}">In the next {days} days</option>' in html
+    assert _names(client.get(_url(team, query="?renewal=120")).content.decode()) == []
+    assert _names(client.get(_url(team, query="?renewal=180")).content.decode()) == ["Ipê Annual"]
+    assert _names(client.get(_url(team, query="?renewal=365")).content.decode()) == ["Ipê Annual"]
+
+
 def test_it_filters_by_a_members_id(team, signed_in, portfolio):
     html = signed_in(team.manager).get(_url(team, query=f"?owner={team.admin.pk}")).content
     assert _names(html.decode()) == ["Cedar Labs"]

@@ -25,7 +25,9 @@ from metrics.health.scoring import FLAG_ENGAGED_NO_RESULTS, FLAG_HAPPY_UNENGAGED
 from metrics.models import HealthBand
 from metrics.portfolio_selectors import NO_OWNER, NO_SCORE, NO_STAGE, AccountFilters
 
-RENEWAL_WINDOWS = [30, 60, 90]
+# Monthly plans have no renewal to plan; annual ones are planned half a year to a year
+# ahead. A saved segment may hold any window of 1–366 days (accounts.segments).
+RENEWAL_WINDOWS = [30, 60, 90, 120, 180, 365]
 
 SORT_CHOICES = [
     ("name", _("Name, A to Z")),
