@@ -92,15 +92,22 @@ class CustomerSyncResult:
     rows_unchanged: int
 
 
-def customer_sync(client: stripe.StripeClient, customer_id: str) -> CustomerSyncResult:
+def customer_sync(
+    client: stripe.StripeClient, customer_id: str, *, announce_history: bool = True
+) -> CustomerSyncResult:
     """Bring one Stripe customer's account (external id = customer id; name, else email,
     else id), contact (its email) and Stripe-derived subscription history up to Stripe's
     current state, in one transaction: rows no longer derived are removed, new ones
     created, the rest left as they are (same ids). A deleted customer keeps its account
-    and history; its open rows end today (the organization's day)."""
+    and history; its open rows end today (the organization's day).
+
+    Like a subscriptions import, a change that reaches back before today sends
+    `import_completed` (the health history is computed again); a backfill syncing many
+    customers passes `announce_history=False` and sends it once at its end
+    (`stripe_history_loaded`)."""
     customer = _customer(client, customer_id)
     if customer is None or customer.get("deleted"):
-        return _customer_deleted(customer_id)
+        return _customer_deleted(customer_id, announce_history=announce_history)
     subscriptions = _subscriptions(client, customer_id)
     invoices = {sub["id"]: _invoices(client, sub["id"]) for sub in subscriptions}
     names, prices = _catalogue(client, subscriptions, invoices)
@@ -117,7 +124,9 @@ def customer_sync(client: stripe.StripeClient, customer_id: str) -> CustomerSync
             names=names,
         )
     with transaction.atomic():
-        return _customer_write(customer, rows, len(subscriptions))
+        return _customer_write(
+            customer, rows, len(subscriptions), announce_history=announce_history
+        )
 
 
 # --- reading Stripe --------------------------------------------------------------------
@@ -261,7 +270,11 @@ def _same(row: Subscription, wanted: Mapping[str, Any]) -> bool:
 
 
 def _customer_write(
-    customer: Mapping[str, Any], rows: list[HistoryRow], subscriptions: int
+    customer: Mapping[str, Any],
+    rows: list[HistoryRow],
+    subscriptions: int,
+    *,
+    announce_history: bool,
 ) -> CustomerSyncResult:
     customer_id = str(customer["id"])
     email = str(customer.get("email") or "").strip()
@@ -298,9 +311,16 @@ def _customer_write(
     created = len(wanted) - len(kept)
     if wanted:
         subscriptions_upsert(list(wanted.values()))
-    if stale or ended or created:
-        # What a subscriptions import announces: past months may have changed.
-        import_completed.send(sender=Subscription, kind="stripe")
+    changed_from = [row.started_on for row in stale] + [
+        wanted[external_id]["started_on"] for external_id in wanted.keys() - kept.keys()
+    ]
+    changed_from += [
+        wanted[external_id]["ended_on"]
+        for external_id, row in kept.items()
+        if row.ended_on is None and wanted[external_id]["ended_on"] is not None
+    ]
+    if announce_history and changed_from and min(changed_from) < organization_today():
+        stripe_history_loaded()
     return CustomerSyncResult(
         customer_id=customer_id,
         account_id=account.pk,
@@ -313,8 +333,16 @@ def _customer_write(
     )
 
 
+def stripe_history_loaded() -> None:
+    """Announce what a subscriptions import announces (accounts.signals.import_completed):
+    past months' subscriptions changed, so what was computed as of past days is computed
+    again (the health history). Sent by a sync that changed the past, or once by a
+    backfill at its end."""
+    import_completed.send(sender=Subscription, kind="stripe")
+
+
 @transaction.atomic
-def _customer_deleted(customer_id: str) -> CustomerSyncResult:
+def _customer_deleted(customer_id: str, *, announce_history: bool) -> CustomerSyncResult:
     """A deleted customer: its account, contacts and history stay; the Stripe-derived rows
     still open (or ending later) end today, the organization's day of the sync (the
     deletion's own instant is not in what Stripe returns for it)."""
@@ -330,7 +358,6 @@ def _customer_deleted(customer_id: str) -> CustomerSyncResult:
     Subscription.objects.bulk_update(open_rows, ["ended_on"])
     if open_rows:
         revenue_changed.send(sender=Subscription, since=today, accounts=[account.pk])
-        import_completed.send(sender=Subscription, kind="stripe")
     unchanged = Subscription.objects.filter(
         ~Q(pk__in=[row.pk for row in open_rows]),
         account=account,

@@ -17,6 +17,7 @@ import time_machine
 from django.db import transaction
 
 from accounts.models import Account, Contact, Subscription
+from accounts.signals import import_completed
 from billing.stripe_sync import (
     customer_sync,
     customers_page,
@@ -521,3 +522,37 @@ def test_it_says_which_customer_an_event_concerns():
     assert event_customer_id(event("invoice.paid", {"customer": "cus_4"})) == "cus_4"
     assert event_customer_id(event("customer.source.created", {"customer": "cus_5"})) is None
     assert event_customer_id(event("payout.paid", {"id": "po_1"})) is None
+
+
+def test_it_ends_a_row_at_the_period_end_and_reopens_it_when_the_cancellation_is_undone(
+    stripe_, org
+):
+    _play(stripe_, [(_at(7, 6), "G", "subscribe", "basic", 1)])
+    g, sub = stripe_.customers["G"], stripe_.subscriptions["G"]
+    for cancel, ended_on in ((True, date(2026, 8, 6)), (False, None)):
+        stripe_.client.v1.subscriptions.update(sub, {"cancel_at_period_end": cancel})
+        with tenant_context(org), transaction.atomic():
+            customer_sync(stripe_.client, g)
+        assert [(r[1], r[7], r[8]) for r in _rows(org)] == [
+            (f"stripe:{sub}:2026-07-06", date(2026, 7, 6), ended_on)
+        ]
+
+
+def test_it_announces_a_changed_past_like_an_import_unless_a_backfill_says_it_will(stripe_, org):
+    _play(stripe_, HISTORY[:2])
+    announced = []
+
+    def receiver(sender, **kwargs):
+        announced.append(kwargs["kind"])
+
+    import_completed.connect(receiver, dispatch_uid="test_stripe_sync")
+    try:
+        with tenant_context(org), transaction.atomic():
+            customer_sync(stripe_.client, stripe_.customers["A"], announce_history=False)
+            assert announced == []
+            customer_sync(stripe_.client, stripe_.customers["B"])
+            assert announced == ["stripe"]
+            customer_sync(stripe_.client, stripe_.customers["B"])  # nothing changed
+            assert announced == ["stripe"]
+    finally:
+        import_completed.disconnect(dispatch_uid="test_stripe_sync")
