@@ -362,20 +362,34 @@ def _end_instant(subscription: Json) -> int | None:
     return None
 
 
+def _service_start(invoice: Json, subscription_id: str) -> int:
+    """The first instant an invoice bills for the subscription: its subscription lines'
+    period start (an invoice's own period_start is the period before, for a renewal)."""
+    starts = [
+        int(line["period"]["start"])
+        for line in (invoice.get("lines") or {}).get("data") or []
+        if _line_subscription(line, invoice)[:2] == (subscription_id, True)
+    ]
+    return (
+        min(starts) if starts else int(invoice.get("period_start") or invoice.get("created") or 0)
+    )
+
+
 def _pause_start(subscription: Json, invoices: Sequence[Json]) -> int | None:
     """When a paused subscription (pause_collection set) stopped being collected: the
-    period start of the latest run of uncollected invoices (void, draft, uncollectible)
+    service start of the latest run of uncollected invoices (void, draft, uncollectible)
     at the end of its invoices; with none yet, the current period's end (the next
     invoice is the first one paused)."""
+    sub_id = str(subscription["id"])
     own = sorted(
-        (inv for inv in invoices if _id(inv.get("subscription")) in (subscription["id"], None)),
-        key=lambda inv: int(inv.get("period_start") or inv.get("created") or 0),
+        ((_service_start(inv, sub_id), inv) for inv in invoices),
+        key=lambda pair: (pair[0], int(pair[1].get("created") or 0)),
     )
     start = None
-    for invoice in reversed(own):
+    for service_start, invoice in reversed(own):
         if invoice.get("status") not in UNCOLLECTED_INVOICE_STATUSES:
             break
-        start = int(invoice.get("period_start") or invoice.get("created") or 0)
+        start = service_start
     return start if start is not None else _period(subscription, "current_period_end")
 
 

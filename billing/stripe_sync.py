@@ -11,7 +11,7 @@ order-free: syncing twice, or for an old event after a newer one, gives the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -32,6 +32,7 @@ from billing.stripe_mapping import (
     price_from,
     subscription_history,
 )
+from csplatform import bounds
 from csplatform.clock import now, organization_today
 
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -123,6 +124,7 @@ def customer_sync(
             prices=prices,
             names=names,
         )
+    rows = _within_bounds(rows)
     with transaction.atomic():
         return _customer_write(
             customer, rows, len(subscriptions), announce_history=announce_history
@@ -251,6 +253,19 @@ def _catalogue(
 
 
 # --- writing ---------------------------------------------------------------------------
+
+
+def _within_bounds(rows: list[HistoryRow]) -> list[HistoryRow]:
+    """Rows as accounts accepts them (csplatform.bounds): a scheduled end (or a start,
+    after a long trial) further ahead than the last accepted day is not recorded yet
+    (the row stays open; the start comes later); a sync once it is near records it. A
+    refused row would otherwise refuse the whole customer, every time."""
+    latest = bounds.latest_day()
+    return [
+        replace(row, ended_on=None) if row.ended_on is not None and row.ended_on > latest else row
+        for row in rows
+        if row.started_on <= latest
+    ]
 
 
 def _stripe_rows(account_external_id: str) -> list[Subscription]:

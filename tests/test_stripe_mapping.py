@@ -254,3 +254,15 @@ def test_it_gives_the_same_rows_whatever_order_the_invoices_come_in():
     reordered = copy.deepcopy(data)
     reordered["invoices"].reverse()
     assert _rows(reordered) == _rows(data)
+
+
+def test_it_dates_a_pause_from_the_service_period_not_the_invoices_own_period():
+    data = _load("paused")
+    data["subscription"]["pause_collection"]["resumes_at"] = _ts("2026-04-20T15:00:00")
+    for invoice in data["invoices"]:  # a renewal invoice's period is the one before
+        invoice["period_start"] -= 31 * 86_400
+        invoice["period_end"] -= 31 * 86_400
+    assert [(r[0], r[1]) for r in _rows(data)] == [
+        (date(2026, 1, 10), date(2026, 3, 10)),
+        (date(2026, 4, 20), None),
+    ]

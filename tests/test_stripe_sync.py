@@ -556,3 +556,16 @@ def test_it_announces_a_changed_past_like_an_import_unless_a_backfill_says_it_wi
             assert announced == ["stripe"]
     finally:
         import_completed.disconnect(dispatch_uid="test_stripe_sync")
+
+
+def test_it_leaves_an_end_beyond_the_accepted_days_open_until_it_comes_near(stripe_, org):
+    _play(stripe_, [(_at(7, 6), "G", "subscribe", "basic", 1)])
+    far = int(datetime(2028, 7, 6, 15, tzinfo=UTC).timestamp())
+    stripe_.client.v1.subscriptions.update(stripe_.subscriptions["G"], {"cancel_at": far})
+    with tenant_context(org), transaction.atomic():
+        customer_sync(stripe_.client, stripe_.customers["G"])
+    assert [(r[7], r[8]) for r in _rows(org)] == [(date(2026, 7, 6), None)]
+    with time_machine.travel(datetime(2027, 12, 1, 15, tzinfo=UTC)):
+        with tenant_context(org), transaction.atomic():
+            customer_sync(stripe_.client, stripe_.customers["G"])
+        assert [(r[7], r[8]) for r in _rows(org)] == [(date(2026, 7, 6), date(2028, 7, 6))]
