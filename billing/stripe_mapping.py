@@ -248,6 +248,25 @@ def _proration_changes(
     return changes
 
 
+def _merge(
+    changes: dict[int, tuple[set[str], list[_Item]]],
+    more: dict[int, tuple[set[str], list[_Item]]],
+) -> None:
+    """Add `more` proration changes to `changes`: the same instant's lines are one change,
+    whichever invoice (or pending item) they came on."""
+    for instant, (ended, started) in more.items():
+        known_ended, known_started = changes.setdefault(instant, (set(), []))
+        known_ended |= ended
+        known_started += [i for i in started if i not in known_started]
+
+
+def _as_invoice(item: Json) -> Json:
+    """A pending invoice item as the one line of an invoice of its subscription."""
+    details = (item.get("parent") or {}).get("subscription_details") or {}
+    subscription = _id(details.get("subscription")) or _id(item.get("subscription"))
+    return {"status": "open", "subscription": subscription, "lines": {"data": [item]}}
+
+
 def _coupon(discount: Json) -> Json | None:
     coupon = discount.get("coupon") or (discount.get("source") or {}).get("coupon")
     return coupon if isinstance(coupon, Mapping) else None
@@ -401,11 +420,14 @@ def subscription_history(
     now: datetime,
     prices: Mapping[str, Price] | None = None,
     names: Mapping[str, str] | None = None,
+    pending_items: Sequence[Json] = (),
 ) -> list[HistoryRow]:
     """The history rows of one Stripe subscription, oldest first (docs/integrations.md,
     "Mapping").
 
-    `invoices` are the subscription's invoices (any status); `prices` the prices that
+    `invoices` are the subscription's invoices (any status); `pending_items` the
+    customer's invoice items not yet invoiced (a change's prorations wait there for the
+    next invoice); `prices` the prices that
     invoice lines name by id only (today's API shape), `names` product names by id;
     `time_zone` the organization's, whose day of each Stripe instant (UTC) is the row's
     day; `now` the business clock (an open-ended pause counts from the first month end
@@ -438,7 +460,10 @@ def subscription_history(
         found = _invoice_state(invoice, sub_id, prices, names)
         if found is not None:
             points[max(found[0], start)] = found[1]
-        prorations.update(_proration_changes(invoice, sub_id, prices, names))
+        _merge(prorations, _proration_changes(invoice, sub_id, prices, names))
+    for item in pending_items:
+        if item.get("invoice") is None:
+            _merge(prorations, _proration_changes(_as_invoice(item), sub_id, prices, names))
     # A change within a period (prorated) dates from its instant, on top of what was
     # billed before it.
     for instant in sorted(prorations):

@@ -111,7 +111,8 @@ def customer_sync(
         return _customer_deleted(customer_id, announce_history=announce_history)
     subscriptions = _subscriptions(client, customer_id)
     invoices = {sub["id"]: _invoices(client, sub["id"]) for sub in subscriptions}
-    names, prices = _catalogue(client, subscriptions, invoices)
+    pending = _pending_items(client, customer_id) if subscriptions else []
+    names, prices = _catalogue(client, subscriptions, [*invoices.values(), [_lines(pending)]])
     organization = current_organization()
     clock = now()
     rows: list[HistoryRow] = []
@@ -123,6 +124,7 @@ def customer_sync(
             now=clock,
             prices=prices,
             names=names,
+            pending_items=pending,
         )
     rows = _within_bounds(rows)
     with transaction.atomic():
@@ -206,13 +208,26 @@ def _invoices(client: stripe.StripeClient, subscription_id: str) -> list[dict[st
     return invoices
 
 
+def _pending_items(client: stripe.StripeClient, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's invoice items not yet on an invoice: a change's prorations wait
+    there until the next invoice. (Listed whole and filtered here: localstripe refuses
+    Stripe's `pending` filter.)"""
+    items = _all(client.v1.invoice_items.list({"customer": customer_id, "limit": PAGE_LIMIT}))
+    return [item for item in items if item.get("invoice") is None]
+
+
+def _lines(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"lines": {"data": items}}
+
+
 def _catalogue(
     client: stripe.StripeClient,
     subscriptions: Iterable[Mapping[str, Any]],
-    invoices: Mapping[str, Iterable[Mapping[str, Any]]],
+    invoices: Iterable[Iterable[Mapping[str, Any]]],
 ) -> tuple[dict[str, str], dict[str, Price]]:
-    """Product names by id, and the prices that invoice lines name by id only (today's
-    shape) and the subscriptions' items no longer carry."""
+    """Product names by id, and the prices that invoice lines (and pending invoice
+    items) name by id only (today's shape) and the subscriptions' items no longer
+    carry."""
     carried: dict[str, Mapping[str, Any]] = {}
     named: set[str] = set()
     for subscription in subscriptions:
@@ -221,9 +236,7 @@ def _catalogue(
             if isinstance(price, Mapping):
                 carried[str(price["id"])] = price
     for lines in (
-        (invoice.get("lines") or {}).get("data") or []
-        for found in invoices.values()
-        for invoice in found
+        (invoice.get("lines") or {}).get("data") or [] for found in invoices for invoice in found
     ):
         for line in lines:
             price = line.get("price") or line.get("plan")

@@ -34,7 +34,12 @@ def _load(name: str) -> dict:
 def _history(data: dict, *, now: datetime = NOW) -> list[HistoryRow]:
     prices = {p["id"]: price_from(p) for p in data.get("prices", [])}
     return subscription_history(
-        data["subscription"], data["invoices"], time_zone=ZONE, now=now, prices=prices
+        data["subscription"],
+        data["invoices"],
+        time_zone=ZONE,
+        now=now,
+        prices=prices,
+        pending_items=data.get("pending_items", []),
     )
 
 
@@ -265,4 +270,30 @@ def test_it_dates_a_pause_from_the_service_period_not_the_invoices_own_period():
     assert [(r[0], r[1]) for r in _rows(data)] == [
         (date(2026, 1, 10), date(2026, 3, 10)),
         (date(2026, 4, 20), None),
+    ]
+
+
+def test_it_dates_a_change_from_its_prorations_still_waiting_for_the_next_invoice():
+    data = _load("upgrade_prorated")
+    prorations = data["invoices"][2]["lines"]["data"]
+    data["invoices"] = data["invoices"][:2]
+    # Pending invoice items (today's shape): parent.subscription_details, no invoice yet.
+    data["pending_items"] = [
+        {
+            **line,
+            "object": "invoiceitem",
+            "invoice": None,
+            "proration": True,
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": "sub_1", "subscription_item": "si_1"},
+            },
+        }
+        for line in prorations
+    ]
+    # The item changed in place: its `created` says nothing about when.
+    data["subscription"]["items"]["data"][0]["current_period_start"] = _ts("2026-02-10T15:00:00")
+    assert [(r[0], r[1], r[2]) for r in _rows(data)] == [
+        (date(2026, 1, 10), date(2026, 2, 25), "Basic"),
+        (date(2026, 2, 25), None, "Pro"),
     ]
