@@ -83,6 +83,8 @@ def event_customer_id(event: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class CustomerSyncResult:
+    """What a customer_sync did, in subscription rows (for progress and logs)."""
+
     customer_id: str
     account_id: int | None  # None: a deleted customer never recorded here
     deleted: bool
@@ -108,7 +110,7 @@ def customer_sync(
     (`stripe_history_loaded`)."""
     customer = _customer(client, customer_id)
     if customer is None or customer.get("deleted"):
-        return _customer_deleted(customer_id, announce_history=announce_history)
+        return _customer_deleted(customer_id)
     subscriptions = _subscriptions(client, customer_id)
     invoices = {sub["id"]: _invoices(client, sub["id"]) for sub in subscriptions}
     pending = _pending_items(client, customer_id) if subscriptions else []
@@ -370,10 +372,13 @@ def stripe_history_loaded() -> None:
 
 
 @transaction.atomic
-def _customer_deleted(customer_id: str, *, announce_history: bool) -> CustomerSyncResult:
+def _customer_deleted(customer_id: str) -> CustomerSyncResult:
     """A deleted customer: its account, contacts and history stay; the Stripe-derived rows
     still open (or ending later) end today, the organization's day of the sync (the
-    deletion's own instant is not in what Stripe returns for it)."""
+    deletion's own instant is not in what Stripe returns for it). Nothing before today
+    changes: no history to announce. The rows are ended here rather than through
+    `subscriptions_upsert`, which refuses to move an end already recorded (a scheduled
+    cancellation after today)."""
     account = Account.objects.filter(external_id=customer_id).first()
     if account is None:
         return CustomerSyncResult(customer_id, None, True, 0, 0, 0, 0, 0)
@@ -385,7 +390,11 @@ def _customer_deleted(customer_id: str, *, announce_history: bool) -> CustomerSy
         row.ended_on = max(today, row.started_on)
     Subscription.objects.bulk_update(open_rows, ["ended_on"])
     if open_rows:
-        revenue_changed.send(sender=Subscription, since=today, accounts=[account.pk])
+        revenue_changed.send(
+            sender=Subscription,
+            since=min(row.ended_on for row in open_rows if row.ended_on),
+            accounts=[account.pk],
+        )
     unchanged = Subscription.objects.filter(
         ~Q(pk__in=[row.pk for row in open_rows]),
         account=account,
