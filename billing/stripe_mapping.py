@@ -369,11 +369,17 @@ def _plan_name(items: Iterable[_Item]) -> str:
 
 def _end_instant(subscription: Json) -> int | None:
     """When service ends: a canceled subscription's ended_at (else canceled_at); a
-    scheduled cancel_at; cancel_at_period_end: the current period's end."""
+    subscription in status `paused` (its trial ended without a payment method) at its
+    trial's end (else its current period's start); a scheduled cancel_at;
+    cancel_at_period_end: the current period's end."""
     if subscription.get("status") == "canceled":
         for key in ("ended_at", "canceled_at", "cancel_at"):
             if subscription.get(key) is not None:
                 return int(subscription[key])
+    if subscription.get("status") == "paused":
+        paused = subscription.get("trial_end") or _period(subscription, "current_period_start")
+        if paused is not None:
+            return int(paused)
     if subscription.get("cancel_at") is not None:
         return int(subscription["cancel_at"])
     if subscription.get("cancel_at_period_end"):

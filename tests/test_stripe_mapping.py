@@ -297,3 +297,10 @@ def test_it_dates_a_change_from_its_prorations_still_waiting_for_the_next_invoic
         (date(2026, 1, 10), date(2026, 2, 25), "Basic"),
         (date(2026, 2, 25), None, "Pro"),
     ]
+
+
+def test_it_ends_a_trial_that_ended_without_a_payment_method_at_the_trials_end():
+    data = _load("trial")
+    data["invoices"] = data["invoices"][:1]
+    data["subscription"]["status"] = "paused"  # Stripe's missing_payment_method: pause
+    assert [(r[0], r[1], r[3]) for r in _rows(data)] == [(date(2026, 1, 1), date(2026, 1, 15), 0)]
