@@ -109,3 +109,14 @@ def test_it_never_shows_the_secret_in_a_connections_repr(settings, db):
         stored = StripeConnectionFactory(restricted_key=crypto.secret_encrypt("rk_test_hidden0001"))
         assert "rk_test_hidden" not in repr(stored) + str(stored)
         assert stored.restricted_key not in repr(stored) + str(stored)
+
+
+def test_it_leaves_every_encrypted_secret_out_of_the_organizations_export():
+    from accounts import privacy
+
+    [columns] = [
+        columns for _name, model, columns in privacy.export_tables() if model is StripeConnection
+    ]
+    assert "restricted_key" not in columns
+    assert "webhook_secret" not in columns
+    assert "key_hint" in columns
