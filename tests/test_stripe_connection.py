@@ -21,7 +21,7 @@ from django.urls import reverse
 from accounts.models import Account, AuditEvent
 from billing import services
 from billing.models import FailureReason, StripeConnection, StripeEvent
-from csplatform.crypto import secret_decrypt
+from csplatform.crypto import secret_decrypt, secret_encrypt
 from csplatform.models import OutboxMessage
 from csplatform.tenancy import tenant_context
 from tests.factories import AccountFactory, StripeConnectionFactory, StripeEventFactory
@@ -451,3 +451,23 @@ def test_it_reconciles_nothing_for_an_organization_not_connected(team):
     from billing.tasks import stripe_reconcile
 
     assert stripe_reconcile.apply(args=(team.organization.pk,), throw=True).result is None
+
+
+def test_it_says_the_key_is_refused_when_it_is_revoked_after_connecting(
+    team, signed_in, stripe_fake, synced
+):
+    with tenant_context(team.organization):
+        # localstripe refuses every key but sk_…: as Stripe does a revoked one (401).
+        StripeConnectionFactory(restricted_key=secret_encrypt("rk_test_revokedsince0001"))
+        services._backfill_enqueue(StripeConnection.objects.get())
+    import stripe
+
+    assert isinstance(run_outbox(team.organization), stripe.AuthenticationError)
+    connection = _in(team, StripeConnection.objects.get)
+    assert (connection.failure_reason, connection.failure_status) == (
+        FailureReason.KEY_REJECTED,
+        401,
+    )
+    page = signed_in(team.admin).get(_page_url(team)).content.decode()
+    assert "Stripe refused the key" in page
+    assert "rk_test_revokedsince0001" not in page

@@ -252,3 +252,38 @@ def test_it_never_shows_an_organizations_webhook_url_to_another(connected, signe
         reverse("billing:connections", kwargs={"org_slug": team.organization.slug})
     )
     assert connection.webhook_token not in page.content.decode()
+
+
+def test_it_takes_an_event_localstripe_really_signs_and_posts(live_server, settings):
+    """End to end: localstripe (registered through its /_config/webhooks) posts the event
+    of a customer it creates to the organization's URL on a live server, signed its way."""
+    import requests
+    from localstripe import webhooks
+
+    from tests.processes import wait_until
+    from tests.stripe_connect_stand_in import localstripe_client, localstripe_url
+
+    stripe_sync_module()
+    settings.STRIPE_API_BASE = localstripe_url()
+    organization = OrganizationFactory()
+    with tenant_context(organization):
+        connection = StripeConnectionFactory(webhook_secret=secret_encrypt(SECRET))
+    url = live_server.url + reverse("stripe_webhook", args=[connection.webhook_token])
+    requests.post(
+        localstripe_url() + "/_config/webhooks/csplatform-test",
+        data={"url": url, "secret": SECRET, "events[]": ["customer.created"]},
+        timeout=5,
+    ).raise_for_status()
+    try:
+        customer = localstripe_client().v1.customers.create({"email": "live@example.com"})
+
+        def received():
+            with tenant_context(organization):
+                return list(StripeEvent.objects.values_list("type", "customer_id"))
+
+        assert wait_until(received, timeout=20, what="the webhook") == [
+            ("customer.created", customer.id)
+        ]
+        assert _written(organization)[1] == [("billing.tasks.stripe_customer_sync", [customer.id])]
+    finally:
+        webhooks._webhooks.pop("csplatform-test", None)
