@@ -18,7 +18,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -267,9 +267,29 @@ def _failure_clear(connection: StripeConnection) -> None:
     connection.failing_since = None
 
 
-def stripe_failure_record(error: Exception) -> None:
+RETRY_AFTER_MAX_SECONDS = 3600
+
+
+def retry_after_seconds(error: Exception) -> int | None:
+    """The seconds Stripe's Retry-After header asks to wait (capped at an hour), if any."""
+    headers = getattr(error, "headers", None) or {}
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    try:
+        seconds = int(str(value).strip())
+    except ValueError:
+        return None
+    return min(max(seconds, 0), RETRY_AFTER_MAX_SECONDS)
+
+
+def stripe_failure_record(error: Exception, *, outbox_id: int | None = None) -> None:
     """Note on the connection that a call to Stripe failed (the run that made it rolled
-    back and the outbox will run it again): the page says why, and since when."""
+    back and the outbox will run it again): the page says why, and since when. When
+    Stripe said how long to wait (Retry-After), the run's outbox message waits at least
+    that long before the relay queues it again."""
+    seconds = retry_after_seconds(error)
+    if outbox_id is not None and seconds:
+        later = timezone.now() + timedelta(seconds=seconds)
+        OutboxMessage.objects.filter(pk=outbox_id, run_after__lt=later).update(run_after=later)
     connection = StripeConnection.objects.select_for_update().first()
     if connection is None:
         return

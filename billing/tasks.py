@@ -31,7 +31,7 @@ class StripeTask(Task):
             return
         try:
             with tenant_context(organization):
-                services.stripe_failure_record(exc)
+                services.stripe_failure_record(exc, outbox_id=(kwargs or {}).get("outbox_id"))
         except Exception:  # the note is a courtesy: the outbox retries either way
             logger.exception("could not note a Stripe failure for organization %s", args[0])
 

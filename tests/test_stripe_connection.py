@@ -12,11 +12,13 @@ that records each customer and writes its account, so a rolled-back sync shows.
 import json
 import secrets
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from celery import current_app
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Account, AuditEvent
 from billing import services
@@ -312,7 +314,7 @@ class _Answers:
                 answers.requests += 1
                 if answers.requests <= answers.limited:
                     body = {"error": {"type": "rate_limit_error", "message": "Too many requests"}}
-                    self._send(429, body, {"Retry-After": "1"})
+                    self._send(429, body, {"Retry-After": "900"})
                 else:
                     body = {
                         "object": "list",
@@ -374,6 +376,9 @@ def test_it_retries_a_rate_limited_backfill_through_the_outbox(team, rate_limite
     )
     [message] = _billing_messages(team.organization)
     assert message["given_up_at"] is None  # still owed: the relay queues it again
+    with tenant_context(team.organization):
+        waits = OutboxMessage.objects.get().run_after - timezone.now()
+    assert timedelta(seconds=890) < waits <= timedelta(seconds=900)  # Stripe's Retry-After
     assert run_outbox(team.organization) is None
     assert synced == ["cus_limited"]
     connection = _in(team, StripeConnection.objects.get)
