@@ -45,6 +45,7 @@ from accounts.models import (
 )
 from accounts.signals import contact_erasing, contact_erasure_previewing
 from accounts.tenancy import current_organization
+from csplatform.crypto import encrypted_fields
 from csplatform.db import copy_out, copy_out_lines
 from csplatform.imports import decode
 from csplatform.spreadsheet import spreadsheet_cell_sql
@@ -487,11 +488,21 @@ def jsonl_name(csv_name: str) -> str:
     return csv_name.removesuffix(".csv") + ".jsonl"
 
 
+def export_excluded_columns() -> dict[type[Model], set[str]]:
+    """EXPORT_EXCLUDED_COLUMNS, and every secret stored encrypted (a connector's key or
+    signing secret, csplatform.crypto): the export is not a way to carry them out."""
+    excluded = {model: set(columns) for model, columns in EXPORT_EXCLUDED_COLUMNS.items()}
+    for model, columns in encrypted_fields():
+        excluded.setdefault(model, set()).update(columns)
+    return excluded
+
+
 def export_tables() -> list[tuple[str, type[Model], list[str]]]:
     """(file name, model, columns) of every tenant-owned table the export writes."""
     tables: list[tuple[str, type[Model], list[str]]] = []
+    all_excluded = export_excluded_columns()
     for model in sorted(tenant_models(), key=lambda m: m._meta.label):
-        excluded = EXPORT_EXCLUDED_COLUMNS.get(model, set())
+        excluded = all_excluded.get(model, set())
         columns = [
             f.attname
             for f in model._meta.concrete_fields
@@ -563,7 +574,7 @@ def organization_export(
             ),
             "excluded": sorted(
                 f"{model._meta.app_label}/{model._meta.model_name}.{column}"
-                for model, columns in EXPORT_EXCLUDED_COLUMNS.items()
+                for model, columns in export_excluded_columns().items()
                 for column in columns
             ),
             "files": files,

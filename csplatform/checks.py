@@ -5,6 +5,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 from django.db import connections
 
 
@@ -35,3 +36,24 @@ def check_database_role_obeys_rls(
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_encryption_keys_set(
+    *, app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> Sequence[CheckMessage]:
+    """csplatform.W001: in production, stored secrets need keys of their own."""
+    from django.conf import settings
+
+    if settings.ENCRYPTION_KEYS or settings.DEBUG:
+        return []
+    return [
+        CheckWarning(
+            "ENCRYPTION_KEYS is unset: stored secrets (Stripe keys, signing secrets) are "
+            "encrypted with a key derived from SECRET_KEY, so changing SECRET_KEY would make "
+            "them unreadable.",
+            hint="Set ENCRYPTION_KEYS to a Fernet key, then run `manage.py "
+            "rotate_encryption_keys` (docs/operations.md).",
+            id="csplatform.W001",
+        )
+    ]

@@ -52,4 +52,11 @@ BEAT_SCHEDULE = {
         "task": "journeys.tasks.purge_usage_events_sweep",
         "schedule": crontab(hour="3", minute="41"),
     },
+    # Stripe's events since the last one read, per connected organization: repairs what
+    # a missed webhook left behind, and resumes a backfill whose retries were given up.
+    # Before the nightly metrics recompute, which then sees the repaired history.
+    "reconcile-stripe": {
+        "task": "billing.tasks.stripe_reconcile_sweep",
+        "schedule": crontab(hour="1", minute="35"),
+    },
 }

@@ -7,6 +7,7 @@ is off unless asked for, and SECRET_KEY is then required.
 
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -359,6 +360,24 @@ OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 120, minimum=1)
 # did not finish (failed, or killed and handed back by the broker) before it is given
 # up: logged; an outbox message is kept for an operator and never run again.
 OUTBOX_MAX_DELIVERIES = env_int("OUTBOX_MAX_DELIVERIES", 5, minimum=1)
+
+# Secrets stored encrypted (csplatform.crypto): comma-separated Fernet keys, the first
+# encrypts, every one decrypts (rotation: docs/operations.md). Unset: one key derived
+# from SECRET_KEY (system check csplatform.W001 warns in production).
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
+for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe base64 "
+            "bytes): generate one with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`."
+        ) from None
+
+# --- Stripe (billing) ---------------------------------------------------------------------
+# Where the Stripe API is: tests and a laptop point it at a fake Stripe on loopback.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

@@ -29,8 +29,11 @@ from accounts.models import (
     Subscription,
     User,
 )
+from billing.models import StripeConnection, StripeEvent
 from csplatform.clock import organization_today
+from csplatform.crypto import secret_encrypt
 from csplatform.models import OutboxMessage
+from csplatform.tenancy import current_organization_id
 from dashboards.models import Benchmark, ExecutiveDigest
 from journeys.models import (
     CoreFeature,
@@ -482,7 +485,34 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     details = factory.LazyFunction(lambda: {"name": "CRM sync", "prefix": "csp_1_abc"})
 
 
+class StripeConnectionFactory(factory.django.DjangoModelFactory):
+    """A connection as the Connections page leaves it (the key is not checked here)."""
+
+    class Meta:
+        model = StripeConnection
+
+    restricted_key = factory.LazyFunction(lambda: secret_encrypt("rk_test_factorykey0000abcd"))
+    key_hint = "rk_test_…abcd"
+    webhook_token = factory.LazyFunction(
+        lambda: f"{current_organization_id()}-{uuid.uuid4().hex}{uuid.uuid4().hex[:11]}"
+    )
+    stripe_account_id = "acct_factory"
+
+
+class StripeEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StripeEvent
+
+    event_id = factory.Sequence(lambda n: f"evt_factory{n:06d}")
+    type = "customer.updated"
+    created = factory.LazyFunction(timezone.now)
+    customer_id = "cus_factory"
+    source = StripeEvent.Source.WEBHOOK
+
+
 TENANT_FACTORIES = {
+    StripeConnection: StripeConnectionFactory,
+    StripeEvent: StripeEventFactory,
     Segment: SegmentFactory,
     LifecycleStage: LifecycleStageFactory,
     StageTransition: StageTransitionFactory,

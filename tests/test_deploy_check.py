@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +25,7 @@ PRODUCTION_ENV = {
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
     "SECURE_HSTS_PRELOAD": "1",
     "TRUST_X_FORWARDED_PROTO": "1",
+    "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
 }
 
 

@@ -272,6 +272,7 @@ SITE_URLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "public_surveys:answer": ("public_surveys", ("get", "post")),
     "public_surveys:thanks": ("public_surveys", ("get",)),
     "public_surveys:unsubscribe": ("public_surveys", ("get", "post")),
+    "stripe_webhook": ("stripe_webhooks", ("post",)),
 }
 
 # URL name -> why it takes a POST without a CSRF token. Mirror of docs/security.md.
@@ -279,6 +280,10 @@ CSRF_EXEMPT = {
     "public_surveys:unsubscribe": "RFC 8058 one-click unsubscribe: mail clients POST it with no "
     "cookie and no token; the signed, unguessable token in the URL is the authority, and "
     "all it can do is stop that one contact's survey emails.",
+    "stripe_webhook": "Stripe posts events with no cookie: the Stripe-Signature header, an "
+    "HMAC of the body under the organization's signing secret, is the authority; the URL's "
+    "random token only routes it, and an event can do no more than have a customer synced "
+    "again from Stripe.",
 }
 
 

@@ -68,6 +68,10 @@ class AuditEvent(TenantModel):
         SEGMENT_CREATED = "segment.created", _("Segment saved")
         SEGMENT_UPDATED = "segment.updated", _("Segment changed")
         SEGMENT_DELETED = "segment.deleted", _("Segment deleted")
+        STRIPE_CONNECTED = "stripe.connected", _("Stripe connected")
+        STRIPE_KEY_REPLACED = "stripe.key_replaced", _("Stripe key replaced")
+        STRIPE_WEBHOOK_SECRET_SET = "stripe.webhook_secret_set", _("Stripe signing secret set")
+        STRIPE_DISCONNECTED = "stripe.disconnected", _("Stripe disconnected")
 
     objects: ClassVar[AuditEventManager] = AuditEventManager()
 

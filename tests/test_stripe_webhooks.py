@@ -1,0 +1,289 @@
+"""Stripe's webhooks (docs/integrations.md, Set-up): POST /hooks/stripe/<token>/, signed
+with the endpoint's secret as Stripe documents (Stripe-Signature: t=<unix time>,
+v1=<HMAC-SHA256 of "<t>.<body>" under the secret>) and checked by the official library;
+idempotent by event id; another Stripe account's events refused; nothing written for
+what is refused."""
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from django.urls import reverse
+
+from billing.models import StripeConnection, StripeEvent
+from csplatform.crypto import secret_encrypt
+from csplatform.models import OutboxMessage
+from csplatform.tenancy import tenant_context
+from tests.factories import OrganizationFactory, StripeConnectionFactory
+from tests.stripe_connect_stand_in import stripe_sync_module
+from tests.test_stripe_connection import run_outbox
+
+SECRET = "whsec_ourendpointsecret0001"
+OTHER_SECRET = "whsec_theirendpointsecret01"
+
+
+def sign(body: bytes, secret: str, *, at: int | None = None) -> str:
+    at = int(time.time()) if at is None else at
+    digest = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={at},v1={digest}"
+
+
+def stripe_event(
+    event_id="evt_1", *, customer="cus_1", kind="customer.subscription.updated", **extra
+):
+    obj = {"id": "sub_1", "object": "subscription", "customer": customer}
+    if kind.startswith("customer.") and not kind.startswith("customer.subscription"):
+        obj = {"id": customer, "object": "customer"}
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+        **extra,
+    }
+
+
+@pytest.fixture
+def connected(db):
+    stripe_sync_module()
+    organization = OrganizationFactory()
+    with tenant_context(organization):
+        connection = StripeConnectionFactory(
+            webhook_secret=secret_encrypt(SECRET), stripe_account_id="acct_ours"
+        )
+    return organization, connection
+
+
+def _post(client, token, event, *, secret=SECRET, signature=None):
+    body = json.dumps(event).encode()
+    headers = {}
+    if signature is None and secret is not None:
+        signature = sign(body, secret)
+    if signature is not None:
+        headers["Stripe-Signature"] = signature
+    return client.post(
+        reverse("stripe_webhook", args=[token]),
+        body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _written(organization):
+    with tenant_context(organization):
+        return (
+            list(StripeEvent.objects.values_list("event_id", flat=True)),
+            list(OutboxMessage.objects.values_list("task", "args")),
+        )
+
+
+def test_it_records_a_signed_event_and_queues_its_customers_sync(client, connected):
+    organization, connection = connected
+    response = _post(client, connection.webhook_token, stripe_event())
+    assert response.status_code == 200
+    assert _written(organization) == (
+        ["evt_1"],
+        [("billing.tasks.stripe_customer_sync", ["cus_1"])],
+    )
+    with tenant_context(organization):
+        stored = StripeEvent.objects.get()
+        assert (stored.type, stored.customer_id, stored.source) == (
+            "customer.subscription.updated",
+            "cus_1",
+            "webhook",
+        )
+        assert StripeConnection.objects.get().last_webhook_at is not None
+
+
+def test_it_syncs_the_customer_when_the_queued_work_runs(client, connected, monkeypatch):
+    organization, connection = connected
+    synced = []
+    monkeypatch.setattr(
+        stripe_sync_module(),
+        "customer_sync",
+        lambda client, customer_id: synced.append(customer_id),
+    )
+    _post(client, connection.webhook_token, stripe_event())
+    assert run_outbox(organization) is None
+    assert synced == ["cus_1"]
+
+
+def test_it_does_one_thing_for_the_same_event_delivered_twice(client, connected):
+    organization, connection = connected
+    assert _post(client, connection.webhook_token, stripe_event()).status_code == 200
+    assert _post(client, connection.webhook_token, stripe_event()).status_code == 200
+    events, messages = _written(organization)
+    assert (events, len(messages)) == (["evt_1"], 1)
+
+
+def test_it_takes_events_out_of_order_each_syncing_the_current_state(client, connected):
+    organization, connection = connected
+    newer = stripe_event("evt_2", created=int(time.time()))
+    older = stripe_event("evt_1", created=int(time.time()) - 60)
+    for event in (newer, older):
+        assert _post(client, connection.webhook_token, event).status_code == 200
+    events, messages = _written(organization)
+    assert sorted(events) == ["evt_1", "evt_2"]
+    # The sync re-reads the customer from Stripe: whichever runs last sees the latest.
+    assert messages == [("billing.tasks.stripe_customer_sync", ["cus_1"])] * 2
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,  # missing
+        "",
+        "t=1,v1=00",
+        "garbage",
+        "v1=" + "0" * 64,
+    ],
+)
+def test_it_refuses_a_missing_or_bad_signature_and_writes_nothing(client, connected, signature):
+    organization, connection = connected
+    response = _post(
+        client, connection.webhook_token, stripe_event(), secret=None, signature=signature
+    )
+    assert response.status_code == 400
+    assert _written(organization) == ([], [])
+
+
+def test_it_refuses_an_event_signed_with_another_endpoints_secret(client, connected):
+    organization, connection = connected
+    response = _post(client, connection.webhook_token, stripe_event(), secret=OTHER_SECRET)
+    assert response.status_code == 400
+    assert _written(organization) == ([], [])
+
+
+def test_it_refuses_a_replayed_event_signed_long_ago(client, connected):
+    organization, connection = connected
+    body = json.dumps(stripe_event()).encode()
+    old = sign(body, SECRET, at=int(time.time()) - 3600)
+    response = client.post(
+        reverse("stripe_webhook", args=[connection.webhook_token]),
+        body,
+        content_type="application/json",
+        headers={"Stripe-Signature": old},
+    )
+    assert response.status_code == 400
+    assert _written(organization) == ([], [])
+
+
+def test_it_refuses_an_event_of_another_stripe_account(client, connected, caplog):
+    organization, connection = connected
+    foreign = stripe_event(account="acct_theirs", customer="cus_theirs")
+    response = _post(client, connection.webhook_token, foreign)
+    assert response.status_code == 403
+    assert _written(organization) == ([], [])
+    assert "acct_theirs" in caplog.text
+    assert SECRET not in caplog.text
+
+
+def test_it_refuses_a_live_event_at_a_test_mode_connection(client, connected):
+    organization, connection = connected
+    response = _post(client, connection.webhook_token, stripe_event(livemode=True))
+    assert response.status_code == 403
+    assert _written(organization) == ([], [])
+
+
+def test_it_refuses_events_until_a_signing_secret_is_set(client, connected):
+    organization, connection = connected
+    with tenant_context(organization):
+        StripeConnection.objects.update(webhook_secret="")
+    response = _post(client, connection.webhook_token, stripe_event())
+    assert response.status_code == 400
+    assert _written(organization) == ([], [])
+
+
+def test_it_records_an_event_without_a_customer_and_queues_nothing(client, connected):
+    organization, connection = connected
+    event = stripe_event(kind="product.updated")
+    event["data"]["object"] = {"id": "prod_1", "object": "product"}
+    assert _post(client, connection.webhook_token, event).status_code == 200
+    assert _written(organization) == (["evt_1"], [])
+
+
+def test_it_answers_404_for_a_token_that_is_not_the_connections(client, connected):
+    organization, connection = connected
+    other = OrganizationFactory()
+    with tenant_context(other):
+        theirs = StripeConnectionFactory(webhook_secret=secret_encrypt(OTHER_SECRET))
+    _head, _sep, our_random = connection.webhook_token.partition("-")
+    _head, _sep, their_random = theirs.webhook_token.partition("-")
+    for token in (
+        "not-a-real-token",
+        f"{organization.pk}-{their_random}",  # our id, their secret part
+        f"{other.pk}-{our_random}",  # their id, our secret part
+        f"{organization.pk}-",
+        f"{organization.pk + 1000}-{our_random}",
+    ):
+        response = _post(client, token, stripe_event(), secret=OTHER_SECRET)
+        assert response.status_code == 404, token
+    assert _written(organization) == ([], [])
+    assert _written(other) == ([], [])
+
+
+def test_it_answers_404_once_disconnected(client, connected):
+    organization, connection = connected
+    with tenant_context(organization):
+        StripeConnection.objects.all().delete()
+    assert _post(client, connection.webhook_token, stripe_event()).status_code == 404
+    assert _written(organization) == ([], [])
+
+
+def test_it_answers_404_for_a_deactivated_organization(client, connected):
+    organization, connection = connected
+    organization.is_active = False
+    organization.save()
+    assert _post(client, connection.webhook_token, stripe_event()).status_code == 404
+
+
+def test_it_takes_only_posts(client, connected):
+    _organization, connection = connected
+    assert client.get(reverse("stripe_webhook", args=[connection.webhook_token])).status_code == 405
+
+
+def test_it_never_shows_an_organizations_webhook_url_to_another(connected, signed_in, team):
+    _organization, connection = connected
+    page = signed_in(team.admin).get(
+        reverse("billing:connections", kwargs={"org_slug": team.organization.slug})
+    )
+    assert connection.webhook_token not in page.content.decode()
+
+
+def test_it_takes_an_event_localstripe_really_signs_and_posts(live_server, settings):
+    """End to end: localstripe (registered through its /_config/webhooks) posts the event
+    of a customer it creates to the organization's URL on a live server, signed its way."""
+    import requests
+    from localstripe import webhooks
+
+    from tests.processes import wait_until
+    from tests.stripe_connect_stand_in import localstripe_client, localstripe_url
+
+    stripe_sync_module()
+    settings.STRIPE_API_BASE = localstripe_url()
+    organization = OrganizationFactory()
+    with tenant_context(organization):
+        connection = StripeConnectionFactory(webhook_secret=secret_encrypt(SECRET))
+    url = live_server.url + reverse("stripe_webhook", args=[connection.webhook_token])
+    requests.post(
+        localstripe_url() + "/_config/webhooks/csplatform-test",
+        data={"url": url, "secret": SECRET, "events[]": ["customer.created"]},
+        timeout=5,
+    ).raise_for_status()
+    try:
+        customer = localstripe_client().v1.customers.create({"email": "live@example.com"})
+
+        def received():
+            with tenant_context(organization):
+                return list(StripeEvent.objects.values_list("type", "customer_id"))
+
+        assert wait_until(received, timeout=20, what="the webhook") == [
+            ("customer.created", customer.id)
+        ]
+        assert _written(organization)[1] == [("billing.tasks.stripe_customer_sync", [customer.id])]
+    finally:
+        webhooks._webhooks.pop("csplatform-test", None)
