@@ -24,7 +24,7 @@ def pytest_report_header(config) -> str:
 
 
 # Tests that need any of these fixtures start other processes or a server: the e2e tier.
-E2E_FIXTURES = {"celery_worker_process", "live_server"}
+E2E_FIXTURES = {"celery_worker_process", "live_server", "localstripe_server"}
 # What cannot follow a moved clock: the browser's own clock (cookies, scripts), and the
 # fault tests, which stop and start the machine's Postgres and Redis.
 UNMOVABLE = ("browser", "faults")

@@ -5,21 +5,19 @@ webhook's event and the nightly reconciliation.
 What a customer becomes in the organization's accounts and subscription history is
 billing.stripe_sync's business (customer_sync: it re-reads the customer's current state
 from Stripe and rebuilds its rows, so running it twice, or for events that arrived out
-of order, gives the same rows). It is imported inside the functions that call it.
+of order, gives the same rows).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-import importlib
 import json
 import logging
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 import stripe
@@ -30,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Organization, User
 from accounts.tenancy import current_organization
+from billing import stripe_sync
 from billing.models import FailureReason, StripeConnection, StripeEvent
 from csplatform.crypto import secret_decrypt, secret_encrypt
 from csplatform.models import OutboxMessage
@@ -61,15 +60,8 @@ def key_hint(key: str) -> str:
     return f"{kind}…{key[-4:]}"
 
 
-def stripe_sync() -> ModuleType:
-    """billing.stripe_sync, imported when first needed: it is written in another branch
-    (the Stripe → history mapping) and lands with it."""
-    return importlib.import_module("billing.stripe_sync")
-
-
 def _stripe_client(key: str) -> stripe.StripeClient:
-    client: stripe.StripeClient = stripe_sync().stripe_client(key)
-    return client
+    return stripe_sync.stripe_client(key)
 
 
 def connection_client(connection: StripeConnection) -> stripe.StripeClient:
@@ -318,7 +310,6 @@ def stripe_backfill_step(generation: int) -> bool:
     run starts after it. Reads a page of customer ids when the page in progress is
     done. True when customers remain; False when done, or when the run is stale (a
     newer generation, a disconnected organization)."""
-    customer_sync, customers_page = stripe_sync().customer_sync, stripe_sync().customers_page
     organization_lock(LOCK)
     connection = StripeConnection.objects.select_for_update().first()
     if (
@@ -329,19 +320,21 @@ def stripe_backfill_step(generation: int) -> bool:
         return False
     client = connection_client(connection)
     if not connection.backfill_page and connection.backfill_more:
-        ids, next_cursor = customers_page(
+        ids, next_cursor = stripe_sync.customers_page(
             client, starting_after=connection.backfill_cursor or None, limit=BACKFILL_PAGE
         )
         connection.backfill_page = list(ids)
         connection.backfill_more = next_cursor is not None and bool(ids)
     if connection.backfill_page:
         customer_id = connection.backfill_page[0]
-        customer_sync(client, customer_id)
+        # The health history is computed again once, at the end, not per customer.
+        stripe_sync.customer_sync(client, customer_id, announce_history=False)
         connection.backfill_page = connection.backfill_page[1:]
         connection.backfill_cursor = customer_id
         connection.backfill_customers_done += 1
     if not connection.backfill_page and not connection.backfill_more:
         connection.backfill_finished_at = timezone.now()
+        stripe_sync.stripe_history_loaded()
     _failure_clear(connection)
     connection.save()
     return connection.backfill_finished_at is None
@@ -382,7 +375,6 @@ def stripe_webhook_receive(*, token: str, payload: bytes, signature: str) -> Web
     of another Stripe account or mode. Otherwise the event is recorded by id with, in
     the same transaction, the sync of its customer queued: a second delivery of the
     same event is a 200 that does nothing."""
-    event_customer_id = stripe_sync().event_customer_id
     connection = StripeConnection.objects.select_for_update().first()
     if connection is None or not hmac.compare_digest(
         connection.webhook_token.encode(), token.encode()
@@ -414,7 +406,7 @@ def stripe_webhook_receive(*, token: str, payload: bytes, signature: str) -> Web
             connection.livemode,
         )
         return WebhookOutcome(403, "event of another Stripe account")
-    customer_id = event_customer_id(event) or ""
+    customer_id = stripe_sync.event_customer_id(event) or ""
     if not _event_record(event, customer_id=customer_id, source=StripeEvent.Source.WEBHOOK):
         return WebhookOutcome(200, "already received")
     connection.last_webhook_at = timezone.now()
@@ -456,12 +448,11 @@ def _customer_sync_enqueue(customer_id: str) -> None:
 def stripe_customer_sync(customer_id: str) -> bool:
     """Rebuild one customer's rows from its current state in Stripe (queued by a webhook
     or the reconciliation). False when the organization is no longer connected."""
-    customer_sync = stripe_sync().customer_sync
     organization_lock(LOCK)
     connection = StripeConnection.objects.select_for_update().first()
     if connection is None:
         return False
-    customer_sync(connection_client(connection), customer_id)
+    stripe_sync.customer_sync(connection_client(connection), customer_id)
     if connection.failures:
         _failure_clear(connection)
         connection.save()
@@ -484,7 +475,6 @@ def stripe_reconcile() -> Reconciliation | None:
     webhook), queue one sync per customer they name (deduplicated), and move the cursor
     to the newest event; resume a backfill whose chain of steps was given up. None when
     the organization is not connected."""
-    event_customer_id = stripe_sync().event_customer_id
     organization_lock(LOCK)
     connection = StripeConnection.objects.select_for_update().first()
     if connection is None:
@@ -510,7 +500,7 @@ def stripe_reconcile() -> Reconciliation | None:
     ids = [event["id"] for event in events]
     known = set(StripeEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
     fresh = [event for event in events if event["id"] not in known]
-    named = [(event, event_customer_id(event) or "") for event in fresh]
+    named = [(event, stripe_sync.event_customer_id(event) or "") for event in fresh]
     StripeEvent.objects.bulk_create(
         [
             StripeEvent(

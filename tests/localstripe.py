@@ -11,20 +11,31 @@ Two things differ from `localstripe --port N`, for tests that run beside others 
 machine: it binds 127.0.0.1 only (localstripe binds every interface), and its store is
 pickled to a file of the test's own, not to /tmp/localstripe.pickle (a file every run
 on the machine would share), and read back when it starts again.
+
+`localstripe_url()` serves the same localstripe from a thread of the test process
+instead, on the real clock, for tests that need a Stripe but no moved clock and start
+no process (the fast tier: the Connections page, webhooks, the role matrices): started
+once, its store in memory (its own dump to /tmp/localstripe.pickle switched off),
+emptied by `localstripe_flush()`; settings.STRIPE_API_BASE points at it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+import stripe
+from django.conf import settings
 from django.utils import timezone
 
 from tests.processes import free_port, wait_until
@@ -139,3 +150,48 @@ def localstripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
         yield server
     finally:
         server.stop()
+
+
+# --- in the test process (the fast tier) ---------------------------------------------
+
+_server: dict[str, Any] = {}
+
+
+def localstripe_url() -> str:
+    """The base URL of the session's localstripe (started on first use)."""
+    if "url" in _server:
+        settings.STRIPE_API_BASE = _server["url"]
+        return _server["url"]
+    from aiohttp import web
+    from localstripe import resources, server
+
+    resources.store.dump_to_disk = lambda: None  # the store stays in memory
+    port = free_port()
+    ready = threading.Event()
+
+    def serve() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(server.app)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=serve, name="localstripe", daemon=True).start()
+    if not ready.wait(10):
+        raise AssertionError("localstripe did not start")
+    _server["url"] = f"http://127.0.0.1:{port}"
+    settings.STRIPE_API_BASE = _server["url"]
+    return _server["url"]
+
+
+def localstripe_flush() -> None:
+    requests.delete(localstripe_url() + "/_config/data", timeout=5).raise_for_status()
+
+
+def localstripe_client(key: str = "sk_test_localstripe0001") -> stripe.StripeClient:
+    """A client of the session's localstripe, for a test to make customers with."""
+    return stripe.StripeClient(
+        key, base_addresses={"api": localstripe_url()}, max_network_retries=0
+    )

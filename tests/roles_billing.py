@@ -3,7 +3,7 @@
 from billing.models import StripeConnection
 from csplatform.tenancy import tenant_context
 from tests.factories import StripeConnectionFactory
-from tests.stripe_connect_stand_in import localstripe_url, stripe_sync_module
+from tests.localstripe import localstripe_url
 
 # url name -> (method, minimum role, status when allowed, POST data)
 ORG_VIEWS: dict[str, tuple[str, str, int, dict | None]] = {
@@ -31,7 +31,6 @@ def url_kwargs(name, team):
     accepts the key, a connection to set the secret of or to disconnect."""
     if name == "billing:stripe_connect":
         localstripe_url()
-        stripe_sync_module()
     elif name in {"billing:stripe_webhook_secret", "billing:stripe_disconnect"}:
         with tenant_context(team.organization):
             if not StripeConnection.objects.exists():

@@ -3,7 +3,7 @@ key on the Connections page (checked with Stripe at once, stored encrypted, neve
 again); a backfill in Celery, through the outbox, one customer committed per step with
 its cursor; rate limits and outages retried by the outbox; the nightly reconciliation.
 
-Stripe is the real localstripe on loopback (tests/stripe_connect_stand_in.py), or a tiny
+Stripe is the real localstripe on loopback (tests/localstripe.py, in the test process), or a tiny
 HTTP stand-in for what localstripe cannot do (answer 429). The customer sync itself
 (billing.stripe_sync.customer_sync, written in another branch) is replaced by a double
 that records each customer and writes its account, so a rolled-back sync shows.
@@ -21,18 +21,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, AuditEvent
-from billing import services
+from billing import services, stripe_sync
 from billing.models import FailureReason, StripeConnection, StripeEvent
 from csplatform.crypto import secret_decrypt, secret_encrypt
 from csplatform.models import OutboxMessage
 from csplatform.tenancy import tenant_context
 from tests.factories import AccountFactory, StripeConnectionFactory, StripeEventFactory
-from tests.stripe_connect_stand_in import (
-    localstripe_client,
-    localstripe_flush,
-    localstripe_url,
-    stripe_sync_module,
-)
+from tests.localstripe import localstripe_client, localstripe_flush, localstripe_url
 
 Action = AuditEvent.Action
 
@@ -46,7 +41,6 @@ def stripe_fake(settings):
     """The session's localstripe, emptied; STRIPE_API_BASE points at it."""
     settings.STRIPE_API_BASE = localstripe_url()
     localstripe_flush()
-    stripe_sync_module()
     return localstripe_client()
 
 
@@ -61,7 +55,7 @@ def synced(monkeypatch):
 
     calls = Synced()
 
-    def customer_sync_double(client, customer_id):
+    def customer_sync_double(client, customer_id, **options):
         # Idempotent, as the real one: rebuilds the customer's rows.
         Account.objects.filter(external_id=customer_id).delete()
         AccountFactory(external_id=customer_id, name=f"Stripe {customer_id}")
@@ -69,7 +63,7 @@ def synced(monkeypatch):
             raise calls.fail_on.pop(customer_id)
         calls.append(customer_id)
 
-    monkeypatch.setattr(stripe_sync_module(), "customer_sync", customer_sync_double)
+    monkeypatch.setattr(stripe_sync, "customer_sync", customer_sync_double)
     return calls
 
 
@@ -178,7 +172,6 @@ def test_it_refuses_a_key_that_does_not_work_and_writes_nothing(
 
 
 def test_it_says_so_when_stripe_cannot_be_reached(team, signed_in, settings):
-    stripe_sync_module()
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # discard: nothing listens
     response = signed_in(team.admin).post(_connect_url(team), {"key": _new_key()})
     assert response.status_code == 400
@@ -344,7 +337,6 @@ class _Answers:
 
 @pytest.fixture
 def rate_limited(settings):
-    stripe_sync_module()
     made = []
 
     def make(limited):

@@ -12,12 +12,12 @@ import time
 import pytest
 from django.urls import reverse
 
+from billing import stripe_sync
 from billing.models import StripeConnection, StripeEvent
 from csplatform.crypto import secret_encrypt
 from csplatform.models import OutboxMessage
 from csplatform.tenancy import tenant_context
 from tests.factories import OrganizationFactory, StripeConnectionFactory
-from tests.stripe_connect_stand_in import stripe_sync_module
 from tests.test_stripe_connection import run_outbox
 
 SECRET = "whsec_ourendpointsecret0001"
@@ -49,7 +49,6 @@ def stripe_event(
 
 @pytest.fixture
 def connected(db):
-    stripe_sync_module()
     organization = OrganizationFactory()
     with tenant_context(organization):
         connection = StripeConnectionFactory(
@@ -103,9 +102,9 @@ def test_it_syncs_the_customer_when_the_queued_work_runs(client, connected, monk
     organization, connection = connected
     synced = []
     monkeypatch.setattr(
-        stripe_sync_module(),
+        stripe_sync,
         "customer_sync",
-        lambda client, customer_id: synced.append(customer_id),
+        lambda client, customer_id, **options: synced.append(customer_id),
     )
     _post(client, connection.webhook_token, stripe_event())
     assert run_outbox(organization) is None
@@ -260,10 +259,9 @@ def test_it_takes_an_event_localstripe_really_signs_and_posts(live_server, setti
     import requests
     from localstripe import webhooks
 
+    from tests.localstripe import localstripe_client, localstripe_url
     from tests.processes import wait_until
-    from tests.stripe_connect_stand_in import localstripe_client, localstripe_url
 
-    stripe_sync_module()
     settings.STRIPE_API_BASE = localstripe_url()
     organization = OrganizationFactory()
     with tenant_context(organization):
