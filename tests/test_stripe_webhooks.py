@@ -275,13 +275,20 @@ def test_it_takes_an_event_localstripe_really_signs_and_posts(live_server, setti
     try:
         customer = localstripe_client().v1.customers.create({"email": "live@example.com"})
 
+        # The in-process localstripe is shared by the module's tests: the events of
+        # customers made before this test may still be on their way (it posts a second
+        # after each) and reach this URL too. This customer's event arrives once.
         def received():
             with tenant_context(organization):
-                return list(StripeEvent.objects.values_list("type", "customer_id"))
+                return list(
+                    StripeEvent.objects.filter(customer_id=customer.id).values_list(
+                        "type", "customer_id"
+                    )
+                )
 
         assert wait_until(received, timeout=20, what="the webhook") == [
             ("customer.created", customer.id)
         ]
-        assert _written(organization)[1] == [("billing.tasks.stripe_customer_sync", [customer.id])]
+        assert ("billing.tasks.stripe_customer_sync", [customer.id]) in _written(organization)[1]
     finally:
         webhooks._webhooks.pop("csplatform-test", None)
