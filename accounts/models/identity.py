@@ -119,11 +119,17 @@ class Organization(models.Model):
         help_text=_("Used in addresses, e.g. /o/acme-brasil/."),
     )
     name = models.CharField(_("name"), max_length=200)
+    # The reporting currency (docs/metrics.md#currencies): every figure is in it, every
+    # exchange rate is a rate to it; chosen at creation, never changed afterwards.
     currency = models.CharField(
-        _("currency"),
+        _("reporting currency"),
         max_length=3,
         default="USD",
         validators=[RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as BRL or USD."))],
+        help_text=_(
+            "Every figure is in this currency; subscriptions billed in another are converted "
+            "at their start day's exchange rate."
+        ),
     )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
