@@ -327,7 +327,13 @@ class SubscriptionEndSerializer(serializers.Serializer):
 
 
 class SubscriptionViewSet(AccountRecordViewSet):
-    """Subscription history. A price or plan change ends one subscription and starts another."""
+    """Subscription history. A price or plan change ends one subscription and starts another.
+
+    `currency` is the one billed in: the organization's reporting currency, or any ISO
+    4217 currency with an exchange rate on or before `started_on` (import rates first:
+    the import page or `manage.py import_fx_rates`; else 400 naming the currency and the
+    day). `mrr` is billed; `reported_mrr` is converted at `fx_rate`, the rate of the
+    start day, and is what every metric counts (docs/metrics.md#currencies)."""
 
     serializer_class = SubscriptionSerializer
     lookup_field = "external_id"

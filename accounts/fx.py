@@ -37,11 +37,13 @@ from accounts.tenancy import current_organization
 from csplatform import bounds
 from csplatform.batches import WriteResult
 from csplatform.imports import (
+    MAX_FILE_BYTES,
     CellError,
     Column,
     ImportKind,
     date_value,
     decimal_number,
+    decode,
     parse_frame,
     read_frame,
     shown_value,
@@ -72,6 +74,25 @@ _QUANTUM = Decimal(1).scaleb(-FX_RATE_DECIMALS)
 # The largest rate the column holds (24 digits, 12 decimals).
 _MAX_RATE = Decimal(10) ** (FX_RATE_DIGITS - FX_RATE_DECIMALS)
 _ECB_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ECB_DAILY_DAY = re.compile(
+    r"^\d{1,2} (?:january|february|march|april|may|june|july|august|september|october"
+    r"|november|december) \d{4}$",
+    re.IGNORECASE,
+)
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 
 
 def _rounded(rate: Decimal) -> Decimal:
@@ -103,9 +124,9 @@ def fx_rates_read(data: bytes, context: dict[str, Any]) -> tuple[pd.DataFrame, l
     the file's line − 2 (the import's convention), and every problem with its line and
     column. Either file (module docstring); the reporting currency itself is left out
     (its rate is always 1)."""
-    from csplatform.imports import decode
-
     reporting = current_organization().currency
+    if len(data) > MAX_FILE_BYTES:
+        read_frame(data)  # raises the import's own report of the size
     try:
         text = decode(data)
     except ValueError:
@@ -338,12 +359,16 @@ PLAIN_COLUMNS = [
 
 
 def _iso_day(raw: str) -> date | None:
-    if not _ECB_DAY.match(raw):
-        return None
+    """The history file's 2024-01-05, or the daily file's (eurofxref.csv) 05 January 2024."""
     try:
-        return date.fromisoformat(raw)
+        if _ECB_DAY.match(raw):
+            return date.fromisoformat(raw)
+        if _ECB_DAILY_DAY.match(raw):
+            day, month, year = raw.split()
+            return date(int(year), _MONTHS.index(month.lower()) + 1, int(day))
     except ValueError:
         return None
+    return None
 
 
 def _positive_decimal(raw: Any) -> Decimal | None:

@@ -440,3 +440,12 @@ def test_it_hides_another_organizations_rate_upload(org, team, signed_in):
         kwargs={"org_slug": team.organization.slug, "upload_id": upload.pk},
     )
     assert outsider.get(url).status_code == 404
+
+
+def test_it_reads_the_ecbs_daily_file_too(org):
+    daily = (
+        "Date, USD, JPY, BRL, \n"  # eurofxref.csv: spaces after the commas, a long date
+        "05 January 2024, 1.0921, 158.61, 5.3584, \n"
+    )
+    run(org, daily)
+    assert rates(org)[("USD", "2024-01-05")] == Decimal("4.906510392821")
