@@ -449,3 +449,16 @@ def test_it_reads_the_ecbs_daily_file_too(org):
     )
     run(org, daily)
     assert rates(org)[("USD", "2024-01-05")] == Decimal("4.906510392821")
+
+
+def test_it_tells_a_portuguese_reader_which_rates_are_missing(unrated, signed_in):
+    reader = MembershipFactory(organization=unrated, role=Role.VIEWER, user__language="pt-br").user
+    page = (
+        signed_in(reader)
+        .get(reverse("dashboards:executive", kwargs={"org_slug": unrated.slug}))
+        .content.decode()
+    )
+    assert "Taxas de câmbio faltando" in page
+    assert "1 assinatura não tem taxa de câmbio para BRL" in page
+    assert "Peça a um administrador da sua organização para importar as taxas" in page
+    assert "stripe-sub-9" in page
