@@ -462,3 +462,18 @@ def test_it_tells_a_portuguese_reader_which_rates_are_missing(unrated, signed_in
     assert "1 assinatura não tem taxa de câmbio para BRL" in page
     assert "Peça a um administrador da sua organização para importar as taxas" in page
     assert "stripe-sub-9" in page
+
+
+def test_it_refuses_to_change_the_reporting_currency_once_used(usd_customers):
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Organization
+
+    organization = Organization.objects.get(pk=usd_customers.pk)
+    organization.currency = "USD"
+    with pytest.raises(ValidationError) as refused:
+        organization.full_clean()
+    assert "BRL" in str(refused.value.message_dict["currency"])
+    empty = Organization.objects.get(pk=OrganizationFactory(currency="BRL").pk)
+    empty.currency = "USD"
+    empty.full_clean()  # nothing converted yet: it may change
