@@ -146,10 +146,10 @@ def _ecb_read(text: str, reporting: str) -> tuple[pd.DataFrame, list[CellError]]
     currency that day; a day before the earliest accepted one (2000-01-01,
     csplatform.bounds) is skipped."""
     rows = list(csv.reader(io.StringIO(text)))
-    header = [c.strip().upper() for c in rows[0]]
+    header = [c.strip() for c in rows[0]]  # errors name the columns as the file does
     while header and header[-1] == "":
         header.pop()
-    currencies = header[1:]
+    currencies = [c.upper() for c in header[1:]]
     errors: list[CellError] = []
     for code in sorted({c for c in currencies if c not in ISO_4217}):
         errors.append(

@@ -155,6 +155,11 @@ def test_it_names_the_line_and_column_of_a_bad_ecb_value_and_writes_nothing(org)
     assert problems == [(4, "JPY")]
     assert "abc" in str(error.errors[0].message)
     assert rates(org) == {}
+    lines = ECB_FILE.read_text().splitlines()
+    lines[1] = lines[1].replace("2024-01-05", "05/01/2024", 1)
+    problems, _error = rejected(org, "\n".join(lines))
+    assert problems == [(2, "Date")]
+    assert rates(org) == {}
 
 
 def test_it_imports_rates_by_command_and_by_the_page(org, signed_in, tmp_path):
