@@ -454,7 +454,9 @@ def exchange_rates_upsert(rates: pd.DataFrame, *, dry_run: bool = False) -> Writ
             result.updated = len(inserted) - result.created
     result.unchanged = len(rates) - result.created - result.updated
     if not dry_run and (result.created or result.updated):
-        subscription_rates_refresh()
+        subscription_rates_refresh(
+            currencies=sorted(set(rates["currency"])), since=min(rates["day"])
+        )
     return result
 
 
@@ -467,6 +469,8 @@ FROM (
     FROM accounts_subscription t
     WHERE t.organization_id = %(organization)s
       AND (%(ids)s::bigint[] IS NULL OR t.id = ANY(%(ids)s::bigint[]))
+      AND (%(currencies)s::text[] IS NULL OR t.currency = ANY(%(currencies)s::text[]))
+      AND (%(since)s::date IS NULL OR t.started_on >= %(since)s::date)
 ) n
 WHERE s.id = n.id AND s.organization_id = %(organization)s
   AND s.fx_rate IS DISTINCT FROM n.rate
@@ -474,11 +478,18 @@ RETURNING s.account_id, s.started_on
 """
 
 
-def subscription_rates_refresh(*, subscription_ids: Sequence[int] | None = None) -> int:
+def subscription_rates_refresh(
+    *,
+    subscription_ids: Sequence[int] | None = None,
+    currencies: Sequence[str] | None = None,
+    since: date | None = None,
+) -> int:
     """Set each subscription's `fx_rate` again (all of the current organization's, or
     those of `subscription_ids`): exactly 1 in the reporting currency, else the rate of
     the latest day on or before its `started_on`, NULL without one (csp_fx_rate; a new
-    subscription gets it on insert already). One statement; the rows whose
+    subscription gets it on insert already). `currencies` and `since` narrow it to the
+    subscriptions a rate import can change: in those currencies, started on or after
+    the earliest day imported. One statement; the rows whose
     rate changed mark their accounts' metrics stale from their earliest start, as any
     write of subscriptions does (accounts.signals.revenue_changed). Returns how many
     changed."""
@@ -489,6 +500,8 @@ def subscription_rates_refresh(*, subscription_ids: Sequence[int] | None = None)
             {
                 "organization": organization.pk,
                 "ids": None if subscription_ids is None else list(subscription_ids),
+                "currencies": None if currencies is None else list(currencies),
+                "since": since,
             },
         )
         changed = cursor.fetchall()
