@@ -267,7 +267,37 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         required=False,
         allow_null=True,
     )
-    mrr = serializers.IntegerField(source="mrr_cents", read_only=True, help_text="In cents.")
+    currency = serializers.CharField(
+        max_length=3,
+        help_text=(
+            "ISO 4217 code of the currency the subscription is billed in: the "
+            "organization's reporting currency, or any other for which an exchange rate on "
+            "or before `started_on` was imported (else 400, naming the currency and the "
+            "day). See docs/metrics.md#currencies."
+        ),
+    )
+    mrr = serializers.IntegerField(
+        source="mrr_cents", read_only=True, help_text="In cents of `currency` (billed)."
+    )
+    reported_mrr = serializers.IntegerField(
+        source="reported_mrr_cents",
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "In cents of the organization's reporting currency, converted at `fx_rate`; "
+            "null while no exchange rate is known (left out of every metric)."
+        ),
+    )
+    fx_rate = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=12,
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "1 unit of `currency` in the reporting currency: the rate of the latest day on "
+            "or before `started_on` (exactly 1 in the reporting currency)."
+        ),
+    )
 
     class Meta:
         model = Subscription
@@ -281,6 +311,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "started_on",
             "ended_on",
             "mrr",
+            "reported_mrr",
+            "fx_rate",
             "created_at",
         ]
         read_only_fields = ["created_at"]
@@ -295,7 +327,13 @@ class SubscriptionEndSerializer(serializers.Serializer):
 
 
 class SubscriptionViewSet(AccountRecordViewSet):
-    """Subscription history. A price or plan change ends one subscription and starts another."""
+    """Subscription history. A price or plan change ends one subscription and starts another.
+
+    `currency` is the one billed in: the organization's reporting currency, or any ISO
+    4217 currency with an exchange rate on or before `started_on` (import rates first:
+    the import page or `manage.py import_fx_rates`; else 400 naming the currency and the
+    day). `mrr` is billed; `reported_mrr` is converted at `fx_rate`, the rate of the
+    start day, and is what every metric counts (docs/metrics.md#currencies)."""
 
     serializer_class = SubscriptionSerializer
     lookup_field = "external_id"

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from accounts import fx
 from accounts.models import (
     Account,
     BillingInterval,
@@ -237,9 +238,10 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
             external_id__in={r["external_id"] for r in rows}
         )
     }
+    errors += _unrated_currency_errors(rows, existing, organization.currency)
     for index, row in enumerate(rows):
         known = existing.get(row["external_id"])
-        errors += _subscription_row_errors(index, row, organization.currency, known)
+        errors += _subscription_row_errors(index, row, known)
         if known is None:
             continue
         changed = [f for f in IMMUTABLE_SUBSCRIPTION_FIELDS if getattr(known, f) != row[f]]
@@ -304,6 +306,8 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
         return result
     Subscription.objects.bulk_create(to_create)
     Subscription.objects.bulk_update(to_end, ["ended_on"])
+    # Each new row's exchange rate is set on insert (csp_fx_rate, by a trigger), from its
+    # start day (docs/metrics.md#currencies).
     changed_from = [s.started_on for s in to_create] + [s.ended_on for s in to_end if s.ended_on]
     if changed_from:
         revenue_changed.send(
@@ -314,25 +318,56 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
     return result
 
 
-def _subscription_row_errors(
-    index: int, row: Row, currency: str, known: Subscription | None
+def _unrated_currency_errors(
+    rows: Sequence[Row], existing: Mapping[str, Subscription], reporting: str
 ) -> list[RowError]:
+    """A new subscription in a currency with no exchange rate on or before its start day
+    cannot be reported (docs/metrics.md#currencies): refused, naming the currency and
+    the day, rather than counted at 1:1 or left out. One query for the batch."""
+    candidates = [
+        (index, row)
+        for index, row in enumerate(rows)
+        if row["external_id"] not in existing
+        and row["currency"] != reporting
+        and row["currency"] in fx.ISO_4217
+        and isinstance(row.get("started_on"), date)
+    ]
+    unrated = fx.unrated_positions([(row["currency"], row["started_on"]) for _, row in candidates])
+    return [
+        RowError(
+            index,
+            "currency",
+            Phrase(
+                gettext_noop(
+                    "No exchange rate from %(given)s to %(currency)s (the reporting currency) "
+                    "on or before %(day)s: import exchange rates first."
+                ),
+                {
+                    "given": row["currency"],
+                    "currency": reporting,
+                    "day": row["started_on"].isoformat(),
+                },
+            ),
+        )
+        for position, (index, row) in enumerate(candidates)
+        if position in unrated
+    ]
+
+
+def _subscription_row_errors(index: int, row: Row, known: Subscription | None) -> list[RowError]:
     errors = []
     if row["amount_cents"] < 0:
         errors.append(
             RowError(index, "amount", Phrase(gettext_noop("The amount cannot be negative.")))
         )
-    if row["currency"] != currency:
+    if known is None and row["currency"] not in fx.ISO_4217:
         errors.append(
             RowError(
                 index,
                 "currency",
                 Phrase(
-                    gettext_noop(
-                        "%(given)s is not this organization's currency (%(currency)s); amounts "
-                        "must be in %(currency)s."
-                    ),
-                    {"given": row["currency"], "currency": currency},
+                    gettext_noop("%(given)s is not an ISO 4217 currency code."),
+                    {"given": row["currency"]},
                 ),
             )
         )

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from accounts import customers
+from accounts import customers, fx
 from accounts.audit import audit_import
 from accounts.models import ImportStatus, ImportUpload, User
 from accounts.tenancy import current_organization
@@ -139,6 +139,16 @@ def register_imports() -> None:
             ],
             write=write_subscriptions,
             field_to_column={"amount_cents": "amount"},
+        )
+    )
+    register(
+        ImportKind(
+            name="exchange_rates",
+            label=Phrase(gettext_noop("exchange rates")),
+            # The plain file's columns; the ECB's eurofxref-hist.csv is read as published.
+            columns=fx.PLAIN_COLUMNS,
+            write=fx.write_exchange_rates,
+            read=fx.fx_rates_read,
         )
     )
 

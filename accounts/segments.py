@@ -159,14 +159,15 @@ def segment_accounts(
 
 
 def account_mrr_on(today: date) -> Subquery:
-    """An account's MRR in cents on `today`: the sum of its subscriptions' stored MRR
-    (Subscription.mrr_cents) over those covering that day; NULL for none."""
+    """An account's MRR in cents of the reporting currency on `today`: the sum of its
+    subscriptions' stored MRR (Subscription.reported_mrr_cents) over those covering
+    that day, leaving out those without an exchange rate; NULL for none."""
     return Subquery(
         Subscription.objects.filter(account=OuterRef("pk"), started_on__lte=today)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=today))
         .order_by()
         .values("account")
-        .annotate(total=Sum("mrr_cents"))
+        .annotate(total=Sum("reported_mrr_cents"))
         .values("total"),
         output_field=BigIntegerField(),
     )
@@ -179,7 +180,7 @@ def subscription_next_renewal(today: date) -> Func:
         F("started_on"),
         F("ended_on"),
         F("interval_months"),
-        F("mrr_cents"),
+        F("reported_mrr_cents"),
         Value(today, output_field=DateField()),
         function="csp_next_renewal",
         output_field=DateField(),
@@ -189,7 +190,7 @@ def subscription_next_renewal(today: date) -> Func:
 def _paying(today: date) -> QuerySet[Subscription]:
     """The outer account's paying subscriptions started by `today`."""
     return Subscription.objects.filter(
-        account=OuterRef("pk"), mrr_cents__gt=0, started_on__lte=today
+        account=OuterRef("pk"), reported_mrr_cents__gt=0, started_on__lte=today
     )
 
 

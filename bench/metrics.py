@@ -62,7 +62,7 @@ def _scan(admin: psycopg.Connection, through: date) -> int:
         """
         SELECT count(*), sum(mrr) FROM (
             SELECT s.organization_id, s.account_id, e.month_end,
-                   sum(s.mrr_cents) AS mrr
+                   sum(s.reported_mrr_cents) AS mrr
             FROM accounts_subscription s
             JOIN LATERAL generate_series(
                     date_trunc('month', s.started_on),

@@ -80,6 +80,11 @@ class ImportKind:
     # Service field names that differ from the CSV column they came from.
     field_to_column: dict[str, str] = field(default_factory=dict)
     extra_columns_kept: bool = False  # True: extra columns are stored (custom attributes)
+    # A file of a shape of its own (e.g. the ECB's exchange rates, one column per
+    # currency): reads the bytes itself and returns the typed frame, indexed by line − 2,
+    # and every bad cell, instead of read_frame and parse_frame over `columns` (then
+    # only listed on the import page).
+    read: Callable[[bytes, dict[str, Any]], tuple[pd.DataFrame, list[CellError]]] | None = None
 
 
 REGISTRY: dict[str, ImportKind] = {}
@@ -504,13 +509,21 @@ def import_file(
     """
     kind = REGISTRY[kind_name]
     progress(Phrase(gettext_noop("Reading the file…")))
-    frame = read_frame(data)
+    if kind.read is not None:
+        typed, errors = kind.read(data, context)
+        if errors:
+            raise ImportRejected(errors)
+        frame, extra = typed, typed.iloc[:, :0]
+        warnings: list[Phrase | str] = []
+    else:
+        frame = read_frame(data)
     progress(
         Phrase.ngettext(
             "Checking %(rows)s row…", "Checking %(rows)s rows…", len(frame), {"rows": len(frame)}
         )
     )
-    typed, extra, errors, warnings = parse_frame(kind, frame, context)
+    if kind.read is None:
+        typed, extra, errors, warnings = parse_frame(kind, frame, context)
     if errors:
         # Still check the rows that did parse against the database (unknown accounts,
         # duplicates…), so one report lists every bad row, not just the first kind of problem.

@@ -20,12 +20,15 @@ from surveys.models import Response
 
 
 def account_mrr_cents(subscriptions: Sequence[Subscription], *, today: date) -> int:
-    """The account's MRR in cents on `today`: its subscriptions covering that day
-    (started on or before it, ending after it), each normalized to a month."""
+    """The account's MRR in cents of the reporting currency on `today`: its
+    subscriptions covering that day (started on or before it, ending after it), each
+    normalized to a month; those without an exchange rate left out."""
     return sum(
-        s.mrr_cents
+        s.reported_mrr_cents
         for s in subscriptions
-        if s.started_on <= today and (s.ended_on is None or s.ended_on > today)
+        if s.reported_mrr_cents is not None
+        and s.started_on <= today
+        and (s.ended_on is None or s.ended_on > today)
     )
 
 
@@ -33,11 +36,13 @@ def account_mrr_history(subscriptions: Sequence[Subscription], *, through: date)
     """The account's MRR in cents at the end of each month, as the revenue metrics
     count it (metrics.revenue.mrr_matrix): one row per month from its first
     subscription's month through `through`'s, with the columns `month` (its first day)
-    and `mrr_cents`. Empty when it has no subscription started by then."""
+    and `mrr_cents` (of the reporting currency; a subscription without an exchange rate
+    is left out). Empty when it has no subscription started by then."""
+    subscriptions = [s for s in subscriptions if s.reported_mrr_cents is not None]
     frame = pd.DataFrame(
         {
             "account_id": np.array([s.account_id for s in subscriptions], dtype=np.int64),
-            "mrr_cents": np.array([s.mrr_cents for s in subscriptions], dtype=np.int64),
+            "mrr_cents": np.array([s.reported_mrr_cents for s in subscriptions], dtype=np.int64),
             "interval_months": np.array([s.interval_months for s in subscriptions], dtype=np.int64),
             "started_on": np.array([s.started_on for s in subscriptions], dtype="datetime64[D]"),
             "ended_on": np.array([s.ended_on for s in subscriptions], dtype="datetime64[D]"),

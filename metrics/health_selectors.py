@@ -239,9 +239,9 @@ def account_time_to_value(*, account_id: int, today: date) -> AccountTimeToValue
     milestones = ValueMilestone.objects.values("event_name")
     if not milestones.exists():
         return None
-    started_on = Subscription.objects.filter(account_id=account_id, mrr_cents__gt=0).aggregate(
-        first=Min("started_on")
-    )["first"]
+    started_on = Subscription.objects.filter(
+        account_id=account_id, reported_mrr_cents__gt=0
+    ).aggregate(first=Min("started_on"))["first"]
     if started_on is None:
         return None
     reached_on = DailyFeatureUsage.objects.filter(

@@ -40,7 +40,8 @@ def month_start(month: int | np.ndarray) -> np.ndarray:
 
 
 def subscription_mrr(subscriptions: pd.DataFrame) -> np.ndarray:
-    """Each subscription's MRR in cents, as stored (Subscription.mrr_cents)."""
+    """Each subscription's MRR in cents, as stored (Subscription.reported_mrr_cents: in
+    the reporting currency, docs/metrics.md#currencies)."""
     return subscriptions["mrr_cents"].to_numpy(dtype=np.int64)
 
 

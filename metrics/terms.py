@@ -157,15 +157,16 @@ stored_dates AS (
       AND NOT (d.account_id = ANY(stored.changed_account_ids))
 ),
 priced AS (
-    -- MRR and interval as stored (Subscription's generated columns).
+    -- MRR (in the reporting currency) and interval as stored (Subscription's generated
+    -- columns); a subscription without an exchange rate is left out.
     SELECT account_id, started_on, ended_on,
            date_trunc('month', started_on)::date AS start_month,
            date_trunc('month', ended_on)::date AS end_month,
            (extract(year FROM started_on)::int - 1970) * 12
                + extract(month FROM started_on)::int - 1 AS start_index,
-           interval_months AS months, mrr_cents AS mrr
+           interval_months AS months, reported_mrr_cents AS mrr
     FROM accounts_subscription
-    WHERE account_id = ANY(%(accounts)s::bigint[])
+    WHERE account_id = ANY(%(accounts)s::bigint[]) AND reported_mrr_cents IS NOT NULL
 ),
 new_terms AS (
     -- Every changed account, zeros for one without subscriptions.

@@ -19,6 +19,7 @@ from accounts.models import (
     AuditEvent,
     Contact,
     ContactErasure,
+    ExchangeRate,
     ImportUpload,
     MemberInvitation,
     Membership,
@@ -143,6 +144,15 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     currency = "BRL"
     billing_interval = "month"
     started_on = date(2025, 2, 1)
+
+
+class ExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExchangeRate
+
+    day = factory.Sequence(lambda n: date(2025, 1, 1) + timedelta(days=n))
+    currency = "USD"
+    rate = "5.250000000000"
 
 
 class SegmentFactory(factory.django.DjangoModelFactory):
@@ -513,6 +523,7 @@ class StripeEventFactory(factory.django.DjangoModelFactory):
 TENANT_FACTORIES = {
     StripeConnection: StripeConnectionFactory,
     StripeEvent: StripeEventFactory,
+    ExchangeRate: ExchangeRateFactory,
     Segment: SegmentFactory,
     LifecycleStage: LifecycleStageFactory,
     StageTransition: StageTransitionFactory,

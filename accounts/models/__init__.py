@@ -22,6 +22,7 @@ from accounts.models.customers import (
     Account,
     BillingInterval,
     Contact,
+    ExchangeRate,
     Note,
     Subscription,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Contact",
     "ContactErasure",
     "ErasureChannel",
+    "ExchangeRate",
     "ImportStatus",
     "ImportUpload",
     "MemberInvitation",

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower, Mod
+from django.db.models.functions import Cast, Lower, Mod, Round
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils.translation import gettext_lazy as _
 
@@ -154,13 +154,15 @@ def _interval_months() -> models.Case:
     )
 
 
-def _mrr_cents() -> models.Expression:
-    """SQL: the amount ÷ the interval's months, rounded to the cent half to even, in
+def _mrr_cents(amount: models.Expression | models.F | None = None) -> models.Expression:
+    """SQL: `amount` (integer cents per billing interval; the billed `amount_cents`
+    unless given) ÷ the interval's months, rounded to the cent half to even, in
     integers (no float). A generated column cannot read another one, so the months
     are spelled again here, from the same expression."""
+    cents = amount if amount is not None else models.F("amount_cents")
     months = _interval_months()
-    whole = models.F("amount_cents") / months
-    twice_rest = Mod(models.F("amount_cents"), months) * models.Value(2)
+    whole = cents / months
+    twice_rest = Mod(cents, months) * models.Value(2)
     rounds_up = GreaterThan(twice_rest, months) | (
         Exact(twice_rest, months) & Exact(Mod(whole, models.Value(2)), models.Value(1))
     )
@@ -169,6 +171,19 @@ def _mrr_cents() -> models.Expression:
         default=models.Value(0),
         output_field=models.BigIntegerField(),
     )
+
+
+def _reported_amount_cents() -> models.Expression:
+    """SQL: the amount per billing interval in the reporting currency: the billed cents
+    × `fx_rate`, rounded to the cent (half away from zero, Postgres's numeric round);
+    NULL without a rate. With a rate of exactly 1 it is the billed amount, unchanged."""
+    return Cast(Round(models.F("amount_cents") * models.F("fx_rate")), models.BigIntegerField())
+
+
+# Exchange rates: 1 unit of a currency = `rate` units of the reporting currency, kept
+# with 12 decimals (the ECB's cross rates of weak currencies need them).
+FX_RATE_DIGITS = 24
+FX_RATE_DECIMALS = 12
 
 
 class Subscription(TenantModel):
@@ -208,6 +223,30 @@ class Subscription(TenantModel):
         output_field=models.BigIntegerField(_("MRR (cents)")),
         db_persist=True,
     )
+    # Currencies (docs/metrics.md#currencies): the rate of the latest day on or before
+    # `started_on` (exactly 1 in the reporting currency; NULL while none is known),
+    # written only by accounts.fx.subscription_rates_refresh. The reported amounts are
+    # what every figure reads; the billed ones above are kept beside them.
+    fx_rate = models.DecimalField(
+        _("exchange rate"),
+        max_digits=FX_RATE_DIGITS,
+        decimal_places=FX_RATE_DECIMALS,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    reported_amount_cents = models.GeneratedField(
+        expression=_reported_amount_cents(),
+        output_field=models.BigIntegerField(
+            _("amount per billing interval in the reporting currency (cents)"), null=True
+        ),
+        db_persist=True,
+    )
+    reported_mrr_cents = models.GeneratedField(
+        expression=_mrr_cents(_reported_amount_cents()),
+        output_field=models.BigIntegerField(_("MRR in the reporting currency (cents)"), null=True),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -235,6 +274,34 @@ class Subscription(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.plan} ({self.external_id})"
+
+
+class ExchangeRate(TenantModel):
+    """A day's exchange rate of a currency to the organization's reporting currency:
+    1 unit of `currency` = `rate` units of it. Loaded by the "exchange rates" import
+    (accounts.fx); a day imported again is replaced."""
+
+    day = models.DateField(_("day"))
+    currency = models.CharField(_("currency"), max_length=3)
+    rate = models.DecimalField(
+        _("rate to the reporting currency"),
+        max_digits=FX_RATE_DIGITS,
+        decimal_places=FX_RATE_DECIMALS,
+    )
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            # Also the index of the lookup "latest day on or before" per currency.
+            models.UniqueConstraint(
+                fields=["organization", "currency", "day"], name="exchange_rate_day_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.day}: {self.rate}"
 
 
 class Note(TenantModel):

@@ -9,6 +9,7 @@ tenant-owned. Everything an organization owns inherits TenantModel.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Collection
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -119,11 +120,17 @@ class Organization(models.Model):
         help_text=_("Used in addresses, e.g. /o/acme-brasil/."),
     )
     name = models.CharField(_("name"), max_length=200)
+    # The reporting currency (docs/metrics.md#currencies): every figure is in it, every
+    # exchange rate is a rate to it; chosen at creation, never changed afterwards.
     currency = models.CharField(
-        _("currency"),
+        _("reporting currency"),
         max_length=3,
         default="USD",
         validators=[RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as BRL or USD."))],
+        help_text=_(
+            "Every figure is in this currency; subscriptions billed in another are converted "
+            "at their start day's exchange rate."
+        ),
     )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
@@ -193,6 +200,41 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    # The reporting currency as loaded, for clean() to tell a change without a query.
+    _stored_currency: str | None = None
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
+    ) -> Organization:
+        organization = super().from_db(db, field_names, values, **kwargs)
+        organization._stored_currency = dict(zip(field_names, values, strict=True)).get("currency")
+        return organization
+
+    def clean(self) -> None:
+        """The reporting currency cannot change once the organization has subscriptions
+        or exchange rates: every rate is a rate to it, and every subscription's reported
+        amounts were converted to it (docs/metrics.md#currencies)."""
+        super().clean()
+        stored = self._stored_currency
+        if stored is None or stored == self.currency:
+            return
+        from accounts.models.customers import ExchangeRate, Subscription
+        from csplatform.tenancy import tenant_context
+
+        with tenant_context(self):
+            used = ExchangeRate.objects.exists() or Subscription.objects.exists()
+        if used:
+            raise ValidationError(
+                {
+                    "currency": _(
+                        "The reporting currency cannot be changed: this organization has "
+                        "subscriptions or exchange rates converted to %(currency)s."
+                    )
+                    % {"currency": stored}
+                }
+            )
 
 
 class Role(models.TextChoices):

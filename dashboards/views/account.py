@@ -21,8 +21,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import fx
 from accounts.http import OrganizationRequest
-from accounts.models import Account, Contact, Subscription
+from accounts.models import Account, Contact
 from accounts.permissions import manager_required
 from accounts.services import NOTE_MAX_CHARS, note_create
 from accounts.tenancy import current_organization
@@ -99,9 +100,12 @@ def _page_context(request: OrganizationRequest, account: Account) -> dict[str, A
     today = organization_today()
     currency = current_organization().currency
     subscriptions = list(
-        Subscription.objects.filter(account=account).order_by("-started_on", "-pk")
+        account.subscriptions.annotate(fx_day=fx.rate_day()).order_by("-started_on", "-pk")
     )
     history = selectors.account_mrr_history(subscriptions, through=today)
+    unrated = sorted(
+        (s for s in subscriptions if s.fx_rate is None), key=lambda s: (s.started_on, s.pk)
+    )
     stages = lifecycle_stage_list()
     return {
         **_timeline_context(request, account, stages),
@@ -110,6 +114,9 @@ def _page_context(request: OrganizationRequest, account: Account) -> dict[str, A
         "stage": next((s for s in stages if s.key == account.lifecycle_stage), None),
         "mrr_cents": selectors.account_mrr_cents(subscriptions, today=today),
         "subscriptions": subscriptions,
+        # The "missing rates" notice, from the subscriptions read already (no query).
+        "missing_rates": unrated,
+        "missing_rates_count": len(unrated),
         "mrr_history": [
             (month, int(cents))
             for month, cents in zip(history["month"], history["mrr_cents"], strict=True)

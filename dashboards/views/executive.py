@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts import fx
 from accounts.http import OrganizationRequest
 from accounts.permissions import admin_required, viewer_required
 from dashboards.board_pack import board_pack_context, board_pack_filename, board_pack_pdf
@@ -39,6 +40,7 @@ def _asked_period(request: OrganizationRequest) -> tuple[dict[str, Any], Period 
 @require_http_methods(["GET"])
 def executive(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     context, period = _asked_period(request)
+    context.update(fx.missing_rates_context())
     if period is not None:
         benchmarks = benchmark_list()
         summary = executive_summary(period=period, benchmarks=benchmarks)

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts import fx
 from accounts.http import OrganizationRequest
 from accounts.permissions import manager_required
 from accounts.tenancy import current_organization
@@ -81,7 +82,11 @@ def revenue(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     if retention not in RETENTION_KINDS:
         retention = "logo"
     months = monthly_metrics_list()
-    context: dict[str, Any] = {"retention": retention, "latest": None}
+    context: dict[str, Any] = {
+        "retention": retention,
+        "latest": None,
+        **fx.missing_rates_context(),
+    }
     if not months:
         return render(request, "dashboards/revenue.html", context)
     currency = current_organization().currency
