@@ -218,13 +218,18 @@ IMMUTABLE_SUBSCRIPTION_FIELDS = [
 
 
 @once_more_on_conflict
-def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> WriteResult:
+def subscriptions_upsert(
+    rows: Sequence[Row], *, dry_run: bool = False, unrated_allowed: bool = False
+) -> WriteResult:
     """Record subscriptions by `external_id`. History is never overwritten.
 
     A known subscription may only gain (or keep) its `ended_on`; any other
     change is refused: end it and start a new one with another external id. Both
     dates must be within the accepted range (csplatform.bounds). `dry_run`: validate
-    and count, write nothing.
+    and count, write nothing. A new subscription in a currency without an exchange rate
+    by its start day is refused, unless `unrated_allowed` (a billing connector's sync:
+    what Stripe billed happened, so it is written without a rate, left out of the
+    figures and named on the missing-rates notice until the rates are imported).
     """
     organization = current_organization()
     errors = duplicate_key_errors(
@@ -238,7 +243,8 @@ def subscriptions_upsert(rows: Sequence[Row], *, dry_run: bool = False) -> Write
             external_id__in={r["external_id"] for r in rows}
         )
     }
-    errors += _unrated_currency_errors(rows, existing, organization.currency)
+    if not unrated_allowed:
+        errors += _unrated_currency_errors(rows, existing, organization.currency)
     for index, row in enumerate(rows):
         known = existing.get(row["external_id"])
         errors += _subscription_row_errors(index, row, known)

@@ -340,7 +340,10 @@ def _customer_write(
     unchanged = len(kept) - ended
     created = len(wanted) - len(kept)
     if wanted:
-        subscriptions_upsert(list(wanted.values()))
+        # A currency without an exchange rate yet is written all the same and named on
+        # the missing-rates notice (docs/metrics.md#currencies), never refused: the
+        # customer's other rows and the backfill go on.
+        subscriptions_upsert(list(wanted.values()), unrated_allowed=True)
     changed_from = [row.started_on for row in stale] + [
         wanted[external_id]["started_on"] for external_id in wanted.keys() - kept.keys()
     ]

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
 import stripe
 import time_machine
 from django.db import transaction
 
+from accounts import fx
 from accounts.models import Account, Contact, Subscription
 from accounts.signals import import_completed
 from billing.stripe_sync import (
@@ -457,8 +460,9 @@ def test_it_rolls_a_customer_back_whole_when_a_row_is_refused(stripe_, org):
         assert not Subscription.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="needs multi-currency (fx branch)")
-def test_it_writes_a_usd_subscription_in_its_own_currency(stripe_, org):
+def test_it_writes_a_usd_subscription_in_its_own_currency_and_names_it_until_rated(stripe_, org):
+    """What Stripe billed is written even before its currency has a rate: left out of the
+    figures and named on the missing-rates notice, then reported once a rate arrives."""
     _play(stripe_, [(_at(2, 1), "U", "subscribe", "basic", 1)])
     stripe_.server.move_to(_at(2, 2))
     stripe_.client.v1.subscriptions.create(
@@ -470,6 +474,19 @@ def test_it_writes_a_usd_subscription_in_its_own_currency(stripe_, org):
         ("Basic", 5_000, "BRL", "month"),
         ("Pro (USD) × 2", 19_800, "USD", "month"),
     ]
+    with tenant_context(org):
+        unrated = fx.unrated_subscription_list()
+        assert [(s.currency, s.reported_mrr_cents) for s in unrated] == [("USD", None)]
+    assert _reported_months(org)["2026-02"]["mrr"] == 5_000  # the USD row left out
+    with tenant_context(org):
+        fx.exchange_rates_upsert(
+            pd.DataFrame(
+                {"day": [date(2026, 1, 30)], "currency": ["USD"], "rate": [Decimal("5.5")]}
+            )
+        )
+        assert not fx.unrated_subscription_list().exists()
+    # 19,800 USD cents × 5.5 = 108,900 BRL cents, at the rate of its start day.
+    assert _reported_months(org)["2026-02"]["mrr"] == 5_000 + 108_900
 
 
 def test_it_ends_the_open_rows_of_a_deleted_customer_today(stripe_, org):

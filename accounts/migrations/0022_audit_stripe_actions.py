@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0020_audit_segment_actions'),
+        ('accounts', '0021_exchange_rates'),
     ]
 
     operations = [
