@@ -457,14 +457,29 @@ def test_it_writes_nothing_for_a_customer_when_stripe_goes_away_mid_sync_and_res
 def test_it_rolls_a_customer_back_whole_when_a_row_is_refused(stripe_, org):
     _play(stripe_, [(_at(2, 1), "U", "subscribe", "basic", 1)])
     stripe_.server.move_to(_at(2, 2))
-    stripe_.client.v1.subscriptions.create(
+    usd = stripe_.client.v1.subscriptions.create(
         {"customer": stripe_.customers["U"], "items": [{"plan": "pro_usd"}]}
     )
+    # The second subscription's row id already names another account's row (loaded by
+    # CSV): history is never overwritten, so that row is refused, and with it the rest.
+    with tenant_context(org):
+        other = Account.objects.create(external_id="csv-1", name="Other")
+        Subscription.objects.create(
+            account=other,
+            external_id=f"stripe:{usd['id']}:2026-02-02",
+            plan="Pro",
+            amount_cents=9_900,
+            currency="BRL",
+            billing_interval="month",
+            started_on=date(2026, 2, 2),
+        )
     with pytest.raises(Exception, match="problem"), tenant_context(org), transaction.atomic():
         customer_sync(stripe_.client, stripe_.customers["U"])
     with tenant_context(org):
-        assert not Account.objects.exists()
-        assert not Subscription.objects.exists()
+        assert list(Account.objects.values_list("external_id", flat=True)) == ["csv-1"]
+        assert list(Subscription.objects.values_list("account__external_id", flat=True)) == [
+            "csv-1"
+        ]
 
 
 def test_it_writes_a_usd_subscription_in_its_own_currency_and_names_it_until_rated(stripe_, org):
