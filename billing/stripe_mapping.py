@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
@@ -427,6 +427,7 @@ def subscription_history(
     prices: Mapping[str, Price] | None = None,
     names: Mapping[str, str] | None = None,
     pending_items: Sequence[Json] = (),
+    recorded: Sequence[HistoryRow] = (),
 ) -> list[HistoryRow]:
     """The history rows of one Stripe subscription, oldest first (docs/integrations.md,
     "Mapping").
@@ -437,7 +438,8 @@ def subscription_history(
     invoice lines name by id only (today's API shape), `names` product names by id;
     `time_zone` the organization's, whose day of each Stripe instant (UTC) is the row's
     day; `now` the business clock (an open-ended pause counts from the first month end
-    it has lasted past).
+    it has lasted past); `recorded` the rows an earlier sync derived (a change with no
+    other evidence of its date keeps the start it was first given).
     """
     if subscription.get("status") in NEVER_STARTED_STATUSES:
         return []
@@ -512,7 +514,11 @@ def subscription_history(
         elif period_start is not None and period_start > last:
             changed = period_start
         else:
-            changed = max(int(now.timestamp()), last + 1)
+            # No evidence: the day an earlier sync first saw it billed like this (a
+            # recorded row), else now. Each sync would otherwise move it to its own day.
+            changed = _recorded_start(recorded, sub_id, current, last, zone) or max(
+                int(now.timestamp()), last + 1
+            )
         points[changed] = _items_state(subscription, prices, names, at=changed)
     # A repeating discount running out raises the amount again from its end.
     for discount in _subscription_discounts(subscription):
@@ -558,6 +564,32 @@ def subscription_history(
             continue  # within one day: never served on a day of its own
         rows.append(_row(sub_id, started_on, ended_on, state, in_trial))
     return _merged(rows)
+
+
+def _bills(row: HistoryRow) -> tuple[int, str, str]:
+    """What a row bills, its plan's display name left out (a rename changes no history)."""
+    return row.amount_cents, row.currency, row.billing_interval
+
+
+def _recorded_start(
+    recorded: Sequence[HistoryRow], subscription_id: str, state: _State, last: int, zone: ZoneInfo
+) -> int | None:
+    """The start of the latest recorded row of the subscription that bills as `state`
+    does and starts no earlier than the day of `last` (the latest invoiced instant), as
+    an instant after `last`; None without one."""
+    wanted = _bills(_row(subscription_id, date.min, None, state, in_trial=False))
+    since = _day(last, zone)
+    starts = [
+        row.started_on
+        for row in recorded
+        if row.subscription_id == subscription_id
+        and row.started_on >= since
+        and _bills(row) == wanted
+    ]
+    if not starts:
+        return None
+    midnight = datetime.combine(max(starts), time(), zone)
+    return max(int(midnight.timestamp()), last + 1)
 
 
 def _pause_cut(

@@ -34,9 +34,13 @@ from billing.stripe_mapping import (
 )
 from csplatform import bounds
 from csplatform.clock import now, organization_today
+from csplatform.tasks import enqueue_debounced, tenant_task
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 PAGE_LIMIT = 100  # Stripe's largest page
+# How long a sync's announcement of a changed past waits for more (debounced): a burst
+# of webhooks, or a reconciliation's customers, restart the health history once.
+HISTORY_ANNOUNCE_DELAY_SECONDS = 300
 
 # Event types the connector reads, by prefix: what they concern is a customer's
 # accounts row, contact or subscription history.
@@ -98,16 +102,16 @@ class CustomerSyncResult:
 def customer_sync(
     client: stripe.StripeClient, customer_id: str, *, announce_history: bool = True
 ) -> CustomerSyncResult:
-    """Bring one Stripe customer's account (external id = customer id; name, else email,
-    else id), contact (its email) and Stripe-derived subscription history up to Stripe's
+    """Bring one Stripe customer's account (external id = customer id; name, else the
+    id), contact (its email) and Stripe-derived subscription history up to Stripe's
     current state, in one transaction: rows no longer derived are removed, new ones
     created, the rest left as they are (same ids). A deleted customer keeps its account
     and history; its open rows end today (the organization's day).
 
-    Like a subscriptions import, a change that reaches back before today sends
-    `import_completed` (the health history is computed again); a backfill syncing many
-    customers passes `announce_history=False` and sends it once at its end
-    (`stripe_history_loaded`)."""
+    Like a subscriptions import, a change that reaches back before today announces
+    `import_completed` (the health history is computed again), debounced
+    (`stripe_history_changed`); a backfill syncing many customers passes
+    `announce_history=False` and sends it once at its end (`stripe_history_loaded`)."""
     customer = _customer(client, customer_id)
     if customer is None or customer.get("deleted"):
         return _customer_deleted(customer_id)
@@ -117,6 +121,7 @@ def customer_sync(
     names, prices = _catalogue(client, subscriptions, [*invoices.values(), [_lines(pending)]])
     organization = current_organization()
     clock = now()
+    recorded = [_history_row(row) for row in _stripe_rows(customer_id)]
     rows: list[HistoryRow] = []
     for subscription in subscriptions:
         rows += subscription_history(
@@ -127,6 +132,7 @@ def customer_sync(
             prices=prices,
             names=names,
             pending_items=pending,
+            recorded=recorded,
         )
     rows = _within_bounds(rows)
     with transaction.atomic():
@@ -292,11 +298,44 @@ def _stripe_rows(account_external_id: str) -> list[Subscription]:
     )
 
 
+def _history_row(row: Subscription) -> HistoryRow:
+    """A recorded Stripe-derived row as the mapping gives it (its subscription id is in
+    its external id: stripe:<subscription>:<start day>)."""
+    subscription_id = row.external_id.removeprefix(EXTERNAL_ID_PREFIX).rsplit(":", 1)[0]
+    return HistoryRow(
+        subscription_id=subscription_id,
+        started_on=row.started_on,
+        ended_on=row.ended_on,
+        plan=row.plan,
+        amount_cents=row.amount_cents,
+        currency=row.currency,
+        billing_interval=row.billing_interval,
+    )
+
+
 def _same(row: Subscription, wanted: Mapping[str, Any]) -> bool:
+    """The same history: the plan's display name aside (a product or nickname renamed
+    in Stripe changes no history; the name is brought up to date in place)."""
     return all(
         getattr(row, field) == wanted[field]
-        for field in ("plan", "amount_cents", "currency", "billing_interval", "started_on")
+        for field in ("amount_cents", "currency", "billing_interval", "started_on")
     )
+
+
+def _plans_rename(
+    kept: Mapping[str, Subscription], wanted: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Give kept rows their plan's current display name: one update per new name, of
+    Stripe-derived rows only (accounts' upsert keeps a recorded plan: it is history for
+    imported rows, only a label here)."""
+    renamed: dict[str, list[int]] = {}
+    for external_id, row in kept.items():
+        if row.plan != wanted[external_id]["plan"]:
+            renamed.setdefault(wanted[external_id]["plan"], []).append(row.pk)
+    for plan, pks in renamed.items():
+        Subscription.objects.filter(pk__in=pks, external_id__startswith=EXTERNAL_ID_PREFIX).update(
+            plan=plan
+        )
 
 
 def _customer_write(
@@ -308,7 +347,8 @@ def _customer_write(
 ) -> CustomerSyncResult:
     customer_id = str(customer["id"])
     email = str(customer.get("email") or "").strip()
-    name = str(customer.get("name") or "").strip() or email or customer_id
+    # Never the email: it names a person (who may ask to be erased), an account does not.
+    name = str(customer.get("name") or "").strip() or customer_id
     accounts_upsert([{"external_id": customer_id, "name": name[:255]}])
     if email:
         contacts_upsert([{"account_external_id": customer_id, "email": email}])
@@ -339,6 +379,7 @@ def _customer_write(
     )
     unchanged = len(kept) - ended
     created = len(wanted) - len(kept)
+    _plans_rename(kept, wanted)
     if wanted:
         # A currency without an exchange rate yet is written all the same and named on
         # the missing-rates notice (docs/metrics.md#currencies), never refused: the
@@ -353,7 +394,7 @@ def _customer_write(
         if row.ended_on is None and wanted[external_id]["ended_on"] is not None
     ]
     if announce_history and changed_from and min(changed_from) < organization_today():
-        stripe_history_loaded()
+        stripe_history_changed()
     return CustomerSyncResult(
         customer_id=customer_id,
         account_id=account.pk,
@@ -372,6 +413,24 @@ def stripe_history_loaded() -> None:
     again (the health history). Sent by a sync that changed the past, or once by a
     backfill at its end."""
     import_completed.send(sender=Subscription, kind="stripe")
+
+
+@tenant_task(name="billing.stripe_sync.stripe_history_announce", debounced=True)
+def stripe_history_announce() -> None:
+    """The debounced announcement (stripe_history_changed): one for a burst of syncs."""
+    stripe_history_loaded()
+
+
+def stripe_history_changed() -> None:
+    """A sync changed the past: announce it (stripe_history_loaded) once the current
+    transaction commits and HISTORY_ANNOUNCE_DELAY_SECONDS have passed, one run for all
+    the syncs meanwhile (csplatform.tasks.enqueue_debounced; recorded in the outbox, so
+    it is not lost if the broker is down)."""
+    enqueue_debounced(
+        stripe_history_announce,
+        current_organization().pk,
+        delay=HISTORY_ANNOUNCE_DELAY_SECONDS,
+    )
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ what localstripe cannot serve: prices, applied coupons, prorations, pauses, tria
 
 import copy
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -304,3 +305,32 @@ def test_it_ends_a_trial_that_ended_without_a_payment_method_at_the_trials_end()
     data["invoices"] = data["invoices"][:1]
     data["subscription"]["status"] = "paused"  # Stripe's missing_payment_method: pause
     assert [(r[0], r[1], r[3]) for r in _rows(data)] == [(date(2026, 1, 1), date(2026, 1, 15), 0)]
+
+
+def test_it_keeps_the_day_a_change_without_evidence_was_first_recorded():
+    # A quantity change without prorations (proration_behavior=none), its item older
+    # than the last invoice: nothing in Stripe dates it, so the first sync's day does.
+    data = _load("monthly")
+    data["subscription"]["items"]["data"][0]["quantity"] = 5
+    first_seen = datetime(2026, 4, 1, 12, tzinfo=UTC)
+    first = _history(data, now=first_seen)
+    assert [(r.started_on, r.ended_on, r.amount_cents) for r in first] == [
+        (date(2026, 1, 10), date(2026, 4, 1), 30_000),
+        (date(2026, 4, 1), None, 50_000),
+    ]
+    later = datetime(2026, 5, 3, 12, tzinfo=UTC)
+    again = subscription_history(
+        data["subscription"],
+        data["invoices"],
+        time_zone=ZONE,
+        now=later,
+        prices={p["id"]: price_from(p) for p in data.get("prices", [])},
+        recorded=first,
+    )
+    assert again == first
+    # A recorded row billing something else is no evidence: the change dates from now.
+    other = [replace(first[1], amount_cents=40_000)]
+    moved = subscription_history(
+        data["subscription"], data["invoices"], time_zone=ZONE, now=later, recorded=other
+    )
+    assert moved[-1].started_on == date(2026, 5, 3)

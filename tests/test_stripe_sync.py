@@ -6,11 +6,14 @@ independently, from what was created."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -20,13 +23,15 @@ from django.db import transaction
 
 from accounts import fx
 from accounts.models import Account, Contact, Subscription
-from accounts.signals import import_completed
+from accounts.signals import import_completed, revenue_changed
 from billing.stripe_sync import (
     customer_sync,
     customers_page,
     event_customer_id,
     stripe_client,
+    stripe_history_announce,
 )
+from csplatform.models import OutboxMessage
 from csplatform.tenancy import tenant_context
 from metrics.selectors import months_between
 from metrics.services import metrics_recompute
@@ -34,6 +39,8 @@ from tests.factories import OrganizationFactory
 from tests.localstripe import API_KEY, LocalStripe, localstripe_server  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+
+FIXTURES = Path(__file__).parent / "fixtures" / "stripe"
 
 # Django's clock during these tests (the organization's "today": 20 July 2026).
 TODAY = datetime(2026, 7, 20, 15, tzinfo=UTC)
@@ -450,14 +457,29 @@ def test_it_writes_nothing_for_a_customer_when_stripe_goes_away_mid_sync_and_res
 def test_it_rolls_a_customer_back_whole_when_a_row_is_refused(stripe_, org):
     _play(stripe_, [(_at(2, 1), "U", "subscribe", "basic", 1)])
     stripe_.server.move_to(_at(2, 2))
-    stripe_.client.v1.subscriptions.create(
+    usd = stripe_.client.v1.subscriptions.create(
         {"customer": stripe_.customers["U"], "items": [{"plan": "pro_usd"}]}
     )
+    # The second subscription's row id already names another account's row (loaded by
+    # CSV): history is never overwritten, so that row is refused, and with it the rest.
+    with tenant_context(org):
+        other = Account.objects.create(external_id="csv-1", name="Other")
+        Subscription.objects.create(
+            account=other,
+            external_id=f"stripe:{usd['id']}:2026-02-02",
+            plan="Pro",
+            amount_cents=9_900,
+            currency="BRL",
+            billing_interval="month",
+            started_on=date(2026, 2, 2),
+        )
     with pytest.raises(Exception, match="problem"), tenant_context(org), transaction.atomic():
         customer_sync(stripe_.client, stripe_.customers["U"])
     with tenant_context(org):
-        assert not Account.objects.exists()
-        assert not Subscription.objects.exists()
+        assert list(Account.objects.values_list("external_id", flat=True)) == ["csv-1"]
+        assert list(Subscription.objects.values_list("account__external_id", flat=True)) == [
+            "csv-1"
+        ]
 
 
 def test_it_writes_a_usd_subscription_in_its_own_currency_and_names_it_until_rated(stripe_, org):
@@ -555,24 +577,84 @@ def test_it_ends_a_row_at_the_period_end_and_reopens_it_when_the_cancellation_is
         ]
 
 
-def test_it_announces_a_changed_past_like_an_import_unless_a_backfill_says_it_will(stripe_, org):
-    _play(stripe_, HISTORY[:2])
-    announced = []
+@pytest.fixture
+def announced():
+    """The kinds of import_completed sent (what restarts the health history)."""
+    sent: list[str] = []
 
     def receiver(sender, **kwargs):
-        announced.append(kwargs["kind"])
+        sent.append(kwargs["kind"])
 
     import_completed.connect(receiver, dispatch_uid="test_stripe_sync")
+    yield sent
+    import_completed.disconnect(dispatch_uid="test_stripe_sync")
+
+
+def _announcements_waiting(organization) -> int:
+    with tenant_context(organization):
+        return OutboxMessage.objects.filter(
+            task=stripe_history_announce.name, debounced=True
+        ).count()
+
+
+def test_it_announces_a_changed_past_like_an_import_unless_a_backfill_says_it_will(
+    stripe_, org, announced
+):
+    _play(stripe_, HISTORY[:2])
+    with tenant_context(org), transaction.atomic():
+        customer_sync(stripe_.client, stripe_.customers["A"], announce_history=False)
+        assert _announcements_waiting(org) == 0
+        customer_sync(stripe_.client, stripe_.customers["B"])
+        customer_sync(stripe_.client, stripe_.customers["B"])  # nothing changed
+    # Debounced: a run queued a few minutes ahead, none sent meanwhile.
+    assert announced == []
+    assert _announcements_waiting(org) == 1
+    stripe_history_announce(org.pk)
+    assert announced == ["stripe"]
+    assert _announcements_waiting(org) == 0
+
+
+def test_it_announces_a_burst_of_syncs_that_changed_the_past_once(stripe_, org, announced):
+    _play(stripe_, HISTORY[:3])
+    with tenant_context(org), transaction.atomic():
+        for name in ("A", "B", "C"):
+            customer_sync(stripe_.client, stripe_.customers[name])
+    assert announced == []
+    stripe_history_announce(org.pk)
+    assert announced == ["stripe"]
+
+
+def test_it_keeps_the_history_when_a_plan_is_renamed_and_renames_it_in_place(
+    stripe_, org, announced
+):
+    _play(stripe_, HISTORY[:1])
+    a = stripe_.customers["A"]
+    with tenant_context(org), transaction.atomic():
+        customer_sync(stripe_.client, a, announce_history=False)
+    before = _rows(org)
+    stripe_.client.v1.plans.update("basic", {"nickname": "Basic (2026)"})
+    changed = []
+
+    def receiver(sender, **kwargs):
+        changed.append(kwargs["since"])
+
+    revenue_changed.connect(receiver, dispatch_uid="test_stripe_sync_rename")
     try:
         with tenant_context(org), transaction.atomic():
-            customer_sync(stripe_.client, stripe_.customers["A"], announce_history=False)
-            assert announced == []
-            customer_sync(stripe_.client, stripe_.customers["B"])
-            assert announced == ["stripe"]
-            customer_sync(stripe_.client, stripe_.customers["B"])  # nothing changed
-            assert announced == ["stripe"]
+            result = customer_sync(stripe_.client, a)
     finally:
-        import_completed.disconnect(dispatch_uid="test_stripe_sync")
+        revenue_changed.disconnect(dispatch_uid="test_stripe_sync_rename")
+    assert (result.rows_removed, result.rows_created) == (0, 0)
+    assert changed == []
+    assert _announcements_waiting(org) == 0
+    assert _rows(org) == [(*row[:3], "Basic (2026)", *row[4:]) for row in before]
+
+
+def test_it_names_an_account_without_a_name_by_its_customer_id_never_its_email(stripe_, org):
+    customer = stripe_.client.v1.customers.create({"email": "ana.souza@example.com"})
+    with tenant_context(org), transaction.atomic():
+        customer_sync(stripe_.client, customer["id"])
+        assert Account.objects.get(external_id=customer["id"]).name == customer["id"]
 
 
 def test_it_leaves_an_end_beyond_the_accepted_days_open_until_it_comes_near(stripe_, org):
@@ -586,3 +668,70 @@ def test_it_leaves_an_end_beyond_the_accepted_days_open_until_it_comes_near(stri
         with tenant_context(org), transaction.atomic():
             customer_sync(stripe_.client, stripe_.customers["G"])
         assert [(r[7], r[8]) for r in _rows(org)] == [(date(2026, 7, 6), date(2028, 7, 6))]
+
+
+class FixtureStripe(stripe.HTTPClient):
+    """Stripe answering from a JSON fixture (tests/fixtures/stripe/) for a shape
+    localstripe cannot serve (a change without prorations: proration_behavior=none):
+    the customer, its subscription, the subscription's invoices; nothing pending."""
+
+    name = "fixture"
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()
+        self.data = data
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        path = urlsplit(url).path
+        subscription = self.data["subscription"]
+        customer = subscription["customer"]
+        bodies = {
+            f"/v1/customers/{customer}": {"id": customer, "object": "customer", "name": "Ana"},
+            "/v1/subscriptions": _page([subscription]),
+            "/v1/invoices": _page(self.data["invoices"]),
+            "/v1/invoiceitems": _page([]),
+        }
+        return json.dumps(bodies[path]), 200, {}
+
+    def close(self) -> None:
+        pass
+
+
+def _page(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "list", "data": objects, "has_more": False, "url": "/v1/x"}
+
+
+def test_it_keeps_a_change_without_evidence_of_its_day_where_it_was_first_recorded(org, announced):
+    data = json.loads((FIXTURES / "monthly.json").read_text())
+    # From 3 seats to 5 without prorations, the item created with the subscription:
+    # nothing in Stripe dates the change; the first sync that sees it does.
+    data["subscription"]["items"]["data"][0]["quantity"] = 5
+    client = stripe.StripeClient(API_KEY, http_client=FixtureStripe(data), max_network_retries=0)
+    with tenant_context(org), transaction.atomic():
+        customer_sync(client, "cus_1")
+    first = _rows(org)
+    waiting = _announcements_waiting(org)  # the first sync's: it wrote the past
+    assert [(r[1], r[4], r[7], r[8]) for r in first] == [
+        ("stripe:sub_1:2026-01-10", 30_000, date(2026, 1, 10), date(2026, 7, 20)),
+        ("stripe:sub_1:2026-07-20", 50_000, date(2026, 7, 20), None),
+    ]
+    changed = []
+
+    def receiver(sender, **kwargs):
+        changed.append(kwargs["since"])
+
+    revenue_changed.connect(receiver, dispatch_uid="test_stripe_sync_drift")
+    try:
+        with (
+            time_machine.travel(datetime(2026, 8, 3, 15, tzinfo=UTC)),
+            tenant_context(org),
+            transaction.atomic(),
+        ):
+            result = customer_sync(client, "cus_1")
+    finally:
+        revenue_changed.disconnect(dispatch_uid="test_stripe_sync_drift")
+    assert _rows(org) == first
+    assert (result.rows_removed, result.rows_created) == (0, 0)
+    assert changed == []
+    assert _announcements_waiting(org) == waiting
+    assert announced == []
