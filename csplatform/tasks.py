@@ -152,8 +152,9 @@ def organization_lock(name: str) -> None:
         )
 
 
-def enqueue_on_commit(task: Task, organization_id: int, *args: Any) -> None:
-    """Run `task(organization_id, *args)` once the current transaction commits.
+def enqueue_on_commit(task: Task, organization_id: int, *args: Any, countdown: float = 0) -> None:
+    """Run `task(organization_id, *args)` once the current transaction commits (and
+    `countdown` seconds more).
 
     Recorded in the outbox in this transaction (call inside the organization's tenant
     context): if the broker is down at commit, or the queued task is lost, the relay
@@ -161,9 +162,16 @@ def enqueue_on_commit(task: Task, organization_id: int, *args: Any) -> None:
     """
     if organization_id != current_organization().pk:
         raise ValueError("enqueue_on_commit: the task's organization is not the current one")
-    outbox_id = outbox_record(task.name, args)
+    outbox_id = outbox_record(task.name, args, countdown=countdown)
     transaction.on_commit(
-        partial(outbox_publish, task.name, organization_id, args, outbox_id=outbox_id)
+        partial(
+            outbox_publish,
+            task.name,
+            organization_id,
+            args,
+            outbox_id=outbox_id,
+            countdown=countdown,
+        )
     )
 
 
@@ -211,11 +219,14 @@ def debounce_release(task: Task, organization_id: int) -> None:
     debounce_release_key(task.name, organization_id)
 
 
-def fan_out(task: Task) -> int:
-    """Queue `task` once per active organization; returns how many were queued."""
+def fan_out(task: Task, *, before: Callable[[int], None] | None = None) -> int:
+    """Queue `task` once per active organization; returns how many were queued.
+    `before(count)` is called first, with how many are about to be queued."""
     organization_ids = list(
         organization_model().objects.filter(is_active=True).values_list("pk", flat=True)
     )
+    if before is not None:
+        before(len(organization_ids))
     for organization_id in organization_ids:
         task.delay(organization_id)
     return len(organization_ids)

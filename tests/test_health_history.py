@@ -6,22 +6,29 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 
 from accounts.audit import audit_import
 from csplatform.models import OutboxMessage
 from csplatform.tenancy import tenant_context
 from metrics.health.backfill import (
+    NIGHTLY_DEFER_SECONDS,
+    NIGHTLY_KEY,
     backfill_days,
     health_backfill_day,
     health_backfill_now,
     health_backfill_progress,
     health_backfill_request,
     health_backfill_step,
+    nightly_finished,
+    nightly_running,
+    nightly_started,
 )
 from metrics.health.model import Model, health_model, health_model_update
 from metrics.health.store import health_recompute
 from metrics.models import AccountHealth, AdoptionMetrics, BackfillReason, HealthBackfill
 from metrics.services import subscriptions_frame
+from metrics.tasks import backfill_health, recompute_metrics_full
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -229,8 +236,51 @@ def test_it_keeps_exactly_the_backfilled_days_when_pruning(org, loaded, time_mac
     assert after == kept | {TODAY}
 
 
+@pytest.fixture
+def no_nightly_sweep():
+    """No nightly sweep counted in the shared cache, before and after the test."""
+    cache.delete(NIGHTLY_KEY)
+    yield
+    cache.delete(NIGHTLY_KEY)
+
+
+def test_it_counts_the_nightly_sweeps_organizations_down_as_they_end(org, no_nightly_sweep):
+    assert not nightly_running()
+    nightly_finished()  # a recompute outside a sweep counts nothing
+    nightly_started(2)
+    assert nightly_running()
+    with tenant_context(org):
+        AccountFactory()
+    recompute_metrics_full.apply(args=[org.pk]).get()  # the nightly task of one of them
+    assert nightly_running()
+    nightly_finished()
+    assert not nightly_running()
+
+
+def test_it_waits_for_the_nightly_sweep_before_computing_a_day(org, loaded, no_nightly_sweep):
+    """While the sweep's organizations are queued or running, a backfill day does not
+    take the worker from them: it is queued again a minute later, then runs."""
+    with tenant_context(org):
+        backfill = health_backfill_request(reason=BackfillReason.REQUESTED, enqueue=False)
+    nightly_started(1)
+    result = backfill_health.apply(args=[org.pk, backfill.generation, 0]).get()
+    with tenant_context(org):
+        assert result["deferred"]
+        assert not AccountHealth.objects.exists()
+        assert HealthBackfill.objects.get().days_done == 0
+        again = OutboxMessage.objects.get(task="metrics.tasks.backfill_health")
+    assert again.args == [backfill.generation, 0]
+    assert again.run_after >= _noon(TODAY) + timedelta(seconds=NIGHTLY_DEFER_SECONDS)
+    nightly_finished()
+    result = backfill_health.apply(args=[org.pk, backfill.generation, 0]).get()
+    with tenant_context(org):
+        assert not result.get("deferred")
+        assert AccountHealth.objects.filter(backfilled_at__isnull=False).exists()
+        assert HealthBackfill.objects.get().days_done == 1
+
+
 @pytest.mark.django_db(transaction=True)
-def test_it_backfills_the_history_on_a_real_worker(celery_worker_process):
+def test_it_backfills_the_history_on_a_real_worker(celery_worker_process, no_nightly_sweep):
     organization = OrganizationFactory(time_zone="UTC")
     with tenant_context(organization):
         account = AccountFactory()

@@ -19,16 +19,21 @@ It runs in Celery one day per task run (tasks.backfill_health), each run queuein
 next in its own transaction through the outbox: every day written is committed with
 the progress (HealthBackfill.days_done), a killed worker resumes at the next day, and
 the nightly recompute's lock is taken only around each day's write, so the nightly
-job waits at most one day's insert, never the whole backfill.
+job waits at most one day's insert, never the whole backfill. While the nightly sweep
+runs (from its fan-out until each organization's nightly task has ended, counted in
+the cache), a backfill day does not run: it is queued again NIGHTLY_DEFER_SECONDS
+later, so the backfill never takes the worker or the machine from the nightly job.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
+from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.tenancy import current_organization
@@ -44,6 +49,42 @@ from metrics.health.store import (
     snapshot_insert,
 )
 from metrics.models import AccountHealth, AdoptionMetrics, BackfillReason, HealthBackfill
+
+logger = logging.getLogger(__name__)
+
+# The nightly sweep's organizations still queued or running (metrics.tasks): a backfill
+# day waits while there are any. Forgotten after NIGHTLY_MAX_SECONDS (a lost task must
+# not hold the backfills for ever); an unreachable cache lets the backfill go on.
+NIGHTLY_KEY = "metrics:nightly-sweep:pending"
+NIGHTLY_MAX_SECONDS = 3600
+NIGHTLY_DEFER_SECONDS = 60
+
+
+def nightly_started(organizations: int) -> None:
+    """The nightly sweep is about to queue `organizations` nightly recomputes."""
+    try:
+        cache.set(NIGHTLY_KEY, organizations, timeout=NIGHTLY_MAX_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable: backfills will not wait for the nightly sweep")
+
+
+def nightly_finished() -> None:
+    """One organization's nightly recompute has ended (done or failed)."""
+    try:
+        cache.decr(NIGHTLY_KEY)
+    except ValueError:
+        pass  # not counted: a recompute outside the sweep, or past NIGHTLY_MAX_SECONDS
+    except Exception:
+        logger.warning("cache unavailable: the nightly sweep's count not updated")
+
+
+def nightly_running() -> bool:
+    """Whether nightly recomputes of the sweep are still queued or running."""
+    try:
+        pending = cache.get(NIGHTLY_KEY)
+    except Exception:
+        return False
+    return isinstance(pending, int) and pending > 0
 
 
 def backfill_days(through: date) -> list[date]:
