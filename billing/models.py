@@ -20,6 +20,17 @@ class FailureReason(models.TextChoices):
     RATE_LIMITED = "rate_limited", _("Stripe asked us to slow down (too many requests)")
     UNREACHABLE = "unreachable", _("Stripe could not be reached")
     STRIPE_ERROR = "stripe_error", _("Stripe answered with an error")
+    SYNC_ERROR = "sync_error", _("The sync stopped on an unexpected error (logged for us)")
+
+
+class SkipReason(models.TextChoices):
+    """Why a customer could not be synced: stored as the key, said in the reader's
+    language. Running the sync again meets the same problem, so it is not retried."""
+
+    SHAPE = "shape", _("Stripe sent something the connector cannot read")
+    ROWS_REJECTED = "rows_rejected", _("Its account, contact or history would be invalid")
+    DATA_ERROR = "data_error", _("A value is too long or out of range")
+    STRIPE_REFUSED = "stripe_refused", _("Stripe refused to return it")
 
 
 class StripeConnection(TenantModel):
@@ -54,7 +65,9 @@ class StripeConnection(TenantModel):
     # The reconciliation: Stripe's events after this one were not read yet.
     events_cursor_id = models.CharField(_("last event read"), max_length=64, blank=True)
     events_cursor_created = models.DateTimeField(_("last event's time"), null=True, blank=True)
-    last_webhook_at = models.DateTimeField(_("last webhook"), null=True, blank=True)
+    # Customers a sync skipped (a permanent error): [{"customer", "reason" (a
+    # SkipReason), "params"}], the newest last, at most services.SKIPPED_CUSTOMERS_MAX.
+    skipped_customers = models.JSONField(_("customers not synced"), default=list, blank=True)
     last_reconciled_at = models.DateTimeField(_("last reconciliation"), null=True, blank=True)
     # The last failed call to Stripe (cleared by the next success).
     failure_reason = models.CharField(
@@ -77,6 +90,18 @@ class StripeConnection(TenantModel):
 
     def __repr__(self) -> str:  # never the secrets, not even encrypted
         return f"<StripeConnection {self.pk} {self.key_hint}>"
+
+    @property
+    def skipped_list(self) -> list[dict[str, str]]:
+        """The skipped customers with their reasons in the reader's language."""
+        labels = dict(SkipReason.choices)
+        return [
+            {
+                "customer": str(item.get("customer", "")),
+                "reason": str(labels.get(item.get("reason"), "")),
+            }
+            for item in self.skipped_customers
+        ]
 
     @property
     def backfill_running(self) -> bool:

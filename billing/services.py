@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,7 +30,9 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent, Organization, User
 from accounts.tenancy import current_organization
 from billing import stripe_sync
-from billing.models import FailureReason, StripeConnection, StripeEvent
+from billing.models import FailureReason, SkipReason, StripeConnection, StripeEvent
+from billing.stripe_mapping import StripeShapeError
+from csplatform.batches import RowsRejected
 from csplatform.crypto import secret_decrypt, secret_encrypt
 from csplatform.models import OutboxMessage
 from csplatform.tasks import enqueue_on_commit, organization_lock
@@ -43,6 +46,8 @@ SECRET_PATTERN = re.compile(r"^whsec_[0-9A-Za-z+/=_-]{8,247}$")
 BACKFILL_PAGE = 100
 LOCK = "billing.stripe"  # one Stripe call sequence per organization at a time
 RECONCILE_PAGE = 100
+SKIPPED_CUSTOMERS_MAX = 100  # the newest kept: enough for the page and for support
+STRIPE_TIMEOUT_SECONDS = 20  # a call to Stripe waits no longer (the outbox retries)
 
 
 class StripeKeyRefusedError(Exception):
@@ -61,7 +66,17 @@ def key_hint(key: str) -> str:
 
 
 def _stripe_client(key: str) -> stripe.StripeClient:
-    return stripe_sync.stripe_client(key)
+    """billing.stripe_sync's client, with an explicit HTTP timeout: a task waits on
+    Stripe holding the organization's lock, never longer than STRIPE_TIMEOUT_SECONDS."""
+    from django.conf import settings
+
+    base = getattr(settings, "STRIPE_API_BASE", "") or stripe_sync.DEFAULT_API_BASE
+    return stripe.StripeClient(
+        key,
+        base_addresses={"api": base},
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS),
+    )
 
 
 def connection_client(connection: StripeConnection) -> stripe.StripeClient:
@@ -77,7 +92,60 @@ def failure_reason_of(error: Exception) -> str:
         return FailureReason.RATE_LIMITED
     if isinstance(error, stripe.APIConnectionError):
         return FailureReason.UNREACHABLE
-    return FailureReason.STRIPE_ERROR
+    if isinstance(error, stripe.StripeError):
+        return FailureReason.STRIPE_ERROR
+    return FailureReason.SYNC_ERROR
+
+
+def skip_reason_of(error: Exception) -> str | None:
+    """The SkipReason of an error that syncing the customer again would meet again;
+    None for one that may pass (429, 5xx, unreachable, a refused key: the outbox
+    retries the run)."""
+    if isinstance(error, StripeShapeError):
+        return SkipReason.SHAPE
+    if isinstance(error, RowsRejected):
+        return SkipReason.ROWS_REJECTED
+    if isinstance(error, DataError):
+        return SkipReason.DATA_ERROR
+    if isinstance(error, stripe.InvalidRequestError) and error.http_status in (400, 404):
+        return SkipReason.STRIPE_REFUSED
+    return None
+
+
+def _customer_sync_or_skip(
+    client: stripe.StripeClient, customer_id: str, **options: Any
+) -> dict[str, Any] | None:
+    """Sync one customer in a savepoint; on a permanent error roll it back, log it and
+    return what to note in skipped_customers (re-raise any other error)."""
+    try:
+        with transaction.atomic():
+            stripe_sync.customer_sync(client, customer_id, **options)
+    except Exception as error:
+        reason = skip_reason_of(error)
+        if reason is None:
+            raise
+        params: dict[str, Any] = {}
+        if isinstance(error, stripe.StripeError) and error.http_status:
+            params["status"] = error.http_status
+        logger.warning(
+            "Stripe customer %s of organization %s skipped: %s (%s)",
+            customer_id,
+            current_organization().pk,
+            type(error).__name__,
+            reason,
+        )
+        return {"customer": customer_id, "reason": str(reason), "params": params}
+    return None
+
+
+def _skipped_noted(
+    skipped: list[dict[str, Any]], customer_id: str, entry: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The list without the customer's former entry, with its new one (newest last)."""
+    kept = [item for item in skipped if item.get("customer") != customer_id]
+    if entry is not None:
+        kept.append(entry)
+    return kept[-SKIPPED_CUSTOMERS_MAX:]
 
 
 @dataclass(frozen=True)
@@ -146,10 +214,15 @@ def stripe_connect(*, key: str, actor: User) -> StripeConnection:
     """Connect the current organization to Stripe with `key` (verified first: raises
     StripeKeyRefusedError and writes nothing when Stripe refuses it), stored encrypted, and
     queue the backfill. On an existing connection, replace its key: it must be of the
-    same Stripe account; the backfill and the webhook set-up carry on."""
+    same Stripe account; the backfill and the webhook set-up carry on (the backfill is
+    queued again if it has not finished and no step of it is waiting).
+
+    Two connections at once are one after the other (the organization's lock, taken
+    after the check with Stripe): the second replaces the first's key."""
     key = key.strip()
     account = stripe_key_verify(key)
     organization = current_organization()
+    organization_lock(LOCK)
     connection = StripeConnection.objects.select_for_update().first()
     hint = key_hint(key)
     if connection is not None:
@@ -176,6 +249,8 @@ def stripe_connect(*, key: str, actor: User) -> StripeConnection:
             target=hint,
             details={"key_hint": hint, "account": connection.stripe_account_id},
         )
+        if connection.backfill_finished_at is None and not _backfill_waiting():
+            _backfill_enqueue(connection)
         return connection
     now = timezone.now()
     connection = StripeConnection.objects.create(
@@ -189,6 +264,10 @@ def stripe_connect(*, key: str, actor: User) -> StripeConnection:
         backfill_started_at=now,
         events_cursor_created=now,  # before this, the backfill reads the current state
     )
+    # A generation no earlier connection had (its row's id): steps still queued for a
+    # connection deleted since find nothing to do.
+    connection.backfill_generation = connection.pk
+    connection.save(update_fields=["backfill_generation"])
     audit_record(
         AuditEvent.Action.STRIPE_CONNECTED,
         actor=actor,
@@ -310,8 +389,10 @@ def stripe_backfill_step(generation: int) -> bool:
     run starts after it. Reads a page of customer ids when the page in progress is
     done. True when customers remain; False when done, or when the run is stale (a
     newer generation, a disconnected organization)."""
-    organization_lock(LOCK)
-    connection = StripeConnection.objects.select_for_update().first()
+    organization_lock(LOCK)  # the steps and syncs of one organization, one at a time
+    # Read without a row lock: the calls to Stripe below may take seconds, and the
+    # webhook view and the Connections page read this row meanwhile.
+    connection = StripeConnection.objects.first()
     if (
         connection is None
         or connection.backfill_generation != generation
@@ -325,19 +406,47 @@ def stripe_backfill_step(generation: int) -> bool:
         )
         connection.backfill_page = list(ids)
         connection.backfill_more = next_cursor is not None and bool(ids)
+    skipped: dict[str, Any] | None = None
+    customer_id = ""
     if connection.backfill_page:
         customer_id = connection.backfill_page[0]
         # The health history is computed again once, at the end, not per customer.
-        stripe_sync.customer_sync(client, customer_id, announce_history=False)
+        skipped = _customer_sync_or_skip(client, customer_id, announce_history=False)
         connection.backfill_page = connection.backfill_page[1:]
         connection.backfill_cursor = customer_id
-        connection.backfill_customers_done += 1
+        if skipped is None:
+            connection.backfill_customers_done += 1
     if not connection.backfill_page and not connection.backfill_more:
         connection.backfill_finished_at = timezone.now()
         stripe_sync.stripe_history_loaded()
-    _failure_clear(connection)
-    connection.save()
-    return connection.backfill_finished_at is None
+    # The progress, saved under the row's lock now that Stripe has answered; fields
+    # named, so a key replaced meanwhile stays replaced.
+    locked = (
+        StripeConnection.objects.select_for_update()
+        .filter(pk=connection.pk, backfill_generation=generation)
+        .first()
+    )
+    if locked is None:  # disconnected or reconnected meanwhile
+        return False
+    if customer_id:
+        locked.skipped_customers = _skipped_noted(locked.skipped_customers, customer_id, skipped)
+    for name in _PROGRESS_FIELDS:
+        setattr(locked, name, getattr(connection, name))
+    _failure_clear(locked)
+    locked.save(
+        update_fields=[*_PROGRESS_FIELDS, *_FAILURE_FIELDS, "skipped_customers", "updated_at"]
+    )
+    return locked.backfill_finished_at is None
+
+
+_PROGRESS_FIELDS = (
+    "backfill_page",
+    "backfill_more",
+    "backfill_cursor",
+    "backfill_customers_done",
+    "backfill_finished_at",
+)
+_FAILURE_FIELDS = ("failure_reason", "failure_status", "failures", "failing_since")
 
 
 def _backfill_waiting() -> bool:
@@ -375,7 +484,9 @@ def stripe_webhook_receive(*, token: str, payload: bytes, signature: str) -> Web
     of another Stripe account or mode. Otherwise the event is recorded by id with, in
     the same transaction, the sync of its customer queued: a second delivery of the
     same event is a 200 that does nothing."""
-    connection = StripeConnection.objects.select_for_update().first()
+    # Read, never locked nor written: a task may hold the row while it waits on Stripe,
+    # and a webhook must not wait for it (the last webhook's time is its StripeEvent's).
+    connection = StripeConnection.objects.first()
     if connection is None or not hmac.compare_digest(
         connection.webhook_token.encode(), token.encode()
     ):
@@ -409,11 +520,16 @@ def stripe_webhook_receive(*, token: str, payload: bytes, signature: str) -> Web
     customer_id = stripe_sync.event_customer_id(event) or ""
     if not _event_record(event, customer_id=customer_id, source=StripeEvent.Source.WEBHOOK):
         return WebhookOutcome(200, "already received")
-    connection.last_webhook_at = timezone.now()
-    connection.save(update_fields=["last_webhook_at", "updated_at"])
     if customer_id:
         _customer_sync_enqueue(customer_id)
     return WebhookOutcome(200, "received")
+
+
+def stripe_last_webhook_at() -> datetime | None:
+    """When the current organization's last webhook event arrived."""
+    return StripeEvent.objects.filter(source=StripeEvent.Source.WEBHOOK).aggregate(
+        at=Max("received_at")
+    )["at"]
 
 
 def _event_created(event: dict[str, Any]) -> datetime:
@@ -439,6 +555,12 @@ def _event_record(event: dict[str, Any], *, customer_id: str, source: str) -> bo
     return True
 
 
+def _customer_sync_task_name() -> str:
+    from billing.tasks import stripe_customer_sync
+
+    return str(stripe_customer_sync.name)
+
+
 def _customer_sync_enqueue(customer_id: str) -> None:
     from billing.tasks import stripe_customer_sync
 
@@ -447,15 +569,22 @@ def _customer_sync_enqueue(customer_id: str) -> None:
 
 def stripe_customer_sync(customer_id: str) -> bool:
     """Rebuild one customer's rows from its current state in Stripe (queued by a webhook
-    or the reconciliation). False when the organization is no longer connected."""
+    or the reconciliation). False when the organization is no longer connected.
+    A permanent error (skip_reason_of) rolls back that customer's sync, is noted in
+    skipped_customers and the run ends normally: running it again would fail again."""
     organization_lock(LOCK)
-    connection = StripeConnection.objects.select_for_update().first()
+    connection = StripeConnection.objects.first()  # no row lock while Stripe answers
     if connection is None:
         return False
-    stripe_sync.customer_sync(connection_client(connection), customer_id)
-    if connection.failures:
-        _failure_clear(connection)
-        connection.save()
+    skipped = _customer_sync_or_skip(connection_client(connection), customer_id)
+    locked = StripeConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    if locked is None:
+        return False
+    noted = _skipped_noted(locked.skipped_customers, customer_id, skipped)
+    if locked.failures or noted != locked.skipped_customers:
+        locked.skipped_customers = noted
+        _failure_clear(locked)
+        locked.save(update_fields=[*_FAILURE_FIELDS, "skipped_customers", "updated_at"])
     return True
 
 
@@ -476,7 +605,7 @@ def stripe_reconcile() -> Reconciliation | None:
     to the newest event; resume a backfill whose chain of steps was given up. None when
     the organization is not connected."""
     organization_lock(LOCK)
-    connection = StripeConnection.objects.select_for_update().first()
+    connection = StripeConnection.objects.first()  # no row lock while Stripe answers
     if connection is None:
         return None
     client = connection_client(connection)
@@ -514,20 +643,40 @@ def stripe_reconcile() -> Reconciliation | None:
         ],
         ignore_conflicts=True,  # a webhook may deliver one meanwhile: it queued its own sync
     )
-    customers = list(dict.fromkeys(customer_id for _event, customer_id in named if customer_id))
+    # The syncs the outbox gave up (Stripe failing for days): their events are already
+    # recorded, so they are queued again from their messages, which go.
+    given_up = OutboxMessage.objects.filter(
+        task=_customer_sync_task_name(), given_up_at__isnull=False
+    )
+    lost = [str(args[0]) for args in given_up.values_list("args", flat=True) if args]
+    given_up.delete()
+    customers = list(
+        dict.fromkeys([*(customer_id for _event, customer_id in named if customer_id), *lost])
+    )
     for customer_id in customers:
         _customer_sync_enqueue(customer_id)
+    locked = StripeConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    if locked is None:
+        return None
     if events:
         newest = max(events, key=lambda event: (event.get("created") or 0, event["id"]))
-        connection.events_cursor_id = newest["id"]
-        connection.events_cursor_created = _event_created(newest)
-    connection.last_reconciled_at = timezone.now()
+        locked.events_cursor_id = newest["id"]
+        locked.events_cursor_created = _event_created(newest)
+    locked.last_reconciled_at = timezone.now()
     resumed = False
-    if connection.backfill_finished_at is None and not _backfill_waiting():
-        _backfill_enqueue(connection)
+    if locked.backfill_finished_at is None and not _backfill_waiting():
+        _backfill_enqueue(locked)
         resumed = True
-    _failure_clear(connection)
-    connection.save()
+    _failure_clear(locked)
+    locked.save(
+        update_fields=[
+            "events_cursor_id",
+            "events_cursor_created",
+            "last_reconciled_at",
+            *_FAILURE_FIELDS,
+            "updated_at",
+        ]
+    )
     return Reconciliation(
         events=len(events), new=len(fresh), customers=len(customers), backfill_resumed=resumed
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import stripe
 from celery import Task, shared_task
 
 from accounts.tenancy import current_organization
@@ -21,10 +20,11 @@ logger = logging.getLogger(__name__)
 
 
 class StripeTask(Task):
-    """Notes a failed call to Stripe on the connection, once the run has rolled back."""
+    """Notes a failed run on the connection, once it has rolled back: a call to Stripe
+    that failed, or an unexpected error (the page then says failing, not connected)."""
 
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
-        if not isinstance(exc, stripe.StripeError) or not args:
+        if not args:
             return
         organization = organization_model().objects.filter(pk=args[0], is_active=True).first()
         if organization is None:

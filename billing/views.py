@@ -47,6 +47,7 @@ def _connections_page(
         "secret_form": secret_form or WebhookSecretForm(),
         "webhook_url": webhook_url(connection) if connection else "",
         "gave_up": bool(connection and connection.failures >= settings.OUTBOX_MAX_DELIVERIES),
+        "last_webhook_at": services.stripe_last_webhook_at() if connection else None,
     }
     # Only the page's own GET answers htmx's poll with the status partial; a refused form
     # is the whole page, whoever asks.
@@ -115,11 +116,12 @@ def stripe_disconnect(request: OrganizationRequest, org_slug: str) -> HttpRespon
 def stripe_webhook(request: HttpRequest, token: str) -> HttpResponse:
     """Stripe's events for one organization (billing.services.stripe_webhook_receive).
     Answers in plain text for Stripe's delivery log; never a page."""
+    # The size first: a 413 must not tell whether the token names an organization.
+    if len(request.body) > WEBHOOK_MAX_BYTES:
+        return HttpResponse("too large", status=413, content_type="text/plain")
     organization = services.organization_for_webhook_token(token)
     if organization is None:
         return HttpResponse("unknown endpoint", status=404, content_type="text/plain")
-    if len(request.body) > WEBHOOK_MAX_BYTES:
-        return HttpResponse("too large", status=413, content_type="text/plain")
     with tenant_context(organization):
         outcome = services.stripe_webhook_receive(
             token=token,

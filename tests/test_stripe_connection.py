@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from celery import current_app
+from django.db import DataError
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -288,7 +290,7 @@ def test_it_resumes_a_backfill_after_stripe_is_lost_mid_way_without_duplicates(
 def test_it_skips_a_stale_step_of_an_older_generation(team, stripe_fake, synced):
     _connect(team)
     with tenant_context(team.organization):
-        StripeConnection.objects.update(backfill_generation=2)
+        StripeConnection.objects.update(backfill_generation=F("backfill_generation") + 1)
     assert run_outbox(team.organization) is None
     assert synced == []
 
@@ -468,3 +470,235 @@ def test_it_says_the_key_is_refused_when_it_is_revoked_after_connecting(
     page = signed_in(team.admin).get(_page_url(team)).content.decode()
     assert "Stripe refused the key" in page
     assert "rk_test_revokedsince0001" not in page
+
+
+# --- a customer that cannot be synced ---------------------------------------------------
+
+
+def _permanent(kind):
+    """An error that running the sync again would meet again."""
+    import stripe
+
+    from billing.stripe_mapping import StripeShapeError
+    from csplatform.batches import RowError, RowsRejected
+
+    return {
+        "shape": lambda: StripeShapeError("a subscription with items of two intervals"),
+        "rows_rejected": lambda: RowsRejected([RowError(1, "email", "too long")]),
+        "data_error": lambda: DataError("value too long for type character varying(254)"),
+        "stripe_refused": lambda: stripe.InvalidRequestError(
+            "No such price", param="price", http_status=400
+        ),
+    }[kind]()
+
+
+def test_it_skips_a_customer_that_cannot_be_synced_and_finishes_the_backfill(
+    team, signed_in, stripe_fake, synced, caplog
+):
+    made = [stripe_fake.v1.customers.create({"email": f"c{i}@example.com"}).id for i in range(3)]
+    order = [c.id for c in stripe_fake.v1.customers.list({"limit": 10}).data]
+    bad = order[1]
+    synced.fail_on[bad] = _permanent("shape")
+    _connect(team)
+    assert run_outbox(team.organization) is None
+    assert sorted(synced) == sorted(set(made) - {bad})
+    connection = _in(team, StripeConnection.objects.get)
+    assert connection.backfill_finished_at is not None
+    assert connection.backfill_customers_done == 2
+    assert connection.skipped_customers == [{"customer": bad, "reason": "shape", "params": {}}]
+    assert connection.failure_reason == ""
+    # Nothing of the skipped customer's sync was kept.
+    assert not _in(team, lambda: Account.objects.filter(external_id=bad).exists())
+    assert bad in caplog.text
+    page = signed_in(team.admin).get(_page_url(team)).content.decode()
+    assert "1 customer could not be synced" in page
+    assert bad in page
+    assert "Stripe sent something the connector cannot read" in page
+
+
+@pytest.mark.parametrize("kind", ["shape", "rows_rejected", "data_error", "stripe_refused"])
+def test_it_records_a_customer_sync_that_cannot_succeed_and_does_not_fail(
+    team, stripe_fake, synced, kind
+):
+    from billing.tasks import stripe_customer_sync
+
+    _connect(team)
+    synced.fail_on["cus_bad"] = _permanent(kind)
+    result = stripe_customer_sync.apply(args=(team.organization.pk, "cus_bad"), throw=True)
+    assert result.successful()
+    connection = _in(team, StripeConnection.objects.get)
+    [skipped] = connection.skipped_customers
+    assert (skipped["customer"], skipped["reason"]) == ("cus_bad", kind)
+    assert not _in(team, lambda: Account.objects.filter(external_id="cus_bad").exists())
+    # Synced later (the customer was fixed in Stripe), it is no longer listed.
+    stripe_customer_sync.apply(args=(team.organization.pk, "cus_bad"), throw=True)
+    assert _in(team, StripeConnection.objects.get).skipped_customers == []
+
+
+def test_it_still_fails_a_customer_sync_on_a_transient_error(team, stripe_fake, synced):
+    import stripe
+
+    from billing.tasks import stripe_customer_sync
+
+    _connect(team)
+    synced.fail_on["cus_1"] = stripe.APIError("Internal error", http_status=500)
+    result = stripe_customer_sync.apply(args=(team.organization.pk, "cus_1"))
+    assert result.failed()
+    connection = _in(team, StripeConnection.objects.get)
+    assert connection.skipped_customers == []
+    assert connection.failure_reason == FailureReason.STRIPE_ERROR
+
+
+def test_it_keeps_the_list_of_skipped_customers_short(team, stripe_fake, synced, monkeypatch):
+    from billing.tasks import stripe_customer_sync
+
+    monkeypatch.setattr(services, "SKIPPED_CUSTOMERS_MAX", 2)
+    _connect(team)
+    for n in range(3):
+        synced.fail_on[f"cus_{n}"] = _permanent("shape")
+        stripe_customer_sync.apply(args=(team.organization.pk, f"cus_{n}"), throw=True)
+    skipped = _in(team, StripeConnection.objects.get).skipped_customers
+    assert [s["customer"] for s in skipped] == ["cus_1", "cus_2"]
+
+
+def test_it_says_on_the_page_when_a_sync_fails_with_an_unexpected_error(
+    team, signed_in, stripe_fake, synced
+):
+    from billing.tasks import stripe_customer_sync
+
+    _connect(team)
+    synced.fail_on["cus_1"] = RuntimeError("a bug")
+    assert stripe_customer_sync.apply(args=(team.organization.pk, "cus_1")).failed()
+    connection = _in(team, StripeConnection.objects.get)
+    assert connection.failure_reason == FailureReason.SYNC_ERROR
+    page = signed_in(team.admin).get(_page_url(team)).content.decode()
+    assert "Failing" in page
+
+
+# --- syncs given up, keys replaced, connecting twice -----------------------------------
+
+
+def test_it_redoes_the_customer_syncs_the_outbox_gave_up(team, stripe_fake, synced):
+    from billing.tasks import stripe_reconcile
+
+    _connect(team)
+    assert run_outbox(team.organization) is None  # the (empty) backfill
+    with tenant_context(team.organization):
+        services._customer_sync_enqueue("cus_lost")
+    with tenant_context(team.organization):
+        OutboxMessage.objects.filter(task="billing.tasks.stripe_customer_sync").update(
+            given_up_at=timezone.now()
+        )
+    result = stripe_reconcile.apply(args=(team.organization.pk,), throw=True).result
+    assert result["customers"] == 1
+    messages = _billing_messages(team.organization)
+    assert [(m["task"], m["args"], m["given_up_at"]) for m in messages if m["args"]] == [
+        ("billing.tasks.stripe_customer_sync", ["cus_lost"], None)
+    ]
+    assert run_outbox(team.organization) is None
+    assert synced == ["cus_lost"]
+
+
+def test_it_queues_the_backfill_again_when_the_key_is_replaced_before_it_finished(
+    team, stripe_fake, synced
+):
+    made = stripe_fake.v1.customers.create({"email": "one@example.com"}).id
+    _connect(team)
+    with tenant_context(team.organization):
+        OutboxMessage.objects.update(given_up_at=timezone.now())
+    _connect(team)  # the same account: the key is replaced
+    assert run_outbox(team.organization) is None
+    assert synced == [made]
+    assert _in(team, StripeConnection.objects.get).backfill_finished_at is not None
+
+
+def test_it_starts_a_new_backfill_generation_on_reconnect(team, stripe_fake, synced):
+    stripe_fake.v1.customers.create({"email": "one@example.com"})
+    first = _connect(team)
+    with tenant_context(team.organization):
+        services.stripe_disconnect(actor=team.admin)
+    second = _connect(team)
+    assert second.backfill_generation != first.backfill_generation
+    with tenant_context(team.organization):
+        assert services.stripe_backfill_step(first.backfill_generation) is False
+    assert synced == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_connects_once_when_two_first_connections_arrive_together(settings, monkeypatch):
+    from django.db import connection as db
+
+    from accounts.models import Role
+    from tests.factories import MembershipFactory, OrganizationFactory
+
+    settings.STRIPE_API_BASE = localstripe_url()
+    localstripe_flush()
+    organization = OrganizationFactory()
+    admin = MembershipFactory(organization=organization, role=Role.ADMIN).user
+    barrier = threading.Barrier(2)
+    errors = []
+    verify = services.stripe_key_verify
+
+    def verify_then_meet(key):  # both checked with Stripe, then both write at once
+        account = verify(key)
+        barrier.wait(10)
+        return account
+
+    monkeypatch.setattr(services, "stripe_key_verify", verify_then_meet)
+
+    def connect():
+        try:
+            with tenant_context(organization):
+                services.stripe_connect(key=_new_key(), actor=admin)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=connect) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with tenant_context(organization):
+        assert StripeConnection.objects.count() == 1
+        actions = sorted(AuditEvent.objects.values_list("action", flat=True))
+    assert actions == sorted([Action.STRIPE_CONNECTED, Action.STRIPE_KEY_REPLACED])
+
+
+def test_it_names_the_skipped_customers_in_the_readers_language(team, signed_in):
+    with tenant_context(team.organization):
+        StripeConnectionFactory(
+            skipped_customers=[
+                {"customer": "cus_a", "reason": "rows_rejected", "params": {}},
+                {"customer": "cus_b", "reason": "stripe_refused", "params": {"status": 404}},
+            ]
+        )
+    page = (
+        signed_in(team.admin)
+        .get(_page_url(team), headers={"accept-language": "pt-BR"})
+        .content.decode()
+    )
+    assert "2 clientes não puderam ser sincronizados" in page
+    assert "cus_a" in page
+    assert "A conta, o contato ou o histórico dele ficariam inválidos" in page
+    assert "O Stripe se recusou a devolvê-lo" in page
+
+
+def test_it_skips_a_real_customer_whose_rows_the_database_refuses(team, signed_in, stripe_fake):
+    """With the real sync: a customer whose email is longer than a contact's may be."""
+    good = [stripe_fake.v1.customers.create({"email": f"c{i}@example.com"}).id for i in range(2)]
+    bad = stripe_fake.v1.customers.create({"email": "x" * 300 + "@example.com"}).id
+    _connect(team)
+    assert run_outbox(team.organization) is None
+    connection = _in(team, StripeConnection.objects.get)
+    assert connection.backfill_finished_at is not None
+    [skipped] = connection.skipped_customers
+    assert skipped["customer"] == bad
+    assert skipped["reason"] in {"data_error", "rows_rejected"}
+    external_ids = _in(team, lambda: set(Account.objects.values_list("external_id", flat=True)))
+    assert external_ids == set(good)
+    page = signed_in(team.admin).get(_page_url(team)).content.decode()
+    assert "1 customer could not be synced" in page
+    assert bad in page

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import stripe_sync
+from billing import services, stripe_sync
 from billing.models import StripeConnection, StripeEvent
 from csplatform.crypto import secret_encrypt
 from csplatform.models import OutboxMessage
@@ -95,7 +95,7 @@ def test_it_records_a_signed_event_and_queues_its_customers_sync(client, connect
             "cus_1",
             "webhook",
         )
-        assert StripeConnection.objects.get().last_webhook_at is not None
+        assert services.stripe_last_webhook_at() == stored.received_at
 
 
 def test_it_syncs_the_customer_when_the_queued_work_runs(client, connected, monkeypatch):
@@ -292,3 +292,59 @@ def test_it_takes_an_event_localstripe_really_signs_and_posts(live_server, setti
         assert ("billing.tasks.stripe_customer_sync", [customer.id]) in _written(organization)[1]
     finally:
         webhooks._webhooks.pop("csplatform-test", None)
+
+
+def test_it_answers_413_to_an_oversized_body_whatever_the_token(client, connected):
+    organization, connection = connected
+    body = b"x" * (512 * 1024 + 1)
+    statuses = {
+        token: client.post(
+            reverse("stripe_webhook", args=[token]), body, content_type="application/json"
+        ).status_code
+        for token in (connection.webhook_token, f"{organization.pk + 1000}-unknownrandompart")
+    }
+    assert set(statuses.values()) == {413}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_a_webhook_while_a_sync_of_the_organization_waits_on_stripe(client, monkeypatch):
+    import threading
+
+    from django.db import connection as db
+
+    organization = OrganizationFactory()
+    with tenant_context(organization):
+        connection = StripeConnectionFactory(
+            webhook_secret=secret_encrypt(SECRET), stripe_account_id="acct_ours"
+        )
+    in_stripe = threading.Event()
+    release = threading.Event()
+
+    def slow_sync(client, customer_id, **options):  # a sync waiting on Stripe's answer
+        in_stripe.set()
+        release.wait(10)
+
+    monkeypatch.setattr(stripe_sync, "customer_sync", slow_sync)
+
+    def sync():
+        try:
+            from billing.tasks import stripe_customer_sync
+
+            stripe_customer_sync.apply(args=(organization.pk, "cus_1"), throw=True)
+        finally:
+            db.close()
+
+    worker = threading.Thread(target=sync)
+    worker.start()
+    try:
+        assert in_stripe.wait(10)
+        with db.cursor() as cursor:  # a regression fails at once instead of waiting
+            cursor.execute("SET lock_timeout = '1s'")
+        response = _post(client, connection.webhook_token, stripe_event())
+        assert response.status_code == 200
+    finally:
+        release.set()
+        worker.join()
+        with db.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert _written(organization)[0] == ["evt_1"]
