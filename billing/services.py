@@ -47,7 +47,6 @@ BACKFILL_PAGE = 100
 LOCK = "billing.stripe"  # one Stripe call sequence per organization at a time
 RECONCILE_PAGE = 100
 SKIPPED_CUSTOMERS_MAX = 100  # the newest kept: enough for the page and for support
-STRIPE_TIMEOUT_SECONDS = 20  # a call to Stripe waits no longer (the outbox retries)
 
 
 class StripeKeyRefusedError(Exception):
@@ -66,17 +65,7 @@ def key_hint(key: str) -> str:
 
 
 def _stripe_client(key: str) -> stripe.StripeClient:
-    """billing.stripe_sync's client, with an explicit HTTP timeout: a task waits on
-    Stripe holding the organization's lock, never longer than STRIPE_TIMEOUT_SECONDS."""
-    from django.conf import settings
-
-    base = getattr(settings, "STRIPE_API_BASE", "") or stripe_sync.DEFAULT_API_BASE
-    return stripe.StripeClient(
-        key,
-        base_addresses={"api": base},
-        max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS),
-    )
+    return stripe_sync.stripe_client(key)
 
 
 def connection_client(connection: StripeConnection) -> stripe.StripeClient:

@@ -37,6 +37,7 @@ from csplatform.clock import now, organization_today
 from csplatform.tasks import enqueue_debounced, tenant_task
 
 DEFAULT_API_BASE = "https://api.stripe.com"
+STRIPE_TIMEOUT_SECONDS = 20  # a call to Stripe waits no longer (the outbox retries)
 PAGE_LIMIT = 100  # Stripe's largest page
 # How long a sync's announcement of a changed past waits for more (debounced): a burst
 # of webhooks, or a reconciliation's customers, restart the health history once.
@@ -51,9 +52,16 @@ _CUSTOMER_CHILD_EVENTS = ("customer.subscription.", "customer.discount.", "invoi
 def stripe_client(api_key: str) -> stripe.StripeClient:
     """A client for the organization's key, at settings.STRIPE_API_BASE (default Stripe's
     own; the tests point it at localstripe on loopback). No retries of its own: the
-    outbox retries the whole step, and errors propagate as stripe exceptions."""
+    outbox retries the whole step, and errors propagate as stripe exceptions. A call
+    waits at most STRIPE_TIMEOUT_SECONDS: a task waits on Stripe holding the
+    organization's lock."""
     base = getattr(settings, "STRIPE_API_BASE", "") or DEFAULT_API_BASE
-    return stripe.StripeClient(api_key, base_addresses={"api": base}, max_network_retries=0)
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": base},
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS),
+    )
 
 
 def customers_page(
