@@ -3,7 +3,7 @@ or a plain one, each subscription converted at its start day's rate, the figures
 reporting currency, and a subscription without a rate refused or named, never counted
 at 1:1 nor silently dropped."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -482,3 +482,62 @@ def test_it_refuses_to_change_the_reporting_currency_once_used(usd_customers):
     empty = Organization.objects.get(pk=OrganizationFactory(currency="BRL").pk)
     empty.currency = "USD"
     empty.full_clean()  # nothing converted yet: it may change
+
+
+# --- a subscription without a rate, where figures are listed ------------------------------
+
+
+@pytest.fixture
+def unrated_yearly(org):
+    """A customer whose only subscription is yearly, billed in USD with no rate (as the
+    Stripe sync writes it), renewing in 30 days."""
+    from csplatform.clock import organization_today
+
+    today = organization_today(org)
+    with tenant_context(org):
+        accounts_upsert([{"external_id": "a9", "name": "Globex"}])
+        SubscriptionFactory(
+            external_id="stripe-sub-10",
+            account=Account.objects.get(external_id="a9"),
+            currency="USD",
+            amount_cents=120_000,
+            billing_interval="year",
+            started_on=today.replace(year=today.year - 1) + timedelta(days=30),
+        )
+    return org
+
+
+def test_it_keeps_a_customer_without_a_rate_a_customer_with_its_renewal(unrated_yearly, signed_in):
+    from accounts.segments import segment_accounts
+    from csplatform.clock import organization_today
+
+    org = unrated_yearly
+    today = organization_today(org)
+    with tenant_context(org):
+        customers = segment_accounts({"customer": "customer"}, today=today, user_id=None)
+        assert [a.name for a in customers] == ["Globex"]
+        assert not segment_accounts({"customer": "never"}, today=today, user_id=None).exists()
+    client = signed_in(MembershipFactory(organization=org, role=Role.MANAGER).user)
+    accounts_url = reverse("dashboards:accounts", kwargs={"org_slug": org.slug})
+    page = client.get(accounts_url + "?customer=customer&renewal=90").content.decode()
+    assert "Globex" in page
+    assert "no exchange rate" in page
+    assert "R$0.00" not in page
+    assert "Missing exchange rates" in page
+    assert "stripe-sub-10" in page
+    csv_page = client.get(
+        reverse("dashboards:accounts_csv", kwargs={"org_slug": org.slug})
+    ).content.decode()
+    globex = next(line for line in csv_page.splitlines() if "Globex" in line).split(",")
+    assert globex[5] == ""  # unknown, not 0
+    workspace = client.get(
+        reverse("dashboards:home", kwargs={"org_slug": org.slug}) + "?owner=all"
+    ).content.decode()
+    assert "Globex" in workspace
+    assert "excluding 1 without an exchange rate" in workspace
+    assert "Missing exchange rates" in workspace
+
+    run(org, f"date;currency;rate\n{today.replace(year=today.year - 1)};USD;5,00\n")
+    page = client.get(accounts_url + "?customer=customer").content.decode()
+    assert "R$500.00" in page  # 1,200 USD a year × 5 ÷ 12
+    assert "no exchange rate" not in page
