@@ -541,3 +541,21 @@ def test_it_keeps_a_customer_without_a_rate_a_customer_with_its_renewal(unrated_
     page = client.get(accounts_url + "?customer=customer").content.decode()
     assert "R$500.00" in page  # 1,200 USD a year × 5 ÷ 12
     assert "no exchange rate" not in page
+
+
+def test_it_refuses_to_change_the_reporting_currency_once_used_through_the_service(
+    usd_customers,
+):
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Organization
+    from accounts.services import organization_update
+
+    organization = Organization.objects.get(pk=usd_customers.pk)
+    with pytest.raises(ValidationError) as refused:
+        organization_update(organization=organization, values={"currency": "USD"}, actor=None)
+    assert "BRL" in str(refused.value.message_dict["currency"])
+    assert Organization.objects.get(pk=usd_customers.pk).currency == "BRL"
+    empty = OrganizationFactory(currency="BRL")
+    organization_update(organization=empty, values={"currency": "USD"}, actor=None)
+    assert Organization.objects.get(pk=empty.pk).currency == "USD"
