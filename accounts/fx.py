@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
 from accounts.models import ExchangeRate, Subscription
@@ -573,14 +573,28 @@ def unrated_subscription_list(*, account_id: int | None = None) -> QuerySet[Subs
     return subscriptions.select_related("account").order_by("started_on", "external_id")
 
 
-def missing_rates_context(*, account_id: int | None = None) -> dict[str, Any]:
+def missing_rates_context(*, account_id: int | None = None, named: bool = True) -> dict[str, Any]:
     """What the "missing rates" notice (dashboards/components/missing_rates.html)
-    shows: `missing_rates` (at most MISSING_RATES_SHOWN subscriptions) and
-    `missing_rates_count` (all of them)."""
+    shows: `missing_rates` (at most MISSING_RATES_SHOWN subscriptions with their
+    accounts; none unless `named`), `missing_rates_by_currency` ((currency, how many)
+    pairs, A to Z) and `missing_rates_count` (all of them). `named` False is for board
+    viewers: an account's name from a billing system is often a person's, so they see
+    the counts per currency only. Two queries at most."""
     unrated = unrated_subscription_list(account_id=account_id)
-    shown = list(unrated[:MISSING_RATES_SHOWN])
-    count = len(shown) if len(shown) < MISSING_RATES_SHOWN else unrated.count()
-    return {"missing_rates": shown, "missing_rates_count": count}
+    by_currency = [
+        (row["currency"], row["n"])
+        for row in unrated.order_by()
+        .values("currency")
+        .annotate(n=Count("pk"))
+        .order_by("currency")
+    ]
+    count = sum(n for _currency, n in by_currency)
+    shown = list(unrated[:MISSING_RATES_SHOWN]) if named and count else []
+    return {
+        "missing_rates": shown,
+        "missing_rates_count": count,
+        "missing_rates_by_currency": by_currency,
+    }
 
 
 def rate_day() -> Subquery:

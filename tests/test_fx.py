@@ -3,6 +3,7 @@ or a plain one, each subscription converted at its start day's rate, the figures
 reporting currency, and a subscription without a rate refused or named, never counted
 at 1:1 nor silently dropped."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -466,7 +467,30 @@ def test_it_tells_a_portuguese_reader_which_rates_are_missing(unrated, signed_in
     assert "Taxas de câmbio faltando" in page
     assert "1 assinatura não tem taxa de câmbio para BRL" in page
     assert "Peça a um administrador da sua organização para importar as taxas" in page
-    assert "stripe-sub-9" in page
+    assert "USD" in page
+
+
+def test_it_shows_a_board_viewer_counts_per_currency_not_account_names(unrated, signed_in):
+    with tenant_context(unrated):
+        SubscriptionFactory(
+            external_id="stripe-sub-11",
+            account=Account.objects.get(external_id="a1"),
+            currency="USD",
+            amount_cents=5_000,
+            started_on=date(2025, 3, 1),
+        )
+    url = reverse("dashboards:executive", kwargs={"org_slug": unrated.slug})
+    viewer = MembershipFactory(organization=unrated, role=Role.VIEWER).user
+    page = signed_in(viewer).get(url).content.decode()
+    assert "Missing exchange rates" in page
+    assert "2 subscriptions have no exchange rate to BRL" in page
+    assert re.search(r"<td>USD</td>\s*<td class=\"num\">2</td>", page)
+    for name in ("Globex", "Padaria", "stripe-sub-9", "stripe-sub-11"):
+        assert name not in page, name
+    manager = MembershipFactory(organization=unrated, role=Role.MANAGER).user
+    page = signed_in(manager).get(url).content.decode()
+    for name in ("Globex", "Padaria", "stripe-sub-9", "stripe-sub-11"):
+        assert name in page, name
 
 
 def test_it_refuses_to_change_the_reporting_currency_once_used(usd_customers):
