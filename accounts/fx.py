@@ -48,6 +48,7 @@ from csplatform.imports import (
     read_frame,
     shown_value,
 )
+from csplatform.tasks import lock_namespace
 from csplatform.texts import Phrase
 
 # ISO 4217 codes, current and the historic ones the ECB's file still carries (CYP, EEK,
@@ -412,6 +413,24 @@ def _frame(
 
 # --- writing -----------------------------------------------------------------------------
 
+
+def rates_lock(*, shared: bool) -> None:
+    """Wait for, then hold to the end of the transaction, the current organization's
+    "fx" advisory lock (keyed as csplatform.tasks.organization_lock's): exclusive for a
+    rate import, shared for a write of new subscriptions, so the two never overlap.
+    Why: a new subscription's rate is set on insert from the committed rates, and an
+    import converts again only the committed subscriptions; overlapping, a subscription
+    inserted before the import commits and committed after its refresh kept a NULL (or
+    old) rate for good. Serialized, whichever runs second sees the other's rows.
+    Subscription writers do not block each other (docs/metrics.md#currencies)."""
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {function}(%s, %s)",  # nosec B608 (one of two function names)
+            [lock_namespace("fx"), current_organization().pk],
+        )
+
+
 _UPSERT = """
 INSERT INTO accounts_exchangerate (organization_id, day, currency, rate)
 SELECT %(organization)s, r.day, r.currency, r.rate
@@ -434,8 +453,9 @@ LEFT JOIN accounts_exchangerate e
 def exchange_rates_upsert(rates: pd.DataFrame, *, dry_run: bool = False) -> WriteResult:
     """Record the current organization's rates (`day`, `currency`, `rate` columns, one
     row per currency and day), replacing a day recorded already, in one statement; then
-    convert the subscriptions they concern again (subscription_rates_refresh).
-    `dry_run`: count what would change, write nothing."""
+    convert the subscriptions they concern again (subscription_rates_refresh), holding
+    the organization's "fx" lock to the end of the transaction (rates_lock). `dry_run`:
+    count what would change, write nothing."""
     params: dict[str, Any] = {
         "organization": current_organization().pk,
         "days": list(rates["day"]),
@@ -443,6 +463,8 @@ def exchange_rates_upsert(rates: pd.DataFrame, *, dry_run: bool = False) -> Writ
         "rates": list(rates["rate"]),
     }
     result = WriteResult()
+    if not dry_run:
+        rates_lock(shared=False)  # the subscriptions written meanwhile are committed first
     with connection.cursor() as cursor:
         if dry_run:
             cursor.execute(_COUNT, params)

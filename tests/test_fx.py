@@ -583,3 +583,43 @@ def test_it_refuses_to_change_the_reporting_currency_once_used_through_the_servi
     empty = OrganizationFactory(currency="BRL")
     organization_update(organization=empty, values={"currency": "USD"}, actor=None)
     assert Organization.objects.get(pk=empty.pk).currency == "USD"
+
+
+# --- a rate import racing a subscription insert ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_converts_a_subscription_inserted_while_rates_are_imported():
+    """The insert's trigger reads committed rates and the import's refresh reads
+    committed subscriptions: without the "fx" lock, a subscription inserted (rate NULL)
+    and committed after the import's refresh kept NULL for good."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    org = OrganizationFactory(slug="fx-race", currency="BRL")
+    with tenant_context(org):
+        accounts_upsert([{"external_id": "a1", "name": "Globex"}])
+    inserted, importing = threading.Event(), threading.Event()
+
+    def sync_running() -> None:  # what the Stripe sync does: write unrated, then commit
+        try:
+            with tenant_context(org), transaction.atomic():
+                subscriptions_upsert(
+                    [usd_row("s1", "a1", 10_000, date(2025, 2, 1))], unrated_allowed=True
+                )
+                inserted.set()
+                importing.wait(timeout=10)
+                time.sleep(0.5)  # the import runs meanwhile
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=sync_running)
+    worker.start()
+    assert inserted.wait(timeout=10)
+    importing.set()
+    run(org, "date;currency;rate\n2025-01-31;USD;5,00\n")
+    worker.join(timeout=10)
+    with tenant_context(org):
+        assert Subscription.objects.get(external_id="s1").fx_rate == 5
