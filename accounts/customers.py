@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -310,8 +311,13 @@ def subscriptions_upsert(
     result.created, result.updated = len(to_create), len(to_end)
     if dry_run:
         return result
-    Subscription.objects.bulk_create(to_create)
-    Subscription.objects.bulk_update(to_end, ["ended_on"])
+    with transaction.atomic():  # the lock lasts to the end of the caller's transaction
+        if to_create:
+            # A rate import running meanwhile commits before this insert reads the rates,
+            # or waits until it commits (fx.rates_lock).
+            fx.rates_lock(shared=True)
+        Subscription.objects.bulk_create(to_create)
+        Subscription.objects.bulk_update(to_end, ["ended_on"])
     # Each new row's exchange rate is set on insert (csp_fx_rate, by a trigger), from its
     # start day (docs/metrics.md#currencies).
     changed_from = [s.started_on for s in to_create] + [s.ended_on for s in to_end if s.ended_on]

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
 from accounts.models import ExchangeRate, Subscription
@@ -48,6 +48,7 @@ from csplatform.imports import (
     read_frame,
     shown_value,
 )
+from csplatform.tasks import lock_namespace
 from csplatform.texts import Phrase
 
 # ISO 4217 codes, current and the historic ones the ECB's file still carries (CYP, EEK,
@@ -412,6 +413,24 @@ def _frame(
 
 # --- writing -----------------------------------------------------------------------------
 
+
+def rates_lock(*, shared: bool) -> None:
+    """Wait for, then hold to the end of the transaction, the current organization's
+    "fx" advisory lock (keyed as csplatform.tasks.organization_lock's): exclusive for a
+    rate import, shared for a write of new subscriptions, so the two never overlap.
+    Why: a new subscription's rate is set on insert from the committed rates, and an
+    import converts again only the committed subscriptions; overlapping, a subscription
+    inserted before the import commits and committed after its refresh kept a NULL (or
+    old) rate for good. Serialized, whichever runs second sees the other's rows.
+    Subscription writers do not block each other (docs/metrics.md#currencies)."""
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {function}(%s, %s)",  # nosec B608 (one of two function names)
+            [lock_namespace("fx"), current_organization().pk],
+        )
+
+
 _UPSERT = """
 INSERT INTO accounts_exchangerate (organization_id, day, currency, rate)
 SELECT %(organization)s, r.day, r.currency, r.rate
@@ -434,8 +453,9 @@ LEFT JOIN accounts_exchangerate e
 def exchange_rates_upsert(rates: pd.DataFrame, *, dry_run: bool = False) -> WriteResult:
     """Record the current organization's rates (`day`, `currency`, `rate` columns, one
     row per currency and day), replacing a day recorded already, in one statement; then
-    convert the subscriptions they concern again (subscription_rates_refresh).
-    `dry_run`: count what would change, write nothing."""
+    convert the subscriptions they concern again (subscription_rates_refresh), holding
+    the organization's "fx" lock to the end of the transaction (rates_lock). `dry_run`:
+    count what would change, write nothing."""
     params: dict[str, Any] = {
         "organization": current_organization().pk,
         "days": list(rates["day"]),
@@ -443,6 +463,8 @@ def exchange_rates_upsert(rates: pd.DataFrame, *, dry_run: bool = False) -> Writ
         "rates": list(rates["rate"]),
     }
     result = WriteResult()
+    if not dry_run:
+        rates_lock(shared=False)  # the subscriptions written meanwhile are committed first
     with connection.cursor() as cursor:
         if dry_run:
             cursor.execute(_COUNT, params)
@@ -573,14 +595,28 @@ def unrated_subscription_list(*, account_id: int | None = None) -> QuerySet[Subs
     return subscriptions.select_related("account").order_by("started_on", "external_id")
 
 
-def missing_rates_context(*, account_id: int | None = None) -> dict[str, Any]:
+def missing_rates_context(*, account_id: int | None = None, named: bool = True) -> dict[str, Any]:
     """What the "missing rates" notice (dashboards/components/missing_rates.html)
-    shows: `missing_rates` (at most MISSING_RATES_SHOWN subscriptions) and
-    `missing_rates_count` (all of them)."""
+    shows: `missing_rates` (at most MISSING_RATES_SHOWN subscriptions with their
+    accounts; none unless `named`), `missing_rates_by_currency` ((currency, how many)
+    pairs, A to Z) and `missing_rates_count` (all of them). `named` False is for board
+    viewers: an account's name from a billing system is often a person's, so they see
+    the counts per currency only. Two queries at most."""
     unrated = unrated_subscription_list(account_id=account_id)
-    shown = list(unrated[:MISSING_RATES_SHOWN])
-    count = len(shown) if len(shown) < MISSING_RATES_SHOWN else unrated.count()
-    return {"missing_rates": shown, "missing_rates_count": count}
+    by_currency = [
+        (row["currency"], row["n"])
+        for row in unrated.order_by()
+        .values("currency")
+        .annotate(n=Count("pk"))
+        .order_by("currency")
+    ]
+    count = sum(n for _currency, n in by_currency)
+    shown = list(unrated[:MISSING_RATES_SHOWN]) if named and count else []
+    return {
+        "missing_rates": shown,
+        "missing_rates_count": count,
+        "missing_rates_by_currency": by_currency,
+    }
 
 
 def rate_day() -> Subquery:

@@ -20,8 +20,9 @@ Filter keys and values:
 - `mrr_min_cents`, `mrr_max_cents`: MRR today, in cents of the organization's currency,
   at least / at most (whole numbers ≥ 0, min ≤ max);
 - `customer`: "customer" (MRR today > 0: METRICS.md's customer, the rule of
-  metrics.health.inputs.customers_on), "former" (not a customer today, but paid
-  before) or "never" (never had a paying subscription up to today);
+  metrics.health.inputs.customers_on, on the billed MRR: docs/metrics.md#currencies),
+  "former" (not a customer today, but paid before) or "never" (never had a paying
+  subscription up to today);
 - `q`: text searched in account names and external ids;
 - `stage` (journeys), `band` and `flag` (metrics): see their apps.
 """
@@ -180,7 +181,9 @@ def subscription_next_renewal(today: date) -> Func:
         F("started_on"),
         F("ended_on"),
         F("interval_months"),
-        F("reported_mrr_cents"),
+        # Billed: a renewal does not depend on an exchange rate (one without a rate
+        # renews all the same).
+        F("mrr_cents"),
         Value(today, output_field=DateField()),
         function="csp_next_renewal",
         output_field=DateField(),
@@ -188,9 +191,11 @@ def subscription_next_renewal(today: date) -> Func:
 
 
 def _paying(today: date) -> QuerySet[Subscription]:
-    """The outer account's paying subscriptions started by `today`."""
+    """The outer account's paying subscriptions started by `today`: billed MRR > 0, so
+    that whether an account pays does not depend on an exchange rate (one without a
+    rate is paying all the same; docs/metrics.md#currencies)."""
     return Subscription.objects.filter(
-        account=OuterRef("pk"), reported_mrr_cents__gt=0, started_on__lte=today
+        account=OuterRef("pk"), mrr_cents__gt=0, started_on__lte=today
     )
 
 

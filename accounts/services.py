@@ -77,7 +77,9 @@ def organization_update(
     *, organization: Organization, values: Mapping[str, Any], actor: User | None
 ) -> dict[str, dict[str, Any]]:
     """Set already-validated `values` (field name → value) on `organization`, and record
-    what changed in the audit log (nothing when nothing changed).
+    what changed in the audit log (nothing when nothing changed). A change of the
+    reporting currency once it is in use raises ValidationError (Organization.
+    currency_change_check) and writes nothing.
 
     Returns {field: {"old": …, "new": …}} for the fields that changed. The old values
     are read from the locked row, not from `organization`, which a ModelForm may have
@@ -91,6 +93,11 @@ def organization_update(
     }
     if not changed:
         return changed
+    if "currency" in changed:
+        # The form's validation may not have run the model's clean(): the reporting
+        # currency is guarded here too, against the locked row, before anything is set.
+        stored.currency = changed["currency"]["new"]
+        stored.currency_change_check(old=changed["currency"]["old"])
     for field, change in changed.items():
         setattr(organization, field, change["new"])
     organization.save(update_fields=list(changed))

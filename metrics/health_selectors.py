@@ -240,7 +240,8 @@ def account_time_to_value(*, account_id: int, today: date) -> AccountTimeToValue
     if not milestones.exists():
         return None
     started_on = Subscription.objects.filter(
-        account_id=account_id, reported_mrr_cents__gt=0
+        account_id=account_id,
+        mrr_cents__gt=0,  # billed: paying needs no exchange rate
     ).aggregate(first=Min("started_on"))["first"]
     if started_on is None:
         return None

@@ -119,7 +119,7 @@ _ISO_DAY = "to_char({}, 'YYYY-MM-DD')"
 _CUSTOMERS = """
     SELECT s.account_id, min(s.started_on) AS first_start
     FROM accounts_subscription s
-    WHERE s.reported_mrr_cents > 0
+    WHERE s.mrr_cents > 0  -- billed: paying does not depend on an exchange rate
     GROUP BY s.account_id
     HAVING bool_or(s.started_on <= {today} AND (s.ended_on IS NULL OR s.ended_on > {today}))
 """
@@ -186,7 +186,7 @@ def _renewal(q: _Statement, today: date, days: int | None) -> str:
            {q.reason(q.param(REASON_RENEWAL), day=_ISO_DAY.format("min(n.on_day)"))}
     FROM (
         SELECT s.account_id,
-               csp_next_renewal(s.started_on, s.ended_on, s.interval_months, s.reported_mrr_cents,
+               csp_next_renewal(s.started_on, s.ended_on, s.interval_months, s.mrr_cents,
                                 {q.param(today)}::date) AS on_day
         FROM accounts_subscription s
         WHERE s.ended_on IS NULL

@@ -14,15 +14,19 @@ from typing import Any, TypedDict
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
     BigIntegerField,
+    Case,
     CharField,
     DateField,
+    Exists,
     F,
     FloatField,
     Min,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django_stubs_ext import WithAnnotations
@@ -54,6 +58,16 @@ def _next_renewal_on(today: date) -> Subquery:
     )
 
 
+def _unrated_on(today: date) -> Exists:
+    """The outer account has a subscription covering `today` without an exchange rate:
+    its MRR in the reporting currency is unknown (not 0, not the rest's sum)."""
+    return Exists(
+        Subscription.objects.filter(
+            account=OuterRef("pk"), fx_rate__isnull=True, started_on__lte=today
+        ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=today))
+    )
+
+
 def _health(field: str, day: date | None, output_field: object) -> Subquery | Value:
     if day is None:
         return Value(None, output_field=output_field)  # type: ignore[arg-type]
@@ -64,7 +78,7 @@ def _health(field: str, day: date | None, output_field: object) -> Subquery | Va
 
 
 class PortfolioValues(TypedDict):
-    mrr_cents: int
+    mrr_cents: int | None
     next_renewal_on: date | None
     health_score: float | None
     health_band: str | None
@@ -76,12 +90,16 @@ type PortfolioAccount = WithAnnotations[Account, PortfolioValues]
 
 def account_portfolio(*, today: date, health_day: date | None) -> QuerySet[PortfolioAccount]:
     """The current organization's accounts with their owners, each annotated with
-    `mrr_cents` (int, 0 for none), `next_renewal_on` (date or None: no quarterly or
-    yearly term) on `today`, and `health_score`, `health_band`, `health_flags` of the
-    snapshot of `health_day` (None without one: not a customer that day)."""
+    `mrr_cents` (int in cents of the reporting currency, 0 for none; None when unknown:
+    a subscription covering `today` has no exchange rate, docs/metrics.md#currencies),
+    `next_renewal_on` (date or None: no quarterly or yearly term) on `today`, and
+    `health_score`, `health_band`, `health_flags` of the snapshot of `health_day` (None
+    without one: not a customer that day)."""
     return Account.objects.select_related("owner").annotate(
-        mrr_cents=Coalesce(
-            segments.account_mrr_on(today), Value(0), output_field=BigIntegerField()
+        mrr_cents=Case(
+            When(_unrated_on(today), then=Value(None)),
+            default=Coalesce(segments.account_mrr_on(today), Value(0)),
+            output_field=BigIntegerField(),
         ),
         next_renewal_on=_next_renewal_on(today),
         health_score=_health("score", health_day, FloatField()),

@@ -3,7 +3,8 @@ or a plain one, each subscription converted at its start day's rate, the figures
 reporting currency, and a subscription without a rate refused or named, never counted
 at 1:1 nor silently dropped."""
 
-from datetime import date
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -466,7 +467,30 @@ def test_it_tells_a_portuguese_reader_which_rates_are_missing(unrated, signed_in
     assert "Taxas de câmbio faltando" in page
     assert "1 assinatura não tem taxa de câmbio para BRL" in page
     assert "Peça a um administrador da sua organização para importar as taxas" in page
-    assert "stripe-sub-9" in page
+    assert "USD" in page
+
+
+def test_it_shows_a_board_viewer_counts_per_currency_not_account_names(unrated, signed_in):
+    with tenant_context(unrated):
+        SubscriptionFactory(
+            external_id="stripe-sub-11",
+            account=Account.objects.get(external_id="a1"),
+            currency="USD",
+            amount_cents=5_000,
+            started_on=date(2025, 3, 1),
+        )
+    url = reverse("dashboards:executive", kwargs={"org_slug": unrated.slug})
+    viewer = MembershipFactory(organization=unrated, role=Role.VIEWER).user
+    page = signed_in(viewer).get(url).content.decode()
+    assert "Missing exchange rates" in page
+    assert "2 subscriptions have no exchange rate to BRL" in page
+    assert re.search(r"<td>USD</td>\s*<td class=\"num\">2</td>", page)
+    for name in ("Globex", "Padaria", "stripe-sub-9", "stripe-sub-11"):
+        assert name not in page, name
+    manager = MembershipFactory(organization=unrated, role=Role.MANAGER).user
+    page = signed_in(manager).get(url).content.decode()
+    for name in ("Globex", "Padaria", "stripe-sub-9", "stripe-sub-11"):
+        assert name in page, name
 
 
 def test_it_refuses_to_change_the_reporting_currency_once_used(usd_customers):
@@ -482,3 +506,120 @@ def test_it_refuses_to_change_the_reporting_currency_once_used(usd_customers):
     empty = Organization.objects.get(pk=OrganizationFactory(currency="BRL").pk)
     empty.currency = "USD"
     empty.full_clean()  # nothing converted yet: it may change
+
+
+# --- a subscription without a rate, where figures are listed ------------------------------
+
+
+@pytest.fixture
+def unrated_yearly(org):
+    """A customer whose only subscription is yearly, billed in USD with no rate (as the
+    Stripe sync writes it), renewing in 30 days."""
+    from csplatform.clock import organization_today
+
+    today = organization_today(org)
+    with tenant_context(org):
+        accounts_upsert([{"external_id": "a9", "name": "Globex"}])
+        SubscriptionFactory(
+            external_id="stripe-sub-10",
+            account=Account.objects.get(external_id="a9"),
+            currency="USD",
+            amount_cents=120_000,
+            billing_interval="year",
+            started_on=today.replace(year=today.year - 1) + timedelta(days=30),
+        )
+    return org
+
+
+def test_it_keeps_a_customer_without_a_rate_a_customer_with_its_renewal(unrated_yearly, signed_in):
+    from accounts.segments import segment_accounts
+    from csplatform.clock import organization_today
+
+    org = unrated_yearly
+    today = organization_today(org)
+    with tenant_context(org):
+        customers = segment_accounts({"customer": "customer"}, today=today, user_id=None)
+        assert [a.name for a in customers] == ["Globex"]
+        assert not segment_accounts({"customer": "never"}, today=today, user_id=None).exists()
+    client = signed_in(MembershipFactory(organization=org, role=Role.MANAGER).user)
+    accounts_url = reverse("dashboards:accounts", kwargs={"org_slug": org.slug})
+    page = client.get(accounts_url + "?customer=customer&renewal=90").content.decode()
+    assert "Globex" in page
+    assert "no exchange rate" in page
+    assert "R$0.00" not in page
+    assert "Missing exchange rates" in page
+    assert "stripe-sub-10" in page
+    csv_page = client.get(
+        reverse("dashboards:accounts_csv", kwargs={"org_slug": org.slug})
+    ).content.decode()
+    globex = next(line for line in csv_page.splitlines() if "Globex" in line).split(",")
+    assert globex[5] == ""  # unknown, not 0
+    workspace = client.get(
+        reverse("dashboards:home", kwargs={"org_slug": org.slug}) + "?owner=all"
+    ).content.decode()
+    assert "Globex" in workspace
+    assert "excluding 1 without an exchange rate" in workspace
+    assert "Missing exchange rates" in workspace
+
+    run(org, f"date;currency;rate\n{today.replace(year=today.year - 1)};USD;5,00\n")
+    page = client.get(accounts_url + "?customer=customer").content.decode()
+    assert "R$500.00" in page  # 1,200 USD a year × 5 ÷ 12
+    assert "no exchange rate" not in page
+
+
+def test_it_refuses_to_change_the_reporting_currency_once_used_through_the_service(
+    usd_customers,
+):
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Organization
+    from accounts.services import organization_update
+
+    organization = Organization.objects.get(pk=usd_customers.pk)
+    with pytest.raises(ValidationError) as refused:
+        organization_update(organization=organization, values={"currency": "USD"}, actor=None)
+    assert "BRL" in str(refused.value.message_dict["currency"])
+    assert Organization.objects.get(pk=usd_customers.pk).currency == "BRL"
+    empty = OrganizationFactory(currency="BRL")
+    organization_update(organization=empty, values={"currency": "USD"}, actor=None)
+    assert Organization.objects.get(pk=empty.pk).currency == "USD"
+
+
+# --- a rate import racing a subscription insert ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_converts_a_subscription_inserted_while_rates_are_imported():
+    """The insert's trigger reads committed rates and the import's refresh reads
+    committed subscriptions: without the "fx" lock, a subscription inserted (rate NULL)
+    and committed after the import's refresh kept NULL for good."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    org = OrganizationFactory(slug="fx-race", currency="BRL")
+    with tenant_context(org):
+        accounts_upsert([{"external_id": "a1", "name": "Globex"}])
+    inserted, importing = threading.Event(), threading.Event()
+
+    def sync_running() -> None:  # what the Stripe sync does: write unrated, then commit
+        try:
+            with tenant_context(org), transaction.atomic():
+                subscriptions_upsert(
+                    [usd_row("s1", "a1", 10_000, date(2025, 2, 1))], unrated_allowed=True
+                )
+                inserted.set()
+                importing.wait(timeout=10)
+                time.sleep(0.5)  # the import runs meanwhile
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=sync_running)
+    worker.start()
+    assert inserted.wait(timeout=10)
+    importing.set()
+    run(org, "date;currency;rate\n2025-01-31;USD;5,00\n")
+    worker.join(timeout=10)
+    with tenant_context(org):
+        assert Subscription.objects.get(external_id="s1").fx_rate == 5

@@ -213,12 +213,17 @@ class Organization(models.Model):
         return organization
 
     def clean(self) -> None:
-        """The reporting currency cannot change once the organization has subscriptions
-        or exchange rates: every rate is a rate to it, and every subscription's reported
-        amounts were converted to it (docs/metrics.md#currencies)."""
         super().clean()
-        stored = self._stored_currency
-        if stored is None or stored == self.currency:
+        self.currency_change_check(old=self._stored_currency)
+
+    def currency_change_check(self, *, old: str | None) -> None:
+        """The reporting currency cannot change from `old` (the stored one; None for a
+        new organization) once the organization has subscriptions or exchange rates:
+        every rate is a rate to it, and every subscription's reported amounts were
+        converted to it (docs/metrics.md#currencies). Raises ValidationError on
+        `currency`. Called by clean() and by accounts.services.organization_update,
+        which saves without a full clean."""
+        if old is None or old == self.currency:
             return
         from accounts.models.customers import ExchangeRate, Subscription
         from csplatform.tenancy import tenant_context
@@ -232,7 +237,7 @@ class Organization(models.Model):
                         "The reporting currency cannot be changed: this organization has "
                         "subscriptions or exchange rates converted to %(currency)s."
                     )
-                    % {"currency": stored}
+                    % {"currency": old}
                 }
             )
 

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import fx
 from accounts.http import OrganizationRequest
-from accounts.permissions import admin_required, viewer_required
+from accounts.models import Role
+from accounts.permissions import admin_required, request_has_role, viewer_required
 from dashboards.board_pack import board_pack_context, board_pack_filename, board_pack_pdf
 from dashboards.executive import Period, executive_summary, period_choices
 from dashboards.forms.executive import BenchmarkFormSet
@@ -40,7 +41,9 @@ def _asked_period(request: OrganizationRequest) -> tuple[dict[str, Any], Period 
 @require_http_methods(["GET"])
 def executive(request: OrganizationRequest, org_slug: str) -> HttpResponse:
     context, period = _asked_period(request)
-    context.update(fx.missing_rates_context())
+    # Board viewers see how many subscriptions lack a rate, per currency; the accounts'
+    # names (often a person's, from the billing system) are for managers and up.
+    context.update(fx.missing_rates_context(named=request_has_role(request, Role.MANAGER)))
     if period is not None:
         benchmarks = benchmark_list()
         summary = executive_summary(period=period, benchmarks=benchmarks)

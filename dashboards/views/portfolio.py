@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from accounts import fx
 from accounts.http import OrganizationRequest
 from accounts.models import Account, Segment
 from accounts.permissions import manager_required
@@ -153,6 +154,7 @@ def account_list(request: OrganizationRequest, org_slug: str) -> HttpResponse:
         "currency": current_organization().currency,
         "has_accounts": page.paginator.count > 0 or Account.objects.exists(),
         "saved_views": saved_view_list(),
+        **fx.missing_rates_context(),
     }
     return render_page(request, "dashboards/accounts.html", context, partial="account-table")
 
@@ -194,7 +196,8 @@ def account_list_csv(request: OrganizationRequest, org_slug: str) -> HttpRespons
                 _cell(account.owner.email) if account.owner else "",
                 _cell(account.segment),
                 _cell(account.lifecycle_stage),
-                spreadsheet_number(account.mrr_cents / 100, 2),
+                # Empty when unknown (a subscription without an exchange rate), not 0.
+                "" if account.mrr_cents is None else spreadsheet_number(account.mrr_cents / 100, 2),
                 organization.currency,
                 spreadsheet_number(account.health_score, 1),
                 account.health_band or "",

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts import fx
 from accounts.http import OrganizationRequest
 from accounts.models import Account, Role, User
 from accounts.permissions import manager_required, request_has_role
@@ -83,7 +84,12 @@ def workspace(request: OrganizationRequest, org_slug: str) -> HttpResponse:
             "today": today,
             "currency": current_organization().currency,
             "renewals": list(renewals[:SHOWN]),
-            "renewals_total": renewals.aggregate(n=Count("pk"), mrr=Sum("mrr_cents")),
+            # The total leaves out the MRR not known without an exchange rate, and says so.
+            "renewals_total": renewals.aggregate(
+                n=Count("pk"),
+                mrr=Sum("mrr_cents"),
+                unrated=Count("pk", filter=Q(mrr_cents__isnull=True)),
+            ),
             "todos": list(todos[:SHOWN]),
             "todos_total": todos.count(),
             "detractors": list(detractors[:SHOWN]),
@@ -92,6 +98,7 @@ def workspace(request: OrganizationRequest, org_slug: str) -> HttpResponse:
             "todo_days": TODO_DAYS,
             "detractor_days": DETRACTOR_DAYS,
             **_health_blocks(owner),
+            **fx.missing_rates_context(),
         }
     )
     return render(request, "dashboards/workspace.html", context)
