@@ -426,7 +426,8 @@ def rates_lock(*, shared: bool) -> None:
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {function}(%s, %s)",  # nosec B608 (one of two function names)
+            # One of two constant function names, never input.
+            f"SELECT {function}(%s, %s)",  # nosec B608
             [lock_namespace("fx"), current_organization().pk],
         )
 
