@@ -597,7 +597,7 @@ def unrated_subscription_list(*, account_id: int | None = None) -> QuerySet[Subs
 
 
 def missing_rates_context(*, account_id: int | None = None, named: bool = True) -> dict[str, Any]:
-    """What the "missing rates" notice (dashboards/components/missing_rates.html)
+    """What the "missing rates" notice (dashboard_components.missing_rates_notice)
     shows: `missing_rates` (at most MISSING_RATES_SHOWN subscriptions with their
     accounts; none unless `named`), `missing_rates_by_currency` ((currency, how many)
     pairs, A to Z) and `missing_rates_count` (all of them). `named` False is for board

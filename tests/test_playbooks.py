@@ -575,7 +575,7 @@ def test_it_emails_the_assignee_in_their_language(
     monkeypatch.setattr(  # the worker, here: run the task the outbox publishes
         csplatform_tasks,
         "outbox_publish",
-        lambda name, org_id, args, outbox_id: journey_tasks.email_new_todos(
+        lambda name, org_id, args, outbox_id, **options: journey_tasks.email_new_todos(
             org_id, *args, outbox_id=outbox_id
         ),
     )
@@ -651,7 +651,7 @@ def test_it_emails_only_for_playbooks_that_ask_and_tasks_with_an_assignee(
     monkeypatch.setattr(
         csplatform_tasks,
         "outbox_publish",
-        lambda name, org_id, args, outbox_id: queued.append((name, org_id, *args)),
+        lambda name, org_id, args, outbox_id, **options: queued.append((name, org_id, *args)),
     )
     owner = _member(org)
     with django_capture_on_commit_callbacks(execute=True), tenant_context(org):

@@ -42,6 +42,21 @@ def account_sort_header(
     }
 
 
+@register.inclusion_tag("dashboards/components/missing_rates.html", takes_context=True)
+def missing_rates_notice(context: template.Context) -> dict[str, Any]:
+    """The subscriptions left out of the figures for want of an exchange rate
+    (accounts.fx.missing_rates_context in the page's context): named, or counted per
+    currency for a board viewer; nothing when there are none."""
+    names = (
+        "missing_rates",
+        "missing_rates_by_currency",
+        "missing_rates_count",
+        "organization",
+        "can",
+    )
+    return {name: context.get(name) for name in names}
+
+
 @register.inclusion_tag("dashboards/components/empty_state.html")
 def empty_state(
     title: str,
