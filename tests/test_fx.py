@@ -397,7 +397,7 @@ def test_it_shows_the_billed_and_the_reported_amounts_on_the_360_page(usd_custom
     )
     assert "$120.00" in page  # billed, in USD
     assert "R$600.00" in page  # reported, in BRL
-    assert "1 USD = 5 on" in page
+    assert "1 USD = 5 BRL on" in page
 
 
 def test_it_shows_mrr_and_arpa_in_the_reporting_currency_on_the_revenue_page(
