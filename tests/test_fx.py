@@ -511,6 +511,10 @@ def test_it_refuses_to_change_the_reporting_currency_once_used(usd_customers):
 # --- a subscription without a rate, where figures are listed ------------------------------
 
 
+def _a_year_before(day):
+    return date(day.year - 1, day.month, min(day.day, 28))
+
+
 @pytest.fixture
 def unrated_yearly(org):
     """A customer whose only subscription is yearly, billed in USD with no rate (as the
@@ -526,7 +530,8 @@ def unrated_yearly(org):
             currency="USD",
             amount_cents=120_000,
             billing_interval="year",
-            started_on=today.replace(year=today.year - 1) + timedelta(days=30),
+            # A year before a day 30 days ahead (a 29 February becomes the 28th).
+            started_on=_a_year_before(today + timedelta(days=30)),
         )
     return org
 
@@ -561,7 +566,7 @@ def test_it_keeps_a_customer_without_a_rate_a_customer_with_its_renewal(unrated_
     assert "excluding 1 without an exchange rate" in workspace
     assert "Missing exchange rates" in workspace
 
-    run(org, f"date;currency;rate\n{today.replace(year=today.year - 1)};USD;5,00\n")
+    run(org, f"date;currency;rate\n{_a_year_before(today)};USD;5,00\n")
     page = client.get(accounts_url + "?customer=customer").content.decode()
     assert "R$500.00" in page  # 1,200 USD a year × 5 ÷ 12
     assert "no exchange rate" not in page
